@@ -1,0 +1,192 @@
+package gate
+
+// Input is what Decide needs about one scan of a ticket the index found.
+type Input struct {
+	Scan        *Scan
+	Ticket      *Ticket
+	Redemptions []Redemption // the ticket's redemptions, any order
+	Events      *EventSet    // the events the appliance knows
+	Seq         uint64       // the journal sequence the decision will carry
+	Appliance   string       // this appliance's id, kept in every movement
+}
+
+// Outcome is a decision and, when it changes a redemption, the new state of
+// that redemption for the index to write durably before answering.
+type Outcome struct {
+	Decision   Decision
+	Write      bool       // Redemption must be stored
+	Redemption Redemption // the new state of the redemption for Decision.Event
+}
+
+// Decide applies steps 3 and 4 of the decision order to a known ticket: the
+// ticket's state, the lane's events against the ticket's, the event windows,
+// then entries and re-entry per (ticket, event). It is pure: the caller holds
+// the ticket's lock across reading the inputs, Decide, and the durable write.
+//
+// Entering (In):
+//   - a ticket that is not valid is refused with its state's reason;
+//   - no event both the lane and the ticket admit to: wrong_event;
+//   - none of those open at the scan's time: not_yet_valid if one is still to
+//     open, else expired;
+//   - for each open event in order, the first that admits wins: reentry when
+//     the event allows it and the ticket has entered and left; ok while
+//     admissions (plus one if used upstream) are below the event's entries;
+//   - otherwise already_used, with the first admission of the first event.
+//
+// Leaving (Out): every known ticket may leave, whatever its state; the exit is
+// recorded on an event the ticket is inside (preferring the lane's events).
+func Decide(in Input) Outcome {
+	s, t := in.Scan, in.Ticket
+	d := s.Refusal(0, "")
+	d.Seq = in.Seq
+	d.Ticket = t.Info()
+	move := Movement{At: s.At, Lane: s.Lane, Seq: in.Seq, Appliance: in.Appliance}
+
+	if s.Direction == Out {
+		return decideExit(in, d, move)
+	}
+
+	if r := t.State.Reason(); r != 0 {
+		d.Reason = r
+		return Outcome{Decision: d}
+	}
+	candidates := EventsFor(s.LaneEvents, t, in.Events)
+	if len(candidates) == 0 {
+		d.Reason = ReasonWrongEvent
+		return Outcome{Decision: d}
+	}
+
+	var refusal *Outcome
+	var upcoming, closed *Event
+	for i := range candidates {
+		e := &candidates[i]
+		switch e.WindowAt(s.At) {
+		case WindowBefore:
+			if upcoming == nil || e.OpensAt.Before(upcoming.OpensAt) {
+				upcoming = e
+			}
+			continue
+		case WindowAfter:
+			if closed == nil || e.ClosesAt.After(closed.ClosesAt) {
+				closed = e
+			}
+			continue
+		}
+		r := findRedemption(in.Redemptions, e.ID)
+		d.Event = e.ID
+		used := r.Admissions
+		if t.UsedUpstream {
+			used++
+		}
+		switch {
+		case e.Reentry && !r.Inside && r.Admissions > 0:
+			r.Reentries++
+			r.Inside = true
+			r.Last = move
+			d.Admit, d.Reason = true, ReasonReentry
+			return Outcome{Decision: d, Write: true, Redemption: r}
+		case used < e.AllowedEntries():
+			r.Admissions++
+			if r.First.At.IsZero() && r.First.Lane == "" {
+				r.First = move
+			}
+			r.Inside = true
+			r.Last = move
+			d.Admit, d.Reason = true, ReasonOK
+			return Outcome{Decision: d, Write: true, Redemption: r}
+		}
+		if refusal == nil {
+			first := r.First
+			if r.Admissions == 0 && t.UsedUpstream {
+				first = Movement{Lane: UpstreamLane}
+			}
+			refused := d
+			refused.Reason = ReasonAlreadyUsed
+			refused.FirstUsed = &first
+			refusal = &Outcome{Decision: refused}
+		}
+	}
+	if refusal != nil {
+		return *refusal
+	}
+	if upcoming != nil {
+		d.Event, d.Reason = upcoming.ID, ReasonNotYetValid
+		return Outcome{Decision: d}
+	}
+	d.Event, d.Reason = closed.ID, ReasonExpired
+	return Outcome{Decision: d}
+}
+
+func decideExit(in Input, d Decision, move Movement) Outcome {
+	d.Admit, d.Reason = true, ReasonExit
+	var inside *Redemption
+	for _, e := range EventsFor(in.Scan.LaneEvents, in.Ticket, in.Events) {
+		for i := range in.Redemptions {
+			if r := &in.Redemptions[i]; r.Event == e.ID && r.Inside {
+				inside = r
+				break
+			}
+		}
+		if inside != nil {
+			break
+		}
+	}
+	if inside == nil {
+		for i := range in.Redemptions {
+			if in.Redemptions[i].Inside {
+				inside = &in.Redemptions[i]
+				break
+			}
+		}
+	}
+	if inside == nil {
+		return Outcome{Decision: d}
+	}
+	r := *inside
+	r.Inside = false
+	r.Exits++
+	r.Last = move
+	d.Event = r.Event
+	return Outcome{Decision: d, Write: true, Redemption: r}
+}
+
+func findRedemption(rs []Redemption, event string) Redemption {
+	for _, r := range rs {
+		if r.Event == event {
+			return r
+		}
+	}
+	return Redemption{Event: event}
+}
+
+// Annul undoes the admission d made on r, for a turnstile that did not turn:
+// an ok gives its entry back, a reentry and an exit are reversed. It returns
+// ECONFLICT when d is not an admission or r no longer reflects it.
+func Annul(r Redemption, d Decision) (Redemption, error) {
+	switch d.Reason {
+	case ReasonOK:
+		if r.Admissions == 0 {
+			return r, Errorf(ECONFLICT, "gate: scan %d has no admission left to annul", d.Seq)
+		}
+		r.Admissions--
+		if r.Admissions == 0 && r.Reentries == 0 {
+			r.First = Movement{}
+		}
+		r.Inside = false
+	case ReasonReentry:
+		if r.Reentries == 0 {
+			return r, Errorf(ECONFLICT, "gate: scan %d has no re-entry left to annul", d.Seq)
+		}
+		r.Reentries--
+		r.Inside = false
+	case ReasonExit:
+		if r.Exits == 0 {
+			return r, Errorf(ECONFLICT, "gate: scan %d has no exit left to annul", d.Seq)
+		}
+		r.Exits--
+		r.Inside = true
+	default:
+		return r, Errorf(ECONFLICT, "gate: scan %d was refused (%s); there is nothing to annul", d.Seq, d.Reason)
+	}
+	return r, nil
+}

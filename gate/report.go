@@ -1,0 +1,49 @@
+package gate
+
+import "time"
+
+// ReportRow counts the tickets of one provider and price type for an event.
+type ReportRow struct {
+	Provider      string `json:"provider"`
+	PriceType     string `json:"price_type"`
+	PriceTypeName string `json:"price_type_name"`
+	Sold          int    `json:"sold"`      // valid or blocked tickets for the event (used ones included)
+	Used          int    `json:"used"`      // sold tickets admitted at least once, here or upstream
+	Inside        int    `json:"inside"`    // admitted and not out again
+	Cancelled     int    `json:"cancelled"` // cancelled or invalidated
+	NoShow        int    `json:"no_show"`   // sold but never used
+}
+
+// MinuteCount is the movements of one minute.
+type MinuteCount struct {
+	Minute  time.Time `json:"minute"`
+	Entries int       `json:"entries"` // ok and reentry admissions, annulled ones excluded
+	Exits   int       `json:"exits"`
+}
+
+// Report is the state of one event: what was sold and used by provider and
+// price type, the refusals, and the movements per minute.
+type Report struct {
+	Event   string         `json:"event"`
+	At      time.Time      `json:"at"`
+	Rows    []ReportRow    `json:"rows"` // sorted by provider, then price type
+	Total   ReportRow      `json:"total"`
+	Denials map[Reason]int `json:"denials"` // refusals for the event (or, unattributed, at its lanes) by reason
+	Minutes []MinuteCount  `json:"minutes"` // oldest first, minutes without movement omitted
+}
+
+// LaneStatus is what an operator sees of one lane.
+type LaneStatus struct {
+	ID               string    `json:"id"`
+	Name             string    `json:"name,omitempty"`
+	Direction        Direction `json:"direction"`
+	Events           []string  `json:"events"` // nil: open now
+	ScannerConnected bool      `json:"scanner_connected"`
+	RelayOK          bool      `json:"relay_ok"`
+	State            string    `json:"state"`           // "idle", "unlocked", "faulted", "emergency", ...
+	Fault            string    `json:"fault,omitempty"` // the current fault, if any
+	Emergency        bool      `json:"emergency"`
+	Last             *Decision `json:"last,omitempty"`
+	Scans            uint64    `json:"scans"`
+	Admits           uint64    `json:"admits"`
+}
