@@ -1,0 +1,53 @@
+// Package httpapi is admit's HTTP API: a fasthttp server that exposes a
+// gate.Index (scans, checks, the catalog of providers and events, imports,
+// ticket corrections, the journal feed and reports) under /v1, with
+// /healthz, /readyz and Prometheus /metrics beside it. api/openapi.yaml
+// documents every route; a test keeps the file and the router in step.
+//
+// # Requests and answers
+//
+// Bodies are JSON (at most Config.MaxBodyBytes, UTF-8, one object, no
+// unknown fields) except import files, which are streamed to the
+// gate.Importer and never held in memory (at most Config.MaxImportBytes; an
+// import over it fails whole with 413 and loads nothing). A scan's refusal
+// is a decision and answers 200; errors answer
+//
+//	{"error": {"code": "...", "message": "..."}}
+//
+// with the status that StatusFor gives the gate error code (400 invalid,
+// 401 unauthorized, 403 forbidden, 404 not_found, 405, 409 conflict, 413
+// too_large, 422 rejected, 503 unavailable). An error without a code is a
+// fault inside admit: it is logged and answered 500 "internal error",
+// never with its details. Bad input never yields 500, and a panicking
+// handler is recovered, logged and answered 500 without stopping the
+// process.
+//
+// Path parameters are matched on the raw path and percent-decoded one
+// segment at a time, so /v1/tickets/{barcode} takes any barcode ('/', '?',
+// '%', spaces, any UTF-8) that the client percent-encodes.
+//
+// # Tokens
+//
+// Every /v1 route needs "Authorization: Bearer <secret>" of a token whose
+// role allows it: admin for everything, viewer for every GET, scanner for
+// POST /v1/scan and /v1/check only, and only at the token's lanes when it
+// names some. Secrets are compared as SHA-256 hashes in constant time
+// against every token, so timing reveals nothing; they are never logged.
+// A missing or unknown token is 401, a known token of the wrong role or
+// lane 403. SetAuth and SetLanes swap tokens and lanes atomically (SIGHUP in
+// the daemon).
+//
+// # Logs and metrics
+//
+// One log line per request (route, status, latency, token name) and an
+// audit line per admin action (import, cancel, block, reissue, annul,
+// withdraw, ...) naming the token. Metrics: admit_scans_total{lane,reason},
+// admit_decision_seconds{kind}, admit_imports_total{result},
+// admit_import_lines_total{outcome}, admit_http_requests_total{route,code}
+// and admit_http_request_seconds{route}; the children on the scan path are
+// resolved in advance so a scan allocates nothing for them. The daemon adds
+// the store's health to the same registry.
+//
+// Package httpapitest holds the load generator used by the benchmarks and
+// by `admit bench`.
+package httpapi

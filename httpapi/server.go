@@ -1,0 +1,330 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/admitgate/admit/gate"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxBodyBytes   = 8 << 10 // JSON request bodies
+	DefaultMaxImportBytes = 1 << 30 // import files, streamed
+	DefaultReadTimeout    = 10 * time.Second
+	DefaultWriteTimeout   = 30 * time.Second
+	DefaultIdleTimeout    = 2 * time.Minute
+	DefaultImportTimeout  = 15 * time.Minute
+)
+
+// Config is what a Server serves. Index is required; the zero value of every
+// other field has the default its comment states.
+type Config struct {
+	// Index is the ticket store every /v1 route works on.
+	Index gate.Index
+	// Importer parses and loads import files (POST /v1/imports). Nil answers
+	// 503 on that route.
+	Importer gate.Importer
+	// Auth holds the bearer tokens. Nil refuses every /v1 request with 401.
+	// Replace it at run time with SetAuth.
+	Auth *Auth
+	// Lanes are the configured lanes a scan may name. Replace them at run
+	// time with SetLanes.
+	Lanes []LaneInfo
+	// Monitor, when set, answers GET /v1/lanes instead of the API's own
+	// record of the last decision per lane (the turnstile lanes, once wired).
+	Monitor gate.LaneMonitor
+	// Ready reports whether the store and its filter are open; /readyz and
+	// every /v1 route answer 503 while it returns an error. Nil: always ready.
+	Ready func() error
+	// Metrics are the collectors served on /metrics. Nil: new ones on a new
+	// registry with the Go and process collectors.
+	Metrics *Metrics
+	// Logger receives one line per request and the audit trail of admin
+	// actions. Default: zerolog.Nop().
+	Logger *zerolog.Logger
+	// MaxBodyBytes limits JSON request bodies (default DefaultMaxBodyBytes).
+	MaxBodyBytes int
+	// MaxImportBytes limits an import file, which is streamed and never held
+	// in memory (default DefaultMaxImportBytes); beyond it the import fails
+	// with 413 and loads nothing.
+	MaxImportBytes int64
+	// ReadTimeout, WriteTimeout and IdleTimeout bound a request's reading,
+	// its response's writing and a keep-alive connection's idle time
+	// (defaults DefaultReadTimeout, DefaultWriteTimeout, DefaultIdleTimeout).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// ImportTimeout replaces ReadTimeout for import uploads (default
+	// DefaultImportTimeout).
+	ImportTimeout time.Duration
+	// Now is the clock scans are decided at (default time.Now).
+	Now func() time.Time
+}
+
+// Server is the HTTP API: a fasthttp server with the routes of
+// api/openapi.yaml. Its methods are safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     zerolog.Logger
+	auth    atomic.Pointer[Auth]
+	lanes   *laneBoard
+	metrics *Metrics
+	router  *router
+	http    *fasthttp.Server
+	promh   fasthttp.RequestHandler
+	now     func() time.Time
+	inner   context.Context // scans run on it: never cancelled mid-decision
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Index == nil {
+		return nil, errors.New("httpapi: Config.Index is required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxImportBytes <= 0 {
+		cfg.MaxImportBytes = DefaultMaxImportBytes
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.ImportTimeout <= 0 {
+		cfg.ImportTimeout = DefaultImportTimeout
+	}
+	s := &Server{cfg: cfg, now: cfg.Now, inner: context.Background()}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if cfg.Logger != nil {
+		s.log = cfg.Logger.With().Str("component", "httpapi").Logger()
+	} else {
+		s.log = zerolog.Nop()
+	}
+	s.metrics = cfg.Metrics
+	if s.metrics == nil {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		m, err := NewMetrics(reg)
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = m
+	}
+	s.auth.Store(cfg.Auth)
+	s.lanes = newLaneBoard(s.metrics)
+	if err := s.lanes.set(cfg.Lanes); err != nil {
+		return nil, err
+	}
+	s.router = newRouter(s.metrics)
+	s.promh = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	s.http = &fasthttp.Server{
+		Handler:                      s.Handler(),
+		Name:                         "admit",
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		MaxRequestBodySize:           cfg.MaxBodyBytes + 1, // larger bodies are streamed
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		NoDefaultDate:                false,
+		CloseOnShutdown:              true,
+		ReadBufferSize:               8 << 10,
+		HeaderReceived:               s.headerReceived,
+		Logger:                       fasthttpLogger{&s.log},
+		ErrorHandler:                 s.connError,
+	}
+	return s, nil
+}
+
+// SetAuth replaces the tokens; requests already authenticated finish with
+// the old ones.
+func (s *Server) SetAuth(a *Auth) { s.auth.Store(a) }
+
+// SetLanes replaces the configured lanes atomically. Lanes that stay keep
+// their counters and last decision. On error nothing changes.
+func (s *Server) SetLanes(lanes []LaneInfo) error { return s.lanes.set(lanes) }
+
+// LaneMonitor returns the API's record of the lanes and their last decisions.
+func (s *Server) LaneMonitor() gate.LaneMonitor { return s.lanes }
+
+// Metrics returns the server's collectors.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Serve accepts connections on ln until Shutdown. It returns nil after a
+// Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.http.Serve(ln)
+}
+
+// ServeTLS is Serve over TLS with the certificate and key in PEM files.
+func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return gate.Errorf(gate.EINVALID, "httpapi: tls: %v", err)
+	}
+	s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return s.http.Serve(tls.NewListener(ln, s.http.TLSConfig))
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests to
+// finish, or for ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.http.ShutdownWithContext(ctx)
+}
+
+// headerReceived gives import uploads their longer read timeout.
+func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if h.IsPost() && hasPrefix(h.RequestURI(), "/v1/imports") {
+		return fasthttp.RequestConfig{ReadTimeout: s.cfg.ImportTimeout}
+	}
+	return fasthttp.RequestConfig{}
+}
+
+func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
+
+// connError answers requests fasthttp could not read (bad headers, timeouts)
+// with the API's error shape.
+func (s *Server) connError(ctx *fasthttp.RequestCtx, err error) {
+	var code string
+	var status int
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		code, status = gate.ETOOLARGE, fasthttp.StatusRequestEntityTooLarge
+	default:
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			code, status = gate.EINVALID, fasthttp.StatusRequestTimeout
+		} else {
+			code, status = gate.EINVALID, fasthttp.StatusBadRequest
+		}
+	}
+	s.log.Info().Err(err).Int("status", status).Msg("unreadable request")
+	writeErrorBody(ctx, status, code, "the request could not be read: "+err.Error())
+	ctx.SetConnectionClose()
+}
+
+type fasthttpLogger struct{ log *zerolog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) { l.log.Debug().Msgf(format, args...) }
+
+// Handler returns the request handler, for serving on a listener of your own
+// or calling in tests.
+func (s *Server) Handler() fasthttp.RequestHandler {
+	return s.handle
+}
+
+// call is one request's matched route and authenticated token.
+type call struct {
+	route  *route
+	token  *Token
+	params []string // decoded path parameters, in pattern order
+}
+
+func (c *call) by() string {
+	if c.token == nil {
+		return ""
+	}
+	return c.token.Name
+}
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	var c call
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error().Interface("panic", p).Bytes("stack", debug.Stack()).Msg("request handler panicked")
+			ctx.Response.Reset()
+			writeErrorBody(ctx, fasthttp.StatusInternalServerError, gate.EINTERNAL, "internal error")
+		}
+		s.finish(ctx, &c, start)
+	}()
+	if err := s.serve(ctx, &c); err != nil {
+		s.writeError(ctx, &c, err)
+	}
+}
+
+func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call) error {
+	method := ctx.Method()
+	path := ctx.URI().PathOriginal()
+	r, params, err := s.router.match(method, path)
+	if err != nil {
+		return err
+	}
+	c.route, c.params = r, params
+	if r.access != accessOpen {
+		if err := s.ready(); err != nil {
+			return err
+		}
+		tok, err := s.auth.Load().Authenticate(ctx.Request.Header.Peek("Authorization"))
+		if err != nil {
+			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="admit"`)
+			return err
+		}
+		c.token = tok
+		if !r.access.allows(tok.Role) {
+			return gate.Errorf(gate.EFORBIDDEN, "token %q (%s) may not %s %s; it needs %s", tok.Name, tok.Role, method, r.pattern, r.access)
+		}
+	}
+	return r.handle(s, ctx, c)
+}
+
+func (s *Server) ready() error {
+	if s.cfg.Ready == nil {
+		return nil
+	}
+	if err := s.cfg.Ready(); err != nil {
+		if gate.ErrorCode(err) == gate.EUNAVAILABLE {
+			return err
+		}
+		return gate.Errorf(gate.EUNAVAILABLE, "not ready: %v", err)
+	}
+	return nil
+}
+
+// finish records the request's metrics and logs its line.
+func (s *Server) finish(ctx *fasthttp.RequestCtx, c *call, start time.Time) {
+	elapsed := time.Since(start)
+	status := ctx.Response.StatusCode()
+	if c.route != nil {
+		c.route.metrics.observe(status, elapsed.Seconds())
+	} else {
+		s.router.unmatched.observe(status, elapsed.Seconds())
+	}
+	ev := s.log.Info()
+	if !ev.Enabled() {
+		return
+	}
+	route := "unmatched"
+	if c.route != nil {
+		route = c.route.name
+	}
+	ev = ev.Bytes("method", ctx.Method()).Str("route", route).Bytes("path", ctx.URI().PathOriginal()).
+		Int("status", status).Dur("latency", elapsed).Str("remote", ctx.RemoteIP().String())
+	if c.token != nil {
+		ev = ev.Str("token", c.token.Name)
+	}
+	ev.Msg("request")
+}
+
+// audit logs an admin action with the token's name.
+func (s *Server) audit(c *call, action string) *zerolog.Event {
+	return s.log.Info().Str("audit", action).Str("by", c.by())
+}
