@@ -1,0 +1,185 @@
+package importfile
+
+import "bytes"
+
+// pstate is where the CSV state machine is inside a record.
+type pstate uint8
+
+const (
+	psFieldStart pstate = iota // before a field's first non-space byte
+	psUnquoted                 // inside an unquoted field
+	psQuoted                   // inside a quoted field
+	psQuote                    // after a '"' inside a quoted field: doubled, or the closing one
+	psAfterQuote               // after the closing quote, before the separator (spaces only)
+)
+
+// recordParser is an RFC 4180 state machine fed one physical line at a time,
+// so a quoted field may span lines. It is lenient where that cannot change
+// the record's boundaries and flags the rest: a quote inside an unquoted
+// field, or text after a closing quote, marks the record badQuote (it is kept
+// literally and the record still ends where a lenient reader would end it).
+// Spaces and tabs around unquoted fields and around quotes are dropped;
+// inside quotes everything is kept.
+type recordParser struct {
+	sep      byte
+	st       pstate
+	buf      []byte // the record's field bytes, unquoted, back to back
+	ends     []int  // end of each finished field in buf
+	keep     int    // in an unquoted field: end of its last non-space byte
+	badQuote bool
+	noKeep   bool // skipping: track state, keep no bytes
+}
+
+func (p *recordParser) reset() {
+	p.st = psFieldStart
+	p.buf = p.buf[:0]
+	p.ends = p.ends[:0]
+	p.keep = 0
+	p.badQuote = false
+	p.noKeep = false
+}
+
+// discard makes the parser track the state only, keeping no bytes.
+func (p *recordParser) discard() {
+	p.noKeep = true
+	p.buf = p.buf[:0]
+	p.keep = 0
+}
+
+func (p *recordParser) put(c byte) {
+	if !p.noKeep {
+		p.buf = append(p.buf, c)
+	}
+}
+
+func (p *recordParser) isSpace(c byte) bool {
+	return (c == ' ' || c == '\t') && c != p.sep
+}
+
+func (p *recordParser) endField() {
+	if p.st == psUnquoted {
+		p.buf = p.buf[:p.keep]
+	}
+	if !p.noKeep {
+		p.ends = append(p.ends, len(p.buf))
+	}
+	p.st = psFieldStart
+	p.keep = len(p.buf)
+}
+
+// feed runs the machine over one physical line (or a piece of one) without
+// its line ending.
+func (p *recordParser) feed(line []byte) {
+	for _, c := range line {
+		switch p.st {
+		case psFieldStart:
+			switch {
+			case c == p.sep:
+				p.endField()
+			case p.isSpace(c):
+			case c == '"':
+				p.st = psQuoted
+			default:
+				p.st = psUnquoted
+				p.put(c)
+				p.keep = len(p.buf)
+			}
+		case psUnquoted:
+			switch {
+			case c == p.sep:
+				p.endField()
+			default:
+				if c == '"' {
+					p.badQuote = true
+				}
+				p.put(c)
+				if !p.isSpace(c) {
+					p.keep = len(p.buf)
+				}
+			}
+		case psQuoted:
+			if c == '"' {
+				p.st = psQuote
+			} else {
+				p.put(c)
+			}
+		case psQuote, psAfterQuote:
+			switch {
+			case c == '"' && p.st == psQuote:
+				p.put('"')
+				p.st = psQuoted
+			case c == p.sep:
+				p.endField()
+			case p.isSpace(c):
+				p.st = psAfterQuote
+			default:
+				p.badQuote = true
+				p.put(c)
+				p.st = psUnquoted
+				p.keep = len(p.buf)
+			}
+		}
+	}
+}
+
+// endLine is called at the end of each physical line. It reports whether the
+// record is complete; false means a quoted field goes on, holding the line
+// break as '\n'.
+func (p *recordParser) endLine() bool {
+	if p.st == psQuoted {
+		p.put('\n')
+		return false
+	}
+	p.endField()
+	return true
+}
+
+// fields appends the record's fields to dst, as slices of the parser's buffer.
+func (p *recordParser) fields(dst [][]byte) [][]byte {
+	start := 0
+	for _, end := range p.ends {
+		dst = append(dst, p.buf[start:end:end])
+		start = end
+	}
+	return dst
+}
+
+// splitPlain splits a line that holds no quote at sep, dropping spaces and
+// tabs around each field: what recordParser does for such a line, faster.
+func splitPlain(dst [][]byte, line []byte, sep byte) [][]byte {
+	for {
+		i := bytes.IndexByte(line, sep)
+		if i < 0 {
+			return append(dst, trimSpace(line, sep))
+		}
+		dst = append(dst, trimSpace(line[:i], sep))
+		line = line[i+1:]
+	}
+}
+
+// trimSpace drops spaces, and tabs unless tab is the separator, around b.
+func trimSpace(b []byte, sep byte) []byte {
+	isSpace := func(c byte) bool { return (c == ' ' || c == '\t') && c != sep }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// countOutsideQuotes counts c in a line, ignoring quoted parts; it guesses
+// a header's separator.
+func countOutsideQuotes(line []byte, c byte) int {
+	n, quoted := 0, false
+	for _, b := range line {
+		switch {
+		case b == '"':
+			quoted = !quoted
+		case b == c && !quoted:
+			n++
+		}
+	}
+	return n
+}
