@@ -1,0 +1,92 @@
+package turnstile
+
+import (
+	"context"
+	"time"
+)
+
+// Output is one relay channel or GPIO line: the turnstile's unlock relay, a
+// light or a buzzer. On means energised (a closed relay contact, an active
+// line). Set returns an error when the hardware did not do it: drivers that
+// can read the state back (the USB relay board) do, and report a mismatch.
+// Outputs may be shared between lanes (two channels of one board); drivers
+// serialise access themselves.
+type Output interface {
+	Set(on bool) error
+	String() string
+}
+
+// Edge is one change of an input's level, stamped with when the hardware saw it.
+type Edge struct {
+	// Active is the input's new level: true when the passage sensor is
+	// interrupted (or the arm has turned) and while an emergency release is
+	// asserted. Polarity (active-low wiring) is the driver's business.
+	Active bool
+	// At is when the change happened, as close to the hardware as the
+	// driver can tell (the kernel's timestamp for GPIO).
+	At time.Time
+	// Initial marks the first edge a Watch delivers: the level the input
+	// had when watching started, not a change. A lane does not count it as a
+	// passage; an emergency input that is already asserted releases at once.
+	Initial bool
+}
+
+// Input is a line to watch: a passage sensor or an emergency-release input.
+type Input interface {
+	// Watch calls fn with the input's level (an Initial edge) and then with
+	// every change, in order, one call at a time, until ctx is done (it then
+	// returns ctx.Err()) or the input fails (it returns why). fn must not
+	// block for long: it runs on the driver's event path.
+	Watch(ctx context.Context, fn func(Edge)) error
+	String() string
+}
+
+// ScannerLink tells a lane whether its scanner is attached, for lane status.
+// The USB and serial scanner sources implement it; [ConnectedFunc] adapts a
+// function.
+type ScannerLink interface {
+	Connected() bool
+}
+
+// ConnectedFunc adapts a function to [ScannerLink].
+type ConnectedFunc func() bool
+
+// Connected calls f.
+func (f ConnectedFunc) Connected() bool { return f() }
+
+// Clock is the time source of lanes and signal patterns. Tests inject a fake
+// one (turnstiletest.Clock) so that every timeout fires without sleeping.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine (or, for a fake clock, in the
+	// goroutine that advances it) once d has passed, unless stopped first.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc call. *time.Timer implements it.
+type Timer interface {
+	// Stop prevents the call if it has not started; it reports whether it did.
+	Stop() bool
+}
+
+// SystemClock returns the wall clock: time.Now and time.AfterFunc.
+func SystemClock() Clock { return systemClock{} }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// sleep waits d on clock c, or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, c Clock, d time.Duration) bool {
+	done := make(chan struct{})
+	t := c.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	}
+}
