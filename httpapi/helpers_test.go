@@ -119,8 +119,11 @@ var client = &http.Client{Timeout: 10 * time.Second}
 func do(t testing.TB, method, url, secret string, body any) response {
 	t.Helper()
 	var r io.Reader
+	var accept string
 	switch b := body.(type) {
 	case nil:
+	case acceptMarker:
+		accept = string(b)
 	case string:
 		r = strings.NewReader(b)
 	case []byte:
@@ -140,6 +143,9 @@ func do(t testing.TB, method, url, secret string, body any) response {
 	}
 	if secret != "" {
 		req.Header.Set("Authorization", "Bearer "+secret)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -176,3 +182,6 @@ func echoIndex(got chan<- gate.Scan) *gatetest.Index {
 		CheckFunc: func(_ context.Context, s gate.Scan) gate.Decision { return decide(s, false) },
 	}
 }
+
+// acceptMarker, passed as the body to do, sends no body and this Accept header.
+type acceptMarker string

@@ -14,8 +14,36 @@ import (
 // ScansResponse is the answer to GET /v1/scans: journal entries after a
 // sequence number, and the number to ask after next time.
 type ScansResponse struct {
-	Entries []gate.JournalEntry `json:"entries"`
-	Next    uint64              `json:"next"`
+	Entries []FeedEntry `json:"entries"`
+	Next    uint64      `json:"next"`
+}
+
+// FeedEntry is a gate.JournalEntry on the wire. A "lost" entry (a refusal
+// that never reached the disk before a crash) has no decision.
+type FeedEntry struct {
+	Seq      uint64         `json:"seq"`
+	Kind     gate.EntryKind `json:"kind"`
+	Decision *gate.Decision `json:"decision,omitempty"`
+	Nonce    string         `json:"nonce,omitempty"`
+	Source   string         `json:"source,omitempty"`
+	Annulled uint64         `json:"annulled,omitempty"`
+	By       string         `json:"by,omitempty"`
+}
+
+func feedEntries(es []gate.JournalEntry) []FeedEntry {
+	out := make([]FeedEntry, len(es))
+	for i := range es {
+		e := &es[i]
+		out[i] = FeedEntry{Seq: e.Seq, Kind: e.Kind, Nonce: e.Nonce, Source: e.Source, Annulled: e.Annulled, By: e.By}
+		if e.Kind != gate.KindLost && e.Decision.Reason.Valid() {
+			d := e.Decision
+			if d.Direction != gate.In && d.Direction != gate.Out {
+				d.Direction = gate.In
+			}
+			out[i].Decision = &d
+		}
+	}
+	return out
 }
 
 // Feed limits.
@@ -146,10 +174,7 @@ func (s *Server) scans(ctx *fasthttp.RequestCtx, c *call) error {
 		next = entries[len(entries)-1].Seq
 	}
 	if format != "secutix" {
-		if entries == nil {
-			entries = []gate.JournalEntry{}
-		}
-		return writeJSON(ctx, fasthttp.StatusOK, ScansResponse{Entries: entries, Next: next})
+		return writeJSON(ctx, fasthttp.StatusOK, ScansResponse{Entries: feedEntries(entries), Next: next})
 	}
 	body, err := s.secutixExport(ctx, entries, provider)
 	if err != nil {
