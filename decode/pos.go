@@ -1,0 +1,105 @@
+package decode
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/gate"
+)
+
+// POS decodes the input reports of a scanner in HID POS mode (USB HID
+// usage page 0x8C, "Bar Code Scanner"), in the report layout Honeywell and
+// Access-IS scanners use (see POSReportLen): report ID, data length, the AIM
+// identifier in bytes 2-4, data from byte 5, the vendor's code ID in the
+// third byte from the end and a flags byte whose bit 0 says the barcode
+// continues in the next report. Reports with another report ID (status,
+// replies to commands) are ignored. The AIM identifier gives the
+// symbology; when it is empty the vendor code ID (Honeywell's) does. A
+// trailing CR or LF suffix inside the data is dropped. Not safe for
+// concurrent use.
+type POS struct {
+	a       assembler
+	reports int
+}
+
+var _ ReportDecoder = (*POS)(nil)
+
+// NewPOS returns a decoder of HID POS reports for the scanner cfg describes.
+// Layout, Terminators, AIM and Framing do not apply. EINVALID for a config
+// it cannot honour.
+func NewPOS(cfg Config, log zerolog.Logger) (*POS, error) {
+	s, err := cfg.resolve(kindPOS)
+	if err != nil {
+		return nil, err
+	}
+	p := &POS{}
+	log = log.With().Str("component", "decode").Str("decoder", "pos").Str("source", s.source).Logger()
+	p.a.init(s, log, "last report of the barcode")
+	p.a.trimTerminators = true
+	return p, nil
+}
+
+// posMinLen is the shortest report that can hold the header, one data byte
+// and the trailer.
+const posMinLen = 9
+
+// Feed takes one input report. It returns the read the report completes.
+func (p *POS) Feed(report []byte, at time.Time) (gate.Read, bool) {
+	p.reports++
+	a := &p.a
+	if a.expired(at) {
+		a.finish(endTimeout, a.last)
+	}
+	if len(report) == 0 || report[0] != a.s.posReportID {
+		return a.pop()
+	}
+	if len(report) < posMinLen {
+		a.fail(at, "HID POS report %d is %d bytes, want at least %d", p.reports, len(report), posMinLen)
+		return a.pop()
+	}
+	end := len(report)
+	n, room := int(report[1]), end-8
+	if n > room {
+		a.fail(at, "HID POS report %d says it holds %d data bytes; it has room for %d", p.reports, n, room)
+		n = room
+	}
+	if !a.active {
+		if id, k := splitAIM(report[2:5]); k > 0 {
+			a.aim = id
+		} else {
+			a.hint = honeywellSymbology(report[end-3])
+		}
+	}
+	a.addBytes(report[5:5+n], at)
+	if report[end-1]&0x01 == 0 {
+		a.finish(endFrame, at)
+	}
+	return a.pop()
+}
+
+// Expire completes a read whose continuation report never came (malformed,
+// incomplete), or hands out a completed read still waiting.
+func (p *POS) Expire(now time.Time) (gate.Read, bool) {
+	if r, ok := p.a.pop(); ok {
+		return r, true
+	}
+	if p.a.expired(now) {
+		p.a.finish(endTimeout, p.a.last)
+	}
+	return p.a.pop()
+}
+
+// Deadline is when Expire should be called next; zero when nothing is
+// pending.
+func (p *POS) Deadline() time.Time { return p.a.deadline() }
+
+// Flush ends a pending read at once, as when the scanner is unplugged.
+// Call it until it returns false.
+func (p *POS) Flush(at time.Time) (gate.Read, bool) {
+	if r, ok := p.a.pop(); ok {
+		return r, true
+	}
+	p.a.finish(endFlush, at)
+	return p.a.pop()
+}
