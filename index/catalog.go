@@ -1,0 +1,186 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Events and providers live in Pebble and in memory: an immutable
+// *gate.EventSet (and a provider map) behind atomic pointers, replaced on
+// every change, so the scan path never reads them from disk.
+
+func (ix *Index) loadCatalog() error {
+	var events []gate.Event
+	if err := ix.iterPrefix([]byte{prefixEvent}, func(k, v []byte) error {
+		e, err := decodeEvent(string(k[1:]), v)
+		if err != nil {
+			return fmt.Errorf("index: event %s: %w", k[1:], err)
+		}
+		events = append(events, e)
+		return nil
+	}); err != nil {
+		return err
+	}
+	providers := map[string]gate.Provider{}
+	if err := ix.iterPrefix([]byte{prefixProvider}, func(k, v []byte) error {
+		providers[string(k[1:])] = gate.Provider{ID: string(k[1:]), Name: string(v)}
+		return nil
+	}); err != nil {
+		return err
+	}
+	ix.events.Store(gate.NewEventSet(events...))
+	ix.providers.Store(&providers)
+	return nil
+}
+
+// iterPrefix calls fn for every key with the prefix. k and v are valid only
+// during the call.
+func (ix *Index) iterPrefix(prefix []byte, fn func(k, v []byte) error) error {
+	it, err := ix.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		if err := fn(it.Key(), it.Value()); err != nil {
+			_ = it.Close()
+			return err
+		}
+	}
+	return it.Close()
+}
+
+// PutProvider creates or renames a provider.
+func (ix *Index) PutProvider(ctx context.Context, p gate.Provider) (bool, error) {
+	if err := p.Validate(); err != nil {
+		return false, err
+	}
+	if p.Name == "" {
+		p.Name = p.ID
+	}
+	if err := ix.enter(); err != nil {
+		return false, err
+	}
+	defer ix.exit()
+	ix.catMu.Lock()
+	defer ix.catMu.Unlock()
+	old := *ix.providers.Load()
+	_, exists := old[p.ID]
+	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(providerKey(p.ID), []byte(p.Name), nil) }); err != nil {
+		return false, fmt.Errorf("index: put provider %s: %w", p.ID, err)
+	}
+	next := maps.Clone(old)
+	next[p.ID] = p
+	ix.providers.Store(&next)
+	return !exists, nil
+}
+
+// ensureProvider creates a provider named by its id when it is unknown, in b.
+// It returns a function that publishes it once b is committed.
+func (ix *Index) ensureProvider(b *pebble.Batch, id string) func() {
+	ix.catMu.Lock()
+	defer ix.catMu.Unlock()
+	if _, ok := (*ix.providers.Load())[id]; ok {
+		return func() {}
+	}
+	_ = b.Set(providerKey(id), []byte(id), nil)
+	return func() {
+		ix.catMu.Lock()
+		defer ix.catMu.Unlock()
+		next := maps.Clone(*ix.providers.Load())
+		next[id] = gate.Provider{ID: id, Name: id}
+		ix.providers.Store(&next)
+	}
+}
+
+// Providers returns every provider sorted by id.
+func (ix *Index) Providers(ctx context.Context) ([]gate.Provider, error) {
+	if ix.closed.Load() {
+		return nil, ErrClosed
+	}
+	m := *ix.providers.Load()
+	out := slices.Collect(maps.Values(m))
+	slices.SortFunc(out, func(a, b gate.Provider) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// PutEvent creates or changes an event; scans see it as soon as it returns.
+func (ix *Index) PutEvent(ctx context.Context, e gate.Event) (bool, error) {
+	if err := e.Validate(); err != nil {
+		return false, err
+	}
+	if err := ix.enter(); err != nil {
+		return false, err
+	}
+	defer ix.exit()
+	ix.catMu.Lock()
+	defer ix.catMu.Unlock()
+	set := ix.events.Load()
+	_, exists := set.Get(e.ID)
+	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(eventKey(e.ID), encodeEvent(e), nil) }); err != nil {
+		return false, fmt.Errorf("index: put event %s: %w", e.ID, err)
+	}
+	ix.events.Store(set.With(e))
+	return !exists, nil
+}
+
+// Events returns every event sorted by id.
+func (ix *Index) Events(ctx context.Context) ([]gate.Event, error) {
+	if ix.closed.Load() {
+		return nil, ErrClosed
+	}
+	return slices.Clone(ix.events.Load().All()), nil
+}
+
+// commit writes one batch with Sync. A failure is a write fault: the store
+// starts recovering.
+func (ix *Index) commit(fill func(b *pebble.Batch)) error {
+	b := ix.db.NewBatch()
+	defer b.Close()
+	fill(b)
+	if err := ix.db.Apply(b, pebble.Sync); err != nil {
+		ix.fault(err)
+		return err
+	}
+	return nil
+}
+
+// getTicket reads the record of barcode; ok is false when there is none.
+func (ix *Index) getTicket(barcode string) (rec ticketRec, ok bool, err error) {
+	v, closer, err := ix.db.Get(ticketKey(barcode))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, ix.readFault("ticket", err)
+	}
+	rec, err = decodeTicket(barcode, v)
+	closer.Close()
+	if err != nil {
+		return rec, false, fmt.Errorf("index: ticket %q: %w", barcode, err)
+	}
+	return rec, true, nil
+}
+
+// getRedemptions reads the redemptions of a ticket key.
+func (ix *Index) getRedemptions(key uint64) ([]gate.Redemption, error) {
+	v, closer, err := ix.db.Get(redemptionKey(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, ix.readFault("redemptions", err)
+	}
+	rs, err := decodeRedemptions(v)
+	closer.Close()
+	if err != nil {
+		return nil, fmt.Errorf("index: redemptions of %d: %w", key, err)
+	}
+	return rs, nil
+}

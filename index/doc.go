@@ -1,0 +1,73 @@
+// Package index is admit's ticket store: tickets, redemptions, the journal,
+// imports and report counters in Pebble on disk, with a bloom filter in
+// front. *Index implements gate.Index.
+//
+// # Deciding a scan
+//
+// Scan follows gate's decision order. A malformed barcode (or a scan a
+// decoder or lane already refused) is journaled and never looked up. A
+// barcode the bloom filter has never seen is unknown without touching
+// Pebble. Otherwise the ticket is read, its lock stripe (chosen by its
+// stable ticket key, shared by every barcode a reissue links) is taken, the
+// ticket and its redemptions are read again, gate.Decide runs, and an
+// admission's redemption and journal entry are committed in one batch with
+// pebble.Sync before the lock is released and the answer returned. So
+// concurrent scans of one ticket admit exactly once, and an answered
+// admission survives a crash.
+//
+// # The journal
+//
+// Every decision and annulment gets a number from one gapless sequence.
+// Refusals are numbered at once and written by a background writer in
+// batches, so they never wait for the disk; Entries reads only up to the
+// watermark below which everything is written. Numbers a crash left unwritten
+// are filled with gate.KindLost entries at Open. A per-ticket history index
+// serves TicketView.History.
+//
+// # Nonces
+//
+// A scan with a nonce seen within gate.NonceWindow (by Scan.At) gets the first
+// decision again (Replayed) and redeems nothing; concurrent scans with one
+// nonce wait for the first. Nonces are stored beside their journal entry and
+// reloaded at Open.
+//
+// # Tickets and imports
+//
+// A ticket record keeps the state the last import said (upstream) apart from
+// an admin's action (cancel, invalidate, block, and revoked by a reissue);
+// the effective state combines them. A re-sent file that did not change a
+// line leaves the ticket as it is; a changed upstream state applies.
+// Redemptions are keyed by ticket key and are never touched by imports.
+// Load (see its documentation) sorts with bounded memory, classifies by
+// merging with the stored tickets, and writes one atomic batch or ingest.
+//
+// # Concurrency
+//
+// Every method of Index is safe for concurrent use. Scan, Check, Entries,
+// Ticket, Report, Events and Providers never wait for imports or admin
+// changes, except that a scan of a ticket an import updates waits for that
+// import's ingest. Imports and ticket changes (Cancel, Block, Reissue,
+// UpdateEvents, Withdraw, Load) are serialized with each other; they wait
+// for the one before them or until their context is done. Returned values
+// are copies that stay valid forever; the index keeps no reference to them.
+//
+// # Faults
+//
+// A storage error never panics and never leaves half-written state: every
+// change is one Pebble batch (or one ingest). A read error refuses the scan
+// with reason error. A failed commit also puts the store in a faulted state:
+// scans are refused with error (and journaled once the store is back),
+// other calls return gate.EUNAVAILABLE, and a background goroutine reopens
+// the database every Options.RecoveryInterval until it succeeds, undoing any
+// failed admission that reached the disk after all (it was answered with
+// error) and rebuilding the report counters. Stats shows faults and
+// recoveries. Pebble itself panics on a few unrecoverable faults (a MANIFEST
+// it cannot write); the process must then be restarted, and Open recovers
+// from the disk as after a crash.
+//
+// # Files
+//
+// The data directory holds db/ (Pebble), bloom.snapshot (the filter with a
+// checksum and the generation it reflects) and tmp/ (import spill files and
+// SSTables, emptied at Open).
+package index

@@ -1,0 +1,155 @@
+package index
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Write faults. Pebble applies a batch to its memtable before the WAL sync
+// reports an error, and after a WAL error its write pipeline cannot be
+// trusted (a later commit may even panic inside Pebble). So the first failed
+// commit puts the store in a faulted state: scans are refused with reason
+// error (and journaled once the store is back), other calls return
+// EUNAVAILABLE, and nothing more is written to that database. A recovery
+// goroutine waits for calls in flight to leave, closes the database, and
+// reopens it every RecoveryInterval until that succeeds: the WAL replay keeps
+// exactly the batches that reached the disk. Admissions whose commit failed
+// were answered with error, so if one reached the disk after all its
+// redemption is put back as it was (fixups); the report counters are
+// rebuilt. Only then are writes allowed again.
+
+// fixup repairs what a failed commit may have left: a failed admission's
+// redemption is put back if it reached the disk (its journal entry becomes
+// the error refusal the scan was answered with); a failed annulment's
+// sequence is filled with a lost entry unless the annulment reached the disk
+// whole.
+type fixup struct {
+	key           uint64 // the redemption record to put back, 0 for none
+	prev          []byte // the record before, nil when there was none
+	written       []byte // the record the failed commit wrote
+	lostIfMissing uint64 // a sequence to fill when missing
+}
+
+func (ix *Index) addFixup(f fixup) {
+	ix.fixMu.Lock()
+	ix.fixups = append(ix.fixups, f)
+	ix.fixMu.Unlock()
+}
+
+// fault records a write error and starts the recovery once.
+func (ix *Index) fault(err error) {
+	ix.faults.Add(1)
+	if ix.faulted.CompareAndSwap(false, true) {
+		ix.log.Error().Err(err).Msg("storage write failed; refusing scans with error until the store is reopened")
+		ix.bg.Add(1)
+		go ix.recoverLoop()
+	}
+}
+
+func (ix *Index) recoverLoop() {
+	defer ix.bg.Done()
+	ix.quiesce()
+	if ix.db != nil {
+		if err := ix.db.Close(); err != nil {
+			ix.log.Warn().Err(err).Msg("closing the faulted database")
+		}
+		ix.db = nil
+	}
+	t := time.NewTicker(ix.opts.RecoveryInterval)
+	defer t.Stop()
+	for attempt := 1; ; attempt++ {
+		select {
+		case <-ix.stop:
+			return
+		case <-t.C:
+		}
+		err := ix.reopen()
+		if err == nil {
+			ix.recoveries.Add(1)
+			ix.log.Info().Int("attempts", attempt).Msg("store reopened after a write fault")
+			ix.faulted.Store(false)
+			select {
+			case ix.jw.wake <- struct{}{}:
+			default:
+			}
+			return
+		}
+		if attempt == 1 || attempt%20 == 0 {
+			ix.log.Warn().Err(err).Int("attempt", attempt).Msg("store still cannot be reopened")
+		}
+	}
+}
+
+// reopen opens the database again, applies the fixups and reloads what the
+// index keeps in memory.
+func (ix *Index) reopen() error {
+	db, err := pebble.Open(ix.pebbleDir(), ix.pebbleOptions())
+	if err != nil {
+		return err
+	}
+	ix.db = db
+	fail := func(err error) error {
+		_ = db.Close()
+		ix.db = nil
+		return err
+	}
+	ix.fixMu.Lock()
+	fixups := ix.fixups
+	ix.fixMu.Unlock()
+	b := db.NewBatch()
+	var finished []uint64
+	for _, f := range fixups {
+		if f.lostIfMissing != 0 {
+			finished = append(finished, f.lostIfMissing)
+			_, closer, err := db.Get(journalKey(f.lostIfMissing))
+			if err == nil {
+				closer.Close()
+				continue
+			}
+			if !errors.Is(err, pebble.ErrNotFound) {
+				_ = b.Close()
+				return fail(err)
+			}
+			se := lostEntry(f.lostIfMissing, "the change failed to commit")
+			_ = b.Set(journalKey(f.lostIfMissing), encodeEntry(nil, &se), nil)
+			continue
+		}
+		v, closer, err := db.Get(redemptionKey(f.key))
+		if errors.Is(err, pebble.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			_ = b.Close()
+			return fail(err)
+		}
+		same := bytes.Equal(v, f.written)
+		closer.Close()
+		if !same {
+			continue
+		}
+		if f.prev == nil {
+			_ = b.Delete(redemptionKey(f.key), nil)
+		} else {
+			_ = b.Set(redemptionKey(f.key), f.prev, nil)
+		}
+	}
+	err = db.Apply(b, pebble.Sync)
+	_ = b.Close()
+	if err != nil {
+		return fail(fmt.Errorf("index: undo failed admissions: %w", err))
+	}
+	ix.fixMu.Lock()
+	ix.fixups = ix.fixups[len(fixups):]
+	ix.fixMu.Unlock()
+	for _, seq := range finished {
+		ix.wm.finish(seq)
+	}
+	if err := ix.load(false); err != nil {
+		return fail(err)
+	}
+	return nil
+}

@@ -1,0 +1,327 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/rs/zerolog"
+)
+
+var _ gate.Index = (*Index)(nil)
+
+// ErrClosed is returned by every method called after Close.
+var ErrClosed = errors.New("index: closed")
+
+// errFaulted is returned while the store is recovering from a write fault.
+var errFaulted = gate.Errorf(gate.EUNAVAILABLE, "index: storage fault; recovering")
+
+// Index is the ticket store: Pebble on disk with a bloom filter in front. It
+// implements gate.Index. All methods are safe for concurrent use; see the
+// package documentation for what each waits on.
+type Index struct {
+	dir  string
+	opts *Options
+	log  zerolog.Logger
+	fs   vfs.FS
+
+	db      *pebble.DB // replaced only by recovery, with active == 0
+	active  atomic.Int64
+	closed  atomic.Bool
+	faulted atomic.Bool
+
+	stripes []sync.Mutex
+	adminMu chan struct{} // serializes ticket-record writers: imports and admin changes
+
+	catMu     sync.Mutex
+	events    atomic.Pointer[gate.EventSet]
+	providers atomic.Pointer[map[string]gate.Provider]
+
+	filter atomic.Pointer[filter]
+
+	seq      atomic.Uint64 // the last journal sequence assigned
+	wm       watermark
+	jw       journalWriter
+	nonces   nonceTable
+	counters *counters
+
+	// Under adminMu.
+	nextKey    uint64
+	nextImport uint64
+	bloomGen   uint64
+	tickets    atomic.Int64
+
+	faults     atomic.Uint64
+	recoveries atomic.Uint64
+	fixMu      sync.Mutex
+	fixups     []fixup
+	recovering atomic.Bool
+
+	stop chan struct{}
+	bg   sync.WaitGroup
+}
+
+// Stats is a snapshot of the store's figures, for /metrics and /readyz.
+type Stats struct {
+	Tickets        int64   // barcodes stored (revoked ones included)
+	Events         int     // events known
+	Providers      int     // providers known
+	Imports        uint64  // imports applied
+	BloomCapacity  uint64  // barcodes the filter is sized for at its false-positive rate
+	BloomFill      float64 // Tickets / BloomCapacity
+	LastSeq        uint64  // the last journal sequence number assigned
+	WrittenSeq     uint64  // every entry up to this one is written
+	JournalBacklog int     // refusals waiting for the background writer
+	Nonces         int     // nonces remembered within the window
+	DiskFaults     uint64  // storage errors seen (reads and writes)
+	Recoveries     uint64  // database reopens after a write fault
+	Faulted        bool    // a write fault is being recovered: scans are refused with error
+	Closed         bool
+}
+
+// Open opens (creating when missing) the store in dir. It replays Pebble's
+// WAL, fills journal holes left by a crash with gate.KindLost entries, loads
+// events, providers, nonces, the bloom filter (rebuilding it when its
+// snapshot is missing, corrupt or stale) and the report counters.
+func Open(dir string, opts *Options) (*Index, error) {
+	o := *opts.EnsureDefaults()
+	ix := &Index{
+		dir:     dir,
+		opts:    &o,
+		log:     o.Logger.With().Str("component", "index").Logger(),
+		fs:      o.FS,
+		stripes: make([]sync.Mutex, o.LockStripes),
+		adminMu: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+	}
+	if o.TempDir == "" {
+		ix.opts.TempDir = ix.fs.PathJoin(dir, "tmp")
+	}
+	ix.jw.init()
+	ix.nonces.init()
+	if err := ix.fs.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("index: open %s: %w", dir, err)
+	}
+	if err := ix.resetTempDir(); err != nil {
+		return nil, fmt.Errorf("index: open %s: %w", dir, err)
+	}
+	db, err := pebble.Open(ix.pebbleDir(), ix.pebbleOptions())
+	if err != nil {
+		return nil, fmt.Errorf("index: open %s: %w", dir, err)
+	}
+	ix.db = db
+	if err := ix.load(true); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("index: open %s: %w", dir, err)
+	}
+	if !o.DisableWALWarmup {
+		if err := ix.warmWAL(); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("index: open %s: warm WAL: %w", dir, err)
+		}
+	}
+	ix.bg.Add(1)
+	go ix.jw.run(ix)
+	ix.log.Info().Str("dir", dir).Int64("tickets", ix.tickets.Load()).Uint64("seq", ix.seq.Load()).
+		Uint64("bloom_capacity", ix.filter.Load().capacity).Msg("index opened")
+	return ix, nil
+}
+
+func (ix *Index) pebbleDir() string { return ix.fs.PathJoin(ix.dir, "db") }
+
+func (ix *Index) pebbleOptions() *pebble.Options {
+	po := &pebble.Options{
+		FS:                 ix.fs,
+		MemTableSize:       ix.opts.MemTableSize,
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             pebbleLogger{ix.log},
+	}
+	po.EnsureDefaults()
+	return po
+}
+
+// load reads everything the index keeps in memory from the database. It
+// runs at Open and after a recovery (first false: the journal sequence and
+// nonces in memory are kept).
+func (ix *Index) load(first bool) error {
+	var err error
+	get := func(k []byte) uint64 {
+		if err != nil {
+			return 0
+		}
+		var v uint64
+		v, err = ix.getU64(k)
+		return v
+	}
+	ix.nextKey = get(metaNextKey)
+	ix.nextImport = get(metaNextImport)
+	ix.tickets.Store(int64(get(metaTickets)))
+	ix.bloomGen = get(metaBloomGen)
+	if err != nil {
+		return err
+	}
+	if ix.nextKey == 0 {
+		ix.nextKey = 1
+	}
+	if ix.nextImport == 0 {
+		ix.nextImport = 1
+	}
+	if err := ix.loadCatalog(); err != nil {
+		return err
+	}
+	if first {
+		if err := ix.openJournal(); err != nil {
+			return err
+		}
+		if err := ix.loadNonces(time.Now()); err != nil {
+			return err
+		}
+		// After a recovery the filter in memory is kept: it holds every
+		// barcode ever added (a few extra are harmless false positives).
+		if err := ix.openFilter(); err != nil {
+			return err
+		}
+	}
+	return ix.openCounters(first)
+}
+
+func (ix *Index) getU64(k []byte) (uint64, error) {
+	v, closer, err := ix.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	n, err := decodeU64(v)
+	if err != nil {
+		return 0, fmt.Errorf("index: meta %s: %w", k, err)
+	}
+	return n, nil
+}
+
+// enter registers an operation on the database. It returns an error (and
+// registers nothing) when the store is closed or recovering; otherwise the
+// caller must call exit when done with ix.db.
+func (ix *Index) enter() error {
+	ix.active.Add(1)
+	if ix.closed.Load() {
+		ix.active.Add(-1)
+		return ErrClosed
+	}
+	if ix.faulted.Load() {
+		ix.active.Add(-1)
+		return errFaulted
+	}
+	return nil
+}
+
+func (ix *Index) exit() { ix.active.Add(-1) }
+
+// quiesce waits until no operation uses the database. New ones are turned
+// away by the closed or faulted flag the caller set before.
+func (ix *Index) quiesce() {
+	for ix.active.Load() > 0 {
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// lockAdmin takes the lock that serializes ticket-record writers (imports,
+// admin changes), giving up when ctx is done.
+func (ix *Index) lockAdmin(ctx context.Context) error {
+	select {
+	case ix.adminMu <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("index: waiting for another import or change: %w", ctx.Err())
+	}
+}
+
+func (ix *Index) unlockAdmin() { <-ix.adminMu }
+
+func (ix *Index) stripe(key uint64) *sync.Mutex {
+	return &ix.stripes[ix.stripeIndex(key)]
+}
+
+// Stats returns the store's current figures. It never blocks on disk.
+func (ix *Index) Stats() Stats {
+	f := ix.filter.Load()
+	s := Stats{
+		Tickets:        ix.tickets.Load(),
+		Events:         ix.events.Load().Len(),
+		LastSeq:        ix.seq.Load(),
+		WrittenSeq:     ix.wm.get(),
+		JournalBacklog: ix.jw.backlog(),
+		Nonces:         ix.nonces.len(),
+		DiskFaults:     ix.faults.Load(),
+		Recoveries:     ix.recoveries.Load(),
+		Faulted:        ix.faulted.Load(),
+		Closed:         ix.closed.Load(),
+	}
+	if p := ix.providers.Load(); p != nil {
+		s.Providers = len(*p)
+	}
+	if ix.counters != nil {
+		s.Imports = ix.counters.imports.Load()
+	}
+	if f != nil {
+		s.BloomCapacity = f.capacity
+		if f.capacity > 0 {
+			s.BloomFill = float64(s.Tickets) / float64(f.capacity)
+		}
+	}
+	return s
+}
+
+// Close writes the refusals still queued, saves the bloom filter and the
+// report counters so the next Open needs no rebuild, and closes the
+// database. Calls in flight finish first; later calls fail with ErrClosed
+// (scans are refused with reason error).
+func (ix *Index) Close() error {
+	if !ix.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	close(ix.stop)
+	ix.quiesce()
+	ix.bg.Wait() // the journal writer drains its queue before it returns
+	var errs []error
+	if !ix.faulted.Load() {
+		if err := ix.saveFilter(); err != nil {
+			errs = append(errs, fmt.Errorf("index: close: save bloom filter: %w", err))
+		}
+		if err := ix.saveCounters(); err != nil {
+			errs = append(errs, fmt.Errorf("index: close: save counters: %w", err))
+		}
+	}
+	if err := ix.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("index: close: %w", err))
+	}
+	ix.log.Info().Uint64("seq", ix.seq.Load()).Msg("index closed")
+	return errors.Join(errs...)
+}
+
+// pebbleLogger sends Pebble's log lines to zerolog. Pebble calls Fatalf when
+// its own state can no longer be trusted (a MANIFEST write failed); the
+// process must then stop, so Fatalf logs and panics with the message.
+type pebbleLogger struct{ log zerolog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.log.Debug().Str("from", "pebble").Msgf(format, args...)
+}
+
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error().Str("from", "pebble").Msgf(format, args...)
+}
+
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error().Str("from", "pebble").Msg("fatal: " + msg)
+	panic("index: pebble: " + msg)
+}

@@ -1,0 +1,106 @@
+package index
+
+import "encoding/binary"
+
+// The key space. One byte names the kind of record; multi-byte numbers are
+// big-endian so keys sort numerically.
+//
+//	t<barcode>          ticket record (ticketRec)
+//	r<key:8>            the redemptions of a ticket key, all its events
+//	j<seq:8>            journal entry
+//	h<key:8><seq:8>     history index: journal entries about a ticket key
+//	n<nonce>            nonce -> seq, at
+//	e<id>               event
+//	p<id>               provider
+//	i<id:8>             import record
+//	m<name>             meta values (counters, markers)
+const (
+	prefixTicket     = 't'
+	prefixRedemption = 'r'
+	prefixJournal    = 'j'
+	prefixHistory    = 'h'
+	prefixNonce      = 'n'
+	prefixEvent      = 'e'
+	prefixProvider   = 'p'
+	prefixImport     = 'i'
+	prefixMeta       = 'm'
+)
+
+// Meta keys.
+var (
+	metaNextKey    = []byte("mnextkey")    // next ticket key to assign (uint64)
+	metaNextImport = []byte("mnextimport") // next import id (uint64)
+	metaTickets    = []byte("mtickets")    // ticket records (barcodes) stored (uint64)
+	metaBloomGen   = []byte("mbloomgen")   // changes whenever barcodes are added (uint64)
+	metaJournalWM  = []byte("mjournalwm")  // every seq at or below is on disk (uint64)
+	metaCounters   = []byte("mcounters")   // report counters saved by Close
+)
+
+func ticketKey(barcode string) []byte {
+	k := make([]byte, 1+len(barcode))
+	k[0] = prefixTicket
+	copy(k[1:], barcode)
+	return k
+}
+
+func appendTicketKey(dst []byte, barcode string) []byte {
+	dst = append(dst, prefixTicket)
+	return append(dst, barcode...)
+}
+
+func redemptionKey(key uint64) []byte {
+	var k [9]byte
+	k[0] = prefixRedemption
+	binary.BigEndian.PutUint64(k[1:], key)
+	return k[:]
+}
+
+func journalKey(seq uint64) []byte {
+	var k [9]byte
+	k[0] = prefixJournal
+	binary.BigEndian.PutUint64(k[1:], seq)
+	return k[:]
+}
+
+func historyKey(key, seq uint64) []byte {
+	var k [17]byte
+	k[0] = prefixHistory
+	binary.BigEndian.PutUint64(k[1:], key)
+	binary.BigEndian.PutUint64(k[9:], seq)
+	return k[:]
+}
+
+func nonceKey(nonce string) []byte {
+	k := make([]byte, 1+len(nonce))
+	k[0] = prefixNonce
+	copy(k[1:], nonce)
+	return k
+}
+
+func eventKey(id string) []byte    { return append([]byte{prefixEvent}, id...) }
+func providerKey(id string) []byte { return append([]byte{prefixProvider}, id...) }
+
+func importKey(id uint64) []byte {
+	var k [9]byte
+	k[0] = prefixImport
+	binary.BigEndian.PutUint64(k[1:], id)
+	return k[:]
+}
+
+// prefixEnd returns the smallest key greater than every key starting with p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}

@@ -1,0 +1,638 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Load applies an import as one atomic step. It reads src once, streaming:
+// each line is checked on its own (barcode, state, events known) and added
+// to a sorter that spills sorted runs to temporary files, so memory stays
+// bounded for any file size. Then, holding the lock that serializes
+// ticket-record writers, it merges the sorted lines with an iterator over the
+// stored tickets to classify each one (added, updated, unchanged, or
+// rejected: another provider's barcode, a conflicting duplicate) and writes
+// the new records, the import record and the counters into one Pebble batch
+// (small imports) or into SSTables that are ingested together. Either way the
+// whole import becomes visible at once, also across a crash. New barcodes
+// are added to the bloom filter before the write. Scans keep being answered
+// throughout; a scan of a ticket the import updates waits only for the
+// ingest itself.
+func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.LineSource) (gate.ImportResult, error) {
+	if err := req.Validate(); err != nil {
+		return gate.ImportResult{}, err
+	}
+	onErr, _ := gate.ParseOnError(string(req.OnError))
+	events := ix.events.Load()
+	if req.Event != "" {
+		if _, ok := events.Get(req.Event); !ok {
+			return gate.ImportResult{}, gate.Errorf(gate.EINVALID, "index: import: no event %q; create it first", req.Event)
+		}
+	}
+	if err := ix.enter(); err != nil {
+		return gate.ImportResult{}, err
+	}
+	defer ix.exit()
+
+	l := &loader{ix: ix, req: req, events: events, res: gate.ImportResult{DryRun: req.DryRun, Errors: []gate.LineError{}}}
+	l.tmp = ix.fs.PathJoin(ix.opts.TempDir, fmt.Sprintf("import-%d", time.Now().UnixNano()))
+	if err := ix.fs.MkdirAll(l.tmp, 0o755); err != nil {
+		return gate.ImportResult{}, fmt.Errorf("index: import: temp dir: %w", err)
+	}
+	defer func() { _ = ix.fs.RemoveAll(l.tmp) }()
+	l.sort = &sorter{fs: ix.fs, dir: l.tmp, limit: ix.opts.ImportSpillBytes}
+	defer l.sort.cleanup()
+
+	if err := l.read(ctx, src); err != nil {
+		return gate.ImportResult{}, err
+	}
+	if err := ix.lockAdmin(ctx); err != nil {
+		return gate.ImportResult{}, err
+	}
+	defer ix.unlockAdmin()
+	if err := l.classify(ctx); err != nil {
+		l.abort()
+		return gate.ImportResult{}, err
+	}
+	res := l.res
+	if res.Rejected > 0 && onErr == gate.OnErrorReject {
+		l.abort()
+		return res, gate.Errorf(gate.EREJECTED, "index: import rejected: %d of %d lines are bad (first: %s); nothing was changed",
+			res.Rejected, res.Lines, firstError(res.Errors))
+	}
+	if req.DryRun {
+		l.abort()
+		return res, nil
+	}
+	if err := l.apply(ctx); err != nil {
+		return gate.ImportResult{}, err
+	}
+	return l.res, nil
+}
+
+func firstError(es []gate.LineError) string {
+	if len(es) == 0 {
+		return "none"
+	}
+	return es[0].Error()
+}
+
+// loader is the state of one import.
+type loader struct {
+	ix     *Index
+	req    gate.ImportRequest
+	events *gate.EventSet
+	res    gate.ImportResult
+	tmp    string
+	sort   *sorter
+	valid  int // lines handed to the sorter
+
+	// Filled by classify.
+	id       uint64
+	nextKey  uint64
+	sink     sink
+	filter   *filter // the filter to publish, with the new barcodes
+	added    *counters
+	updates  []counterUpdate
+	stripes  []int
+	provider func()
+}
+
+// counterUpdate is a stored ticket whose report contribution an import
+// changes; it is applied under the ticket's stripe with its redemptions.
+type counterUpdate struct {
+	key           uint64
+	before, after gate.Ticket
+}
+
+func (l *loader) reject(e gate.LineError) {
+	l.res.Rejected++
+	if len(l.res.Errors) < gate.MaxReportedErrors {
+		l.res.Errors = append(l.res.Errors, e)
+	}
+}
+
+// read consumes the source, checks each line and sorts the good ones.
+func (l *loader) read(ctx context.Context, src gate.LineSource) error {
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("index: import: %w", ctx.Err())
+		}
+		line, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("index: import: read line %d: %w", l.res.Lines+1, err)
+		}
+		l.res.Lines++
+		if line.Reject != nil {
+			e := *line.Reject
+			if e.Line == 0 {
+				e.Line = line.Line
+			}
+			l.reject(e)
+			continue
+		}
+		t := line.Ticket
+		if e := l.prepare(&t); e != nil {
+			e.Line = line.Line
+			l.reject(*e)
+			continue
+		}
+		rec := ticketRec{Upstream: t.State, T: t}
+		if err := l.sort.add(t.Barcode, line.Line, encodeTicket(nil, &rec)); err != nil {
+			return err
+		}
+		l.valid++
+	}
+	l.res.Format = src.Format()
+	l.res.Digest = src.Digest()
+	return nil
+}
+
+// prepare maps a parsed ticket onto the request and checks what does not
+// need the store. It returns the line's rejection, or nil.
+func (l *loader) prepare(t *gate.Ticket) *gate.LineError {
+	readable := t.Barcode
+	if !utf8.ValidString(readable) {
+		readable = ""
+	}
+	rej := func(r gate.RejectReason, format string, args ...any) *gate.LineError {
+		return &gate.LineError{Barcode: readable, Reason: r, Detail: fmt.Sprintf(format, args...)}
+	}
+	if err := gate.CheckBarcode(t.Barcode); err != nil {
+		var be *gate.BarcodeError
+		if errors.As(err, &be) {
+			return rej(gate.RejectFor(be), "%s", detail(err))
+		}
+		return rej(gate.RejectBadField, "%s", detail(err))
+	}
+	if t.Provider == "" {
+		t.Provider = l.req.Provider
+	} else if t.Provider != l.req.Provider {
+		return rej(gate.RejectOtherProvider, "the line names provider %q; this import is for %q", t.Provider, l.req.Provider)
+	}
+	if l.req.Event != "" {
+		t.Events = []string{l.req.Event}
+	}
+	if l.req.PriceType != "" && t.PriceType.Code != l.req.PriceType {
+		t.PriceType = gate.Code{Code: l.req.PriceType}
+	}
+	switch t.State {
+	case 0:
+		t.State = gate.StateValid
+	case gate.StateValid, gate.StateCancelled, gate.StateInvalidated:
+	default:
+		return rej(gate.RejectBadState, "a file cannot set state %s", t.State)
+	}
+	if len(t.Events) == 0 && t.Period.IsZero() {
+		return rej(gate.RejectMissingEvent, "no event in the request or on the line")
+	}
+	for _, e := range t.Events {
+		if err := gate.CheckID("event", e); err != nil {
+			return rej(gate.RejectBadEventID, "%s", detail(err))
+		}
+		if _, ok := l.events.Get(e); !ok {
+			return rej(gate.RejectUnknownEvent, "no event %q on this appliance", e)
+		}
+	}
+	if len(t.Events) > 1 {
+		t.Events = slices.Compact(slices.Sorted(slices.Values(t.Events)))
+	}
+	t.ReplacedBy, t.Replaces, t.ImportID = "", "", 0
+	return nil
+}
+
+// classify merges the sorted lines with the stored tickets, counting and
+// writing (into the sink, unless this is a dry run or will be rejected).
+func (l *loader) classify(ctx context.Context) error {
+	ix := l.ix
+	l.id = ix.nextImport
+	l.nextKey = ix.nextKey
+	l.added = newCounters()
+	write := !l.req.DryRun
+	if write {
+		if l.valid <= ix.opts.ImportBatchLines {
+			l.sink = &batchSink{b: ix.db.NewBatch()}
+		} else {
+			l.sink = &sstSink{ix: ix, dir: l.tmp}
+		}
+		// Size the filter for the store after the import; a larger one is
+		// rebuilt from the stored barcodes now, and the new ones are added
+		// as they are classified. Nothing is published before the write.
+		cur := ix.filter.Load()
+		want := uint64(ix.tickets.Load()) + uint64(l.valid)
+		if want > cur.capacity {
+			f, err := ix.rebuildFilter(ix.capacityFor(want), nil)
+			if err != nil {
+				return fmt.Errorf("index: import: resize bloom filter: %w", err)
+			}
+			l.filter = f
+		} else if l.valid > 0 {
+			l.filter = &filter{f: cur.f.Copy(), capacity: cur.capacity}
+		}
+	}
+
+	m, err := l.sort.iterate()
+	if err != nil {
+		return err
+	}
+	defer m.close()
+	it, err := ix.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixTicket}, UpperBound: []byte{prefixTicket + 1}})
+	if err != nil {
+		return ix.readFault("tickets", err)
+	}
+	defer it.Close()
+
+	var (
+		prev        sortItem
+		prevOutcome gate.RejectReason // "" when the previous barcode was accepted
+		havePrev    bool
+		key         []byte
+		enc         []byte
+		stripes     = map[int]bool{}
+	)
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("index: import: %w", ctx.Err())
+		}
+		item, ok, err := m.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if havePrev && item.barcode == prev.barcode {
+			switch {
+			case prevOutcome != "":
+				l.reject(gate.LineError{Line: item.line, Barcode: item.barcode, Reason: prevOutcome, Detail: "same barcode as line " + fmt.Sprint(prev.line)})
+			case bytes.Equal(item.payload, prev.payload):
+				l.res.Unchanged++
+			default:
+				l.reject(gate.LineError{Line: item.line, Barcode: item.barcode, Reason: gate.RejectConflictingDup,
+					Detail: fmt.Sprintf("line %d has the same barcode with other content", prev.line)})
+			}
+			continue
+		}
+		prev, havePrev, prevOutcome = item, true, ""
+		in, err := decodeTicket(item.barcode, item.payload)
+		if err != nil {
+			return fmt.Errorf("index: import: line %d: %w", item.line, err)
+		}
+		key = appendTicketKey(key[:0], item.barcode)
+		if it.SeekGE(key) && bytes.Equal(it.Key(), key) {
+			old, err := decodeTicket(item.barcode, it.Value())
+			if err != nil {
+				return fmt.Errorf("index: import: stored ticket %q: %w", item.barcode, err)
+			}
+			if old.T.Provider != in.T.Provider {
+				prevOutcome = gate.RejectOtherProvider
+				l.reject(gate.LineError{Line: item.line, Barcode: item.barcode, Reason: gate.RejectOtherProvider,
+					Detail: fmt.Sprintf("the barcode belongs to provider %q", old.T.Provider)})
+				continue
+			}
+			if old.T.State == gate.StateRevoked {
+				l.res.Unchanged++ // a revoked barcode stays revoked whatever a file says
+				continue
+			}
+			merged := mergeImported(old, in)
+			enc = encodeTicket(enc[:0], &merged)
+			if bytes.Equal(enc, it.Value()) {
+				l.res.Unchanged++
+				continue
+			}
+			l.res.Updated++
+			if write {
+				if err := l.sink.set(key, enc); err != nil {
+					return err
+				}
+				if countsDiffer(&old.T, &merged.T) {
+					l.updates = append(l.updates, counterUpdate{key: old.Key, before: old.T, after: merged.T})
+					stripes[ix.stripeIndex(old.Key)] = true
+				}
+			}
+			continue
+		} else if err := it.Error(); err != nil {
+			return ix.readFault("tickets", err)
+		}
+		l.res.Added++
+		if !write {
+			continue
+		}
+		in.Key = l.nextKey
+		l.nextKey++
+		in.T.ImportID = l.id
+		enc = encodeTicket(enc[:0], &in)
+		if err := l.sink.set(key, enc); err != nil {
+			return err
+		}
+		l.filter.f.AddString(item.barcode)
+		l.added.ticket(&in.T, nil, 1)
+	}
+	for s := range stripes {
+		l.stripes = append(l.stripes, s)
+	}
+	sortInts(l.stripes)
+	return nil
+}
+
+// mergeImported applies an import line to a stored ticket: the fields come
+// from the line; the key, admin action and reissue links stay. When the
+// upstream state changes it applies, clearing an admin's cancel or
+// invalidation (an admin's block stays).
+func mergeImported(old, in ticketRec) ticketRec {
+	r := old
+	if in.Upstream != old.Upstream {
+		r.Upstream = in.Upstream
+		if r.Admin == adminCancelled || r.Admin == adminInvalidated {
+			r.Admin = adminNone
+		}
+	}
+	t := in.T
+	t.Barcode = old.T.Barcode
+	t.ReplacedBy = old.T.ReplacedBy
+	t.Replaces = old.T.Replaces
+	t.ImportID = old.T.ImportID
+	r.T = t
+	r.fixState()
+	return r
+}
+
+// countsDiffer reports whether a change alters what a ticket counts in reports.
+func countsDiffer(a, b *gate.Ticket) bool {
+	return a.State != b.State || a.UsedUpstream != b.UsedUpstream || a.Provider != b.Provider ||
+		a.PriceType != b.PriceType || a.Period != b.Period || !slices.Equal(a.Events, b.Events)
+}
+
+func (l *loader) abort() {
+	if l.sink != nil {
+		l.sink.abort()
+		l.sink = nil
+	}
+}
+
+// apply writes the import: the records, the import record and the meta
+// values, atomically; then publishes the filter and the counters.
+func (l *loader) apply(ctx context.Context) error {
+	ix := l.ix
+	now := time.Now().UTC()
+	rec := gate.ImportRecord{
+		ID: l.id, Provider: l.req.Provider, Event: l.req.Event, Format: l.res.Format, Source: l.req.Source, By: l.req.By,
+		At: now, Lines: l.res.Lines, Added: l.res.Added, Updated: l.res.Updated, Unchanged: l.res.Unchanged,
+		Rejected: l.res.Rejected, Digest: l.res.Digest,
+	}
+	if rec.Format == "" {
+		rec.Format = l.req.Format
+	}
+	gen := ix.bloomGen
+	if l.res.Added > 0 {
+		gen++
+	}
+	tickets := ix.tickets.Load() + int64(l.res.Added)
+	meta := []kv{
+		{importKey(l.id), encodeImport(&rec)},
+		{metaBloomGen, u64(gen)},
+		{metaNextImport, u64(l.id + 1)},
+		{metaNextKey, u64(l.nextKey)},
+		{metaTickets, u64(uint64(tickets))},
+	}
+	pb := ix.db.NewBatch()
+	l.provider = ix.ensureProvider(pb, l.req.Provider)
+	if !pb.Empty() {
+		meta = append(meta, kv{providerKey(l.req.Provider), []byte(l.req.Provider)})
+	}
+	_ = pb.Close()
+	if err := l.sink.finish(meta); err != nil {
+		l.abort()
+		return fmt.Errorf("index: import: %w", err)
+	}
+	if l.filter != nil {
+		ix.filter.Store(l.filter) // before the records are visible: never a false unknown
+	}
+	for _, s := range l.stripes {
+		ix.stripes[s].Lock()
+	}
+	err := l.sink.commit()
+	if err == nil {
+		for _, u := range l.updates {
+			rs, rerr := ix.getRedemptions(u.key)
+			if rerr != nil {
+				// The import is in; the counters are not. Rebuild them
+				// after the stripes are released.
+				err = rerr
+				break
+			}
+			ix.counters.changed(&u.before, rs, &u.after, rs)
+		}
+	}
+	for _, s := range l.stripes {
+		ix.stripes[s].Unlock()
+	}
+	if err != nil {
+		if l.sink.committed() {
+			ix.log.Error().Err(err).Msg("import applied but its counters could not be read; rebuilding them")
+			if c, rerr := ix.rebuildCounters(); rerr == nil {
+				c.imports.Store(ix.counters.imports.Load())
+				ix.counters = c
+			}
+		} else {
+			ix.fault(err)
+			return fmt.Errorf("index: import: write: %w", err)
+		}
+	}
+	ix.nextImport = l.id + 1
+	ix.nextKey = l.nextKey
+	ix.bloomGen = gen
+	ix.tickets.Store(tickets)
+	l.provider()
+	ix.counters.mu.Lock()
+	for k, v := range l.added.rows {
+		r := ix.counters.rows[k]
+		if r == nil {
+			r = &rowCounts{}
+			ix.counters.rows[k] = r
+		}
+		r.name, r.sold, r.used, r.inside, r.cancelled = v.name, r.sold+v.sold, r.used+v.used, r.inside+v.inside, r.cancelled+v.cancelled
+	}
+	for k, v := range l.added.periods {
+		r := ix.counters.periods[k]
+		if r == nil {
+			r = &rowCounts{}
+			ix.counters.periods[k] = r
+		}
+		r.name, r.sold, r.used, r.cancelled = v.name, r.sold+v.sold, r.used+v.used, r.cancelled+v.cancelled
+	}
+	ix.counters.mu.Unlock()
+	ix.counters.imports.Add(1)
+	if l.res.Added > 0 {
+		if err := ix.saveFilter(); err != nil {
+			ix.log.Warn().Err(err).Msg("bloom snapshot not saved; the next open rebuilds it")
+		}
+	}
+	l.res.ID = l.id
+	l.res.Applied = true
+	ix.log.Info().Uint64("import", l.id).Str("provider", l.req.Provider).Int("lines", l.res.Lines).
+		Int("added", l.res.Added).Int("updated", l.res.Updated).Int("unchanged", l.res.Unchanged).
+		Int("rejected", l.res.Rejected).Msg("import applied")
+	return nil
+}
+
+type kv struct{ k, v []byte }
+
+// sink receives an import's records in key order (tickets), then the
+// remaining keys (all sorting before the tickets) at finish, and writes them
+// atomically at commit.
+type sink interface {
+	set(k, v []byte) error
+	finish(rest []kv) error
+	commit() error
+	committed() bool
+	abort()
+}
+
+type batchSink struct {
+	b    *pebble.Batch
+	ix   *Index
+	done bool
+}
+
+func (s *batchSink) set(k, v []byte) error { return s.b.Set(k, v, nil) }
+func (s *batchSink) finish(rest []kv) error {
+	for _, x := range rest {
+		if err := s.b.Set(x.k, x.v, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (s *batchSink) commit() error {
+	err := s.b.Commit(pebble.Sync)
+	if err == nil {
+		s.done = true
+	}
+	_ = s.b.Close()
+	s.b = nil
+	return err
+}
+func (s *batchSink) committed() bool { return s.done }
+func (s *batchSink) abort() {
+	if s.b != nil {
+		_ = s.b.Close()
+		s.b = nil
+	}
+}
+
+// sstSink writes SSTables of at most ImportTableBytes each and ingests them
+// all in one DB.Ingest, which Pebble applies as one atomic version edit.
+type sstSink struct {
+	ix    *Index
+	dir   string
+	w     *sstable.Writer
+	size  int
+	files []string
+	done  bool
+}
+
+func (s *sstSink) open() error {
+	name := s.ix.fs.PathJoin(s.dir, fmt.Sprintf("ingest-%04d.sst", len(s.files)))
+	f, err := s.ix.fs.Create(name, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return err
+	}
+	s.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), sstable.WriterOptions{TableFormat: s.ix.db.TableFormat()})
+	s.files = append(s.files, name)
+	s.size = 0
+	return nil
+}
+
+func (s *sstSink) set(k, v []byte) error {
+	if s.w == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
+	if err := s.w.Set(k, v); err != nil {
+		return err
+	}
+	s.size += len(k) + len(v)
+	if s.size >= s.ix.opts.ImportTableBytes {
+		err := s.w.Close()
+		s.w = nil
+		return err
+	}
+	return nil
+}
+
+func (s *sstSink) finish(rest []kv) error {
+	if s.w != nil {
+		if err := s.w.Close(); err != nil {
+			s.w = nil
+			return err
+		}
+		s.w = nil
+	}
+	slices.SortFunc(rest, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+	if err := s.open(); err != nil {
+		return err
+	}
+	for _, x := range rest {
+		if err := s.w.Set(x.k, x.v); err != nil {
+			return err
+		}
+	}
+	err := s.w.Close()
+	s.w = nil
+	return err
+}
+
+func (s *sstSink) commit() error {
+	err := s.ix.db.Ingest(context.Background(), s.files)
+	if err == nil {
+		s.done = true
+	}
+	return err
+}
+
+func (s *sstSink) committed() bool { return s.done }
+
+func (s *sstSink) abort() {
+	if s.w != nil {
+		_ = s.w.Close()
+		s.w = nil
+	}
+	for _, f := range s.files {
+		_ = s.ix.fs.Remove(f)
+	}
+}
+
+// stripeIndex spreads ticket keys over the lock stripes (Fibonacci hashing,
+// so sequential keys land far apart).
+func (ix *Index) stripeIndex(key uint64) int {
+	h := key * 0x9E3779B97F4A7C15
+	return int(h >> 32 & uint64(len(ix.stripes)-1))
+}
+
+// resetTempDir empties the temporary folder: an import killed mid-way
+// leaves its runs and SSTables there, and they were never part of the store.
+func (ix *Index) resetTempDir() error {
+	if err := ix.fs.RemoveAll(ix.opts.TempDir); err != nil {
+		return err
+	}
+	return ix.fs.MkdirAll(ix.opts.TempDir, 0o755)
+}
+
+func sortInts(s []int) { slices.Sort(s) }

@@ -1,0 +1,125 @@
+package index
+
+import (
+	"os"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/rs/zerolog"
+)
+
+// Options configures an Index. Every field's comment states its default; a
+// nil *Options is valid and means all defaults.
+type Options struct {
+	// FS is the file system the store lives on. Default vfs.Default. Tests use
+	// vfs.NewMem() and vfs/errorfs.
+	FS vfs.FS
+
+	// Appliance is this appliance's id, kept in every movement so that
+	// redemptions from several appliances can be reconciled. Default the
+	// hostname (or "admit" when it cannot be read).
+	Appliance string
+
+	// Logger receives the index's log lines, with component=index. Default
+	// zerolog.Nop().
+	Logger zerolog.Logger
+
+	// BloomFalsePositiveRate is the bloom filter's target false-positive
+	// rate. Default 0.001 (0.1%).
+	BloomFalsePositiveRate float64
+
+	// BloomMinCapacity is the smallest number of barcodes the bloom filter is
+	// sized for; it grows (doubling) when the ticket count outgrows it.
+	// Default 1,000,000.
+	BloomMinCapacity uint64
+
+	// LockStripes is the number of redeem-once locks; tickets are spread over
+	// them by ticket key. Rounded up to a power of two. Default 4096.
+	LockStripes int
+
+	// ImportSpillBytes is how many bytes of parsed import lines are held in
+	// memory before a sorted run is spilled to a temporary file. Default 64 MiB.
+	ImportSpillBytes int
+
+	// ImportBatchLines is the largest import applied as one Pebble batch;
+	// larger imports are written as SSTables and ingested. Default 20,000.
+	ImportBatchLines int
+
+	// ImportTableBytes is the size at which an ingested SSTable is cut and a
+	// new one started. Default 128 MiB.
+	ImportTableBytes int
+
+	// TempDir is where imports spill sorted runs and build SSTables. Default
+	// the "tmp" folder inside the data directory (so an ingest is a rename on
+	// the same file system). It is emptied at Open.
+	TempDir string
+
+	// MemTableSize is Pebble's memtable size; it is also the size of the WAL
+	// files Pebble recycles. Default 64 MiB.
+	MemTableSize uint64
+
+	// DisableWALWarmup turns off the WAL warm-up at Open. By default Open
+	// leaves Pebble with a pre-written, recyclable WAL file, so the first
+	// durable admits after a restart do not pay for growing a fresh file.
+	// Default false (warm-up on).
+	DisableWALWarmup bool
+
+	// RecoveryInterval is how often a store that hit a write fault tries to
+	// reopen its database. Default 500ms.
+	RecoveryInterval time.Duration
+
+	// JournalBatch is the largest number of refusals the background journal
+	// writer commits in one batch. Default 4096.
+	JournalBatch int
+}
+
+// EnsureDefaults fills unset fields with their defaults and returns o. It is
+// safe to call on a nil *Options, which it replaces with a new one.
+func (o *Options) EnsureDefaults() *Options {
+	if o == nil {
+		o = &Options{}
+	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.Appliance == "" {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			o.Appliance = h
+		} else {
+			o.Appliance = "admit"
+		}
+	}
+	if o.BloomFalsePositiveRate <= 0 || o.BloomFalsePositiveRate >= 1 {
+		o.BloomFalsePositiveRate = 0.001
+	}
+	if o.BloomMinCapacity == 0 {
+		o.BloomMinCapacity = 1_000_000
+	}
+	if o.LockStripes <= 0 {
+		o.LockStripes = 4096
+	}
+	n := 1
+	for n < o.LockStripes {
+		n <<= 1
+	}
+	o.LockStripes = n
+	if o.ImportSpillBytes <= 0 {
+		o.ImportSpillBytes = 64 << 20
+	}
+	if o.ImportBatchLines <= 0 {
+		o.ImportBatchLines = 20_000
+	}
+	if o.ImportTableBytes <= 0 {
+		o.ImportTableBytes = 128 << 20
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 64 << 20
+	}
+	if o.RecoveryInterval <= 0 {
+		o.RecoveryInterval = 500 * time.Millisecond
+	}
+	if o.JournalBatch <= 0 {
+		o.JournalBatch = 4096
+	}
+	return o
+}

@@ -1,0 +1,217 @@
+package index
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Scan decides s and, when it admits, commits the redemption and its journal
+// entry in one batch with pebble.Sync before returning. It never fails: a
+// fault is a refusal with reason error. Concurrent scans of one ticket (any
+// of its barcodes) admit exactly once: the ticket's lock stripe is held from
+// reading the ticket to the end of the commit.
+func (ix *Index) Scan(ctx context.Context, s gate.Scan) gate.Decision {
+	return ix.decide(ctx, s, true)
+}
+
+// Check decides s as Scan would, without redeeming or journaling anything;
+// the decision's Seq is 0.
+func (ix *Index) Check(ctx context.Context, s gate.Scan) gate.Decision {
+	return ix.decide(ctx, s, false)
+}
+
+func (ix *Index) decide(ctx context.Context, s gate.Scan, write bool) gate.Decision {
+	if s.At.IsZero() {
+		s.At = time.Now()
+	}
+	if s.Direction == 0 {
+		s.Direction = gate.In
+	}
+	if write && s.Nonce != "" && len(s.Nonce) <= gate.MaxNonceLen && !ix.closed.Load() {
+		e, first := ix.nonces.claim(s.Nonce, s.At)
+		if !first {
+			return e.wait(ctx, &s)
+		}
+		d := ix.decideOnce(ctx, &s, write)
+		ix.nonces.settle(s.Nonce, e, d)
+		return d
+	}
+	return ix.decideOnce(ctx, &s, write)
+}
+
+func detail(err error) string { return strings.TrimPrefix(err.Error(), "gate: ") }
+
+func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.Decision {
+	if write && len(s.Nonce) > gate.MaxNonceLen {
+		return ix.refuse(s, gate.ReasonMalformed, errNonceTooLong.Error(), 0, nil)
+	}
+	if s.Deny != 0 {
+		if !write {
+			return s.Refusal(s.Deny, s.Detail)
+		}
+		return ix.refuse(s, s.Deny, s.Detail, 0, nil)
+	}
+	if err := gate.CheckBarcode(s.Barcode); err != nil {
+		return ix.refuseMaybe(s, write, gate.ReasonMalformed, detail(err))
+	}
+	if err := ix.enter(); err != nil {
+		if err == ErrClosed {
+			return s.Refusal(gate.ReasonError, "the ticket store is closed")
+		}
+		return ix.refuseMaybe(s, write, gate.ReasonError, "storage fault; the ticket store is recovering")
+	}
+	defer ix.exit()
+	if !ix.filter.Load().test(s.Barcode) {
+		return ix.refuseMaybe(s, write, gate.ReasonUnknown, "")
+	}
+	rec, ok, err := ix.getTicket(s.Barcode)
+	if err != nil {
+		ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read ticket")
+		return ix.refuseMaybe(s, write, gate.ReasonError, "storage read failed")
+	}
+	if !ok {
+		return ix.refuseMaybe(s, write, gate.ReasonUnknown, "")
+	}
+	if !write {
+		rs, err := ix.getRedemptions(rec.Key)
+		if err != nil {
+			return s.Refusal(gate.ReasonError, "storage read failed")
+		}
+		out := gate.Decide(gate.Input{Scan: s, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
+		return out.Decision
+	}
+
+	mu := ix.stripe(rec.Key)
+	mu.Lock()
+	defer mu.Unlock()
+	// Read again under the lock: an admin change may have landed meanwhile.
+	rec, ok, err = ix.getTicket(s.Barcode)
+	if err != nil || !ok {
+		if !ok && err == nil {
+			return ix.refuse(s, gate.ReasonUnknown, "", 0, nil)
+		}
+		return ix.refuse(s, gate.ReasonError, "storage read failed", 0, nil)
+	}
+	rs, err := ix.getRedemptions(rec.Key)
+	if err != nil {
+		ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read redemptions")
+		return ix.refuse(s, gate.ReasonError, "storage read failed", rec.Key, rec.T.Info())
+	}
+	events := ix.events.Load()
+	seq := ix.seq.Add(1)
+	out := gate.Decide(gate.Input{Scan: s, Ticket: &rec.T, Redemptions: rs, Events: events, Seq: seq, Appliance: ix.opts.Appliance})
+	d := out.Decision
+	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: rec.Key}
+	if !out.Write {
+		if !d.Admit {
+			se.Events = ix.denialEvents(s, &d, events)
+			ix.counters.denied(&d, se.Events)
+		}
+		ix.journalAsync(se)
+		return d
+	}
+
+	next := withRedemption(rs, out.Redemption)
+	prev := encodeRedemptions(nil, rs)
+	if len(rs) == 0 {
+		prev = nil
+	}
+	written := encodeRedemptions(nil, next)
+	b := ix.db.NewBatch()
+	_ = b.Set(redemptionKey(rec.Key), written, nil)
+	_ = b.Set(journalKey(seq), encodeEntry(nil, &se), nil)
+	_ = b.Set(historyKey(rec.Key, seq), nil, nil)
+	if s.Nonce != "" {
+		_ = b.Set(nonceKey(s.Nonce), nonceValue(seq, s.At), nil)
+	}
+	err = ix.db.Apply(b, pebble.Sync)
+	_ = b.Close()
+	if err != nil {
+		ix.log.Error().Err(err).Str("barcode", s.Barcode).Uint64("seq", seq).Msg("scan: commit failed; refused with error")
+		ix.addFixup(fixup{key: rec.Key, prev: prev, written: written})
+		ix.fault(err)
+		failed := s.Refusal(gate.ReasonError, "storage write failed")
+		failed.Seq = seq
+		failed.Event = d.Event
+		failed.Ticket = d.Ticket
+		se.Decision = failed
+		se.Events = ix.denialEvents(s, &failed, events)
+		ix.counters.denied(&failed, se.Events)
+		ix.journalAsync(se)
+		return failed
+	}
+	ix.wm.finish(seq)
+	counted := rec
+	if rec.T.State == gate.StateRevoked { // an exit through a replaced barcode
+		if live, err := ix.liveTicket(rec); err == nil {
+			counted = live
+		}
+	}
+	ix.counters.redeemed(&counted.T, rs, next, &d)
+	return d
+}
+
+// refuseMaybe refuses (journaling it) when write, else only answers.
+func (ix *Index) refuseMaybe(s *gate.Scan, write bool, r gate.Reason, det string) gate.Decision {
+	if !write {
+		return s.Refusal(r, det)
+	}
+	return ix.refuse(s, r, det, 0, nil)
+}
+
+// refuse assigns the next sequence to a refusal, counts it and queues it for
+// the background journal writer.
+func (ix *Index) refuse(s *gate.Scan, r gate.Reason, det string, key uint64, info *gate.TicketInfo) gate.Decision {
+	d := s.Refusal(r, det)
+	d.Ticket = info
+	d.Seq = ix.seq.Add(1)
+	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: d.Seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: key}
+	events := ix.events.Load()
+	se.Events = ix.denialEvents(s, &d, events)
+	ix.counters.denied(&d, se.Events)
+	ix.journalAsync(se)
+	return d
+}
+
+// denialEvents returns the events a refusal counts against: its event, or
+// the lane's configured events, or every event open at the scan's time.
+func (ix *Index) denialEvents(s *gate.Scan, d *gate.Decision, events *gate.EventSet) []string {
+	if d.Admit {
+		return nil
+	}
+	if d.Event != "" {
+		return []string{d.Event}
+	}
+	if s.LaneEvents != nil {
+		return s.LaneEvents
+	}
+	var out []string
+	for _, e := range events.All() {
+		if e.WindowAt(s.At) == gate.WindowOpen {
+			out = append(out, e.ID)
+		}
+	}
+	return out
+}
+
+// withRedemption returns rs with r replacing the redemption of its event.
+func withRedemption(rs []gate.Redemption, r gate.Redemption) []gate.Redemption {
+	out := make([]gate.Redemption, 0, len(rs)+1)
+	replaced := false
+	for _, x := range rs {
+		if x.Event == r.Event {
+			out = append(out, r)
+			replaced = true
+			continue
+		}
+		out = append(out, x)
+	}
+	if !replaced {
+		out = append(out, r)
+	}
+	return out
+}

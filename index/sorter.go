@@ -1,0 +1,244 @@
+package index
+
+import (
+	"bufio"
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// sorter orders import lines by barcode (then line number) in bounded
+// memory: lines collect in a buffer; when it passes the spill threshold it
+// is sorted and written to a run file; iterate merges the runs and the last
+// buffer (a k-way merge). Sorting compares a precomputed 8-byte prefix of
+// the barcode first, which settles most comparisons without touching the
+// strings.
+type sorter struct {
+	fs      vfs.FS
+	dir     string
+	limit   int
+	items   []sortItem
+	bytes   int
+	runs    []string
+	scratch []byte
+}
+
+type sortItem struct {
+	prefix  uint64
+	barcode string
+	line    int
+	payload []byte
+}
+
+func barcodePrefix(s string) uint64 {
+	var b [8]byte
+	copy(b[:], s)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+func compareItems(a, b *sortItem) int {
+	if a.prefix != b.prefix {
+		if a.prefix < b.prefix {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.barcode, b.barcode); c != 0 {
+		return c
+	}
+	return a.line - b.line
+}
+
+func (s *sorter) add(barcode string, line int, payload []byte) error {
+	s.items = append(s.items, sortItem{barcodePrefix(barcode), barcode, line, payload})
+	s.bytes += len(barcode) + len(payload) + 80
+	if s.bytes >= s.limit {
+		return s.spill()
+	}
+	return nil
+}
+
+func (s *sorter) sort() {
+	slices.SortFunc(s.items, func(a, b sortItem) int { return compareItems(&a, &b) })
+}
+
+func (s *sorter) spill() error {
+	s.sort()
+	name := s.fs.PathJoin(s.dir, fmt.Sprintf("run-%06d", len(s.runs)))
+	f, err := s.fs.Create(name, "")
+	if err != nil {
+		return fmt.Errorf("index: import: spill: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for i := range s.items {
+		it := &s.items[i]
+		s.scratch = binary.AppendUvarint(s.scratch[:0], uint64(len(it.barcode)))
+		s.scratch = append(s.scratch, it.barcode...)
+		s.scratch = binary.AppendUvarint(s.scratch, uint64(it.line))
+		s.scratch = binary.AppendUvarint(s.scratch, uint64(len(it.payload)))
+		s.scratch = append(s.scratch, it.payload...)
+		if _, err := w.Write(s.scratch); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("index: import: spill: %w", err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("index: import: spill: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("index: import: spill: %w", err)
+	}
+	s.runs = append(s.runs, name)
+	clear(s.items)
+	s.items = s.items[:0]
+	s.bytes = 0
+	return nil
+}
+
+// cleanup removes the run files.
+func (s *sorter) cleanup() {
+	for _, r := range s.runs {
+		_ = s.fs.Remove(r)
+	}
+	s.runs = nil
+}
+
+// source yields sorted items.
+type source interface {
+	next() (sortItem, bool, error)
+}
+
+type memSource struct {
+	items []sortItem
+	i     int
+}
+
+func (m *memSource) next() (sortItem, bool, error) {
+	if m.i >= len(m.items) {
+		return sortItem{}, false, nil
+	}
+	m.i++
+	return m.items[m.i-1], true, nil
+}
+
+type runSource struct {
+	f vfs.File
+	r *bufio.Reader
+}
+
+func (r *runSource) next() (sortItem, bool, error) {
+	n, err := binary.ReadUvarint(r.r)
+	if errors.Is(err, io.EOF) {
+		return sortItem{}, false, nil
+	}
+	if err != nil {
+		return sortItem{}, false, err
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r.r, b); err != nil {
+		return sortItem{}, false, err
+	}
+	line, err := binary.ReadUvarint(r.r)
+	if err != nil {
+		return sortItem{}, false, err
+	}
+	pn, err := binary.ReadUvarint(r.r)
+	if err != nil {
+		return sortItem{}, false, err
+	}
+	payload := make([]byte, pn)
+	if _, err := io.ReadFull(r.r, payload); err != nil {
+		return sortItem{}, false, err
+	}
+	bc := string(b)
+	return sortItem{barcodePrefix(bc), bc, int(line), payload}, true, nil
+}
+
+type mergeHeap []struct {
+	item sortItem
+	src  source
+}
+
+func (h mergeHeap) Len() int           { return len(h) }
+func (h mergeHeap) Less(i, j int) bool { return compareItems(&h[i].item, &h[j].item) < 0 }
+func (h mergeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any) {
+	*h = append(*h, x.(struct {
+		item sortItem
+		src  source
+	}))
+}
+func (h *mergeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// merger yields the items of every run and the buffer in order.
+type merger struct {
+	h     mergeHeap
+	files []vfs.File
+}
+
+func (s *sorter) iterate() (*merger, error) {
+	s.sort()
+	m := &merger{}
+	srcs := []source{&memSource{items: s.items}}
+	for _, name := range s.runs {
+		f, err := s.fs.Open(name)
+		if err != nil {
+			m.close()
+			return nil, fmt.Errorf("index: import: read run: %w", err)
+		}
+		m.files = append(m.files, f)
+		srcs = append(srcs, &runSource{f: f, r: bufio.NewReaderSize(f, 256<<10)})
+	}
+	for _, src := range srcs {
+		it, ok, err := src.next()
+		if err != nil {
+			m.close()
+			return nil, fmt.Errorf("index: import: read run: %w", err)
+		}
+		if ok {
+			m.h = append(m.h, struct {
+				item sortItem
+				src  source
+			}{it, src})
+		}
+	}
+	heap.Init(&m.h)
+	return m, nil
+}
+
+func (m *merger) next() (sortItem, bool, error) {
+	if len(m.h) == 0 {
+		return sortItem{}, false, nil
+	}
+	top := m.h[0].item
+	it, ok, err := m.h[0].src.next()
+	if err != nil {
+		return sortItem{}, false, fmt.Errorf("index: import: read run: %w", err)
+	}
+	if ok {
+		m.h[0].item = it
+		heap.Fix(&m.h, 0)
+	} else {
+		heap.Pop(&m.h)
+	}
+	return top, true, nil
+}
+
+func (m *merger) close() {
+	for _, f := range m.files {
+		_ = f.Close()
+	}
+	m.files = nil
+}

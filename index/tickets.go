@@ -1,0 +1,362 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Ticket returns a ticket with its redemptions and its latest journal
+// entries (about any barcode sharing its ticket key), newest first. The
+// returned value is a copy the caller owns.
+func (ix *Index) Ticket(ctx context.Context, barcode string) (gate.TicketView, error) {
+	if err := ix.enter(); err != nil {
+		return gate.TicketView{}, err
+	}
+	defer ix.exit()
+	rec, ok, err := ix.getTicket(barcode)
+	if err != nil {
+		return gate.TicketView{}, err
+	}
+	if !ok {
+		return gate.TicketView{}, gate.Errorf(gate.ENOTFOUND, "index: no ticket with barcode %q", barcode)
+	}
+	rs, err := ix.getRedemptions(rec.Key)
+	if err != nil {
+		return gate.TicketView{}, err
+	}
+	v := gate.TicketView{Ticket: rec.T, Redemptions: rs, History: []gate.JournalEntry{}}
+	if v.Redemptions == nil {
+		v.Redemptions = []gate.Redemption{}
+	}
+	lo := historyKey(rec.Key, 0)
+	it, err := ix.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo[:9])})
+	if err != nil {
+		return gate.TicketView{}, ix.readFault("history", err)
+	}
+	defer it.Close()
+	for it.Last(); it.Valid() && len(v.History) < gate.MaxHistory; it.Prev() {
+		seq, err := decodeU64(it.Key()[9:])
+		if err != nil {
+			return gate.TicketView{}, fmt.Errorf("index: history key %x: %w", it.Key(), err)
+		}
+		se, ok, err := ix.entry(seq)
+		if err != nil {
+			return gate.TicketView{}, err
+		}
+		if ok {
+			v.History = append(v.History, se.JournalEntry)
+		}
+	}
+	if err := it.Error(); err != nil {
+		return gate.TicketView{}, ix.readFault("history", err)
+	}
+	return v, nil
+}
+
+// Cancel refuses the ticket from now on (an admin's cancel, kept apart from
+// the state imports set).
+func (ix *Index) Cancel(ctx context.Context, barcode, by string) (gate.Ticket, error) {
+	return ix.change(ctx, barcode, by, "cancel", func(r *ticketRec) (bool, error) {
+		switch r.T.State {
+		case gate.StateRevoked:
+			return false, revokedConflict(r)
+		case gate.StateCancelled:
+			return false, nil
+		}
+		r.Admin = adminCancelled
+		return true, nil
+	})
+}
+
+// Invalidate refuses the ticket from now on with reason invalidated.
+func (ix *Index) Invalidate(ctx context.Context, barcode, by string) (gate.Ticket, error) {
+	return ix.change(ctx, barcode, by, "invalidate", func(r *ticketRec) (bool, error) {
+		switch r.T.State {
+		case gate.StateRevoked:
+			return false, revokedConflict(r)
+		case gate.StateInvalidated:
+			return false, nil
+		}
+		r.Admin = adminInvalidated
+		return true, nil
+	})
+}
+
+// Block refuses a valid ticket until Unblock.
+func (ix *Index) Block(ctx context.Context, barcode, by string) (gate.Ticket, error) {
+	return ix.change(ctx, barcode, by, "block", func(r *ticketRec) (bool, error) {
+		switch r.T.State {
+		case gate.StateRevoked:
+			return false, revokedConflict(r)
+		case gate.StateBlocked:
+			return false, nil
+		case gate.StateCancelled, gate.StateInvalidated:
+			return false, gate.Errorf(gate.ECONFLICT, "index: ticket %q is %s; only a valid ticket can be blocked", r.T.Barcode, r.T.State)
+		}
+		r.Admin = adminBlocked
+		return true, nil
+	})
+}
+
+// Unblock makes a blocked ticket valid again.
+func (ix *Index) Unblock(ctx context.Context, barcode, by string) (gate.Ticket, error) {
+	return ix.change(ctx, barcode, by, "unblock", func(r *ticketRec) (bool, error) {
+		switch r.T.State {
+		case gate.StateRevoked:
+			return false, revokedConflict(r)
+		case gate.StateValid:
+			return false, nil
+		case gate.StateCancelled, gate.StateInvalidated:
+			return false, gate.Errorf(gate.ECONFLICT, "index: ticket %q is %s, not blocked", r.T.Barcode, r.T.State)
+		}
+		r.Admin = adminNone
+		return true, nil
+	})
+}
+
+// UpdateEvents adds and removes events of a pass.
+func (ix *Index) UpdateEvents(ctx context.Context, barcode string, add, remove []string, by string) (gate.Ticket, error) {
+	events := ix.events.Load()
+	for _, id := range add {
+		if _, ok := events.Get(id); !ok {
+			return gate.Ticket{}, gate.Errorf(gate.EINVALID, "index: no event %q", id)
+		}
+	}
+	return ix.change(ctx, barcode, by, "update events", func(r *ticketRec) (bool, error) {
+		if r.T.State == gate.StateRevoked {
+			return false, revokedConflict(r)
+		}
+		next := slices.Clone(r.T.Events)
+		next = slices.DeleteFunc(next, func(e string) bool { return slices.Contains(remove, e) })
+		for _, e := range add {
+			if !slices.Contains(next, e) {
+				next = append(next, e)
+			}
+		}
+		slices.Sort(next)
+		if len(next) == 0 && r.T.Period.IsZero() {
+			return false, gate.Errorf(gate.EINVALID, "index: ticket %q would admit to no event", r.T.Barcode)
+		}
+		if slices.Equal(next, r.T.Events) {
+			return false, nil
+		}
+		r.T.Events = next
+		return true, nil
+	})
+}
+
+func revokedConflict(r *ticketRec) error {
+	return gate.Errorf(gate.ECONFLICT, "index: ticket %q was revoked (replaced by %q); change the new barcode", r.T.Barcode, r.T.ReplacedBy)
+}
+
+// change applies fn to a ticket under the admin lock and the ticket's
+// stripe, and commits the result with Sync.
+func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r *ticketRec) (bool, error)) (gate.Ticket, error) {
+	if err := ix.enter(); err != nil {
+		return gate.Ticket{}, err
+	}
+	defer ix.exit()
+	if err := ix.lockAdmin(ctx); err != nil {
+		return gate.Ticket{}, err
+	}
+	defer ix.unlockAdmin()
+	rec, ok, err := ix.getTicket(barcode)
+	if err != nil {
+		return gate.Ticket{}, err
+	}
+	if !ok {
+		return gate.Ticket{}, gate.Errorf(gate.ENOTFOUND, "index: no ticket with barcode %q", barcode)
+	}
+	mu := ix.stripe(rec.Key)
+	mu.Lock()
+	defer mu.Unlock()
+	before := rec
+	before.T.Events = slices.Clone(rec.T.Events)
+	changed, err := fn(&rec)
+	if err != nil || !changed {
+		return rec.T, err
+	}
+	rec.fixState()
+	rs, err := ix.getRedemptions(rec.Key)
+	if err != nil {
+		return gate.Ticket{}, err
+	}
+	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(ticketKey(barcode), encodeTicket(nil, &rec), nil) }); err != nil {
+		return gate.Ticket{}, fmt.Errorf("index: %s %q: %w", what, barcode, err)
+	}
+	ix.counters.changed(&before.T, rs, &rec.T, rs)
+	ix.log.Info().Str("barcode", barcode).Str("by", by).Str("change", what).Stringer("state", rec.T.State).Msg("ticket changed")
+	return rec.T, nil
+}
+
+// Reissue replaces oldBarcode by newBarcode: the old one becomes revoked, the
+// new one inherits the ticket, its ticket key and so its redemptions.
+func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string) (gate.Ticket, error) {
+	if err := gate.CheckBarcode(newBarcode); err != nil {
+		return gate.Ticket{}, gate.Errorf(gate.EINVALID, "index: new barcode: %s", detail(err))
+	}
+	if oldBarcode == newBarcode {
+		return gate.Ticket{}, gate.Errorf(gate.EINVALID, "index: the new barcode is the old one")
+	}
+	if err := ix.enter(); err != nil {
+		return gate.Ticket{}, err
+	}
+	defer ix.exit()
+	if err := ix.lockAdmin(ctx); err != nil {
+		return gate.Ticket{}, err
+	}
+	defer ix.unlockAdmin()
+	old, ok, err := ix.getTicket(oldBarcode)
+	if err != nil {
+		return gate.Ticket{}, err
+	}
+	if !ok {
+		return gate.Ticket{}, gate.Errorf(gate.ENOTFOUND, "index: no ticket with barcode %q", oldBarcode)
+	}
+	if old.T.State == gate.StateRevoked {
+		return gate.Ticket{}, revokedConflict(&old)
+	}
+	if _, exists, err := ix.getTicket(newBarcode); err != nil {
+		return gate.Ticket{}, err
+	} else if exists {
+		return gate.Ticket{}, gate.Errorf(gate.ECONFLICT, "index: barcode %q already exists", newBarcode)
+	}
+	// Both barcodes share the ticket key, hence one stripe.
+	mu := ix.stripe(old.Key)
+	mu.Lock()
+	defer mu.Unlock()
+	rs, err := ix.getRedemptions(old.Key)
+	if err != nil {
+		return gate.Ticket{}, err
+	}
+	nu := old
+	nu.T.Barcode = newBarcode
+	nu.T.Events = slices.Clone(old.T.Events)
+	nu.T.Replaces = oldBarcode
+	nu.T.ReplacedBy = ""
+	revoked := old
+	revoked.Admin = adminRevoked
+	revoked.T.ReplacedBy = newBarcode
+	revoked.fixState()
+	ix.addToFilter(newBarcode) // before the record exists: never a false unknown
+	gen := ix.bloomGen + 1
+	if err := ix.commit(func(b *pebble.Batch) {
+		_ = b.Set(ticketKey(oldBarcode), encodeTicket(nil, &revoked), nil)
+		_ = b.Set(ticketKey(newBarcode), encodeTicket(nil, &nu), nil)
+		_ = b.Set(metaBloomGen, u64(gen), nil)
+		_ = b.Set(metaTickets, u64(uint64(ix.tickets.Load()+1)), nil)
+	}); err != nil {
+		return gate.Ticket{}, fmt.Errorf("index: reissue %q: %w", oldBarcode, err)
+	}
+	ix.bloomGen = gen
+	ix.tickets.Add(1)
+	ix.counters.changed(&old.T, rs, &nu.T, rs)
+	ix.log.Info().Str("barcode", oldBarcode).Str("new_barcode", newBarcode).Str("by", by).Msg("ticket reissued")
+	return nu.T, nil
+}
+
+// liveTicket returns the ticket that now stands for rec's ticket key: rec
+// itself, or the end of its chain of reissues.
+func (ix *Index) liveTicket(rec ticketRec) (ticketRec, error) {
+	for hops := 0; rec.T.State == gate.StateRevoked && rec.T.ReplacedBy != "" && hops < 64; hops++ {
+		next, ok, err := ix.getTicket(rec.T.ReplacedBy)
+		if err != nil {
+			return rec, err
+		}
+		if !ok || next.Key != rec.Key {
+			break
+		}
+		rec = next
+	}
+	return rec, nil
+}
+
+// Annul undoes the admission journaled as seq: the ticket may be used again,
+// and the journal records the annulment (and marks the admission annulled).
+func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.JournalEntry, error) {
+	if err := ix.enter(); err != nil {
+		return gate.JournalEntry{}, err
+	}
+	defer ix.exit()
+	// A refusal may still be on its way to the disk: wait for it.
+	for ix.wm.get() < seq && seq <= ix.seq.Load() {
+		select {
+		case <-ctx.Done():
+			return gate.JournalEntry{}, fmt.Errorf("index: annul %d: %w", seq, ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+		if ix.faulted.Load() {
+			return gate.JournalEntry{}, errFaulted
+		}
+	}
+	se, ok, err := ix.entry(seq)
+	if err != nil {
+		return gate.JournalEntry{}, err
+	}
+	if !ok || se.Kind != gate.KindDecision {
+		return gate.JournalEntry{}, gate.Errorf(gate.ENOTFOUND, "index: no scan with seq %d", seq)
+	}
+	if !se.Decision.Admit {
+		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d was refused (%s); there is nothing to annul", seq, se.Decision.Reason)
+	}
+	if se.Key == 0 || se.Decision.Event == "" {
+		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d changed nothing; there is nothing to annul", seq)
+	}
+	mu := ix.stripe(se.Key)
+	mu.Lock()
+	defer mu.Unlock()
+	if se, ok, err = ix.entry(seq); err != nil || !ok {
+		return gate.JournalEntry{}, fmt.Errorf("index: annul %d: entry vanished: %w", seq, err)
+	}
+	if se.Annulled != 0 {
+		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d was already annulled (seq %d)", seq, se.Annulled)
+	}
+	rec, ok, err := ix.getTicket(se.Decision.Barcode)
+	if err != nil {
+		return gate.JournalEntry{}, err
+	}
+	if !ok {
+		return gate.JournalEntry{}, fmt.Errorf("index: annul %d: ticket %q vanished", seq, se.Decision.Barcode)
+	}
+	if rec, err = ix.liveTicket(rec); err != nil {
+		return gate.JournalEntry{}, err
+	}
+	rs, err := ix.getRedemptions(se.Key)
+	if err != nil {
+		return gate.JournalEntry{}, err
+	}
+	r := findRed(rs, se.Decision.Event)
+	if r == nil {
+		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d: the ticket has no redemption for %s left to annul", seq, se.Decision.Event)
+	}
+	undone, err := gate.Annul(*r, se.Decision)
+	if err != nil {
+		return gate.JournalEntry{}, err
+	}
+	next := withRedemption(rs, undone)
+	annSeq := ix.seq.Add(1)
+	ann := storedEntry{JournalEntry: gate.JournalEntry{Seq: annSeq, Kind: gate.KindAnnulment, Decision: se.Decision, By: by}, Key: se.Key}
+	orig := se
+	orig.Annulled = annSeq
+	b := ix.db.NewBatch()
+	_ = b.Set(redemptionKey(se.Key), encodeRedemptions(nil, next), nil)
+	_ = b.Set(journalKey(seq), encodeEntry(nil, &orig), nil)
+	_ = b.Set(journalKey(annSeq), encodeEntry(nil, &ann), nil)
+	_ = b.Set(historyKey(se.Key, annSeq), nil, nil)
+	err = ix.db.Apply(b, pebble.Sync)
+	_ = b.Close()
+	if err != nil {
+		ix.addFixup(fixup{lostIfMissing: annSeq})
+		ix.fault(err)
+		return gate.JournalEntry{}, fmt.Errorf("index: annul %d: %w", seq, err)
+	}
+	ix.wm.finish(annSeq)
+	ix.counters.annulled(&rec.T, rs, next, &se.Decision)
+	ix.log.Info().Uint64("seq", seq).Uint64("annulment", annSeq).Str("by", by).Msg("admission annulled")
+	return ann.JournalEntry, nil
+}
