@@ -57,6 +57,9 @@ func ParsePattern(s string) (Pattern, error) {
 	if fields[len(fields)-1] == "repeat" {
 		p.Repeat = true
 		fields = fields[:len(fields)-1]
+		if len(fields) == 0 {
+			return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q repeats nothing", s)
+		}
 	}
 	if len(fields) > MaxPatternSteps {
 		return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q has more than %d steps", s, MaxPatternSteps)
