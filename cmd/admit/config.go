@@ -1,0 +1,386 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/httpapi"
+)
+
+// Config is admit's configuration file (TOML). docs/config.md documents
+// every field with its default; DefaultConfig holds those defaults.
+type Config struct {
+	// DataDir holds the ticket store. Default /var/lib/admit.
+	DataDir string `toml:"data_dir"`
+	// Appliance names this appliance in every redemption. Default the hostname.
+	Appliance string `toml:"appliance"`
+	// Timezone is the venue's zone, for import dates written without one
+	// (SecuTix writes local time). Default the system's.
+	Timezone string `toml:"timezone"`
+
+	HTTP HTTPConfig `toml:"http"`
+	Log  LogConfig  `toml:"log"`
+
+	Tokens      []TokenConfig      `toml:"tokens"`
+	Providers   []ProviderConfig   `toml:"providers"`
+	Events      []EventConfig      `toml:"events"`
+	Lanes       []LaneConfig       `toml:"lanes"`
+	DropFolders []DropFolderConfig `toml:"drop_folders"`
+}
+
+// HTTPConfig is the API's listener and limits.
+type HTTPConfig struct {
+	Listen        string   `toml:"listen"`         // default ":8080"
+	TLSCert       string   `toml:"tls_cert"`       // PEM certificate; with tls_key, serve HTTPS
+	TLSKey        string   `toml:"tls_key"`        // PEM key
+	ReadTimeout   Duration `toml:"read_timeout"`   // default 10s
+	WriteTimeout  Duration `toml:"write_timeout"`  // default 30s
+	IdleTimeout   Duration `toml:"idle_timeout"`   // default 2m
+	ImportTimeout Duration `toml:"import_timeout"` // default 15m: reading one import upload
+	ShutdownGrace Duration `toml:"shutdown_grace"` // default 15s: draining requests at SIGTERM
+	MaxBodySize   Size     `toml:"max_body_size"`  // default 8KiB: JSON bodies
+	MaxImportSize Size     `toml:"max_import_size"`
+}
+
+// LogConfig is where and how admit logs.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info (default), warn, error
+	Format string `toml:"format"` // auto (default: human on a terminal, else JSON), json, console
+}
+
+// TokenConfig is one bearer token.
+type TokenConfig struct {
+	Name       string   `toml:"name"`
+	Role       string   `toml:"role"`        // admin, scanner, viewer
+	Secret     string   `toml:"secret"`      // the secret inline, or
+	SecretFile string   `toml:"secret_file"` // a file holding it (trailing white space ignored)
+	Lanes      []string `toml:"lanes"`       // scanner tokens: the lanes it may scan for (default all)
+}
+
+// ProviderConfig declares a provider, applied at start and on reload.
+type ProviderConfig struct {
+	ID   string `toml:"id"`
+	Name string `toml:"name"`
+}
+
+// EventConfig declares an event, applied at start and on reload.
+type EventConfig struct {
+	ID       string    `toml:"id"`
+	Name     string    `toml:"name"`
+	OpensAt  time.Time `toml:"opens_at"`
+	ClosesAt time.Time `toml:"closes_at"`
+	Reentry  bool      `toml:"reentry"`
+	Entries  int       `toml:"entries"`
+}
+
+// DropFolderConfig is a watched folder whose files are imported for one
+// provider.
+type DropFolderConfig struct {
+	Dir       string   `toml:"dir"`
+	Provider  string   `toml:"provider"`
+	Event     string   `toml:"event"`
+	PriceType string   `toml:"price_type"`
+	Format    string   `toml:"format"`   // lines, csv, secutix; default detected
+	OnError   string   `toml:"on_error"` // reject (default) or skip
+	Settle    Duration `toml:"settle"`   // default 2s: how long a file must stay unchanged
+}
+
+// DefaultConfig returns the configuration with every default set.
+func DefaultConfig() *Config {
+	return &Config{
+		DataDir: "/var/lib/admit",
+		HTTP: HTTPConfig{
+			Listen:        ":8080",
+			ReadTimeout:   Duration(httpapi.DefaultReadTimeout),
+			WriteTimeout:  Duration(httpapi.DefaultWriteTimeout),
+			IdleTimeout:   Duration(httpapi.DefaultIdleTimeout),
+			ImportTimeout: Duration(httpapi.DefaultImportTimeout),
+			ShutdownGrace: Duration(15 * time.Second),
+			MaxBodySize:   httpapi.DefaultMaxBodyBytes,
+			MaxImportSize: httpapi.DefaultMaxImportBytes,
+		},
+		Log: LogConfig{Level: "info", Format: "auto"},
+	}
+}
+
+// ParseConfig reads a TOML configuration over the defaults. Unknown keys are
+// errors that name their line, so a typo never silently falls back to a
+// default. It does not validate; call Validate.
+func ParseConfig(r io.Reader) (*Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	if err != nil {
+		return nil, fmt.Errorf("config: read: %w", err)
+	}
+	c := DefaultConfig()
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("config: line %d: %s", pe.Position.Line, pe.Message)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		var msgs []string
+		for _, k := range und {
+			if line := keyLine(data, k); line > 0 {
+				msgs = append(msgs, fmt.Sprintf("line %d: unknown key %q", line, k.String()))
+			} else {
+				msgs = append(msgs, fmt.Sprintf("unknown key %q", k.String()))
+			}
+		}
+		return nil, fmt.Errorf("config: %s", strings.Join(msgs, "; "))
+	}
+	return c, nil
+}
+
+// keyLine finds the line where key k is written: the first assignment or
+// table header of its last part after the header of its parent table.
+func keyLine(data []byte, k toml.Key) int {
+	last := regexp.QuoteMeta(k[len(k)-1])
+	assign := regexp.MustCompile(`^\s*"?` + last + `"?\s*=`)
+	header := regexp.MustCompile(`^\s*\[\[?\s*([^\]]+\.)?"?` + last + `"?\s*\]\]?`)
+	parent := ""
+	if len(k) > 1 {
+		parent = regexp.QuoteMeta(k[len(k)-2])
+	}
+	parentRE := regexp.MustCompile(`^\s*\[\[?\s*([^\]]+\.)?"?` + parent + `"?\s*\]\]?`)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	inParent := parent == ""
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if parent != "" && parentRE.MatchString(line) {
+			inParent = true
+			continue
+		}
+		if inParent && (assign.MatchString(line) || header.MatchString(line)) {
+			return n
+		}
+	}
+	return 0
+}
+
+// ReadConfigFile parses the file at path and reads the secret files its
+// tokens name, relative to the file's directory.
+func ReadConfigFile(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := ParseConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.loadSecrets(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// loadSecrets reads secret_file of every token that has one.
+func (c *Config) loadSecrets(dir string) error {
+	for i := range c.Tokens {
+		t := &c.Tokens[i]
+		if t.SecretFile == "" {
+			continue
+		}
+		if t.Secret != "" {
+			return fmt.Errorf("config: token %q has both secret and secret_file", t.Name)
+		}
+		p := t.SecretFile
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("config: token %q: secret_file: %w", t.Name, err)
+		}
+		t.Secret = strings.TrimRight(string(b), " \t\r\n")
+	}
+	return nil
+}
+
+// Validate checks the whole configuration and returns every problem found,
+// one per line, each naming the field.
+func (c *Config) Validate() error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if c.DataDir == "" {
+		add("data_dir is empty")
+	}
+	if c.Timezone != "" {
+		if _, err := time.LoadLocation(c.Timezone); err != nil {
+			add("timezone %q: %v", c.Timezone, err)
+		}
+	}
+	if c.HTTP.Listen == "" {
+		add("http.listen is empty")
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		add("http.tls_cert and http.tls_key go together")
+	}
+	for name, d := range map[string]Duration{"read_timeout": c.HTTP.ReadTimeout, "write_timeout": c.HTTP.WriteTimeout,
+		"idle_timeout": c.HTTP.IdleTimeout, "import_timeout": c.HTTP.ImportTimeout, "shutdown_grace": c.HTTP.ShutdownGrace} {
+		if d <= 0 {
+			add("http.%s must be positive", name)
+		}
+	}
+	if c.HTTP.MaxBodySize < 512 || c.HTTP.MaxBodySize > 1<<20 {
+		add("http.max_body_size must be between 512B and 1MiB")
+	}
+	if c.HTTP.MaxImportSize < 1<<10 {
+		add("http.max_import_size must be at least 1KiB")
+	}
+	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
+		add("log.level must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "json", "console":
+	default:
+		add("log.format must be auto, json or console, not %q", c.Log.Format)
+	}
+	if _, err := c.auth(); err != nil {
+		add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "httpapi: "))
+	}
+	providers := map[string]bool{}
+	for i, p := range c.Providers {
+		if err := (gate.Provider{ID: p.ID, Name: p.Name}).Validate(); err != nil {
+			add("providers[%d]: %s", i, strings.TrimPrefix(gate.ErrorMessage(err), "gate: "))
+		}
+		if providers[p.ID] {
+			add("providers[%d]: %q is declared twice", i, p.ID)
+		}
+		providers[p.ID] = true
+	}
+	events := map[string]bool{}
+	for i, e := range c.Events {
+		if err := e.event().Validate(); err != nil {
+			add("events[%d]: %s", i, strings.TrimPrefix(gate.ErrorMessage(err), "gate: "))
+		}
+		if events[e.ID] {
+			add("events[%d]: %q is declared twice", i, e.ID)
+		}
+		events[e.ID] = true
+	}
+	lanes := map[string]bool{}
+	for i := range c.Lanes {
+		for _, msg := range c.Lanes[i].validate() {
+			add("lanes[%d] (%s): %s", i, c.Lanes[i].ID, msg)
+		}
+		lanes[c.Lanes[i].ID] = true
+	}
+	if len(c.Lanes) > 0 {
+		if _, err := laneInfos(c.Lanes); err != nil {
+			add("lanes: %s", strings.TrimPrefix(gate.ErrorMessage(err), "httpapi: "))
+		}
+	}
+	for _, t := range c.Tokens {
+		for _, l := range t.Lanes {
+			if !lanes[l] {
+				add("token %q: lane %q is not configured", t.Name, l)
+			}
+		}
+	}
+	for i, d := range c.DropFolders {
+		if d.Dir == "" {
+			add("drop_folders[%d]: dir is empty", i)
+		}
+		req := gate.ImportRequest{Provider: d.Provider, Event: d.Event, Format: gate.Format(d.Format), OnError: gate.OnError(d.OnError)}
+		if err := req.Validate(); err != nil {
+			add("drop_folders[%d]: %s", i, strings.TrimPrefix(gate.ErrorMessage(err), "gate: "))
+		}
+		if d.Settle < 0 {
+			add("drop_folders[%d]: settle must not be negative", i)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New("config: " + strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+func (e EventConfig) event() gate.Event {
+	return gate.Event{ID: e.ID, Name: e.Name, OpensAt: e.OpensAt, ClosesAt: e.ClosesAt, Reentry: e.Reentry, Entries: e.Entries}
+}
+
+// auth builds the API's tokens.
+func (c *Config) auth() (*httpapi.Auth, error) {
+	tokens := make([]httpapi.Token, 0, len(c.Tokens))
+	for _, t := range c.Tokens {
+		tokens = append(tokens, httpapi.Token{Name: t.Name, Role: httpapi.Role(t.Role), Secret: t.Secret, Lanes: t.Lanes})
+	}
+	return httpapi.NewAuth(tokens)
+}
+
+// location is the venue's time zone.
+func (c *Config) location() *time.Location {
+	if c.Timezone == "" {
+		return time.Local
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return time.Local
+	}
+	return loc
+}
+
+// Duration is a time.Duration written as a string ("1.5s", "2m").
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"1.5s\" or \"2m\"", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Size is a byte count written as a number or with a unit ("64KiB", "1GiB",
+// "10MB").
+type Size int64
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"B", 1}}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Size) UnmarshalText(b []byte) error {
+	str := strings.TrimSpace(string(b))
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(str, u.suffix) {
+			str, mult = strings.TrimSpace(strings.TrimSuffix(str, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(str, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return fmt.Errorf("%q is not a size such as 8192, \"64KiB\" or \"1GiB\"", b)
+	}
+	*s = Size(n * mult)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Size) MarshalText() ([]byte, error) { return []byte(strconv.FormatInt(int64(s), 10)), nil }

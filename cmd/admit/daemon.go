@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/httpapi"
+	"github.com/admitgate/admit/importfile"
+	"github.com/admitgate/admit/index"
+)
+
+// Daemon is the appliance: the ticket store, the importer and the HTTP API,
+// wired from a Config. Tests embed it whole (port 0, no signals, no logs);
+// `admit serve` runs it under signals.
+type Daemon struct {
+	// Config is the configuration to run; required.
+	Config *Config
+	// Logger receives every component's logs. Default zerolog.Nop().
+	Logger zerolog.Logger
+	// Listener, when set, is served instead of listening on
+	// Config.HTTP.Listen (tests pass 127.0.0.1:0).
+	Listener net.Listener
+	// Seed, when set, runs once the store is open and before the API is
+	// ready (the demo loads its data there).
+	Seed func(ctx context.Context, ix gate.Index, imp gate.Importer) error
+
+	store    pendingIndex
+	importer *importfile.Service
+	api      *httpapi.Server
+	ln       net.Listener
+	serveErr chan error
+	mu       sync.Mutex // serialises Reload and Close
+	cfg      *Config
+	closed   bool
+}
+
+// Open opens the store, applies the configured providers and events, and
+// starts serving. The API listens first and answers 503 on /v1 and /readyz
+// until the store and its bloom filter are open. Open returns once the API
+// is ready; on error everything opened is closed again.
+func (d *Daemon) Open(ctx context.Context) (err error) {
+	if d.Config == nil {
+		return errors.New("admit: Daemon.Config is required")
+	}
+	if err := d.Config.Validate(); err != nil {
+		return err
+	}
+	d.cfg = d.Config
+	log := d.Logger.With().Str("component", "daemon").Logger()
+	auth, err := d.cfg.auth()
+	if err != nil {
+		return err
+	}
+	lanes, err := laneInfos(d.cfg.Lanes)
+	if err != nil {
+		return err
+	}
+	d.importer = importfile.NewService(&d.store, d.Logger, &importfile.Options{Location: d.cfg.location()})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
+		newStoreCollector(&d.store))
+	metrics, err := httpapi.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	h := d.cfg.HTTP
+	d.api, err = httpapi.New(httpapi.Config{
+		Index:          &d.store,
+		Importer:       d.importer,
+		Auth:           auth,
+		Lanes:          lanes,
+		Ready:          d.store.ready,
+		Metrics:        metrics,
+		Logger:         &d.Logger,
+		MaxBodyBytes:   int(h.MaxBodySize),
+		MaxImportBytes: int64(h.MaxImportSize),
+		ReadTimeout:    time.Duration(h.ReadTimeout),
+		WriteTimeout:   time.Duration(h.WriteTimeout),
+		IdleTimeout:    time.Duration(h.IdleTimeout),
+		ImportTimeout:  time.Duration(h.ImportTimeout),
+	})
+	if err != nil {
+		return err
+	}
+
+	d.ln = d.Listener
+	if d.ln == nil {
+		if d.ln, err = net.Listen("tcp", h.Listen); err != nil {
+			return fmt.Errorf("admit: listen on %s: %w", h.Listen, err)
+		}
+	}
+	d.serveErr = make(chan error, 1)
+	go func() {
+		if h.TLSCert != "" {
+			d.serveErr <- d.api.ServeTLS(d.ln, h.TLSCert, h.TLSKey)
+		} else {
+			d.serveErr <- d.api.Serve(d.ln)
+		}
+	}()
+	defer func() {
+		if err != nil {
+			_ = d.Close(context.Background())
+		}
+	}()
+
+	start := time.Now()
+	ix, err := index.Open(d.cfg.DataDir, &index.Options{Appliance: d.cfg.Appliance, Logger: d.Logger})
+	if err != nil {
+		return fmt.Errorf("admit: open the ticket store: %w", err)
+	}
+	d.store.ix.Store(ix)
+	st := ix.Stats()
+	log.Info().Str("dir", d.cfg.DataDir).Int64("tickets", st.Tickets).Int("events", st.Events).
+		Dur("took", time.Since(start)).Msg("ticket store open")
+	if err := d.applyCatalog(ctx, d.cfg); err != nil {
+		return err
+	}
+	if d.Seed != nil {
+		if err := d.Seed(ctx, &d.store, d.importer); err != nil {
+			return fmt.Errorf("admit: load the demo data: %w", err)
+		}
+	}
+	scheme := "http"
+	if h.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info().Str("url", scheme+"://"+d.ln.Addr().String()).Int("tokens", auth.Len()).Int("lanes", len(lanes)).Msg("serving")
+	return nil
+}
+
+// Addr is the address the API listens on.
+func (d *Daemon) Addr() net.Addr { return d.ln.Addr() }
+
+// Done delivers the API server's error if it stops serving on its own.
+func (d *Daemon) Done() <-chan error { return d.serveErr }
+
+// Index returns the open store (nil before Open).
+func (d *Daemon) Index() *index.Index { return d.store.get() }
+
+// applyCatalog puts the configured providers and events into the store.
+func (d *Daemon) applyCatalog(ctx context.Context, c *Config) error {
+	ix := d.store.get()
+	for _, p := range c.Providers {
+		if _, err := ix.PutProvider(ctx, gate.Provider{ID: p.ID, Name: p.Name}); err != nil {
+			return fmt.Errorf("admit: provider %s: %w", p.ID, err)
+		}
+	}
+	for _, e := range c.Events {
+		if _, err := ix.PutEvent(ctx, e.event()); err != nil {
+			return fmt.Errorf("admit: event %s: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+// Reload applies a new configuration's tokens, providers, events and lanes
+// (SIGHUP). The new configuration is validated whole first: a bad one
+// changes nothing and returns the error, and the daemon keeps running on
+// the old one. Settings that need a restart (listen address, TLS, data
+// directory, limits, log) are reported and left as they are.
+func (d *Daemon) Reload(ctx context.Context, c *Config) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return errors.New("admit: reload: the daemon is closed")
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	auth, err := c.auth()
+	if err != nil {
+		return err
+	}
+	lanes, err := laneInfos(c.Lanes)
+	if err != nil {
+		return err
+	}
+	if err := d.applyCatalog(ctx, c); err != nil {
+		return err
+	}
+	if err := d.api.SetLanes(lanes); err != nil {
+		return err
+	}
+	d.api.SetAuth(auth)
+	log := d.Logger.With().Str("component", "daemon").Logger()
+	if c.HTTP != d.cfg.HTTP || c.DataDir != d.cfg.DataDir || c.Log != d.cfg.Log || c.Appliance != d.cfg.Appliance {
+		log.Warn().Msg("reload: http, data_dir, appliance and log settings change only at restart")
+	}
+	log.Info().Int("tokens", auth.Len()).Int("lanes", len(lanes)).Int("events", len(c.Events)).
+		Int("providers", len(c.Providers)).Msg("configuration reloaded")
+	d.cfg = c
+	return nil
+}
+
+// Close shuts the appliance down in order: the API stops accepting and
+// drains in-flight requests (until ctx ends), then the scanners and relays
+// (put in their safe state) once lanes drive hardware, then the store is
+// closed. It is safe to call more than once.
+func (d *Daemon) Close(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	var errs []error
+	if d.api != nil && d.ln != nil {
+		if err := d.api.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("admit: drain http: %w", err))
+		}
+		if err := <-d.serveErr; err != nil {
+			errs = append(errs, fmt.Errorf("admit: serve: %w", err))
+		}
+	}
+	if ix := d.store.get(); ix != nil {
+		if err := ix.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("admit: close the ticket store: %w", err))
+		}
+	}
+	d.Logger.Info().Str("component", "daemon").Msg("stopped")
+	return errors.Join(errs...)
+}

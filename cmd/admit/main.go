@@ -1,0 +1,291 @@
+// Command admit is the gate validation appliance: one binary with the
+// daemon (serve) and the tools that talk to it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	err := m.Run(context.Background(), os.Args[1:])
+	os.Exit(exitCode(err, m.Stderr))
+}
+
+// exitError carries a process exit code (2: usage, 3: a refused scan or a
+// rejected import).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode maps Run's error to the process's exit code and prints it.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(stderr, "admit:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "admit:", err)
+	return 1
+}
+
+// Main is the program, with its standard streams and environment, so tests
+// run commands in process.
+type Main struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+const usage = `admit is a gate validation appliance.
+
+Usage:
+  admit serve [-config FILE] [-listen ADDR] [-data-dir DIR] [-log-level LEVEL]
+                              run the appliance; without a config, the demo
+  admit import [flags] FILE   send a barcode file to a running appliance
+  admit scan [flags] BARCODE  send one scan (exit 0 admitted, 3 refused)
+  admit check-config FILE     check a configuration file
+  admit version               print the version
+  admit bench [flags]         load /v1/scan of a running appliance
+
+Run "admit COMMAND -h" for a command's flags. The tools read ADMIT_URL and
+ADMIT_TOKEN from the environment.
+`
+
+// Run runs the command args name.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return &exitError{code: 2, err: errors.New("")}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return m.serve(ctx, rest)
+	case "import":
+		return m.importCmd(ctx, rest)
+	case "scan":
+		return m.scanCmd(ctx, rest)
+	case "check-config":
+		return m.checkConfig(rest)
+	case "bench":
+		return m.bench(ctx, rest)
+	case "version", "-version", "--version":
+		fmt.Fprintln(m.Stdout, "admit", version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(m.Stderr, usage)
+	return &exitError{code: 2, err: fmt.Errorf("unknown command %q", cmd)}
+}
+
+func (m *Main) flags(name, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "%s\n\nFlags:\n", summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// ServeFlags are the flags of admit serve; set ones override the file.
+type ServeFlags struct {
+	ConfigPath string
+	Listen     string
+	DataDir    string
+	LogLevel   string
+	LogFormat  string
+}
+
+// ParseServeFlags reads admit serve's flags.
+func (m *Main) ParseServeFlags(args []string) (ServeFlags, error) {
+	var f ServeFlags
+	fs := m.flags("serve", "Usage: admit serve [flags]\n\nRun the appliance. Without -config (or ADMIT_CONFIG) it runs the built-in demo.")
+	fs.StringVar(&f.ConfigPath, "config", m.Getenv("ADMIT_CONFIG"), "the configuration file (TOML)")
+	fs.StringVar(&f.Listen, "listen", "", "override http.listen")
+	fs.StringVar(&f.DataDir, "data-dir", "", "override data_dir")
+	fs.StringVar(&f.LogLevel, "log-level", "", "override log.level (debug, info, warn, error)")
+	fs.StringVar(&f.LogFormat, "log-format", "", "override log.format (auto, json, console)")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, &exitError{code: 2, err: fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	return f, nil
+}
+
+func (f ServeFlags) apply(c *Config) {
+	if f.Listen != "" {
+		c.HTTP.Listen = f.Listen
+	}
+	if f.DataDir != "" {
+		c.DataDir = f.DataDir
+	}
+	if f.LogLevel != "" {
+		c.Log.Level = f.LogLevel
+	}
+	if f.LogFormat != "" {
+		c.Log.Format = f.LogFormat
+	}
+}
+
+// loadConfig reads the file named by the flags and applies the flags.
+func (f ServeFlags) loadConfig() (*Config, error) {
+	c, err := ReadConfigFile(f.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	f.apply(c)
+	return c, nil
+}
+
+// newLogger builds the process's logger: JSON, or human-readable when the
+// format is console or auto on a terminal.
+func newLogger(c LogConfig, w io.Writer) zerolog.Logger {
+	level, err := zerolog.ParseLevel(c.Level)
+	if err != nil || c.Level == "" {
+		level = zerolog.InfoLevel
+	}
+	human := c.Format == "console"
+	if c.Format == "auto" || c.Format == "" {
+		if f, ok := w.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+			human = true
+		}
+	}
+	if human {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	f, err := m.ParseServeFlags(args)
+	if err != nil {
+		return err
+	}
+	var cfg *Config
+	var demo *demoSetup
+	if f.ConfigPath == "" {
+		demo, err = newDemo(m.Getenv)
+		if err != nil {
+			return err
+		}
+		cfg = demo.config
+		f.apply(cfg)
+	} else if cfg, err = f.loadConfig(); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if len(cfg.Tokens) == 0 {
+		return fmt.Errorf("config: no [[tokens]]: admit refuses to serve an API nobody may use safely; add an admin token (see docs/config.md)")
+	}
+	log := newLogger(cfg.Log, m.Stderr)
+	d := &Daemon{Config: cfg, Logger: log}
+	if demo != nil {
+		d.Seed = demo.seed
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	if err := d.Open(ctx); err != nil {
+		return err
+	}
+	if demo != nil {
+		demo.printBanner(m.Stdout, d.Addr().String())
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info().Str("component", "daemon").Msg("shutting down: draining requests")
+			cctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownGrace))
+			err := d.Close(cctx)
+			cancel()
+			return err
+		case err := <-d.Done():
+			_ = d.Close(context.Background())
+			return fmt.Errorf("http server stopped: %w", err)
+		case <-hup:
+			if f.ConfigPath == "" {
+				log.Warn().Str("component", "daemon").Msg("SIGHUP: the demo has no configuration file to reload")
+				continue
+			}
+			next, err := f.loadConfig()
+			if err == nil {
+				err = d.Reload(ctx, next)
+			}
+			if err != nil {
+				log.Error().Str("component", "daemon").Err(err).Msg("SIGHUP: the new configuration is refused; keeping the old one")
+			}
+		}
+	}
+}
+
+func (m *Main) checkConfig(args []string) error {
+	fs := m.flags("check-config", "Usage: admit check-config FILE\n\nParse and check a configuration file, secret files included.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return &exitError{code: 2, err: errors.New("check-config takes one file")}
+	}
+	c, err := ReadConfigFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if len(c.Tokens) == 0 {
+		return errors.New("config: no [[tokens]]: admit serve refuses to start without tokens")
+	}
+	fmt.Fprintf(m.Stdout, "%s: ok: listen %s, data %s, %d tokens, %d providers, %d events, %d lanes, %d drop folders\n",
+		fs.Arg(0), c.HTTP.Listen, c.DataDir, len(c.Tokens), len(c.Providers), len(c.Events), len(c.Lanes), len(c.DropFolders))
+	var roles []string
+	for _, t := range c.Tokens {
+		r := t.Name + "=" + t.Role
+		if len(t.Lanes) > 0 {
+			r += "[" + strings.Join(t.Lanes, ",") + "]"
+		}
+		roles = append(roles, r)
+	}
+	fmt.Fprintf(m.Stdout, "tokens: %s\n", strings.Join(roles, " "))
+	return nil
+}

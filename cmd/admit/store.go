@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/index"
+)
+
+// pendingIndex is the gate.Index the API serves while the store opens: the
+// API answers 503 on /v1 until ready() holds, and then every call goes to
+// the opened store.
+type pendingIndex struct {
+	ix atomic.Pointer[index.Index]
+}
+
+var _ gate.Index = (*pendingIndex)(nil)
+
+func (p *pendingIndex) get() *index.Index { return p.ix.Load() }
+
+func (p *pendingIndex) ready() error {
+	ix := p.ix.Load()
+	if ix == nil {
+		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is opening")
+	}
+	st := ix.Stats()
+	switch {
+	case st.Closed:
+		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is closed")
+	case st.Faulted:
+		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is recovering from a disk fault")
+	}
+	return nil
+}
+
+func errNotOpen() error { return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is not open") }
+
+func (p *pendingIndex) Scan(ctx context.Context, s gate.Scan) gate.Decision {
+	if ix := p.get(); ix != nil {
+		return ix.Scan(ctx, s)
+	}
+	return s.Refusal(gate.ReasonError, "the ticket store is not open")
+}
+
+func (p *pendingIndex) Check(ctx context.Context, s gate.Scan) gate.Decision {
+	if ix := p.get(); ix != nil {
+		return ix.Check(ctx, s)
+	}
+	return s.Refusal(gate.ReasonError, "the ticket store is not open")
+}
+
+func (p *pendingIndex) Annul(ctx context.Context, seq uint64, by string) (gate.JournalEntry, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Annul(ctx, seq, by)
+	}
+	return gate.JournalEntry{}, errNotOpen()
+}
+
+func (p *pendingIndex) PutProvider(ctx context.Context, pr gate.Provider) (bool, error) {
+	if ix := p.get(); ix != nil {
+		return ix.PutProvider(ctx, pr)
+	}
+	return false, errNotOpen()
+}
+
+func (p *pendingIndex) Providers(ctx context.Context) ([]gate.Provider, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Providers(ctx)
+	}
+	return nil, errNotOpen()
+}
+
+func (p *pendingIndex) PutEvent(ctx context.Context, e gate.Event) (bool, error) {
+	if ix := p.get(); ix != nil {
+		return ix.PutEvent(ctx, e)
+	}
+	return false, errNotOpen()
+}
+
+func (p *pendingIndex) Events(ctx context.Context) ([]gate.Event, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Events(ctx)
+	}
+	return nil, errNotOpen()
+}
+
+func (p *pendingIndex) Ticket(ctx context.Context, barcode string) (gate.TicketView, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Ticket(ctx, barcode)
+	}
+	return gate.TicketView{}, errNotOpen()
+}
+
+func (p *pendingIndex) Cancel(ctx context.Context, barcode, by string) (gate.Ticket, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Cancel(ctx, barcode, by)
+	}
+	return gate.Ticket{}, errNotOpen()
+}
+
+func (p *pendingIndex) Invalidate(ctx context.Context, barcode, by string) (gate.Ticket, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Invalidate(ctx, barcode, by)
+	}
+	return gate.Ticket{}, errNotOpen()
+}
+
+func (p *pendingIndex) Block(ctx context.Context, barcode, by string) (gate.Ticket, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Block(ctx, barcode, by)
+	}
+	return gate.Ticket{}, errNotOpen()
+}
+
+func (p *pendingIndex) Unblock(ctx context.Context, barcode, by string) (gate.Ticket, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Unblock(ctx, barcode, by)
+	}
+	return gate.Ticket{}, errNotOpen()
+}
+
+func (p *pendingIndex) Reissue(ctx context.Context, oldBarcode, newBarcode, by string) (gate.Ticket, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Reissue(ctx, oldBarcode, newBarcode, by)
+	}
+	return gate.Ticket{}, errNotOpen()
+}
+
+func (p *pendingIndex) UpdateEvents(ctx context.Context, barcode string, add, remove []string, by string) (gate.Ticket, error) {
+	if ix := p.get(); ix != nil {
+		return ix.UpdateEvents(ctx, barcode, add, remove, by)
+	}
+	return gate.Ticket{}, errNotOpen()
+}
+
+func (p *pendingIndex) Load(ctx context.Context, req gate.ImportRequest, src gate.LineSource) (gate.ImportResult, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Load(ctx, req, src)
+	}
+	return gate.ImportResult{}, errNotOpen()
+}
+
+func (p *pendingIndex) Imports(ctx context.Context) ([]gate.ImportRecord, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Imports(ctx)
+	}
+	return nil, errNotOpen()
+}
+
+func (p *pendingIndex) Withdraw(ctx context.Context, id uint64, by string) (gate.ImportRecord, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Withdraw(ctx, id, by)
+	}
+	return gate.ImportRecord{}, errNotOpen()
+}
+
+func (p *pendingIndex) Entries(ctx context.Context, after uint64, limit int) ([]gate.JournalEntry, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Entries(ctx, after, limit)
+	}
+	return nil, errNotOpen()
+}
+
+func (p *pendingIndex) Report(ctx context.Context, event string, now time.Time) (gate.Report, error) {
+	if ix := p.get(); ix != nil {
+		return ix.Report(ctx, event, now)
+	}
+	return gate.Report{}, errNotOpen()
+}
+
+// storeCollector exports the store's Stats on /metrics, read once per scrape.
+type storeCollector struct {
+	p     *pendingIndex
+	descs map[string]*prometheus.Desc
+}
+
+var storeMetrics = []struct{ name, help string }{
+	{"admit_store_open", "1 when the ticket store is open and not faulted."},
+	{"admit_store_tickets", "Barcodes stored, revoked ones included."},
+	{"admit_store_events", "Events known."},
+	{"admit_store_providers", "Providers known."},
+	{"admit_store_imports", "Imports applied."},
+	{"admit_store_bloom_capacity", "Barcodes the bloom filter is sized for."},
+	{"admit_store_bloom_fill_ratio", "Tickets over the bloom filter's capacity."},
+	{"admit_store_journal_last_seq", "The last journal sequence number assigned."},
+	{"admit_store_journal_written_seq", "Every journal entry up to this one is written."},
+	{"admit_store_journal_backlog", "Refusals waiting for the background journal writer."},
+	{"admit_store_nonces", "Scan nonces remembered within the window."},
+	{"admit_store_disk_faults_total", "Storage errors seen."},
+	{"admit_store_recoveries_total", "Database reopens after a write fault."},
+}
+
+func newStoreCollector(p *pendingIndex) *storeCollector {
+	c := &storeCollector{p: p, descs: map[string]*prometheus.Desc{}}
+	for _, m := range storeMetrics {
+		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, nil, nil)
+	}
+	return c
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ix := c.p.get()
+	open := 0.0
+	if c.p.ready() == nil {
+		open = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.descs["admit_store_open"], prometheus.GaugeValue, open)
+	if ix == nil {
+		return
+	}
+	st := ix.Stats()
+	gauge := func(name string, v float64) {
+		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.GaugeValue, v)
+	}
+	counter := func(name string, v float64) {
+		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.CounterValue, v)
+	}
+	gauge("admit_store_tickets", float64(st.Tickets))
+	gauge("admit_store_events", float64(st.Events))
+	gauge("admit_store_providers", float64(st.Providers))
+	gauge("admit_store_imports", float64(st.Imports))
+	gauge("admit_store_bloom_capacity", float64(st.BloomCapacity))
+	gauge("admit_store_bloom_fill_ratio", st.BloomFill)
+	gauge("admit_store_journal_last_seq", float64(st.LastSeq))
+	gauge("admit_store_journal_written_seq", float64(st.WrittenSeq))
+	gauge("admit_store_journal_backlog", float64(st.JournalBacklog))
+	gauge("admit_store_nonces", float64(st.Nonces))
+	counter("admit_store_disk_faults_total", float64(st.DiskFaults))
+	counter("admit_store_recoveries_total", float64(st.Recoveries))
+}
+
+// closeQuietly closes c, for deferred cleanups whose error has nowhere to go.
+func closeQuietly(c io.Closer) { _ = c.Close() }
