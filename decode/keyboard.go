@@ -182,6 +182,8 @@ func (k *Keyboard) press(key, mods byte, at time.Time) {
 		k.endAlt(at) // another key ends the code, whatever Alt says
 	}
 	switch {
+	case key == keyCapsLock || key == keyNumLock || key == keyScrollLock:
+		return // lock keys type nothing; the layout decides case, not the lock state
 	case key == keyEnter || key == keyKPEnter:
 		k.char('\r', at)
 		return

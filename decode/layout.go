@@ -15,6 +15,9 @@ const (
 	keyEnter          = 0x28
 	keyTab            = 0x2B
 	keySpace          = 0x2C
+	keyCapsLock       = 0x39
+	keyScrollLock     = 0x47
+	keyNumLock        = 0x53
 	keyMinus          = 0x2D // first key of the punctuation block 0x2D-0x38
 	keyLeftBracket    = 0x2F
 	keyRightBracket   = 0x30

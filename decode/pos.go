@@ -59,17 +59,18 @@ func (p *POS) Feed(report []byte, at time.Time) (gate.Read, bool) {
 		return a.pop()
 	}
 	end := len(report)
-	n, room := int(report[1]), end-8
-	if n > room {
-		a.fail(at, "HID POS report %d says it holds %d data bytes; it has room for %d", p.reports, n, room)
-		n = room
-	}
 	if !a.active {
+		// The first report of a read names the symbology.
 		if id, k := splitAIM(report[2:5]); k > 0 {
 			a.aim = id
 		} else {
 			a.hint = honeywellSymbology(report[end-3])
 		}
+	}
+	n, room := int(report[1]), end-8
+	if n > room {
+		a.fail(at, "HID POS report %d says it holds %d data bytes; it has room for %d", p.reports, n, room)
+		n = room
 	}
 	a.addBytes(report[5:5+n], at)
 	if report[end-1]&0x01 == 0 {
