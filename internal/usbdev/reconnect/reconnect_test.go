@@ -1,0 +1,197 @@
+package reconnect_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/internal/usbdev/reconnect"
+)
+
+func TestBackoffDelay(t *testing.T) {
+	tests := []struct {
+		b    reconnect.Backoff
+		want []time.Duration
+	}{
+		{reconnect.Backoff{}, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond, 5 * time.Second, 5 * time.Second}},
+		{reconnect.Backoff{Min: time.Second, Max: 3 * time.Second, Factor: 1.5}, []time.Duration{time.Second, 1500 * time.Millisecond, 2250 * time.Millisecond, 3 * time.Second}},
+		{reconnect.Backoff{Min: time.Second, Max: time.Millisecond}, []time.Duration{time.Second, time.Second}},
+		{reconnect.Backoff{Min: 10 * time.Millisecond, Factor: 0.5}, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		for i, w := range tt.want {
+			if got := tt.b.Delay(i + 1); got != w {
+				t.Errorf("%+v.Delay(%d) = %v, want %v", tt.b, i+1, got, w)
+			}
+		}
+	}
+	if got := (reconnect.Backoff{}).Delay(1 << 20); got != reconnect.DefaultMax {
+		t.Errorf("Delay(huge) = %v, want the maximum", got)
+	}
+}
+
+// clock is a fake clock whose Sleep advances time instead of waiting.
+type clock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.sleeps = append(c.sleeps, d)
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+// step is what one scripted session does.
+type step struct {
+	up    bool          // connects
+	stay  time.Duration // how long it stays up before failing
+	err   error
+	check func(t *testing.T, l *reconnect.Link) // runs while the session is up
+}
+
+func TestRunRetriesWithBackoffAndResetsAfterStableSession(t *testing.T) {
+	errGone := errors.New("no device")
+	script := []step{
+		{err: errGone}, // 1 failure: 100ms
+		{err: errGone}, // 2: 200ms
+		{up: true, stay: time.Second, err: errGone}, // up briefly: 3: 400ms
+		{err: errGone}, // 4: 800ms
+		{up: true, stay: time.Minute, err: errGone}, // stable: reset, 1: 100ms
+		{err: errGone}, // 2: 200ms
+	}
+	wantSleeps := []time.Duration{100, 200, 400, 800, 100, 200}
+	for i := range wantSleeps {
+		wantSleeps[i] *= time.Millisecond
+	}
+	clk := &clock{now: time.Unix(1000, 0)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var changes []bool
+	l := reconnect.New("test", &reconnect.Options{
+		Now:      clk.Now,
+		Sleep:    clk.Sleep,
+		OnChange: func(s reconnect.Status) { changes = append(changes, s.Connected) },
+	}, zerolog.Nop())
+	n := 0
+	err := l.Run(ctx, func(ctx context.Context, up func(string)) error {
+		if n == len(script) {
+			cancel()
+			return errGone
+		}
+		s := script[n]
+		n++
+		if s.up {
+			up(fmt.Sprintf("dev%d", n))
+			if !l.Connected() {
+				t.Errorf("session %d: not connected after up", n)
+			}
+			clk.advance(s.stay)
+		}
+		return s.err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if !reflect.DeepEqual(clk.sleeps, wantSleeps) {
+		t.Errorf("sleeps %v, want %v", clk.sleeps, wantSleeps)
+	}
+	// down (first attempt), up, down, up, down, and down at cancel adds nothing.
+	if want := []bool{false, true, false, true, false}; !reflect.DeepEqual(changes, want) {
+		t.Errorf("status changes %v, want %v", changes, want)
+	}
+	st := l.Status()
+	if st.Connected || st.Device != "dev5" || st.Reconnect != 1 || st.LastError == "" {
+		t.Errorf("final status %+v", st)
+	}
+}
+
+func TestStatusShowsDisconnectAtOnce(t *testing.T) {
+	clk := &clock{now: time.Unix(0, 0)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var l *reconnect.Link
+	l = reconnect.New("scanner", &reconnect.Options{
+		Now: clk.Now,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			// The backoff has started: the lane must already see the drop.
+			if st := l.Status(); st.Connected || st.LastError != "unplugged" || !st.Since.Equal(clk.Now()) {
+				t.Errorf("during backoff status %+v, want disconnected since now with the error", st)
+			}
+			cancel()
+			return ctx.Err()
+		},
+	}, zerolog.Nop())
+	err := l.Run(ctx, func(ctx context.Context, up func(string)) error {
+		up("usb 1-2")
+		clk.advance(time.Hour)
+		return errors.New("unplugged")
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestRunStopsWhenContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := reconnect.New("relay", nil, zerolog.Nop())
+	done := make(chan error)
+	go func() {
+		done <- l.Run(ctx, func(ctx context.Context, up func(string)) error {
+			up("board")
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	}()
+	for !l.Connected() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if l.Connected() {
+		t.Error("still connected after Run returned")
+	}
+}
+
+func TestRealSleepIsATimerNotASpin(t *testing.T) {
+	// With the real clock a failing device costs one attempt per backoff
+	// period: count attempts over a window much longer than Min.
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+	defer cancel()
+	attempts := 0
+	l := reconnect.New("gone", &reconnect.Options{Backoff: reconnect.Backoff{Min: 20 * time.Millisecond, Max: 40 * time.Millisecond}}, zerolog.Nop())
+	l.Run(ctx, func(ctx context.Context, up func(string)) error {
+		attempts++
+		return errors.New("no device")
+	})
+	// 250ms at 20, 40, 40, ... ms is at most 8 attempts; a spin would be thousands.
+	if attempts > 20 {
+		t.Errorf("%d attempts in 250ms with 20-40ms backoff", attempts)
+	}
+}
