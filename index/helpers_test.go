@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -91,3 +92,24 @@ func waitWritten(t testing.TB, ix *Index) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// allEntries waits for the journal to be written and reads all of it.
+func allEntries(t testing.TB, ix *Index) []gate.JournalEntry {
+	t.Helper()
+	waitWritten(t, ix)
+	var all []gate.JournalEntry
+	for {
+		es, err := ix.Entries(context.Background(), uint64(len(all)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 0 {
+			return all
+		}
+		all = append(all, es...)
+	}
+}
+
+var errEOF = io.EOF
+
+func memFS() vfs.FS { return vfs.NewMem() }
