@@ -1,0 +1,272 @@
+package index
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// The crash tests re-execute the test binary as a child that works on a real
+// directory and reports each admit as Scan returns it; the parent kills it
+// with SIGKILL at a random moment, reopens the store and checks.
+
+const crashEnv = "ADMIT_INDEX_CRASH_CHILD"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(crashEnv); mode != "" {
+		os.Exit(crashChild(mode, os.Getenv("ADMIT_INDEX_CRASH_DIR")))
+	}
+	os.Exit(m.Run())
+}
+
+func crashOptions() *Options {
+	o := testOptions(vfs.Default)
+	o.ImportBatchLines = 1000 // the import child ingests SSTables
+	return o
+}
+
+func crashChild(mode, dir string) int {
+	ix, err := Open(dir, crashOptions())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open:", err)
+		return 2
+	}
+	out := bufio.NewWriter(os.Stdout)
+	ctx := context.Background()
+	switch mode {
+	case "scan":
+		fmt.Fprintln(out, "READY")
+		out.Flush()
+		for i := 0; ; i++ {
+			bc := fmt.Sprintf("K%05d", i%crashTickets)
+			d := ix.Scan(ctx, gate.Scan{Barcode: bc, Lane: "l", Direction: gate.In, At: during})
+			if d.Reason == gate.ReasonOK {
+				fmt.Fprintf(out, "ADMIT %s %d\n", bc, d.Seq)
+				out.Flush()
+			}
+		}
+	case "import":
+		fmt.Fprintln(out, "READY")
+		out.Flush()
+		for round := 0; ; round++ {
+			var ts []gate.Ticket
+			for i := range crashImport {
+				ts = append(ts, tk(fmt.Sprintf("G%03d-%05d", round, i), "derby"))
+			}
+			res, err := ix.Load(ctx, gate.ImportRequest{Provider: "p1"}, gate.Lines(ts...))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "load:", err)
+				return 2
+			}
+			fmt.Fprintf(out, "IMPORT %d\n", res.ID)
+			out.Flush()
+		}
+	}
+	return 2
+}
+
+const (
+	crashTickets = 3000
+	crashImport  = 5000
+)
+
+func runChild(t *testing.T, mode, dir string, kill func(lines <-chan string)) []string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashEnv+"="+mode, "ADMIT_INDEX_CRASH_DIR="+dir)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1<<16)
+	var got []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	if l := <-lines; l != "READY" {
+		t.Fatalf("child said %q", l)
+	}
+	kill(lines)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+	_ = cmd.Wait()
+	for l := range lines {
+		got = append(got, l)
+	}
+	return got
+}
+
+// TestCrashAdmitsSurvive: every admit a child reported before SIGKILL is
+// redeemed after reopening, and the journal stays gapless.
+func TestCrashAdmitsSurvive(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(dir, crashOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.PutEvent(context.Background(), derby); err != nil {
+		t.Fatal(err)
+	}
+	var ts []gate.Ticket
+	for i := range crashTickets {
+		ts = append(ts, tk(fmt.Sprintf("K%05d", i), "derby"))
+	}
+	load(t, ix, ts...)
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runs := 8
+	if testing.Short() {
+		runs = 3
+	}
+	reported := map[string]uint64{}
+	for run := range runs {
+		wait := time.Duration(20+rand.IntN(150)) * time.Millisecond
+		var admits []string
+		runChild(t, "scan", dir, func(lines <-chan string) {
+			deadline := time.After(wait)
+			for {
+				select {
+				case l := <-lines:
+					admits = append(admits, l)
+				case <-deadline:
+					return
+				}
+			}
+		})
+		for _, l := range admits {
+			f := strings.Fields(l)
+			seq, _ := strconv.ParseUint(f[2], 10, 64)
+			reported[f[1]] = seq
+		}
+		ix, err := Open(dir, crashOptions())
+		if err != nil {
+			t.Fatalf("run %d: reopen: %v", run, err)
+		}
+		for bc, seq := range reported {
+			v, err := ix.Ticket(context.Background(), bc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v.Redemptions) != 1 || v.Redemptions[0].Admissions != 1 || v.Redemptions[0].First.Seq != seq {
+				t.Fatalf("run %d: %s reported admitted at seq %d, stored %+v", run, bc, seq, v.Redemptions)
+			}
+		}
+		es := allEntries(t, ix)
+		for i, e := range es {
+			if e.Seq != uint64(i+1) {
+				t.Fatalf("run %d: journal gap at %d (seq %d)", run, i+1, e.Seq)
+			}
+		}
+		for bc, seq := range reported {
+			if e := es[seq-1]; e.Kind != gate.KindDecision || e.Decision.Reason != gate.ReasonOK || e.Decision.Barcode != bc {
+				t.Fatalf("run %d: entry %d = %+v, want the admit of %s", run, seq, e, bc)
+			}
+		}
+		checkCounters(t, ix)
+		if err := ix.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("run %d: killed after %v, %d admits reported, %d journal entries", run, wait, len(admits), len(es))
+	}
+	if len(reported) == 0 {
+		t.Fatal("no child reported an admit: the test proved nothing")
+	}
+}
+
+// TestCrashImportAtomic: an import killed at any moment is entirely there or
+// entirely absent after reopening.
+func TestCrashImportAtomic(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(dir, crashOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.PutEvent(context.Background(), derby); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runs := 6
+	if testing.Short() {
+		runs = 2
+	}
+	for run := range runs {
+		wait := time.Duration(30+rand.IntN(300)) * time.Millisecond
+		runChild(t, "import", dir, func(lines <-chan string) {
+			deadline := time.After(wait)
+			for {
+				select {
+				case <-lines:
+				case <-deadline:
+					return
+				}
+			}
+		})
+		ix, err := Open(dir, crashOptions())
+		if err != nil {
+			t.Fatalf("run %d: reopen: %v", run, err)
+		}
+		imps, err := ix.Imports(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each import adds one round's tickets; count tickets per round.
+		rounds := map[string]int{}
+		if err := ix.iterPrefix([]byte{prefixTicket}, func(k, v []byte) error {
+			rounds[string(k[1:5])]++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for r, n := range rounds {
+			if n != crashImport {
+				t.Fatalf("run %d: round %s has %d of %d tickets: a partial import", run, r, n, crashImport)
+			}
+			total += n
+		}
+		if int64(total) != ix.Stats().Tickets {
+			t.Fatalf("run %d: %d tickets stored, meta says %d", run, total, ix.Stats().Tickets)
+		}
+		added := 0
+		for _, im := range imps {
+			added += im.Added
+		}
+		if added != total {
+			t.Fatalf("run %d: import records add up to %d, %d stored", run, added, total)
+		}
+		// Every stored barcode passes the bloom filter.
+		for r := range rounds {
+			if d := scanAt(ix, r+"-00007", during); d.Reason != gate.ReasonOK && d.Reason != gate.ReasonAlreadyUsed {
+				t.Fatalf("run %d: %s-00007: %s", run, r, d.Reason)
+			}
+		}
+		if err := ix.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("run %d: killed after %v, %d imports whole", run, wait, len(imps))
+	}
+}
