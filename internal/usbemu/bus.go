@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/admitgate/admit/decode"
 )
 
 //go:embed testdata/scanner.umockdev
@@ -270,12 +272,35 @@ func (d *Device) SendReports(reports [][]byte, gap time.Duration) error {
 	return call(map[string]any{"op": "send", "port": d.Port, "reports": hexes, "gap_ms": gap.Milliseconds()}, nil)
 }
 
-// Type queues the keyboard reports of text as a US-layout keyboard-wedge
-// scanner sends them (see [KeyboardReports]), gap apart.
-func (d *Device) Type(text string, gap time.Duration) error {
-	reports, err := KeyboardReports(text)
+// Type queues what a keyboard-wedge scanner set to layout ("us", "de",
+// ... see decode.KeyboardReports) sends for one scan of text: its key
+// reports, then Enter, gap apart.
+func (d *Device) Type(layout, text string, gap time.Duration) error {
+	keys, err := decode.KeyboardReports(layout, text)
 	if err != nil {
-		return err
+		return fmt.Errorf("usbemu: %w", err)
+	}
+	keys = append(keys, [8]byte{2: enterKey}, [8]byte{})
+	reports := make([][]byte, len(keys))
+	for i := range keys {
+		reports[i] = keys[i][:]
+	}
+	return d.SendReports(reports, gap)
+}
+
+// enterKey is the HID usage of the Enter key.
+const enterKey = 0x28
+
+// SendPOS queues the HID POS reports of one scan of data with the AIM
+// identifier aim ("]E0"), as decode.POSReports builds them, gap apart.
+func (d *Device) SendPOS(aim string, data []byte, gap time.Duration) error {
+	pos, err := decode.POSReports(aim, data)
+	if err != nil {
+		return fmt.Errorf("usbemu: %w", err)
+	}
+	reports := make([][]byte, len(pos))
+	for i := range pos {
+		reports[i] = pos[i][:]
 	}
 	return d.SendReports(reports, gap)
 }
@@ -359,6 +384,7 @@ type Request struct {
 	// unsupported.
 	Op        string `json:"op"`
 	Interface int    `json:"interface"`
+	Implicit  bool   `json:"implicit,omitempty"` // a claim usbfs made for an interface request
 	Driver    string `json:"driver,omitempty"`
 	Result    string `json:"result,omitempty"` // ok, busy, stall, refused, no answer, ...
 	// Control requests.

@@ -37,7 +37,7 @@
 //		scanner, _ := bus.AddScanner(usbemu.ScannerOptions{Serial: "S1"})
 //		relay, _ := bus.AddRelay(usbemu.RelayOptions{Serial: "QWERT"})
 //		// ... open them with gousb (or the adapters built on it) ...
-//		scanner.Type("4006381333931\n", 0)            // keyboard reports, as scanned
+//		scanner.Type("us", "4006381333931", 0)        // keyboard reports and Enter, as scanned
 //		st, _ := relay.State()                        // st.RelayState: bit n-1 = relay n closed
 //		reqs, _ := relay.Requests()                   // every SET_REPORT/GET_REPORT, in order
 //		scanner.Unplug(); scanner.Plug()              // hot-plug, with a new device address

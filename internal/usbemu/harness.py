@@ -364,6 +364,19 @@ class Node:
             if buf is None or length < 8:
                 return fail(ic, errno.EINVAL)
             payload = bytes(buf.retrieve())
+            rtype, _, _, index = struct.unpack_from("<BBHH", payload)
+            if rtype & 0x1F == 1 and rtype & 0x60 != 0x40 and (index & 0xFF) not in c.claimed:
+                # usbfs claims the interface of an interface request for the
+                # caller, which fails while another driver holds it.
+                intf = index & 0xFF
+                if intf >= dev.interfaces:
+                    return fail(ic, errno.EINVAL)
+                if dev.driver or (dev.claimed is not None and dev.claimed is not c):
+                    self.bus.log(dev, "claim", interface=intf, result="busy", driver=dev.driver or "usbfs", implicit=True)
+                    return fail(ic, errno.EBUSY)
+                dev.claimed = c
+                c.claimed.add(intf)
+                self.bus.log(dev, "claim", interface=intf, result="ok", implicit=True)
             self.pending.append(urb)
             ok(ic)
             dev.control(self, urb, payload[:8], payload[8:])

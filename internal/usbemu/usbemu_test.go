@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/gousb"
 
+	"github.com/admitgate/admit/decode"
 	"github.com/admitgate/admit/internal/usbemu"
 )
 
@@ -219,11 +220,12 @@ func TestInterruptReportsInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	ep := claimScanner(t, newContext(t))
-	want, err := usbemu.KeyboardReports("A1\n")
+	keys, err := decode.KeyboardReports("us", "A1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sc.SendReports(want, 20*time.Millisecond); err != nil {
+	want := [][]byte{keys[0][:], keys[1][:], keys[2][:], keys[3][:], {0, 0, 0x28, 0, 0, 0, 0, 0}, make([]byte, 8)}
+	if err := sc.Type("us", "A1", 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, ep.Desc.MaxPacketSize)
@@ -267,13 +269,56 @@ func TestNoDataTimesOutInsteadOfHanging(t *testing.T) {
 	}
 }
 
+// claimRelay opens the relay board and claims its interface, as class
+// requests to an interface need.
+func claimRelay(t *testing.T) *gousb.Device {
+	t.Helper()
+	d := open(t, newContext(t), usbemu.RelayVendor, usbemu.RelayProduct)
+	d.SetAutoDetach(true)
+	_, done, err := d.DefaultInterface()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(done)
+	return d
+}
+
+func TestInterfaceRequestNeedsTheInterface(t *testing.T) {
+	bus := usbemu.Start(t)
+	relay, err := bus.AddRelay(usbemu.RelayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := open(t, newContext(t), usbemu.RelayVendor, usbemu.RelayProduct)
+	report := make([]byte, 8)
+	// usbfs refuses the URB with EBUSY; libusb reports that as an I/O error.
+	if _, err := d.Control(0xa1, 0x01, 0x0300, 0, report); err == nil {
+		t.Fatal("GET_REPORT with usbhid bound succeeded")
+	}
+	if err := d.SetAutoDetach(true); err != nil {
+		t.Fatal(err)
+	}
+	_, done, err := d.DefaultInterface()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	if _, err := d.Control(0xa1, 0x01, 0x0300, 0, report); err != nil {
+		t.Fatalf("GET_REPORT after claiming: %v", err)
+	}
+	got := strings.Join(ops(t, relay), " ")
+	if !strings.Contains(got, "claim:busy") || !strings.Contains(got, "claim:ok") {
+		t.Errorf("requests %s, want a refused implicit claim, then a claim", got)
+	}
+}
+
 func TestRelaySwitchAndReadBack(t *testing.T) {
 	bus := usbemu.Start(t)
 	relay, err := bus.AddRelay(usbemu.RelayOptions{Serial: "HURTM", Channels: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := open(t, newContext(t), usbemu.RelayVendor, usbemu.RelayProduct)
+	d := claimRelay(t)
 	steps := []struct {
 		cmd  []byte
 		want uint8
@@ -317,7 +362,7 @@ func TestRelayFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := open(t, newContext(t), usbemu.RelayVendor, usbemu.RelayProduct)
+	d := claimRelay(t)
 	d.ControlTimeout = 200 * time.Millisecond
 	closeOne := []byte{0xff, 1, 0, 0, 0, 0, 0, 0}
 	readState := func() uint8 {
@@ -414,36 +459,5 @@ func TestUnplugAndReplug(t *testing.T) {
 	}
 	if st, _ := sc.State(); st.Driver != "usbhid" {
 		t.Errorf("after replug driver %q, want usbhid bound again", st.Driver)
-	}
-}
-
-func TestKeyboardReports(t *testing.T) {
-	tests := []struct {
-		text string
-		want [][]byte
-		err  string
-	}{
-		{"a", [][]byte{{0, 0, 0x04, 0, 0, 0, 0, 0}, make([]byte, 8)}, ""},
-		{"Z", [][]byte{{2, 0, 0x1d, 0, 0, 0, 0, 0}, make([]byte, 8)}, ""},
-		{"0\n", [][]byte{{0, 0, 0x27, 0, 0, 0, 0, 0}, make([]byte, 8), {0, 0, 0x28, 0, 0, 0, 0, 0}, make([]byte, 8)}, ""},
-		{"!", [][]byte{{2, 0, 0x1e, 0, 0, 0, 0, 0}, make([]byte, 8)}, ""},
-		{"é", nil, "no key"},
-	}
-	for _, tt := range tests {
-		got, err := usbemu.KeyboardReports(tt.text)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("KeyboardReports(%q) error %v, want %q", tt.text, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || len(got) != len(tt.want) {
-			t.Fatalf("KeyboardReports(%q) = %x, %v; want %x", tt.text, got, err, tt.want)
-		}
-		for i := range got {
-			if !bytes.Equal(got[i], tt.want[i]) {
-				t.Errorf("KeyboardReports(%q)[%d] = % x, want % x", tt.text, i, got[i], tt.want[i])
-			}
-		}
 	}
 }
