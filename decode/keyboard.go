@@ -179,7 +179,12 @@ func (k *Keyboard) press(key, mods byte, at time.Time) {
 		}
 	}
 	if k.altOn {
-		k.endAlt(at) // another key ends the code, whatever Alt says
+		// Windows types an ALT code when Alt goes up; another key in the
+		// middle spoils it. Guessing the character could admit the wrong
+		// barcode, so the read is malformed.
+		k.altOn, k.altLen, k.altBad = false, 0, false
+		k.a.fail(at, "ALT+numpad code interrupted by key code %#02x at character %d", key, k.a.chars+1)
+		k.a.chars++
 	}
 	switch {
 	case key == keyCapsLock || key == keyNumLock || key == keyScrollLock:
