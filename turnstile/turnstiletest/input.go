@@ -48,13 +48,17 @@ func (in *Input) Watch(ctx context.Context, fn func(turnstile.Edge)) error {
 		return errors.New("turnstiletest: input already watched")
 	}
 	fail := make(chan error, 1)
-	in.fn, in.fail, in.Watching = fn, fail, true
+	in.fail, in.Watching = fail, true
 	in.Watches++
 	active := in.Active
-	close(in.watched)
 	in.Unlock()
 
+	// The Initial edge comes first: Send reaches fn only after it.
 	fn(turnstile.Edge{Active: active, Initial: true})
+	in.Lock()
+	in.fn = fn
+	close(in.watched)
+	in.Unlock()
 	var err error
 	select {
 	case <-ctx.Done():
