@@ -567,3 +567,38 @@ func TestSet(t *testing.T) {
 		t.Fatal("not halted")
 	}
 }
+
+// Any of several emergency inputs holds the release; it clears only when
+// none is active.
+func TestEmergencyTwoInputs(t *testing.T) {
+	r := newRig(t, noneCfg)
+	set, err := turnstile.NewSet(r.clock, testLogger(t), r.lane)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alarm, button := turnstiletest.NewInput("fire-alarm"), turnstiletest.NewInput("button-north")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, in := range []*turnstiletest.Input{alarm, button} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = set.WatchEmergency(ctx, in, 0) }()
+		<-in.Watched()
+	}
+	defer func() { cancel(); wg.Wait() }()
+	_ = alarm.Send(true, r.clock.Now())
+	_ = button.Send(true, r.clock.Now())
+	_ = alarm.Send(false, r.clock.Now())
+	if em := set.Emergency(); !em.Active || !em.InputActive || em.By != "input:fire-alarm" {
+		t.Fatalf("emergency = %+v", em)
+	}
+	if _, err := set.Clear("op"); gate.ErrorCode(err) != gate.ECONFLICT || !strings.Contains(err.Error(), "button-north") {
+		t.Fatalf("clear with the button still pressed: %v", err)
+	}
+	_ = button.Send(false, r.clock.Now())
+	if _, err := set.Clear("op"); err != nil {
+		t.Fatal(err)
+	}
+	if r.state() != turnstile.StateIdle {
+		t.Fatalf("state = %s", r.state())
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,10 +21,11 @@ type EmergencyStatus struct {
 	Active bool      `json:"active"`
 	Since  time.Time `json:"since,omitzero"`
 	By     string    `json:"by,omitempty"` // "input:<name>" or who called the API
-	// InputActive reports whether the emergency input is asserted now; while
-	// it is, the release cannot be cleared.
-	InputActive bool   `json:"input_active"`
-	InputFault  string `json:"input_fault,omitempty"` // the emergency input cannot be watched
+	// InputActive reports whether an emergency input is asserted now; while
+	// one is, the release cannot be cleared.
+	InputActive bool `json:"input_active"`
+	// InputFault says which emergency inputs cannot be watched, and why.
+	InputFault string `json:"input_fault,omitempty"`
 }
 
 // Set is every lane of the appliance: it implements gate.LaneMonitor for the
@@ -35,10 +38,16 @@ type Set struct {
 	clock Clock
 	log   zerolog.Logger
 
-	mu  sync.Mutex
-	em  EmergencyStatus
-	in  Input
-	gen uint64 // bumped on each emergency input failure
+	mu     sync.Mutex
+	em     EmergencyStatus
+	inputs map[string]*inputState // emergency inputs by name
+}
+
+// inputState is what the set knows of one emergency input.
+type inputState struct {
+	active bool
+	fault  string
+	gen    uint64 // bumped on each failure
 }
 
 // NewSet returns the set of lanes; ids must be unique. A nil clock is the
@@ -47,7 +56,7 @@ func NewSet(clock Clock, log zerolog.Logger, lanes ...*Lane) (*Set, error) {
 	if clock == nil {
 		clock = SystemClock()
 	}
-	s := &Set{byID: make(map[string]*Lane, len(lanes)), clock: clock,
+	s := &Set{byID: make(map[string]*Lane, len(lanes)), clock: clock, inputs: map[string]*inputState{},
 		log: log.With().Str("component", "turnstile").Logger()}
 	for _, l := range lanes {
 		if _, dup := s.byID[l.ID()]; dup {
@@ -97,8 +106,10 @@ func (s *Set) Release(by string) EmergencyStatus {
 func (s *Set) Clear(by string) (EmergencyStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.em.InputActive {
-		return s.em, gate.Errorf(gate.ECONFLICT, "turnstile: the emergency input %s is still active", s.in)
+	for name, in := range s.inputs {
+		if in.active {
+			return s.em, gate.Errorf(gate.ECONFLICT, "turnstile: the emergency input %s is still active", name)
+		}
 	}
 	if !s.em.Active {
 		return s.em, nil
@@ -118,48 +129,76 @@ func (s *Set) Emergency() EmergencyStatus {
 	return s.em
 }
 
-// WatchEmergency watches the emergency-release input until ctx is done: an
+// WatchEmergency watches an emergency-release input until ctx is done: an
 // active edge (or an input already active when watching starts) releases
-// every lane; an inactive one lets the release be cleared. An input that
-// fails is shown in EmergencyStatus.InputFault and watched again after
-// retry. It returns ctx.Err().
+// every lane; an inactive one lets the release be cleared. Call it once per
+// input (a fire alarm contact, a button per lane); any active input holds
+// the release. An input that fails is shown in EmergencyStatus.InputFault
+// and watched again after retry (0: DefaultRetestInterval). It returns
+// ctx.Err().
 func (s *Set) WatchEmergency(ctx context.Context, in Input, retry time.Duration) error {
 	if retry <= 0 {
 		retry = DefaultRetestInterval
 	}
+	name := in.String()
 	s.mu.Lock()
-	s.in = in
+	st := s.inputs[name]
+	if st == nil {
+		st = &inputState{}
+		s.inputs[name] = st
+	}
 	s.mu.Unlock()
-	by := "input:" + in.String()
+	by := "input:" + name
 	watchInput(ctx, s.clock, retry, in, func(e Edge) {
 		s.mu.Lock()
-		s.em.InputFault = ""
-		s.em.InputActive = e.Active
+		st.fault, st.active = "", e.Active
+		s.refreshInputs()
 		s.mu.Unlock()
 		if e.Active {
 			s.Release(by)
 		} else if !e.Initial {
-			s.log.Warn().Str("input", in.String()).Msg("emergency input released; clear the emergency to return the lanes to service")
+			s.log.Warn().Str("input", name).Msg("emergency input released; clear the emergency to return the lanes to service")
 		}
 	}, func(err error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.gen++
-		s.em.InputFault = fmt.Sprintf("emergency input %s: %v", in, err)
-		s.log.Error().Err(err).Str("input", in.String()).Msg("emergency input failed; watching it again shortly")
+		st.gen++
+		st.fault = fmt.Sprintf("emergency input %s: %v", name, err)
+		s.refreshInputs()
+		s.log.Error().Err(err).Str("input", name).Msg("emergency input failed; watching it again shortly")
 	}, func() {
 		s.mu.Lock()
-		gen := s.gen
+		gen := st.gen
 		s.mu.Unlock()
 		s.clock.AfterFunc(retry, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if s.gen == gen {
-				s.em.InputFault = ""
+			if st.gen == gen {
+				st.fault = ""
+				s.refreshInputs()
 			}
 		})
 	})
 	return ctx.Err()
+}
+
+// refreshInputs derives the status's input fields. s.mu is held.
+func (s *Set) refreshInputs() {
+	names := make([]string, 0, len(s.inputs))
+	for name := range s.inputs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var faults []string
+	s.em.InputActive = false
+	for _, name := range names {
+		in := s.inputs[name]
+		s.em.InputActive = s.em.InputActive || in.active
+		if in.fault != "" {
+			faults = append(faults, in.fault)
+		}
+	}
+	s.em.InputFault = strings.Join(faults, "; ")
 }
 
 // Halt halts every lane (see Lane.Halt) and returns their errors joined.
