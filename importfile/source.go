@@ -64,12 +64,10 @@ func (src *Source) Digest() string { return src.digest }
 // reason. It returns io.EOF after the last line (the whole input has been
 // read by then), or a wrapped error of the underlying reader, after which the
 // import must fail; both are returned again by later calls.
-func (src *Source) Next() (gate.ImportLine, error) {
+func (src *Source) Next() (l gate.ImportLine, err error) {
 	if src.err != nil {
 		return gate.ImportLine{}, src.err
 	}
-	var l gate.ImportLine
-	var err error
 	if !src.started {
 		src.started = true
 		if err = src.start(); err != nil {
@@ -88,7 +86,7 @@ func (src *Source) Next() (gate.ImportLine, error) {
 	case src.format == gate.FormatLines:
 		l, err = src.nextLine()
 	default:
-		l, err = src.nextRecord()
+		err = src.nextRecord(&l)
 	}
 	if err != nil {
 		return src.fail(err)
@@ -180,12 +178,13 @@ func detect(head []byte) gate.Format {
 	p.feed(first)
 	p.endLine()
 	fields := p.fields(nil)
-	if len(fields) >= 2 && bytes.EqualFold(fields[0], []byte("BAR_CODE")) {
-		for _, f := range fields {
-			if bytes.EqualFold(f, []byte("TICKET_STATE")) {
-				return gate.FormatSecutix
-			}
-		}
+	var barcode, state bool
+	for _, f := range fields {
+		barcode = barcode || bytes.EqualFold(f, []byte("BAR_CODE"))
+		state = state || bytes.EqualFold(f, []byte("TICKET_STATE"))
+	}
+	if barcode && state {
+		return gate.FormatSecutix
 	}
 	if len(fields) == len(secutixColumns) {
 		if _, _, ok := parseState(fields[1]); ok {

@@ -2,9 +2,11 @@ package importfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/admitgate/admit/gate"
@@ -110,6 +112,8 @@ type table struct {
 	badHeader  string             // the header is unusable: every record is rejected with this
 
 	products, productNames, tariffs, tariffNames, prices interner
+	productCache                                         cellCache[productCells]
+	tariffCache                                          cellCache[tariffCells]
 	events                                               eventCache
 	validity, ordered                                    dateCache
 	scratch, price                                       []byte
@@ -160,8 +164,8 @@ func (t *table) read() (readResult, error) {
 			Detail: fmt.Sprintf("line longer than %d bytes", max)}
 		return r, nil
 	}
-	if bytes.IndexByte(b, '"') < 0 {
-		t.fields = splitPlain(t.fields[:0], b, t.sep)
+	var plain bool
+	if t.fields, plain = splitPlain(t.fields[:0], b, t.sep); plain {
 		r.fields = t.fields
 		return r, nil
 	}
@@ -210,13 +214,13 @@ func blankRecord(fields [][]byte) bool {
 	return true
 }
 
-// nextRecord reads the CSV and SecuTix formats.
-func (src *Source) nextRecord() (gate.ImportLine, error) {
+// nextRecord reads the CSV and SecuTix formats into out.
+func (src *Source) nextRecord(out *gate.ImportLine) error {
 	t := &src.t
 	for {
 		r, err := t.read()
 		if err != nil {
-			return gate.ImportLine{}, err
+			return err
 		}
 		if r.reject == nil && blankRecord(r.fields) {
 			src.blank++
@@ -226,7 +230,8 @@ func (src *Source) nextRecord() (gate.ImportLine, error) {
 			t.headerDone = true
 			if isHeader, reject := t.header(r); isHeader {
 				if reject != nil {
-					return gate.ImportLine{Line: r.line, Reject: reject}, nil
+					*out = gate.ImportLine{Line: r.line, Reject: reject}
+					return nil
 				}
 				src.header++
 				continue
@@ -234,11 +239,13 @@ func (src *Source) nextRecord() (gate.ImportLine, error) {
 		}
 		switch {
 		case t.badHeader != "":
-			return t.reject(r, "", gate.RejectBadHeader, "%s", t.badHeader), nil
+			*out = t.reject(r, "", gate.RejectBadHeader, "%s", t.badHeader)
 		case r.reject != nil:
-			return gate.ImportLine{Line: r.line, Reject: r.reject}, nil
+			*out = gate.ImportLine{Line: r.line, Reject: r.reject}
+		default:
+			t.mapRecord(r, out)
 		}
-		return t.mapRecord(r), nil
+		return nil
 	}
 }
 
@@ -246,9 +253,10 @@ func (src *Source) nextRecord() (gate.ImportLine, error) {
 // data); reject is set when that header is unusable.
 func (t *table) header(r readResult) (isHeader bool, reject *gate.LineError) {
 	if t.format == gate.FormatSecutix {
-		f := r.fields
-		named := len(f) > 0 && bytes.EqualFold(f[0], []byte("BAR_CODE")) ||
-			len(f) > 1 && bytes.EqualFold(f[1], []byte("TICKET_STATE"))
+		named := false
+		for _, f := range r.fields {
+			named = named || bytes.EqualFold(f, []byte("BAR_CODE")) || bytes.EqualFold(f, []byte("TICKET_STATE"))
+		}
 		if !named || r.reject != nil {
 			t.ncols = len(secutixColumns)
 			for c := range secutixColumns {
@@ -341,7 +349,7 @@ func (t *table) text(in *interner, b []byte) (string, gate.RejectReason, string)
 		return "", "", ""
 	}
 	if in != nil {
-		if s, ok := in.m[view(b)]; ok {
+		if s, ok := in.lookup(b); ok {
 			return s, "", "" // checked when it was interned
 		}
 	}
@@ -354,91 +362,201 @@ func (t *table) text(in *interner, b []byte) (string, gate.RejectReason, string)
 	return in.get(b), "", ""
 }
 
-// mapRecord turns one record into a ticket, or a rejected line.
-func (t *table) mapRecord(r readResult) gate.ImportLine {
-	src := t.src
-	f := r.fields
-	if len(f) != t.ncols {
-		return t.reject(r, t.barcodeOf(f), gate.RejectColumnCount, "%d fields, expected %d", len(f), t.ncols)
-	}
-	bc := f[t.col[colBarcode]]
-	if r.badQuote {
-		return t.reject(r, readable(bc), gate.RejectBadQuote,
-			"a quote inside an unquoted field, or text after a closing quote")
-	}
-	if err := gate.CheckBarcode(view(bc)); err != nil {
-		return gate.ImportLine{Line: r.line, Reject: barcodeReject(r.line, bc, err, t.names[colBarcode])}
-	}
-	tk := gate.Ticket{Provider: src.req.Provider, State: gate.StateValid}
+// cellCache holds values computed from a group of cells, keyed by the
+// cells' bytes: the product cells (event, code, name, validity) and the
+// tariff cells (code, name, price) repeat line after line, so each distinct
+// group is parsed and checked once.
+type cellCache[V any] struct {
+	key  []byte
+	last *cellEntry[V]
+	m    map[string]*cellEntry[V]
+}
 
-	if i := t.col[colState]; i >= 0 && (len(f[i]) > 0 || t.format == gate.FormatSecutix) {
-		st, used, ok := parseState(f[i])
-		if !ok {
-			return t.reject(r, string(bc), gate.RejectBadState, "%s %q is not one of %s",
-				t.names[colState], clip(f[i]), stateList)
+type cellEntry[V any] struct {
+	key string
+	v   *V
+}
+
+// get returns the value for the cells of f in cols, computing it on a miss.
+func (c *cellCache[V]) get(t *table, f [][]byte, cols []column, compute func() *V) *V {
+	c.key = c.key[:0]
+	for _, col := range cols {
+		cell := t.get(f, col)
+		c.key = binary.AppendUvarint(c.key, uint64(len(cell)))
+		c.key = append(c.key, cell...)
+	}
+	if c.last != nil && c.last.key == view(c.key) {
+		return c.last.v
+	}
+	e, ok := c.m[view(c.key)]
+	if !ok {
+		e = &cellEntry[V]{key: string(c.key), v: compute()}
+		if c.m == nil {
+			c.m = make(map[string]*cellEntry[V])
 		}
-		tk.State, tk.UsedUpstream = st, used
+		if len(c.m) >= maxInterned {
+			return e.v
+		}
+		c.m[e.key] = e
 	}
+	c.last = e
+	return e.v
+}
 
-	switch {
-	case src.reqEvents != nil:
-		tk.Events = src.reqEvents
-	case t.col[colEvent] >= 0 || t.col[colProductCode] >= 0:
+// cellReject is why a group of cells is refused.
+type cellReject struct {
+	reason gate.RejectReason
+	detail string
+}
+
+// productCells are the event, product and validity of a line.
+type productCells struct {
+	events   []string
+	product  gate.Code
+	validity time.Time
+	cellReject
+}
+
+var productColumns = []column{colEvent, colProductCode, colProductName, colValidity}
+
+func (t *table) productCells(f [][]byte) *productCells {
+	src := t.src
+	p := &productCells{events: src.reqEvents}
+	if p.events == nil {
 		c := colEvent
 		if t.col[c] < 0 {
 			c = colProductCode
 		}
+		if t.col[c] < 0 {
+			p.cellReject = cellReject{gate.RejectMissingEvent, "the file has no event column and the request names no event"}
+			return p
+		}
 		ev := t.events.get(f[t.col[c]])
 		if ev.reason != "" {
-			return t.reject(r, string(bc), ev.reason, "%s: %s", t.names[c], ev.detail)
+			p.cellReject = cellReject{ev.reason, t.names[c] + ": " + ev.detail}
+			return p
 		}
-		tk.Events = ev.events
-	default:
-		return t.reject(r, string(bc), gate.RejectMissingEvent,
-			"the file has no event column and the request names no event")
+		p.events = ev.events
 	}
-
-	var reason gate.RejectReason
-	var detail string
-	var col column
-	text := func(c column, in *interner, dst *string) bool {
-		*dst, reason, detail = t.text(in, t.get(f, c))
-		col = c
-		return reason == ""
-	}
-	if !text(colProductCode, &t.products, &tk.Product.Code) ||
-		!text(colProductName, &t.productNames, &tk.Product.Name) ||
-		src.req.PriceType == "" && (!text(colPriceType, &t.tariffs, &tk.PriceType.Code) ||
-			!text(colPriceTypeName, &t.tariffNames, &tk.PriceType.Name)) {
-		return t.reject(r, string(bc), reason, "%s %s", t.names[col], detail)
-	}
-	if src.req.PriceType != "" {
-		tk.PriceType = src.reqPriceType
-	}
-	var ok bool
-	if v := t.get(f, colPrice); len(v) > 0 {
-		if t.price, ok = normalizePrice(t.price[:0], v); !ok {
-			return t.reject(r, string(bc), gate.RejectBadPrice, "%s %q is not a decimal number such as 45.00 or 45,00",
-				t.names[colPrice], clip(v))
-		}
-		tk.Price = t.prices.get(t.price)
+	if !t.textCell(f, colProductCode, &t.products, &p.product.Code, &p.cellReject) ||
+		!t.textCell(f, colProductName, &t.productNames, &p.product.Name, &p.cellReject) {
+		return p
 	}
 	if v := t.get(f, colValidity); len(v) > 0 {
-		if tk.ValidityAt, ok = t.validity.parse(v, src.opts.Location); !ok {
-			return t.badDate(r, bc, colValidity, v)
+		var ok bool
+		if p.validity, ok = t.validity.parse(v, src.opts.Location); !ok {
+			p.cellReject = t.badDate(colValidity, v)
 		}
 	}
+	return p
+}
+
+// tariffCells are the price type and price of a line.
+type tariffCells struct {
+	priceType gate.Code
+	price     string
+	cellReject
+}
+
+var tariffColumns = []column{colPriceType, colPriceTypeName, colPrice}
+
+func (t *table) tariffCells(f [][]byte) *tariffCells {
+	p := &tariffCells{priceType: t.src.reqPriceType}
+	if t.src.req.PriceType == "" &&
+		(!t.textCell(f, colPriceType, &t.tariffs, &p.priceType.Code, &p.cellReject) ||
+			!t.textCell(f, colPriceTypeName, &t.tariffNames, &p.priceType.Name, &p.cellReject)) {
+		return p
+	}
+	if v := t.get(f, colPrice); len(v) > 0 {
+		var ok bool
+		if t.price, ok = normalizePrice(t.price[:0], v); !ok {
+			p.cellReject = cellReject{gate.RejectBadPrice, fmt.Sprintf(
+				"%s %q is not a decimal number such as 45.00 or 45,00", t.names[colPrice], clip(v))}
+			return p
+		}
+		p.price = t.prices.get(t.price)
+	}
+	return p
+}
+
+// textCell reads a text cell into dst, or says why not in rej.
+func (t *table) textCell(f [][]byte, c column, in *interner, dst *string, rej *cellReject) bool {
+	var reason gate.RejectReason
+	var detail string
+	if *dst, reason, detail = t.text(in, t.get(f, c)); reason != "" {
+		*rej = cellReject{reason, t.names[c] + " " + detail}
+		return false
+	}
+	return true
+}
+
+// mapRecord turns one record into a ticket, or a rejected line, in out.
+func (t *table) mapRecord(r readResult, out *gate.ImportLine) {
+	src := t.src
+	f := r.fields
+	if len(f) != t.ncols {
+		*out = t.reject(r, t.barcodeOf(f), gate.RejectColumnCount, "%d fields, expected %d", len(f), t.ncols)
+		return
+	}
+	bc := f[t.col[colBarcode]]
+	if r.badQuote {
+		*out = t.reject(r, readable(bc), gate.RejectBadQuote,
+			"a quote inside an unquoted field, or text after a closing quote")
+		return
+	}
+	if err := gate.CheckBarcode(view(bc)); err != nil {
+		*out = gate.ImportLine{Line: r.line, Reject: barcodeReject(r.line, bc, err, t.names[colBarcode])}
+		return
+	}
+	out.Line, out.Reject = r.line, nil
+	tk := &out.Ticket
+	*tk = gate.Ticket{Provider: src.req.Provider, State: gate.StateValid}
+
+	if i := t.col[colState]; i >= 0 && (len(f[i]) > 0 || t.format == gate.FormatSecutix) {
+		st, used, ok := parseState(f[i])
+		switch {
+		case !ok && len(f[i]) == 0:
+			*out = t.reject(r, string(bc), gate.RejectBadState, "%s is empty", t.names[colState])
+			return
+		case !ok:
+			*out = t.reject(r, string(bc), gate.RejectBadState, "%s %q is not one of %s",
+				t.names[colState], clip(f[i]), stateList)
+			return
+		}
+		tk.State, tk.UsedUpstream = st, used
+	}
+
+	p := t.productCache.get(t, f, productColumns, func() *productCells { return t.productCells(f) })
+	if p.reason != "" {
+		*out = t.reject(r, string(bc), p.reason, "%s", p.detail)
+		return
+	}
+	tk.Events, tk.Product, tk.ValidityAt = p.events, p.product, p.validity
+
+	tc := t.tariffCache.get(t, f, tariffColumns, func() *tariffCells { return t.tariffCells(f) })
+	if tc.reason != "" {
+		*out = t.reject(r, string(bc), tc.reason, "%s", tc.detail)
+		return
+	}
+	tk.PriceType, tk.Price = tc.priceType, tc.price
+
 	if v := t.get(f, colOrderDate); len(v) > 0 {
+		var ok bool
 		if tk.OrderedAt, ok = t.ordered.parse(v, src.opts.Location); !ok {
-			return t.badDate(r, bc, colOrderDate, v)
+			rej := t.badDate(colOrderDate, v)
+			*out = t.reject(r, string(bc), rej.reason, "%s", rej.detail)
+			return
 		}
 	}
 
 	// The strings no two tickets share are copied in one allocation.
 	holder, order, contact := t.get(f, colHolder), t.get(f, colOrder), t.get(f, colContact)
+	var rej cellReject
 	var unused string
-	if !text(colHolder, nil, &unused) || !text(colOrder, nil, &unused) || !text(colContact, nil, &unused) {
-		return t.reject(r, string(bc), reason, "%s %s", t.names[col], detail)
+	if !t.textCell(f, colHolder, nil, &unused, &rej) || !t.textCell(f, colOrder, nil, &unused, &rej) ||
+		!t.textCell(f, colContact, nil, &unused, &rej) {
+		*out = t.reject(r, string(bc), rej.reason, "%s", rej.detail)
+		return
 	}
 	t.scratch = append(append(append(append(t.scratch[:0], bc...), holder...), order...), contact...)
 	all := string(t.scratch)
@@ -449,12 +567,11 @@ func (t *table) mapRecord(r readResult) gate.ImportLine {
 	tk.Order = all[n : n+len(order)]
 	n += len(order)
 	tk.Contact = all[n:]
-	return gate.ImportLine{Line: r.line, Ticket: tk}
 }
 
-func (t *table) badDate(r readResult, bc []byte, c column, v []byte) gate.ImportLine {
-	return t.reject(r, string(bc), gate.RejectBadDate,
-		"%s %q is not a date such as 05/12/2026 20:00 or 2026-12-05T20:00:00+01:00", t.names[c], clip(v))
+func (t *table) badDate(c column, v []byte) cellReject {
+	return cellReject{gate.RejectBadDate, fmt.Sprintf(
+		"%s %q is not a date such as 05/12/2026 20:00 or 2026-12-05T20:00:00+01:00", t.names[c], clip(v))}
 }
 
 // clip shortens a field for a message.
