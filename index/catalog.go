@@ -144,7 +144,7 @@ func (ix *Index) commit(fill func(b *pebble.Batch)) error {
 	b := ix.db.NewBatch()
 	defer b.Close()
 	fill(b)
-	if err := ix.db.Apply(b, pebble.Sync); err != nil {
+	if err := ix.apply(b); err != nil {
 		ix.fault(err)
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/admitgate/admit/gate"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -40,6 +41,19 @@ func (ix *Index) addFixup(f fixup) {
 	ix.fixMu.Unlock()
 }
 
+// apply commits b with Sync. Pebble reports a WAL failure by calling its
+// logger's Fatalf, which panics (see pebbleLogger); apply turns that, and any
+// other panic from the commit, into an error so a disk fault is a refusal,
+// never a crash.
+func (ix *Index) apply(b *pebble.Batch) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("index: pebble: %v", r)
+		}
+	}()
+	return ix.db.Apply(b, pebble.Sync)
+}
+
 // fault records a write error and starts the recovery once.
 func (ix *Index) fault(err error) {
 	ix.faults.Add(1)
@@ -54,8 +68,27 @@ func (ix *Index) recoverLoop() {
 	defer ix.bg.Done()
 	ix.quiesce()
 	if ix.db != nil {
-		if err := ix.db.Close(); err != nil {
-			ix.log.Warn().Err(err).Msg("closing the faulted database")
+		// Pebble may have panicked inside its commit pipeline with a lock
+		// held, and then Close never returns: give it a while, then leave it
+		// (reopening will then fail on the directory lock, and the store
+		// stays faulted until the process restarts).
+		closed := make(chan error, 1)
+		db := ix.db
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					closed <- fmt.Errorf("index: pebble: %v", r)
+				}
+			}()
+			closed <- db.Close()
+		}()
+		select {
+		case err := <-closed:
+			if err != nil {
+				ix.log.Warn().Err(err).Msg("closing the faulted database")
+			}
+		case <-time.After(10 * time.Second):
+			ix.log.Error().Msg("the faulted database does not close; restart admit to recover")
 		}
 		ix.db = nil
 	}
@@ -137,7 +170,7 @@ func (ix *Index) reopen() error {
 			_ = b.Set(redemptionKey(f.key), f.prev, nil)
 		}
 	}
-	err = db.Apply(b, pebble.Sync)
+	err = ix.apply(b)
 	_ = b.Close()
 	if err != nil {
 		return fail(fmt.Errorf("index: undo failed admissions: %w", err))
@@ -151,5 +184,14 @@ func (ix *Index) reopen() error {
 	if err := ix.load(false); err != nil {
 		return fail(err)
 	}
+	// The rebuilt counters lack the refusals still queued for the journal.
+	ix.jw.mu.Lock()
+	for i := range ix.jw.queue {
+		se := &ix.jw.queue[i]
+		if se.Kind == gate.KindDecision {
+			ix.ctrs().denied(&se.Decision, se.Events)
+		}
+	}
+	ix.jw.mu.Unlock()
 	return nil
 }

@@ -171,12 +171,12 @@ func (ix *Index) withdrawChunk(barcodes []string) (int, error) {
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	if err := ix.db.Apply(b, pebble.Sync); err != nil {
+	if err := ix.apply(b); err != nil {
 		ix.fault(err)
 		return 0, err
 	}
 	for _, c := range changes {
-		ix.counters.changed(&c.before.T, c.rs, &c.after.T, c.rs)
+		ix.ctrs().changed(&c.before.T, c.rs, &c.after.T, c.rs)
 	}
 	return len(changes), nil
 }

@@ -49,7 +49,7 @@ type Index struct {
 	wm       watermark
 	jw       journalWriter
 	nonces   nonceTable
-	counters *counters
+	counters atomic.Pointer[counters]
 
 	// Under adminMu.
 	nextKey    uint64
@@ -225,6 +225,9 @@ func (ix *Index) enter() error {
 
 func (ix *Index) exit() { ix.active.Add(-1) }
 
+// ctrs returns the report counters (replaced whole by a rebuild).
+func (ix *Index) ctrs() *counters { return ix.counters.Load() }
+
 // quiesce waits until no operation uses the database. New ones are turned
 // away by the closed or faulted flag the caller set before.
 func (ix *Index) quiesce() {
@@ -268,8 +271,8 @@ func (ix *Index) Stats() Stats {
 	if p := ix.providers.Load(); p != nil {
 		s.Providers = len(*p)
 	}
-	if ix.counters != nil {
-		s.Imports = ix.counters.imports.Load()
+	if c := ix.ctrs(); c != nil {
+		s.Imports = c.imports.Load()
 	}
 	if f != nil {
 		s.BloomCapacity = f.capacity
@@ -308,8 +311,12 @@ func (ix *Index) Close() error {
 }
 
 // pebbleLogger sends Pebble's log lines to zerolog. Pebble calls Fatalf when
-// its own state can no longer be trusted (a MANIFEST write failed); the
-// process must then stop, so Fatalf logs and panics with the message.
+// a commit's WAL write or sync fails (in the committing goroutine, after the
+// commit pipeline is done with the batch) and when its own state can no
+// longer be trusted (a MANIFEST write failed, in a background goroutine).
+// Fatalf logs and panics: Index.apply recovers the first kind and turns it
+// into a write fault; the second stops the process, and Open recovers from
+// the disk as after a crash.
 type pebbleLogger struct{ log zerolog.Logger }
 
 func (l pebbleLogger) Infof(format string, args ...any) {

@@ -164,7 +164,7 @@ func (ix *Index) writeEntries(es []storedEntry) error {
 		}
 	}
 	_ = b.Set(metaJournalWM, u64(ix.wm.get()), nil)
-	if err := ix.db.Apply(b, pebble.Sync); err != nil {
+	if err := ix.apply(b); err != nil {
 		ix.fault(err)
 		return err
 	}
@@ -210,7 +210,7 @@ func (ix *Index) openJournal() error {
 		_ = b.Set(journalKey(seq), encodeEntry(nil, &se), nil)
 	}
 	_ = b.Set(metaJournalWM, u64(last), nil)
-	if err := ix.db.Apply(b, pebble.Sync); err != nil {
+	if err := ix.apply(b); err != nil {
 		return err
 	}
 	if len(holes) > 0 {

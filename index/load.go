@@ -226,7 +226,7 @@ func (l *loader) classify(ctx context.Context) error {
 	write := !l.req.DryRun
 	if write {
 		if l.valid <= ix.opts.ImportBatchLines {
-			l.sink = &batchSink{b: ix.db.NewBatch()}
+			l.sink = &batchSink{b: ix.db.NewBatch(), ix: ix}
 		} else {
 			l.sink = &sstSink{ix: ix, dir: l.tmp}
 		}
@@ -436,7 +436,7 @@ func (l *loader) apply(ctx context.Context) error {
 				err = rerr
 				break
 			}
-			ix.counters.changed(&u.before, rs, &u.after, rs)
+			ix.ctrs().changed(&u.before, rs, &u.after, rs)
 		}
 	}
 	for _, s := range l.stripes {
@@ -446,8 +446,8 @@ func (l *loader) apply(ctx context.Context) error {
 		if l.sink.committed() {
 			ix.log.Error().Err(err).Msg("import applied but its counters could not be read; rebuilding them")
 			if c, rerr := ix.rebuildCounters(); rerr == nil {
-				c.imports.Store(ix.counters.imports.Load())
-				ix.counters = c
+				c.imports.Store(ix.ctrs().imports.Load())
+				ix.counters.Store(c)
 			}
 		} else {
 			ix.fault(err)
@@ -459,25 +459,25 @@ func (l *loader) apply(ctx context.Context) error {
 	ix.bloomGen = gen
 	ix.tickets.Store(tickets)
 	l.provider()
-	ix.counters.mu.Lock()
+	ix.ctrs().mu.Lock()
 	for k, v := range l.added.rows {
-		r := ix.counters.rows[k]
+		r := ix.ctrs().rows[k]
 		if r == nil {
 			r = &rowCounts{}
-			ix.counters.rows[k] = r
+			ix.ctrs().rows[k] = r
 		}
 		r.name, r.sold, r.used, r.inside, r.cancelled = v.name, r.sold+v.sold, r.used+v.used, r.inside+v.inside, r.cancelled+v.cancelled
 	}
 	for k, v := range l.added.periods {
-		r := ix.counters.periods[k]
+		r := ix.ctrs().periods[k]
 		if r == nil {
 			r = &rowCounts{}
-			ix.counters.periods[k] = r
+			ix.ctrs().periods[k] = r
 		}
 		r.name, r.sold, r.used, r.cancelled = v.name, r.sold+v.sold, r.used+v.used, r.cancelled+v.cancelled
 	}
-	ix.counters.mu.Unlock()
-	ix.counters.imports.Add(1)
+	ix.ctrs().mu.Unlock()
+	ix.ctrs().imports.Add(1)
 	if l.res.Added > 0 {
 		if err := ix.saveFilter(); err != nil {
 			ix.log.Warn().Err(err).Msg("bloom snapshot not saved; the next open rebuilds it")
@@ -520,7 +520,7 @@ func (s *batchSink) finish(rest []kv) error {
 	return nil
 }
 func (s *batchSink) commit() error {
-	err := s.b.Commit(pebble.Sync)
+	err := s.ix.apply(s.b)
 	if err == nil {
 		s.done = true
 	}
@@ -599,8 +599,13 @@ func (s *sstSink) finish(rest []kv) error {
 	return err
 }
 
-func (s *sstSink) commit() error {
-	err := s.ix.db.Ingest(context.Background(), s.files)
+func (s *sstSink) commit() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("index: pebble: %v", r)
+		}
+	}()
+	err = s.ix.db.Ingest(context.Background(), s.files)
 	if err == nil {
 		s.done = true
 	}

@@ -182,7 +182,7 @@ func (ix *Index) loadNonces(now time.Time) error {
 	if b.Empty() {
 		return nil
 	}
-	if err := ix.db.Apply(b, pebble.Sync); err != nil {
+	if err := ix.apply(b); err != nil {
 		return fmt.Errorf("index: prune nonces: %w", err)
 	}
 	return nil

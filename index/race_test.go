@@ -162,12 +162,13 @@ func TestRaceScansDuringChanges(t *testing.T) {
 // checkCounters compares every event's report with a count from scratch.
 func checkCounters(t *testing.T, ix *Index) {
 	t.Helper()
+	waitWritten(t, ix)
 	fresh, err := ix.rebuildCounters()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range ix.events.Load().All() {
-		got := ix.counters.report(e, during)
+		got := ix.ctrs().report(e, during)
 		want := fresh.report(e, during)
 		if fmt.Sprint(got.Rows, got.Total, got.Denials, got.Minutes) != fmt.Sprint(want.Rows, want.Total, want.Denials, want.Minutes) {
 			t.Errorf("%s: counters\n%+v %+v %v %v\nfrom scratch\n%+v %+v %v %v", e.ID, got.Rows, got.Total, got.Denials, got.Minutes,

@@ -225,7 +225,7 @@ func (ix *Index) Report(ctx context.Context, event string, now time.Time) (gate.
 	if !ok {
 		return gate.Report{}, gate.Errorf(gate.ENOTFOUND, "index: no event %q", event)
 	}
-	return ix.counters.report(e, now), nil
+	return ix.ctrs().report(e, now), nil
 }
 
 func (c *counters) report(e gate.Event, now time.Time) gate.Report {
@@ -309,7 +309,7 @@ func (ix *Index) openCounters(first bool) error {
 				return err
 			}
 			if derr == nil {
-				ix.counters = c
+				ix.counters.Store(c)
 				return nil
 			}
 			ix.log.Warn().Err(derr).Msg("saved report counters unreadable; rebuilding")
@@ -322,10 +322,10 @@ func (ix *Index) openCounters(first bool) error {
 	if err != nil {
 		return fmt.Errorf("index: rebuild report counters: %w", err)
 	}
-	if ix.counters != nil {
-		c.imports.Store(ix.counters.imports.Load())
+	if ix.ctrs() != nil {
+		c.imports.Store(ix.ctrs().imports.Load())
 	}
-	ix.counters = c
+	ix.counters.Store(c)
 	ix.log.Info().Dur("took", time.Since(start)).Msg("report counters rebuilt")
 	return nil
 }
@@ -390,10 +390,10 @@ func (ix *Index) rebuildCounters() (*counters, error) {
 
 // saveCounters writes the counters for the next Open (at Close).
 func (ix *Index) saveCounters() error {
-	if ix.counters == nil {
+	if ix.ctrs() == nil {
 		return nil
 	}
-	return ix.db.Set(metaCounters, encodeCounters(ix.counters), pebble.Sync)
+	return ix.db.Set(metaCounters, encodeCounters(ix.ctrs()), pebble.Sync)
 }
 
 const countersVersion = 1

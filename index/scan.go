@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/admitgate/admit/gate"
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // Scan decides s and, when it admits, commits the redemption and its journal
@@ -109,7 +108,7 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	if !out.Write {
 		if !d.Admit {
 			se.Events = ix.denialEvents(s, &d, events)
-			ix.counters.denied(&d, se.Events)
+			ix.ctrs().denied(&d, se.Events)
 		}
 		ix.journalAsync(se)
 		return d
@@ -128,7 +127,7 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	if s.Nonce != "" {
 		_ = b.Set(nonceKey(s.Nonce), nonceValue(seq, s.At), nil)
 	}
-	err = ix.db.Apply(b, pebble.Sync)
+	err = ix.apply(b)
 	_ = b.Close()
 	if err != nil {
 		ix.log.Error().Err(err).Str("barcode", s.Barcode).Uint64("seq", seq).Msg("scan: commit failed; refused with error")
@@ -140,7 +139,7 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		failed.Ticket = d.Ticket
 		se.Decision = failed
 		se.Events = ix.denialEvents(s, &failed, events)
-		ix.counters.denied(&failed, se.Events)
+		ix.ctrs().denied(&failed, se.Events)
 		ix.journalAsync(se)
 		return failed
 	}
@@ -151,7 +150,7 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 			counted = live
 		}
 	}
-	ix.counters.redeemed(&counted.T, rs, next, &d)
+	ix.ctrs().redeemed(&counted.T, rs, next, &d)
 	return d
 }
 
@@ -172,7 +171,7 @@ func (ix *Index) refuse(s *gate.Scan, r gate.Reason, det string, key uint64, inf
 	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: d.Seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: key}
 	events := ix.events.Load()
 	se.Events = ix.denialEvents(s, &d, events)
-	ix.counters.denied(&d, se.Events)
+	ix.ctrs().denied(&d, se.Events)
 	ix.journalAsync(se)
 	return d
 }

@@ -189,7 +189,7 @@ func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r
 	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(ticketKey(barcode), encodeTicket(nil, &rec), nil) }); err != nil {
 		return gate.Ticket{}, fmt.Errorf("index: %s %q: %w", what, barcode, err)
 	}
-	ix.counters.changed(&before.T, rs, &rec.T, rs)
+	ix.ctrs().changed(&before.T, rs, &rec.T, rs)
 	ix.log.Info().Str("barcode", barcode).Str("by", by).Str("change", what).Stringer("state", rec.T.State).Msg("ticket changed")
 	return rec.T, nil
 }
@@ -255,7 +255,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	}
 	ix.bloomGen = gen
 	ix.tickets.Add(1)
-	ix.counters.changed(&old.T, rs, &nu.T, rs)
+	ix.ctrs().changed(&old.T, rs, &nu.T, rs)
 	ix.log.Info().Str("barcode", oldBarcode).Str("new_barcode", newBarcode).Str("by", by).Msg("ticket reissued")
 	return nu.T, nil
 }
@@ -348,7 +348,7 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	_ = b.Set(journalKey(seq), encodeEntry(nil, &orig), nil)
 	_ = b.Set(journalKey(annSeq), encodeEntry(nil, &ann), nil)
 	_ = b.Set(historyKey(se.Key, annSeq), nil, nil)
-	err = ix.db.Apply(b, pebble.Sync)
+	err = ix.apply(b)
 	_ = b.Close()
 	if err != nil {
 		ix.addFixup(fixup{lostIfMissing: annSeq})
@@ -356,7 +356,7 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 		return gate.JournalEntry{}, fmt.Errorf("index: annul %d: %w", seq, err)
 	}
 	ix.wm.finish(annSeq)
-	ix.counters.annulled(&rec.T, rs, next, &se.Decision)
+	ix.ctrs().annulled(&rec.T, rs, next, &se.Decision)
 	ix.log.Info().Uint64("seq", seq).Uint64("annulment", annSeq).Str("by", by).Msg("admission annulled")
 	return ann.JournalEntry, nil
 }
