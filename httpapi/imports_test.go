@@ -1,10 +1,14 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
 	"io"
+	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -291,5 +295,37 @@ func TestScanFeedAndSecutixExport(t *testing.T) {
 	}
 	if !equalRecords(recs, want) {
 		t.Errorf("export = %q", recs)
+	}
+}
+
+// An import refused before its body is read must not leave the rest of the
+// body on the connection to be read as the next request.
+func TestAnImportRefusedEarlyClosesTheConnection(t *testing.T) {
+	imp := &gatetest.Importer{ImportFunc: func(_ context.Context, req gate.ImportRequest, f io.Reader) (gate.ImportResult, error) {
+		return gate.ImportResult{}, gate.Errorf(gate.EINVALID, "no event %q", req.Event)
+	}}
+	_, base := testServer(t, httpapi.Config{Index: echoIndex(nil), Importer: imp})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := strings.Repeat("BARCODE-0123456789\n", 20000)
+	req := "POST /v1/imports?provider=p&event=E HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + adminSecret +
+		"\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+	go func() { _, _ = io.WriteString(c, req+body+"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") }()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !resp.Close {
+		t.Fatalf("status %d, close %v: %s", resp.StatusCode, resp.Close, b)
+	}
+	if next, err := http.ReadResponse(br, nil); err == nil {
+		nb, _ := io.ReadAll(next.Body)
+		t.Fatalf("the body was read as a request: %d %s", next.StatusCode, nb)
 	}
 }

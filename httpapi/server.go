@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"runtime/debug"
 	"sync/atomic"
@@ -258,6 +259,20 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}()
 	if err := s.serve(ctx, &c); err != nil {
 		s.writeError(ctx, &c, err)
+	}
+	finishBody(ctx)
+}
+
+// finishBody reads what is left of a streamed request body so the next
+// request on the connection starts where it should; a body with more left
+// than is worth reading (an import refused early) closes the connection.
+func finishBody(ctx *fasthttp.RequestCtx) {
+	r := ctx.RequestBodyStream()
+	if r == nil {
+		return
+	}
+	if _, err := io.CopyN(io.Discard, r, 64<<10); err != io.EOF {
+		ctx.SetConnectionClose()
 	}
 }
 

@@ -129,6 +129,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("admit: load the demo data: %w", err)
 		}
 	}
+	d.store.serving.Store(true)
 	scheme := "http"
 	if h.TLSCert != "" {
 		scheme = "https"

@@ -16,7 +16,8 @@ import (
 // API answers 503 on /v1 until ready() holds, and then every call goes to
 // the opened store.
 type pendingIndex struct {
-	ix atomic.Pointer[index.Index]
+	ix      atomic.Pointer[index.Index]
+	serving atomic.Bool // the catalog is applied and the demo seeded
 }
 
 var _ gate.Index = (*pendingIndex)(nil)
@@ -25,7 +26,7 @@ func (p *pendingIndex) get() *index.Index { return p.ix.Load() }
 
 func (p *pendingIndex) ready() error {
 	ix := p.ix.Load()
-	if ix == nil {
+	if ix == nil || !p.serving.Load() {
 		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is opening")
 	}
 	st := ix.Stats()

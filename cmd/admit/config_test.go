@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleConfigIsValid(t *testing.T) {
+	f, err := os.Open("../../deploy/admit.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c, err := ParseConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.Tokens { // the example points at files in /etc
+		c.Tokens[i].SecretFile, c.Tokens[i].Secret = "", strings.Repeat(string(rune('a'+i)), 24)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	l := c.Lanes[0]
+	if l.Scanner.VID != "0c2e" || l.Relay.Channel != 1 || time.Duration(l.Relay.UnlockTime) != 5*time.Second ||
+		l.Emergency.Input.Line != 27 || l.Lights.Red.Channel != 3 || c.HTTP.MaxImportSize != 1<<30 || c.HTTP.MaxBodySize != 8<<10 {
+		t.Errorf("lane = %+v, http = %+v", l, c.HTTP)
+	}
+	if c.Events[0].OpensAt.IsZero() || len(c.DropFolders) != 1 {
+		t.Errorf("events = %+v", c.Events)
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := ParseConfig(strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := DefaultConfig()
+	if c.HTTP != d.HTTP || c.DataDir != "/var/lib/admit" || c.Log.Level != "info" || c.HTTP.Listen != ":8080" {
+		t.Errorf("defaults = %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("the defaults do not validate: %v", err)
+	}
+}
+
+func TestConfigErrorsNameTheProblem(t *testing.T) {
+	token := "[[tokens]]\nname = \"ops\"\nrole = \"admin\"\nsecret = \"0123456789abcdef\"\n"
+	tests := []struct {
+		name, src, want string
+	}{
+		{"unknown top-level key", "data_dri = \"/x\"\n", `line 1: unknown key "data_dri"`},
+		{"unknown nested key", "[http]\nlisten = \":1\"\nlisen = \":2\"\n", `line 3: unknown key "http.lisen"`},
+		{"unknown lane key", "[[lanes]]\nid = \"a\"\n[lanes.relay]\ntype = \"sim\"\nchanel = 2\n", `line 5: unknown key "lanes.relay.chanel"`},
+		{"syntax", "data_dir = \n", "line 1"},
+		{"wrong type", "[http]\nlisten = 80\n", "listen"},
+		{"bad duration", "[http]\nread_timeout = \"soon\"\n", `"soon" is not a duration`},
+		{"bad size", "[http]\nmax_import_size = \"big\"\n", `"big" is not a size`},
+		{"bad role", "[[tokens]]\nname = \"x\"\nrole = \"root\"\nsecret = \"0123456789abcdef\"\n", "role must be admin, scanner or viewer"},
+		{"short secret", "[[tokens]]\nname = \"x\"\nrole = \"admin\"\nsecret = \"short\"\n", "shorter than 16"},
+		{"token lane unknown", token + "[[tokens]]\nname = \"s\"\nrole = \"scanner\"\nsecret = \"fedcba9876543210\"\nlanes = [\"nowhere\"]\n", `lane "nowhere" is not configured`},
+		{"lane direction", token + "[[lanes]]\nid = \"a\"\ndirection = \"up\"\n", "direction must be in or out"},
+		{"lane id", token + "[[lanes]]\nid = \"a b\"\n", "lane id"},
+		{"duplicate lane", token + "[[lanes]]\nid = \"a\"\n[[lanes]]\nid = \"a\"\n", "configured twice"},
+		{"passage without sensor", token + "[[lanes]]\nid = \"a\"\nconfirm = \"passage\"\n[lanes.relay]\ntype = \"sim\"\n", "needs a [lanes.sensor]"},
+		{"usb scanner without ids", token + "[[lanes]]\nid = \"a\"\n[lanes.scanner]\ntype = \"usb\"\n", "needs vid and pid"},
+		{"bad vid", token + "[[lanes]]\nid = \"a\"\n[lanes.scanner]\ntype = \"usb\"\nvid = \"xyz\"\npid = \"0001\"\n", "4 hex digits"},
+		{"bad symbology", token + "[[lanes]]\nid = \"a\"\n[lanes.scanner]\nsymbologies = [\"qrcode\"]\n", `unknown "qrcode"`},
+		{"bad layout", token + "[[lanes]]\nid = \"a\"\n[lanes.scanner]\nlayout = \"dvorak\"\n", "layout must be"},
+		{"relay channel", token + "[[lanes]]\nid = \"a\"\n[lanes.relay]\ntype = \"usb\"\nchannel = 0\n", "channel must be 1 to 8"},
+		{"gpio without chip", token + "[[lanes]]\nid = \"a\"\n[lanes.sensor]\ntype = \"gpio\"\n", "needs a chip"},
+		{"emergency mode", token + "[[lanes]]\nid = \"a\"\n[lanes.emergency]\nmode = \"panic\"\n", "emergency.mode"},
+		{"event window", token + "[[events]]\nid = \"e\"\nopens_at = 2026-12-05T20:00:00Z\ncloses_at = 2026-12-05T18:00:00Z\n", "closes_at must be after opens_at"},
+		{"duplicate event", token + "[[events]]\nid = \"e\"\n[[events]]\nid = \"e\"\n", "declared twice"},
+		{"provider id", token + "[[providers]]\nid = \"a/b\"\n", "provider id"},
+		{"tls half", token + "[http]\ntls_cert = \"c.pem\"\n", "go together"},
+		{"timezone", token + "timezone = \"Mars/Olympus\"\n", "timezone"},
+		{"log level", token + "[log]\nlevel = \"loud\"\n", "log.level"},
+		{"drop folder", token + "[[drop_folders]]\ndir = \"/x\"\nprovider = \"\"\n", "drop_folders[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig(strings.NewReader(tt.src))
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v\nwant it to say %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "0123456789abcdef") || strings.Contains(err.Error(), "fedcba9876543210") {
+				t.Errorf("the error shows a secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestSizesAndDurations(t *testing.T) {
+	for in, want := range map[string]Size{"8192": 8192, "64KiB": 64 << 10, "1GiB": 1 << 30, "10MB": 10_000_000, "5 MiB": 5 << 20, "100B": 100} {
+		var s Size
+		if err := s.UnmarshalText([]byte(in)); err != nil || s != want {
+			t.Errorf("%q = %d, %v; want %d", in, s, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1", "1TiB", "KiB", "1.5MiB"} {
+		var s Size
+		if err := s.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("%q accepted as %d", bad, s)
+		}
+	}
+	c, err := ParseConfig(strings.NewReader("[http]\nmax_body_size = 4096\nread_timeout = \"1.5s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.MaxBodySize != 4096 || time.Duration(c.HTTP.ReadTimeout) != 1500*time.Millisecond {
+		t.Errorf("http = %+v", c.HTTP)
+	}
+}
+
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ops.token"), []byte("from-a-file-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write := func(src string) string {
+		p := filepath.Join(dir, "admit.toml")
+		if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c, err := ReadConfigFile(write("[[tokens]]\nname = \"ops\"\nrole = \"admin\"\nsecret_file = \"ops.token\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Tokens[0].Secret != "from-a-file-0123456789" {
+		t.Errorf("secret = %q", c.Tokens[0].Secret)
+	}
+	if _, err := ReadConfigFile(write("[[tokens]]\nname = \"ops\"\nrole = \"admin\"\nsecret_file = \"missing\"\n")); err == nil {
+		t.Error("a missing secret file was accepted")
+	}
+	if _, err := ReadConfigFile(write("[[tokens]]\nname = \"ops\"\nrole = \"admin\"\nsecret = \"x\"\nsecret_file = \"ops.token\"\n")); err == nil {
+		t.Error("secret and secret_file together were accepted")
+	}
+}
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.toml")
+	os.WriteFile(good, []byte("[[tokens]]\nname = \"ops\"\nrole = \"admin\"\nsecret = \"0123456789abcdef\"\n"), 0o600)
+	empty := filepath.Join(dir, "empty.toml")
+	os.WriteFile(empty, []byte("data_dir = \"/x\"\n"), 0o600)
+	run := func(args ...string) (string, int) {
+		var out, errb bytes.Buffer
+		m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+		code := exitCode(m.Run(t.Context(), args), &errb)
+		return out.String() + errb.String(), code
+	}
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"version"}, 0, "admit dev"},
+		{[]string{"check-config", good}, 0, "ok: listen :8080"},
+		{[]string{"check-config", empty}, 1, "no [[tokens]]"},
+		{[]string{"check-config", filepath.Join(dir, "missing.toml")}, 1, "no such file"},
+		{[]string{"check-config"}, 2, "takes one file"},
+		{[]string{"nonsense"}, 2, "unknown command"},
+		{[]string{}, 2, "Usage"},
+		{[]string{"serve", "-config", empty}, 1, "no [[tokens]]"},
+		{[]string{"serve", "extra"}, 2, "no arguments"},
+		{[]string{"scan", "B"}, 2, "needs -lane"},
+		{[]string{"scan", "-lane", "a", "B"}, 2, "no token"},
+		{[]string{"import", "f.csv"}, 2, "needs -provider"},
+		{[]string{"bench"}, 2, "needs -lane"},
+	}
+	for _, tt := range tests {
+		out, code := run(tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.want) {
+			t.Errorf("admit %v: exit %d %q, want %d and %q", tt.args, code, out, tt.code, tt.want)
+		}
+	}
+}
