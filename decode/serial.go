@@ -63,16 +63,22 @@ func NewSerial(cfg Config, log zerolog.Logger) (*Serial, error) {
 // complete to out.
 func (d *Serial) Feed(p []byte, at time.Time, out []gate.Read) []gate.Read {
 	a := &d.a
+	out = d.drain(out) // reads a Flush or Expire left behind come first
 	if a.expired(at) {
 		d.end(endTimeout, a.last)
+		out = d.drain(out)
 	}
 	if a.s.framing == FramingSTXETX {
-		d.frames(p, at)
-	} else {
-		d.lines(p, at)
+		return d.frames(p, at, out)
 	}
+	return d.lines(p, at, out)
+}
+
+// drain moves completed reads to out as they complete, so a chunk holding
+// any number of reads loses none.
+func (d *Serial) drain(out []gate.Read) []gate.Read {
 	for {
-		r, ok := a.pop()
+		r, ok := d.a.pop()
 		if !ok {
 			return out
 		}
@@ -80,22 +86,25 @@ func (d *Serial) Feed(p []byte, at time.Time, out []gate.Read) []gate.Read {
 	}
 }
 
-func (d *Serial) lines(p []byte, at time.Time) {
+func (d *Serial) lines(p []byte, at time.Time, out []gate.Read) []gate.Read {
 	a := &d.a
 	terms := a.s.terms
 	for _, c := range p {
 		if terms.has(c) {
 			a.finish(endTerminator, at)
+			out = d.drain(out)
 			continue
 		}
 		a.addByte(c, at)
 		if a.s.suffixEnds && a.endsWithSuffix() {
 			a.finish(endSuffix, at)
+			out = d.drain(out)
 		}
 	}
+	return out
 }
 
-func (d *Serial) frames(p []byte, at time.Time) {
+func (d *Serial) frames(p []byte, at time.Time, out []gate.Read) []gate.Read {
 	a := &d.a
 	for _, c := range p {
 		switch {
@@ -105,12 +114,14 @@ func (d *Serial) frames(p []byte, at time.Time) {
 					a.fail(at, "frame not ended: a new STX came before ETX")
 				}
 				a.finish(endFrame, at)
+				out = d.drain(out)
 			}
 			d.inFrame = true
 			a.touch(at)
 		case c == ETX && d.inFrame:
 			d.inFrame = false
 			a.finish(endFrame, at)
+			out = d.drain(out)
 		case d.inFrame:
 			a.addByte(c, at)
 		case c == '\r' || c == '\n' || c == 0:
@@ -124,6 +135,7 @@ func (d *Serial) frames(p []byte, at time.Time) {
 			}
 		}
 	}
+	return out
 }
 
 // Expire completes the read pending past its timeout at now (malformed

@@ -77,6 +77,28 @@ func sameReads(a, b []gate.Read) bool {
 	return true
 }
 
+// One chunk may hold any number of reads: none is lost.
+func TestSerialManyReadsInOneChunk(t *testing.T) {
+	for _, framing := range []Framing{FramingLines, FramingSTXETX} {
+		var stream []byte
+		for i := 0; i < 3*queueLen; i++ {
+			if framing == FramingSTXETX {
+				stream = append(stream, STX)
+			}
+			stream = append(stream, byte('A'+i))
+			if framing == FramingSTXETX {
+				stream = append(stream, ETX)
+			} else {
+				stream = append(stream, '\n')
+			}
+		}
+		got := newSerial(t, Config{Framing: framing}).Feed(stream, t0, nil)
+		if len(got) != 3*queueLen || got[len(got)-1].Text != string(rune('A'+3*queueLen-1)) {
+			t.Fatalf("%v: %d reads, want %d", framing, len(got), 3*queueLen)
+		}
+	}
+}
+
 // Feed appends to out without growing it when it has room.
 func TestSerialAppendsInPlace(t *testing.T) {
 	s := newSerial(t, Config{DedupWindow: -1})
