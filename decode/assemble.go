@@ -42,6 +42,7 @@ type assembler struct {
 	problem string // the first thing wrong with the read
 	active  bool   // a read has begun
 	last    time.Time
+	due     time.Time // last + timeout, when the timeout is on
 
 	aim  AIM       // HID POS: the identifier from the report header
 	hint Symbology // HID POS: from the vendor code ID when there is no AIM
@@ -67,6 +68,9 @@ func (a *assembler) init(s *settings, log zerolog.Logger, endName string) {
 func (a *assembler) touch(at time.Time) {
 	a.active = true
 	a.last = at
+	if a.s.timeout > 0 {
+		a.due = at.Add(a.s.timeout)
+	}
 }
 
 // addByte appends one byte of data.
@@ -123,7 +127,7 @@ func (a *assembler) endsWithSuffix() bool {
 
 // expired reports whether the current read has waited its timeout at now.
 func (a *assembler) expired(now time.Time) bool {
-	return a.active && a.s.timeout > 0 && !now.Before(a.last.Add(a.s.timeout))
+	return a.active && a.s.timeout > 0 && !now.Before(a.due)
 }
 
 // deadline is when Expire has something to do: at once while completed
@@ -136,7 +140,7 @@ func (a *assembler) deadline() time.Time {
 		return time.Unix(0, 0)
 	}
 	if a.active && a.s.timeout > 0 {
-		return a.last.Add(a.s.timeout)
+		return a.due
 	}
 	return time.Time{}
 }

@@ -33,6 +33,7 @@ func BenchmarkKeyboardScan(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("layout=%s/baseline", tc.layout), func(b *testing.B) {
 			var sum byte
+			cpu := processCPU()
 			for b.Loop() {
 				for i := range reports {
 					for _, c := range reports[i][2:] {
@@ -40,6 +41,7 @@ func BenchmarkKeyboardScan(b *testing.B) {
 					}
 				}
 			}
+			reportCPU(b, cpu)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(reports)), "ns/report")
 			_ = sum
 		})
@@ -56,6 +58,7 @@ func BenchmarkKeyboardScan(b *testing.B) {
 				at := t0
 				reads := 0
 				b.ReportAllocs()
+				cpu := processCPU()
 				for b.Loop() {
 					for i := range reports {
 						at = at.Add(time.Millisecond)
@@ -67,6 +70,7 @@ func BenchmarkKeyboardScan(b *testing.B) {
 						}
 					}
 				}
+				reportCPU(b, cpu)
 				if dedup == "off" && reads != b.N {
 					b.Fatalf("%d reads for %d scans", reads, b.N)
 				}
@@ -119,12 +123,14 @@ func BenchmarkPOSScan(b *testing.B) {
 	at := t0
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
+	cpu := processCPU()
 	for b.Loop() {
 		for i := range reports {
 			at = at.Add(time.Millisecond)
 			p.Feed(reports[i][:], at)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkSerialScan frames a 20-character line with an AIM identifier
@@ -139,6 +145,7 @@ func BenchmarkSerialScan(b *testing.B) {
 	at := t0
 	b.ReportAllocs()
 	b.SetBytes(int64(len(line)))
+	cpu := processCPU()
 	for b.Loop() {
 		at = at.Add(time.Millisecond)
 		out = s.Feed(line, at, out[:0])
@@ -146,4 +153,10 @@ func BenchmarkSerialScan(b *testing.B) {
 			b.Fatalf("reads %+v", out)
 		}
 	}
+	reportCPU(b, cpu)
+}
+
+// reportCPU reports the process CPU time per op since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64((processCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
