@@ -29,7 +29,9 @@ func fuzzIndex() *gatetest.Index {
 	tk := func(b string) gate.Ticket { return gate.Ticket{Barcode: b, Provider: "p", State: gate.StateValid} }
 	change := func(_ context.Context, b, by string) (gate.Ticket, error) { return tk(b), found(b) }
 	idx.CancelFunc, idx.BlockFunc, idx.UnblockFunc, idx.InvalidateFunc = change, change, change, change
-	idx.TicketFunc = func(_ context.Context, b string) (gate.TicketView, error) { return gate.TicketView{Ticket: tk(b)}, found(b) }
+	idx.TicketFunc = func(_ context.Context, b string) (gate.TicketView, error) {
+		return gate.TicketView{Ticket: tk(b)}, found(b)
+	}
 	idx.ReissueFunc = func(_ context.Context, o, n, by string) (gate.Ticket, error) { return tk(n), found(o) }
 	idx.UpdateEventsFunc = func(_ context.Context, b string, add, rm []string, by string) (gate.Ticket, error) {
 		return tk(b), found(b)
@@ -46,7 +48,9 @@ func fuzzIndex() *gatetest.Index {
 		return gate.JournalEntry{}, gate.Errorf(gate.ENOTFOUND, "no scan %d", seq)
 	}
 	idx.EntriesFunc = func(context.Context, uint64, int) ([]gate.JournalEntry, error) { return nil, nil }
-	idx.ReportFunc = func(_ context.Context, e string, at time.Time) (gate.Report, error) { return gate.Report{Event: e, At: at}, nil }
+	idx.ReportFunc = func(_ context.Context, e string, at time.Time) (gate.Report, error) {
+		return gate.Report{Event: e, At: at}, nil
+	}
 	return idx
 }
 
