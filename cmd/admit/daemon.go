@@ -129,6 +129,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("admit: load the demo data: %w", err)
 		}
 	}
+	if len(d.cfg.DropFolders) > 0 {
+		log.Warn().Int("drop_folders", len(d.cfg.DropFolders)).Msg("drop folders are configured but their watcher is not wired into this build yet")
+	}
 	d.store.serving.Store(true)
 	scheme := "http"
 	if h.TLSCert != "" {
