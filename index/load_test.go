@@ -225,6 +225,7 @@ func TestLoadIdempotent(t *testing.T) {
 				t.Errorf("controlled ticket: %s", d.Reason)
 			}
 			checkCounters(t, ix)
+			checkBrute(t, ix, derby)
 		})
 	}
 }
@@ -272,6 +273,7 @@ func TestWithdraw(t *testing.T) {
 		t.Errorf("import record: %+v", imps[0])
 	}
 	checkCounters(t, ix)
+	checkBrute(t, ix, derby, fest)
 }
 
 func TestLoadRequest(t *testing.T) {

@@ -3,9 +3,13 @@ package index
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/admitgate/admit/gate"
 )
@@ -157,6 +161,7 @@ func TestRaceScansDuringChanges(t *testing.T) {
 	wg.Wait()
 	waitWritten(t, ix)
 	checkCounters(t, ix)
+	checkBrute(t, ix, derby, fest)
 }
 
 // checkCounters compares every event's report with a count from scratch.
@@ -173,6 +178,100 @@ func checkCounters(t *testing.T, ix *Index) {
 		if fmt.Sprint(got.Rows, got.Total, got.Denials, got.Minutes) != fmt.Sprint(want.Rows, want.Total, want.Denials, want.Minutes) {
 			t.Errorf("%s: counters\n%+v %+v %v %v\nfrom scratch\n%+v %+v %v %v", e.ID, got.Rows, got.Total, got.Denials, got.Minutes,
 				want.Rows, want.Total, want.Denials, want.Minutes)
+		}
+	}
+}
+
+// bruteReport counts an event's rows and minutes from the definitions in
+// gate/report.go, reading every ticket through the public Ticket view and
+// the whole journal: independent of the counters.
+func bruteReport(t *testing.T, ix *Index, e gate.Event) ([]gate.ReportRow, []gate.MinuteCount) {
+	t.Helper()
+	ctx := context.Background()
+	var barcodes []string
+	if err := ix.iterPrefix([]byte{prefixTicket}, func(k, _ []byte) error {
+		barcodes = append(barcodes, string(k[1:]))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[[2]string]*gate.ReportRow{}
+	for _, bc := range barcodes {
+		v, err := ix.Ticket(ctx, bc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.State == gate.StateRevoked || !v.AdmitsTo(e) {
+			continue
+		}
+		k := [2]string{v.Provider, v.PriceType.Code}
+		r := rows[k]
+		if r == nil {
+			r = &gate.ReportRow{Provider: v.Provider, PriceType: v.PriceType.Code, PriceTypeName: v.PriceType.Name}
+			rows[k] = r
+		}
+		var red gate.Redemption
+		for _, x := range v.Redemptions {
+			if x.Event == e.ID {
+				red = x
+			}
+		}
+		sold := v.State == gate.StateValid || v.State == gate.StateBlocked
+		if sold {
+			r.Sold++
+			if red.Admissions > 0 || v.UsedUpstream {
+				r.Used++
+			} else {
+				r.NoShow++
+			}
+		}
+		if v.State == gate.StateCancelled || v.State == gate.StateInvalidated {
+			r.Cancelled++
+		}
+		if red.Inside {
+			r.Inside++
+		}
+	}
+	var out []gate.ReportRow
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b gate.ReportRow) int {
+		return strings.Compare(a.Provider+"\x00"+a.PriceType, b.Provider+"\x00"+b.PriceType)
+	})
+	minutes := map[int64]*gate.MinuteCount{}
+	for _, je := range allEntries(t, ix) {
+		d := je.Decision
+		if je.Kind != gate.KindDecision || !d.Admit || je.Annulled != 0 || d.Event != e.ID {
+			continue
+		}
+		m := d.At.Unix() / 60
+		if minutes[m] == nil {
+			minutes[m] = &gate.MinuteCount{Minute: time.Unix(m*60, 0).UTC()}
+		}
+		if d.Reason == gate.ReasonExit {
+			minutes[m].Exits++
+		} else {
+			minutes[m].Entries++
+		}
+	}
+	var ms []gate.MinuteCount
+	for _, k := range slices.Sorted(maps.Keys(minutes)) {
+		ms = append(ms, *minutes[k])
+	}
+	return out, ms
+}
+
+func checkBrute(t *testing.T, ix *Index, events ...gate.Event) {
+	t.Helper()
+	for _, e := range events {
+		rep, err := ix.Report(context.Background(), e.ID, during)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, minutes := bruteReport(t, ix, e)
+		if fmt.Sprint(rep.Rows) != fmt.Sprint(rows) || fmt.Sprint(rep.Minutes) != fmt.Sprint(minutes) {
+			t.Errorf("%s: report\n%+v\n%+v\nbrute force\n%+v\n%+v", e.ID, rep.Rows, rep.Minutes, rows, minutes)
 		}
 	}
 }

@@ -1,0 +1,184 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// TestBloomSnapshot: a clean close leaves a snapshot that the next open
+// loads; a corrupt, truncated, missing or stale snapshot is detected and the
+// filter rebuilt; the answers are identical every time.
+func TestBloomSnapshot(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	ix := openFS(t, fs)
+	if _, err := ix.PutEvent(ctx, derby); err != nil {
+		t.Fatal(err)
+	}
+	var ts []gate.Ticket
+	for i := range 3000 { // over BloomMinCapacity (1000): the filter grows
+		ts = append(ts, tk(fmt.Sprintf("B%05d", i), "derby"))
+	}
+	load(t, ix, ts...)
+	if c := ix.Stats().BloomCapacity; c < 3000 {
+		t.Fatalf("filter capacity %d for 3000 tickets", c)
+	}
+	probe := func(ix *Index) string {
+		var s []byte
+		for i := range 4000 { // 1000 unknown barcodes among them
+			d := ix.Check(ctx, gate.Scan{Barcode: fmt.Sprintf("B%05d", i), Lane: "l", Direction: gate.In, At: during})
+			s = append(s, byte('0'+d.Reason))
+		}
+		return string(s)
+	}
+	want := probe(ix)
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := fs.PathJoin("data", bloomFile)
+	snapshot := readFile(t, fs, path)
+
+	tests := []struct {
+		name    string
+		mangle  func()
+		rebuilt bool
+	}{
+		{"clean", func() {}, false},
+		{"corrupt", func() {
+			b := append([]byte(nil), snapshot...)
+			b[len(b)/2] ^= 0xFF
+			writeFile(t, fs, path, b)
+		}, true},
+		{"truncated", func() { writeFile(t, fs, path, snapshot[:len(snapshot)/3]) }, true},
+		{"missing", func() { _ = fs.Remove(path) }, true},
+		{"bad header", func() { writeFile(t, fs, path, []byte("not a bloom filter")) }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.mangle()
+			ix := openFS(t, fs)
+			if got := probe(ix); got != want {
+				t.Fatalf("answers differ after %s snapshot", tt.name)
+			}
+			if err := ix.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Close always leaves a good snapshot.
+			if got := readFile(t, fs, path); string(got) != string(snapshot) {
+				t.Fatalf("snapshot after reopening differs")
+			}
+		})
+	}
+
+	// Stale: barcodes added after the snapshot was written (a crash before
+	// Close saved it) make the generation differ.
+	ix = openFS(t, fs)
+	if _, err := ix.Reissue(ctx, "B00001", "B-new", "a"); err != nil {
+		t.Fatal(err)
+	}
+	gen := ix.bloomGen
+	ix.filter.Load().f.ClearAll() // what the stale snapshot would hold
+	_ = ix.db.Close()             // no Close: the snapshot on disk is the old one
+	ix.closed.Store(true)
+	ix2 := openFS(t, fs)
+	if ix2.bloomGen != gen {
+		t.Fatalf("generation %d, want %d", ix2.bloomGen, gen)
+	}
+	if d := ix2.Check(ctx, gate.Scan{Barcode: "B-new", Lane: "l", Direction: gate.In, At: during}); d.Reason != gate.ReasonOK {
+		t.Fatalf("reissued barcode after a stale snapshot: %s", d.Reason)
+	}
+}
+
+func readFile(t *testing.T, fs vfs.FS, path string) []byte {
+	t.Helper()
+	f, err := fs.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, st.Size())
+	if _, err := f.ReadAt(b, 0); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeFile(t *testing.T, fs vfs.FS, path string, b []byte) {
+	t.Helper()
+	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReopenKeepsEverything: counters, events, providers, journal and
+// tickets come back after a clean close, and after a crash (no Close) the
+// counters are rebuilt to the same figures.
+func TestReopenKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	fs := vfs.NewMem()
+	ix := openFS(t, fs)
+	for _, e := range []gate.Event{derby, fest} {
+		if _, err := ix.PutEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ix.PutProvider(ctx, gate.Provider{ID: "p1", Name: "Provider one"}); err != nil {
+		t.Fatal(err)
+	}
+	load(t, ix, tk("A", "derby"), tk("B", "derby", "fest"), tk("C", "fest"))
+	scanAt(ix, "A", during)
+	scanAt(ix, "B", during)
+	exitAt(ix, "B", during)
+	scanAt(ix, "nope", during)
+	waitWritten(t, ix)
+	want, _ := ix.Report(ctx, "derby", during)
+	wantSeq := ix.Stats().LastSeq
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ix = openFS(t, fs)
+	got, _ := ix.Report(ctx, "derby", during)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("report after reopen:\n%+v\nwant\n%+v", got, want)
+	}
+	if ps, _ := ix.Providers(ctx); len(ps) != 1 || ps[0].Name != "Provider one" {
+		t.Fatalf("providers: %+v", ps)
+	}
+	if es, _ := ix.Events(ctx); len(es) != 2 {
+		t.Fatalf("events: %+v", es)
+	}
+	if ix.Stats().LastSeq != wantSeq || ix.Stats().Tickets != 3 {
+		t.Fatalf("stats: %+v", ix.Stats())
+	}
+	v, err := ix.Ticket(ctx, "B")
+	if err != nil || len(v.History) != 2 || v.History[0].Decision.Reason != gate.ReasonExit {
+		t.Fatalf("history: %+v %v", v.History, err)
+	}
+	// A crash: the saved counters were deleted at open, so they are rebuilt.
+	scanAt(ix, "C", during)
+	waitWritten(t, ix)
+	want, _ = ix.Report(ctx, "fest", during)
+	ix.closed.Store(true)
+	ix.quiesce()
+	_ = ix.db.Close()
+	ix = openFS(t, fs)
+	got, _ = ix.Report(ctx, "fest", during)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("report after a crash:\n%+v\nwant\n%+v", got, want)
+	}
+}
