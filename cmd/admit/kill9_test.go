@@ -261,6 +261,35 @@ id = "l1"
 	if len(admitted) == 0 {
 		t.Error("no scan was admitted before the kills; the test proved nothing")
 	}
+	// SIGHUP reloads the tokens from the file; a broken file keeps the old ones.
+	newSecret := "reloaded-admin-secret-0000"
+	if err := os.WriteFile(config, []byte(strings.Replace(src, adminSecret, newSecret, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus := func(secret string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for api.do("GET", "/v1/events", secret, nil).status != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("after SIGHUP the token %.8s... never answered %d", secret, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitStatus(newSecret, 200)
+	api.must(401, "GET", "/v1/events", adminSecret, nil)
+	if err := os.WriteFile(config, []byte(src+"\nbroken = \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	api.must(200, "GET", "/v1/events", newSecret, nil)
+
 	// A clean stop: SIGTERM drains and exits 0.
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
