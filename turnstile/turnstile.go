@@ -74,8 +74,10 @@ func SystemClock() Clock { return systemClock{} }
 
 type systemClock struct{}
 
+// Now returns time.Now().
 func (systemClock) Now() time.Time { return time.Now() }
 
+// AfterFunc calls time.AfterFunc.
 func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
 // sleep waits d on clock c, or until ctx is done; it reports whether d passed.

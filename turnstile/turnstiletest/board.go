@@ -78,6 +78,7 @@ type channel struct {
 	name string
 }
 
+// Set switches the channel under the board's lock, or fails as Fail set.
 func (c *channel) Set(on bool) error {
 	b := c.b
 	b.Lock()
@@ -94,4 +95,5 @@ func (c *channel) Set(on bool) error {
 	return nil
 }
 
+// String returns "board:<serial>/<n>".
 func (c *channel) String() string { return c.name }
