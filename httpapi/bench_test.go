@@ -75,3 +75,29 @@ func BenchmarkScanOverhead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanHandler is the handler alone on one core: parse, token,
+// lane, a fake decision, encode, metrics, no socket.
+func BenchmarkScanHandler(b *testing.B) {
+	auth, _ := httpapi.NewAuth(testTokens)
+	srv, err := httpapi.New(httpapi.Config{Index: echoIndex(nil), Auth: auth, Lanes: testLanes})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	var req fasthttp.Request
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("/v1/scan")
+	req.Header.Set("Authorization", "Bearer "+scannerSecret)
+	req.SetBodyString(`{"barcode":"OK-12345678","lane":"north-1"}`)
+	var ctx fasthttp.RequestCtx
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Init(&req, remote, nil)
+		h(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatalf("status %d", ctx.Response.StatusCode())
+		}
+	}
+}
