@@ -144,6 +144,7 @@ const (
 	accessScan                // admin or scanner (scanner: its lanes only)
 	accessRead                // admin or viewer
 	accessAdmin               // admin only
+	accessAny                 // any valid token, whatever its role
 )
 
 func (x access) String() string {
@@ -156,6 +157,8 @@ func (x access) String() string {
 		return "admin or viewer"
 	case accessAdmin:
 		return "admin"
+	case accessAny:
+		return "any token"
 	}
 	return fmt.Sprintf("access(%d)", uint8(x))
 }
@@ -171,6 +174,8 @@ func (x access) allows(r Role) bool {
 		return r == RoleAdmin || r == RoleViewer
 	case accessAdmin:
 		return r == RoleAdmin
+	case accessAny:
+		return r == RoleAdmin || r == RoleScanner || r == RoleViewer
 	}
 	return false
 }

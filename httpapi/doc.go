@@ -31,7 +31,7 @@
 // Every /v1 route needs "Authorization: Bearer <secret>" of a token whose
 // role allows it: admin for everything, viewer for every GET, scanner for
 // POST /v1/scan and /v1/check only, and only at the token's lanes when it
-// names some. Secrets are compared as SHA-256 hashes in constant time
+// names some; GET /v1/session tells any token its name, role and lanes. Secrets are compared as SHA-256 hashes in constant time
 // against every token, so timing reveals nothing; they are never logged.
 // A missing or unknown token is 401, a known token of the wrong role or
 // lane 403. SetAuth and SetLanes swap tokens and lanes atomically (SIGHUP in
@@ -47,6 +47,12 @@
 // and admit_http_request_seconds{route}; the children on the scan path are
 // resolved in advance so a scan allocates nothing for them. The daemon adds
 // the store's health to the same registry.
+//
+// # Pages
+//
+// Config.Pages mounts the web pages (package web): a request whose path
+// matches no API route and that the pages have is theirs, served without a
+// token; every other path keeps the API's answers.
 //
 // Package httpapitest holds the load generator used by the benchmarks and
 // by `admit bench`.

@@ -17,8 +17,8 @@ import (
 type Route struct {
 	Method  string
 	Pattern string
-	// Access says who may call it: "open" (no token), "admin or scanner",
-	// "admin or viewer", "admin".
+	// Access says who may call it: "open" (no token), "any token",
+	// "admin or scanner", "admin or viewer", "admin".
 	Access string
 }
 
@@ -44,6 +44,8 @@ var routeTable = []struct {
 	{"GET", "/healthz", accessOpen, (*Server).healthz},
 	{"GET", "/readyz", accessOpen, (*Server).readyz},
 	{"GET", "/metrics", accessOpen, (*Server).serveMetrics},
+
+	{"GET", "/v1/session", accessAny, (*Server).session},
 
 	{"POST", "/v1/scan", accessScan, (*Server).scan},
 	{"POST", "/v1/check", accessScan, (*Server).check},

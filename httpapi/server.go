@@ -70,6 +70,9 @@ type Config struct {
 	ImportTimeout time.Duration
 	// Now is the clock scans are decided at (default time.Now).
 	Now func() time.Time
+	// Pages, when set, serves the web pages (package web) at the paths it
+	// has outside the API's routes; no token is needed to fetch them.
+	Pages Pages
 }
 
 // Server is the HTTP API: a fasthttp server with the routes of
@@ -85,6 +88,7 @@ type Server struct {
 	promh   fasthttp.RequestHandler
 	now     func() time.Time
 	inner   context.Context // scans run on it: never cancelled mid-decision
+	pages   *route          // stands for every page request in logs and metrics
 }
 
 // New returns a Server for cfg.
@@ -135,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.router = newRouter(s.metrics)
+	s.pages = &route{name: "pages", metrics: s.metrics.route("pages")}
 	s.promh = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.http = &fasthttp.Server{
 		Handler:                      s.Handler(),
@@ -281,6 +286,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call) error {
 	path := ctx.URI().PathOriginal()
 	r, params, err := s.router.match(method, path)
 	if err != nil {
+		if s.servePage(ctx, c, path, err) {
+			return nil
+		}
 		return err
 	}
 	c.route, c.params = r, params
