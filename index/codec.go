@@ -247,6 +247,17 @@ func encodeTicket(dst []byte, r *ticketRec) []byte {
 	return e.b
 }
 
+// newTicketRecord turns the encoding of an import line (a ticketRec with
+// key 0 and import id 0, which encode as one zero byte each, the key right
+// after the version and the import id last) into a new ticket's record,
+// without decoding it.
+func newTicketRecord(dst, payload []byte, key, importID uint64) []byte {
+	dst = append(dst, payload[0])
+	dst = binary.AppendUvarint(dst, key)
+	dst = append(dst, payload[2:len(payload)-1]...)
+	return binary.AppendUvarint(dst, importID)
+}
+
 func decodeTicket(barcode string, b []byte) (ticketRec, error) {
 	d := decoder{b: b}
 	var r ticketRec

@@ -55,13 +55,23 @@ func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.Line
 	l.sort = &sorter{fs: ix.fs, dir: l.tmp, limit: ix.opts.ImportSpillBytes}
 	defer l.sort.cleanup()
 
-	if err := l.read(ctx, src); err != nil {
+	start := time.Now()
+	l.added = newCounters()
+	l.arena = make([]byte, 0, 4<<20)
+	if !req.DryRun {
+		l.startBloom()
+	}
+	err := l.read(ctx, src)
+	l.stopBloom()
+	if err != nil {
 		return gate.ImportResult{}, err
 	}
+	l.timings = append(l.timings, time.Since(start))
 	if err := ix.lockAdmin(ctx); err != nil {
 		return gate.ImportResult{}, err
 	}
 	defer ix.unlockAdmin()
+	start = time.Now()
 	if err := l.classify(ctx); err != nil {
 		l.abort()
 		return gate.ImportResult{}, err
@@ -76,6 +86,7 @@ func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.Line
 		l.abort()
 		return res, nil
 	}
+	l.timings = append(l.timings, time.Since(start))
 	if err := l.apply(ctx); err != nil {
 		return gate.ImportResult{}, err
 	}
@@ -98,6 +109,13 @@ type loader struct {
 	tmp    string
 	sort   *sorter
 	valid  int // lines handed to the sorter
+
+	timings []time.Duration // read, classify, write, filter save
+
+	arena     []byte // sort payloads are carved from it
+	blooms    []string
+	bloomCh   chan []string
+	bloomDone chan struct{}
 
 	// Filled by classify.
 	id       uint64
@@ -153,14 +171,65 @@ func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 			continue
 		}
 		rec := ticketRec{Upstream: t.State, T: t}
-		if err := l.sort.add(t.Barcode, line.Line, encodeTicket(nil, &rec)); err != nil {
+		n := len(l.arena)
+		l.arena = encodeTicket(l.arena, &rec)
+		payload := l.arena[n:len(l.arena):len(l.arena)]
+		if cap(l.arena)-len(l.arena) < 4096 {
+			l.arena = make([]byte, 0, 4<<20)
+		}
+		if err := l.sort.add(t.Barcode, line.Line, payload); err != nil {
 			return err
 		}
 		l.valid++
+		if !l.req.DryRun {
+			// Counted as added; classify takes back what is not.
+			l.added.ticket(&t, nil, 1)
+			l.blooms = append(l.blooms, t.Barcode)
+			if len(l.blooms) == cap(l.blooms) {
+				l.bloomCh <- l.blooms
+				l.blooms = make([]string, 0, bloomBatch)
+			}
+		}
 	}
 	l.res.Format = src.Format()
 	l.res.Digest = src.Digest()
 	return nil
+}
+
+const bloomBatch = 4096
+
+// startBloom adds the barcodes read to a copy of the filter in a goroutine,
+// beside the parsing. Every valid line's barcode goes in, even one that
+// turns out rejected or already stored: an extra key is at worst a false
+// positive. Nothing is published before the import is written.
+func (l *loader) startBloom() {
+	cur := l.ix.filter.Load()
+	l.filter = &filter{f: cur.f.Copy(), capacity: cur.capacity}
+	l.blooms = make([]string, 0, bloomBatch)
+	l.bloomCh = make(chan []string, 4)
+	l.bloomDone = make(chan struct{})
+	go func() {
+		defer close(l.bloomDone)
+		for batch := range l.bloomCh {
+			for _, b := range batch {
+				l.filter.f.AddString(b)
+			}
+		}
+	}()
+}
+
+// stopBloom waits for the filter goroutine.
+func (l *loader) stopBloom() {
+	if l.bloomCh == nil {
+		return
+	}
+	if len(l.blooms) > 0 {
+		l.bloomCh <- l.blooms
+		l.blooms = nil
+	}
+	close(l.bloomCh)
+	<-l.bloomDone
+	l.bloomCh = nil
 }
 
 // prepare maps a parsed ticket onto the request and checks what does not
@@ -222,27 +291,25 @@ func (l *loader) classify(ctx context.Context) error {
 	ix := l.ix
 	l.id = ix.nextImport
 	l.nextKey = ix.nextKey
-	l.added = newCounters()
 	write := !l.req.DryRun
+	growFilter := false
 	if write {
 		if l.valid <= ix.opts.ImportBatchLines {
 			l.sink = &batchSink{b: ix.db.NewBatch(), ix: ix}
 		} else {
 			l.sink = &sstSink{ix: ix, dir: l.tmp}
 		}
-		// Size the filter for the store after the import; a larger one is
-		// rebuilt from the stored barcodes now, and the new ones are added
-		// as they are classified. Nothing is published before the write.
-		cur := ix.filter.Load()
+		// When the store outgrows the filter, a larger one is rebuilt from
+		// the stored barcodes now, and the new ones are added as they are
+		// classified. Nothing is published before the write.
 		want := uint64(ix.tickets.Load()) + uint64(l.valid)
-		if want > cur.capacity {
+		if want > l.filter.capacity {
 			f, err := ix.rebuildFilter(ix.capacityFor(want), nil)
 			if err != nil {
 				return fmt.Errorf("index: import: resize bloom filter: %w", err)
 			}
 			l.filter = f
-		} else if l.valid > 0 {
-			l.filter = &filter{f: cur.f.Copy(), capacity: cur.capacity}
+			growFilter = true
 		}
 	}
 
@@ -277,6 +344,7 @@ func (l *loader) classify(ctx context.Context) error {
 			break
 		}
 		if havePrev && item.barcode == prev.barcode {
+			l.notAdded(item)
 			switch {
 			case prevOutcome != "":
 				l.reject(gate.LineError{Line: item.line, Barcode: item.barcode, Reason: prevOutcome, Detail: "same barcode as line " + fmt.Sprint(prev.line)})
@@ -289,12 +357,13 @@ func (l *loader) classify(ctx context.Context) error {
 			continue
 		}
 		prev, havePrev, prevOutcome = item, true, ""
-		in, err := decodeTicket(item.barcode, item.payload)
-		if err != nil {
-			return fmt.Errorf("index: import: line %d: %w", item.line, err)
-		}
 		key = appendTicketKey(key[:0], item.barcode)
 		if it.SeekGE(key) && bytes.Equal(it.Key(), key) {
+			in, err := decodeTicket(item.barcode, item.payload)
+			if err != nil {
+				return fmt.Errorf("index: import: line %d: %w", item.line, err)
+			}
+			l.notAddedDecoded(&in.T)
 			old, err := decodeTicket(item.barcode, it.Value())
 			if err != nil {
 				return fmt.Errorf("index: import: stored ticket %q: %w", item.barcode, err)
@@ -333,21 +402,36 @@ func (l *loader) classify(ctx context.Context) error {
 		if !write {
 			continue
 		}
-		in.Key = l.nextKey
+		enc = newTicketRecord(enc[:0], item.payload, l.nextKey, l.id)
 		l.nextKey++
-		in.T.ImportID = l.id
-		enc = encodeTicket(enc[:0], &in)
 		if err := l.sink.set(key, enc); err != nil {
 			return err
 		}
-		l.filter.f.AddString(item.barcode)
-		l.added.ticket(&in.T, nil, 1)
+		if growFilter {
+			l.filter.f.AddString(item.barcode)
+		}
 	}
 	for s := range stripes {
 		l.stripes = append(l.stripes, s)
 	}
 	sortInts(l.stripes)
 	return nil
+}
+
+// notAdded takes back the counting of a line that did not add a ticket.
+func (l *loader) notAdded(item sortItem) {
+	if l.req.DryRun {
+		return
+	}
+	if in, err := decodeTicket(item.barcode, item.payload); err == nil {
+		l.notAddedDecoded(&in.T)
+	}
+}
+
+func (l *loader) notAddedDecoded(t *gate.Ticket) {
+	if !l.req.DryRun {
+		l.added.ticket(t, nil, -1)
+	}
 }
 
 // mergeImported applies an import line to a stored ticket: the fields come
@@ -426,7 +510,9 @@ func (l *loader) apply(ctx context.Context) error {
 	for _, s := range l.stripes {
 		ix.stripes[s].Lock()
 	}
+	start := time.Now()
 	err := l.sink.commit()
+	l.timings = append(l.timings, time.Since(start))
 	if err == nil {
 		for _, u := range l.updates {
 			rs, rerr := ix.getRedemptions(u.key)
@@ -478,16 +564,18 @@ func (l *loader) apply(ctx context.Context) error {
 	}
 	ix.ctrs().mu.Unlock()
 	ix.ctrs().imports.Add(1)
+	start = time.Now()
 	if l.res.Added > 0 {
 		if err := ix.saveFilter(); err != nil {
 			ix.log.Warn().Err(err).Msg("bloom snapshot not saved; the next open rebuilds it")
 		}
 	}
+	l.timings = append(l.timings, time.Since(start))
 	l.res.ID = l.id
 	l.res.Applied = true
 	ix.log.Info().Uint64("import", l.id).Str("provider", l.req.Provider).Int("lines", l.res.Lines).
 		Int("added", l.res.Added).Int("updated", l.res.Updated).Int("unchanged", l.res.Unchanged).
-		Int("rejected", l.res.Rejected).Msg("import applied")
+		Int("rejected", l.res.Rejected).Durs("read_classify_commit_save", l.timings).Msg("import applied")
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -129,8 +130,9 @@ func (m *memSource) next() (sortItem, bool, error) {
 }
 
 type runSource struct {
-	f vfs.File
-	r *bufio.Reader
+	f     vfs.File
+	r     *bufio.Reader
+	arena []byte // payloads are carved from it
 }
 
 func (r *runSource) next() (sortItem, bool, error) {
@@ -141,8 +143,11 @@ func (r *runSource) next() (sortItem, bool, error) {
 	if err != nil {
 		return sortItem{}, false, err
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r.r, b); err != nil {
+	if n > 1<<20 {
+		return sortItem{}, false, errCorrupt
+	}
+	bc := make([]byte, n)
+	if _, err := io.ReadFull(r.r, bc); err != nil {
 		return sortItem{}, false, err
 	}
 	line, err := binary.ReadUvarint(r.r)
@@ -150,15 +155,19 @@ func (r *runSource) next() (sortItem, bool, error) {
 		return sortItem{}, false, err
 	}
 	pn, err := binary.ReadUvarint(r.r)
-	if err != nil {
-		return sortItem{}, false, err
+	if err != nil || pn > 1<<20 {
+		return sortItem{}, false, errors.Join(err, errCorrupt)
 	}
-	payload := make([]byte, pn)
+	if len(r.arena)+int(pn) > cap(r.arena) {
+		r.arena = make([]byte, 0, max(1<<20, int(pn)))
+	}
+	payload := r.arena[len(r.arena) : len(r.arena)+int(pn) : len(r.arena)+int(pn)]
+	r.arena = r.arena[:len(r.arena)+int(pn)]
 	if _, err := io.ReadFull(r.r, payload); err != nil {
 		return sortItem{}, false, err
 	}
-	bc := string(b)
-	return sortItem{barcodePrefix(bc), bc, int(line), payload}, true, nil
+	barcode := unsafe.String(unsafe.SliceData(bc), len(bc)) // bc is never written again
+	return sortItem{barcodePrefix(barcode), barcode, int(line), payload}, true, nil
 }
 
 type mergeHeap []struct {
