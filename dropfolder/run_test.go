@@ -2,12 +2,16 @@ package dropfolder_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/admitgate/admit/dropfolder"
+	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/gate/gatetest"
 )
 
 // waitFor polls cond for up to ten seconds.
@@ -79,5 +83,30 @@ func TestRun(t *testing.T) {
 				t.Fatal("Run did not return after its context ended")
 			}
 		})
+	}
+}
+
+// TestRunDoesNotSpin: a settled file that cannot be imported yet (here the
+// store cannot be asked about interrupted imports) does not make Run sweep
+// in a loop; it waits for the poll interval.
+func TestRunDoesNotSpin(t *testing.T) {
+	var asked atomic.Int32
+	lister := &gatetest.Index{ImportsFunc: func(context.Context) ([]gate.ImportRecord, error) {
+		asked.Add(1)
+		return nil, errors.New("store closed")
+	}}
+	dir := filepath.Join(t.TempDir(), "drop")
+	w, err := dropfolder.New(newImporter(), []dropfolder.Folder{{Dir: dir, Provider: "p1"}}, testLogger(t),
+		&dropfolder.Options{Settle: 20 * time.Millisecond, Poll: time.Hour, Imports: lister})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "processing", "20261205T170000.000000000Z_a.csv"), "A\n")
+	write(t, filepath.Join(dir, "b.csv"), "B\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_ = w.Run(ctx)
+	if n := asked.Load(); n < 1 || n > 4 {
+		t.Errorf("the store was asked %d times in half a second, want a few", n)
 	}
 }

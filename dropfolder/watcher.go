@@ -84,36 +84,41 @@ func (w *Watcher) Run(ctx context.Context) error {
 			events, errs = n.Events, n.Errors
 		}
 	}
+	// A change wakes the watcher, but not more often than every minGap: a
+	// file being written sends a stream of events.
+	minGap := min(250*time.Millisecond, w.opts.Poll)
+	var lastSweep time.Time
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		case ev := <-events:
-			if ignored(filepath.Base(ev.Name)) {
-				continue
-			}
-			// Drain what else is pending, then look.
-			for len(events) > 0 {
-				<-events
-			}
-		case err := <-errs:
-			w.log.Warn().Err(err).Msg("file notifications")
-			continue
-		}
-		w.Sweep(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
+	wake := func(d time.Duration) {
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
 			default:
 			}
 		}
-		timer.Reset(w.nextWake())
+		timer.Reset(d)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-events:
+			if !ignored(filepath.Base(ev.Name)) {
+				wake(max(0, minGap-time.Since(lastSweep)))
+			}
+			continue
+		case err := <-errs:
+			w.log.Warn().Err(err).Msg("file notifications")
+			continue
+		case <-timer.C:
+		}
+		w.Sweep(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		lastSweep = time.Now()
+		wake(w.nextWake())
 	}
 }
 
@@ -139,7 +144,9 @@ func (w *Watcher) nextWake() time.Duration {
 	now := w.opts.Now()
 	for _, f := range w.folders {
 		for _, s := range f.seen {
-			if d := s.since.Add(w.opts.Settle).Sub(now); d < wait {
+			// A file due already was dealt with by the last pass (or is
+			// waiting for something else): it does not hurry the next one.
+			if d := s.since.Add(w.opts.Settle).Sub(now); d > 0 && d < wait {
 				wait = max(d, 10*time.Millisecond)
 			}
 		}
