@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -63,6 +64,8 @@ func BenchmarkParse(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.data)))
 			var lines int
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
 			cpu0 := cpuTime()
 			for b.Loop() {
 				src := NewSource(bytes.NewReader(bc.data), bc.req, nil)
@@ -81,6 +84,8 @@ func BenchmarkParse(b *testing.B) {
 			if lines != benchLines {
 				b.Fatalf("%d lines, want %d", lines, benchLines)
 			}
+			runtime.ReadMemStats(&m1)
+			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N)/benchLines, "allocs/line")
 			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			b.ReportMetric(perOp/benchLines, "ns/line")
 			// CPU time is steadier than wall time on a shared machine.
