@@ -75,9 +75,9 @@ func (p *pump) run(ctx context.Context, r ReportReader, size int, out chan<- gat
 		}
 		rctx, cancel := context.WithDeadline(ctx, deadline)
 		n, err := r.ReadContext(rctx, buf)
-		timedOut := rctx.Err() != nil
-		cancel()
 		at := p.now()
+		timedOut := rctx.Err() != nil || !at.Before(deadline)
+		cancel()
 		if n > 0 {
 			p.reports++
 			if read, ok := p.dec.Feed(buf[:n], at); ok {

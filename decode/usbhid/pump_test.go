@@ -56,8 +56,8 @@ func (r *fakeReader) ReadContext(ctx context.Context, buf []byte) (int, error) {
 	r.steps = r.steps[1:]
 	r.clk.set(r.clk.Now().Add(s.wait))
 	if s.timeout {
+		// The deadline passes (on the fake clock) with no report.
 		r.clk.set(d)
-		<-ctx.Done()
 		return 0, errors.New("transfer was cancelled")
 	}
 	if s.err != nil {
@@ -126,7 +126,9 @@ func (d *lineDecoder) Flush(at time.Time) (gate.Read, bool) {
 }
 
 func TestPump(t *testing.T) {
-	t0 := time.Unix(1_700_000_000, 0)
+	// Deadlines are real contexts: start the fake clock now so they lie
+	// ahead, and let the fake reader move the clock past them.
+	t0 := time.Now().Round(0)
 	errGone := errors.New("device was disconnected")
 	tests := []struct {
 		name  string
@@ -222,7 +224,7 @@ func TestPumpStopsWithItsContext(t *testing.T) {
 
 func TestPumpDoesNotBlockOnAGoneConsumer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	clk := &fakeClock{now: time.Unix(0, 0)}
+	clk := &fakeClock{now: time.Now()}
 	r := &fakeReader{clk: clk, steps: []step{{report: "A\n"}}}
 	p := &pump{dec: &lineDecoder{}, readTimeout: time.Second, now: clk.Now, log: zerolog.Nop()}
 	done := make(chan error)
