@@ -95,7 +95,7 @@ type DropFolderConfig struct {
 	PriceType string   `toml:"price_type"`
 	Format    string   `toml:"format"`   // lines, csv, secutix; default detected
 	OnError   string   `toml:"on_error"` // reject (default) or skip
-	Settle    Duration `toml:"settle"`   // default 2s: how long a file must stay unchanged
+	Settle    Duration `toml:"settle"`   // default 10s: how long a file must stay unchanged
 }
 
 // DefaultConfig returns the configuration with every default set.

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/admitgate/admit/dropfolder"
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/httpapi"
 	"github.com/admitgate/admit/importfile"
@@ -33,6 +34,8 @@ type Daemon struct {
 	Seed func(ctx context.Context, ix gate.Index, imp gate.Importer) error
 
 	store    pendingIndex
+	dropStop context.CancelFunc
+	dropDone chan error
 	importer *importfile.Service
 	api      *httpapi.Server
 	ln       net.Listener
@@ -129,8 +132,8 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("admit: load the demo data: %w", err)
 		}
 	}
-	if len(d.cfg.DropFolders) > 0 {
-		log.Warn().Int("drop_folders", len(d.cfg.DropFolders)).Msg("drop folders are configured but their watcher is not wired into this build yet")
+	if err := d.startDropFolders(); err != nil {
+		return err
 	}
 	d.store.serving.Store(true)
 	scheme := "http"
@@ -138,6 +141,29 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		scheme = "https"
 	}
 	log.Info().Str("url", scheme+"://"+d.ln.Addr().String()).Int("tokens", auth.Len()).Int("lanes", len(lanes)).Msg("serving")
+	return nil
+}
+
+// startDropFolders watches the configured drop folders. The watcher's settle
+// time is the longest any folder asks for (default 10s).
+func (d *Daemon) startDropFolders() error {
+	if len(d.cfg.DropFolders) == 0 {
+		return nil
+	}
+	var folders []dropfolder.Folder
+	var settle time.Duration
+	for _, f := range d.cfg.DropFolders {
+		folders = append(folders, dropfolder.Folder{Dir: f.Dir, Provider: f.Provider, Event: f.Event, PriceType: f.PriceType,
+			Format: gate.Format(f.Format), OnError: gate.OnError(f.OnError)})
+		settle = max(settle, time.Duration(f.Settle))
+	}
+	w, err := dropfolder.New(d.importer, folders, d.Logger, &dropfolder.Options{Settle: settle, Imports: &d.store})
+	if err != nil {
+		return fmt.Errorf("admit: drop folders: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.dropStop, d.dropDone = cancel, make(chan error, 1)
+	go func() { d.dropDone <- w.Run(ctx) }()
 	return nil
 }
 
@@ -223,6 +249,12 @@ func (d *Daemon) Close(ctx context.Context) error {
 		}
 		if err := <-d.serveErr; err != nil {
 			errs = append(errs, fmt.Errorf("admit: serve: %w", err))
+		}
+	}
+	if d.dropStop != nil {
+		d.dropStop()
+		if err := <-d.dropDone; err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, fmt.Errorf("admit: drop folders: %w", err))
 		}
 	}
 	if ix := d.store.get(); ix != nil {
