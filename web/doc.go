@@ -1,0 +1,64 @@
+// Package web is the appliance's web pages: the live operator page (/), the
+// door page for staff with handhelds or phones (/door) and the admin page
+// (/admin), with their stylesheet, scripts and icon under /assets/. The
+// files are embedded in the binary and need nothing from the network: no
+// CDN, no fonts, no chart library, no build step; the box is often offline.
+//
+// # Pages, tokens and roles
+//
+// The pages are static; everything they show comes from the /v1 API,
+// called from the browser with the bearer token the user enters once per
+// browser session (kept in sessionStorage, never in a cookie, so no other
+// site can make the browser use it). GET /v1/session tells a page the
+// token's name, role and lanes, and the page follows the role: a scanner
+// token opens the door page only, a viewer the operator page, an admin every
+// page. Fetching the files needs no token; the data behind them does.
+// API errors are shown in words, with the API's own message.
+//
+// # The door page
+//
+// One input keeps the focus and submits on Enter (or Tab), as handheld
+// scanners in keyboard mode type; a toggle hides the on-screen keyboard for
+// them. The camera scans through the browser's BarcodeDetector where there
+// is one (the button stays hidden otherwise). Each scan carries a fresh
+// nonce; a scan that gets no answer is retried with the same nonce, and
+// scanning the same barcode again after a failed attempt reuses it, so a
+// retry never redeems a ticket twice. The answer fills the screen, green or
+// red, with the reason in words, the price type (a CHILD ticket lets staff
+// check age), and for an already used ticket when and at which lane it was
+// first used; a denial beeps (WebAudio, no sound files).
+//
+// # The operator page
+//
+// Per event: inside now, used against sold by provider and price type,
+// entries and exits per minute over the last hours (an SVG chart drawn by
+// the page), denials by reason; every lane's state, scanner, relay, fault,
+// emergency release and last decision; the age of each provider's last
+// import. It polls the API every two seconds and updates elements in place,
+// so nothing flickers, and keeps the last figures on screen, marked stale,
+// while the appliance restarts.
+//
+// # The admin page
+//
+// Upload a file or paste barcodes; a dry run previews what would be added,
+// updated, left unchanged and rejected (with the rejected lines) before
+// Apply loads it. Imports can be withdrawn. A ticket is looked up with its
+// redemptions and history, and cancelled, invalidated, blocked, unblocked,
+// reissued or an admission of it annulled, each destructive action after a
+// confirmation. Providers and events are kept there too.
+//
+// # Serving
+//
+// [Site] serves the files with a strict Content-Security-Policy (scripts,
+// styles and connections to the appliance only, no framing), ETags for
+// revalidation, and gzip when the client accepts it. The HTTP API mounts it
+// through its Config.Pages: it asks [Site.Has] for paths outside its own
+// routes, so /v1 and the health endpoints keep their answers.
+//
+// The browser tests drive Debian's Chromium headless through chromedp
+// against the whole appliance (index on disk, importer, API and pages) on a
+// real socket. ADMIT_WEB_ARTIFACTS names a directory to keep their
+// screenshots in (default: a temporary directory removed after the test);
+// ADMIT_CHROMIUM names the browser binary (default /usr/bin/chromium). Run
+// with -short, or without a Chromium, they are skipped.
+package web

@@ -1,0 +1,435 @@
+// operator.js: the live operator page. It polls the API (reports and lanes
+// every 2 s, the catalog and imports every 15 s) and updates the page in
+// place, element by element, so nothing flickers; when the appliance stops
+// answering (a restart) the last figures stay up, marked stale, until it
+// answers again.
+
+import {api, start, el, setText, errorText, reasonTitle, fmtTime, fmtShortTime, fmtDateTime, fmtAgo, fmtNum, isZeroTime, Poller} from './common.js';
+
+const FAST_MS = 2000;
+const SLOW_MS = 15000;
+const CHART_W = 720;
+const CHART_H = 200;
+
+start('/', operator);
+
+function operator(session) {
+  const $ = (id) => document.getElementById(id);
+  const st = {
+    events: [], providers: [], imports: [], lanes: [], reports: new Map(),
+    selected: null, hours: Number(localStorage.getItem('admit.operator.hours')) || 3,
+    lastOK: 0, catalogLoaded: false,
+  };
+  try {
+    const saved = JSON.parse(localStorage.getItem('admit.operator.events') || 'null');
+    if (Array.isArray(saved)) st.selected = new Set(saved);
+  } catch (e) { /* a bad saved value: use the default selection */ }
+
+  // Chart range.
+  const range = $('range');
+  const showRange = () => {
+    for (const b of range.querySelectorAll('button')) b.setAttribute('aria-pressed', String(Number(b.dataset.hours) === st.hours));
+  };
+  range.addEventListener('click', (e) => {
+    const b = e.target.closest('button');
+    if (!b) return;
+    st.hours = Number(b.dataset.hours);
+    localStorage.setItem('admit.operator.hours', String(st.hours));
+    showRange();
+    renderCards();
+  });
+  showRange();
+
+  // The live indicator.
+  const live = $('live');
+  const liveText = $('live-text');
+  function showLive(err) {
+    if (!err) {
+      live.className = 'live live-ok';
+      setText(liveText, `Live · ${fmtTime(new Date().toISOString())}`);
+      document.body.classList.remove('stale');
+      return;
+    }
+    if (err.status === 401) {
+      location.reload(); // the token was withdrawn: sign in again
+      return;
+    }
+    live.className = 'live live-down';
+    const since = st.lastOK ? ` Showing figures from ${fmtTime(new Date(st.lastOK).toISOString())}.` : '';
+    setText(liveText, `${errorText(err)}${since} Retrying…`);
+    document.body.classList.add('stale');
+  }
+
+  async function loadCatalog() {
+    const [ev, pv, im] = await Promise.all([
+      api('GET', '/v1/events'), api('GET', '/v1/providers'), api('GET', '/v1/imports')]);
+    st.events = ev.events.slice().sort(eventOrder);
+    st.providers = pv.providers;
+    st.imports = im.imports;
+    if (!st.selected || ![...st.selected].some((id) => st.events.some((e) => e.id === id))) {
+      st.selected = new Set(defaultEvents(st.events));
+    }
+    st.catalogLoaded = true;
+    renderPicker();
+    renderProviders();
+  }
+
+  async function loadLive() {
+    if (!st.catalogLoaded) await loadCatalog();
+    const ids = st.events.filter((e) => st.selected.has(e.id)).map((e) => e.id);
+    const [lanes, ...reports] = await Promise.all([
+      api('GET', '/v1/lanes'),
+      ...ids.map((id) => api('GET', '/v1/report?event=' + encodeURIComponent(id))),
+    ]);
+    st.lanes = lanes.lanes;
+    st.reports = new Map(ids.map((id, i) => [id, reports[i]]));
+    st.lastOK = Date.now();
+    renderCards();
+    renderLanes();
+    renderProviders();
+  }
+
+  const slow = new Poller(loadCatalog, SLOW_MS, {onError: showLive});
+  const fast = new Poller(loadLive, FAST_MS, {onOK: () => showLive(null), onError: showLive});
+  // Tests and a busy operator can ask for fresh figures now.
+  document.addEventListener('admit:refresh', () => { slow.now(); fast.now(); });
+  fast.start();
+  setTimeout(() => slow.start(), SLOW_MS);
+
+  // Events picker.
+  function renderPicker() {
+    const picker = $('event-picker');
+    $('no-events').hidden = st.events.length > 0;
+    keyed(picker, st.events, (e) => e.id, (e) => el('button', {type: 'button', class: 'chip', onclick: () => {
+      if (st.selected.has(e.id)) st.selected.delete(e.id); else st.selected.add(e.id);
+      localStorage.setItem('admit.operator.events', JSON.stringify([...st.selected]));
+      renderPicker();
+      fast.now();
+    }}), (n, e) => {
+      n.setAttribute('aria-pressed', String(st.selected.has(e.id)));
+      n.dataset.window = windowOf(e);
+      setText(n, `${e.name || e.id} · ${windowWords(e)}`);
+    });
+  }
+
+  // Event cards.
+  function renderCards() {
+    const shown = st.events.filter((e) => st.selected.has(e.id) && st.reports.has(e.id));
+    keyed($('event-cards'), shown, (e) => e.id, eventCard, (n, e) => updateCard(n, e, st.reports.get(e.id)));
+  }
+
+  function eventCard(e) {
+    const stat = (name, label, extra) => el('div', {class: 'stat stat-' + name},
+      el('div', {class: 'stat-value'}, el('span', {dataset: {stat: name}, text: '0'}), extra || null),
+      el('div', {class: 'stat-label', text: label}));
+    const bar = el('div', {class: 'meter-fill'});
+    const card = el('article', {class: 'card event-card', dataset: {event: e.id}},
+      el('header', {class: 'card-head'},
+        el('h2', {class: 'event-name'}), el('span', {class: 'event-window'})),
+      el('div', {class: 'stats'},
+        stat('inside', 'inside now'),
+        el('div', {class: 'stat stat-used'},
+          el('div', {class: 'stat-value'}, el('span', {dataset: {stat: 'used'}, text: '0'}), ' / ',
+            el('span', {dataset: {stat: 'sold'}, text: '0'})),
+          el('div', {class: 'stat-label'}, 'used / sold · ', el('span', {dataset: {stat: 'percent'}, text: '0 %'})),
+          el('div', {class: 'meter'}, bar)),
+        stat('rate', 'entries / min (last 5 min)'),
+        stat('exits', 'exits in the chart range'),
+        stat('no_show', 'not yet used'),
+        stat('cancelled', 'cancelled')),
+      el('div', {class: 'card-grid'},
+        el('div', {},
+          el('h3', {text: 'By provider and price type'}),
+          el('table', {class: 'table rows'},
+            el('thead', {}, el('tr', {},
+              el('th', {text: 'Provider'}), el('th', {text: 'Price type'}), el('th', {class: 'num', text: 'Sold'}),
+              el('th', {class: 'num', text: 'Used'}), el('th', {class: 'meter-col', text: ''}),
+              el('th', {class: 'num', text: 'Inside'}), el('th', {class: 'num', text: 'Cancelled'}))),
+            el('tbody', {}),
+            el('tfoot', {}))),
+        el('div', {},
+          el('h3', {text: 'Denials by reason'}),
+          el('ul', {class: 'denials'}),
+          el('p', {class: 'empty denials-empty', text: 'No denial yet.'}))),
+      el('h3', {class: 'chart-title'}),
+      el('div', {class: 'chart'}));
+    card._bar = bar;
+    return card;
+  }
+
+  function updateCard(card, e, r) {
+    const q = (s) => card.querySelector(s);
+    const stat = (name, v) => setText(q(`[data-stat="${name}"]`), v);
+    setText(q('.event-name'), e.name || e.id);
+    setText(q('.event-window'), `${e.id} · ${windowWords(e)}`);
+    const t = r.total;
+    stat('inside', fmtNum(t.inside));
+    stat('used', fmtNum(t.used));
+    stat('sold', fmtNum(t.sold));
+    const pct = t.sold ? Math.round((100 * t.used) / t.sold) : 0;
+    stat('percent', `${pct} %`);
+    card._bar.style.width = `${Math.min(100, pct)}%`;
+    stat('no_show', fmtNum(t.no_show));
+    stat('cancelled', fmtNum(t.cancelled));
+    card.dataset.inside = String(t.inside);
+    card.dataset.used = String(t.used);
+    card.dataset.sold = String(t.sold);
+
+    // Rows by provider and price type.
+    const names = new Map(st.providers.map((p) => [p.id, p.name || p.id]));
+    keyed(q('table.rows tbody'), r.rows, (row) => row.provider + '\u0000' + row.price_type, () => rowEl(), (n, row) =>
+      fillRow(n, names.get(row.provider) || row.provider, row.price_type_name || row.price_type, row));
+    const foot = q('table.rows tfoot');
+    if (!foot.firstChild) foot.append(rowEl());
+    fillRow(foot.firstChild, 'Total', '', t);
+    foot.hidden = r.rows.length < 2;
+
+    // Denials.
+    const denials = Object.entries(r.denials || {}).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const most = denials.length ? denials[0][1] : 1;
+    keyed(q('.denials'), denials, ([reason]) => reason, () => {
+      const fill = el('span', {class: 'hbar-fill'});
+      const li = el('li', {}, el('span', {class: 'denial-reason'}), el('span', {class: 'hbar'}, fill),
+        el('span', {class: 'denial-count num'}));
+      li._fill = fill;
+      return li;
+    }, (li, [reason, n]) => {
+      li.dataset.reason = reason;
+      setText(li.querySelector('.denial-reason'), reasonTitle(reason));
+      setText(li.querySelector('.denial-count'), fmtNum(n));
+      li._fill.style.width = `${Math.max(2, (100 * n) / most)}%`;
+    });
+    q('.denials-empty').hidden = denials.length > 0;
+
+    // Movements.
+    const now = new Date(r.at || Date.now()).getTime();
+    const from = Math.floor(now / 60000) * 60000 - (st.hours * 60 - 1) * 60000;
+    const minutes = (r.minutes || []).filter((m) => new Date(m.minute).getTime() >= from);
+    const recent = (r.minutes || []).filter((m) => new Date(m.minute).getTime() > now - 5 * 60000);
+    stat('rate', (recent.reduce((s, m) => s + m.entries, 0) / 5).toFixed(1));
+    stat('exits', fmtNum(minutes.reduce((s, m) => s + m.exits, 0)));
+    setText(q('.chart-title'), `Entries and exits per minute, last ${st.hours} h`);
+    q('.chart').replaceChildren(chart(minutes, from, st.hours));
+  }
+
+  function rowEl() {
+    const fill = el('span', {class: 'meter-fill'});
+    const tr = el('tr', {}, el('td', {class: 'provider'}), el('td', {class: 'price-type'}), el('td', {class: 'num sold'}),
+      el('td', {class: 'num used'}), el('td', {class: 'meter-col'}, el('span', {class: 'meter'}, fill)),
+      el('td', {class: 'num inside'}), el('td', {class: 'num cancelled'}));
+    tr._fill = fill;
+    return tr;
+  }
+
+  function fillRow(tr, provider, priceType, row) {
+    const c = tr.children;
+    setText(c[0], provider);
+    setText(c[1], priceType);
+    setText(c[2], fmtNum(row.sold));
+    setText(c[3], fmtNum(row.used));
+    tr._fill.style.width = `${row.sold ? Math.min(100, (100 * row.used) / row.sold) : 0}%`;
+    setText(c[5], fmtNum(row.inside));
+    setText(c[6], fmtNum(row.cancelled));
+  }
+
+  // Lanes.
+  function renderLanes() {
+    $('no-lanes').hidden = st.lanes.length > 0;
+    keyed($('lanes'), st.lanes, (l) => l.id, () => el('article', {class: 'card lane'},
+      el('header', {class: 'card-head'}, el('h3', {class: 'lane-name'}), el('span', {class: 'lane-dir'}),
+        el('span', {class: 'badge lane-state'})),
+      el('ul', {class: 'checks'},
+        el('li', {class: 'check-scanner'}), el('li', {class: 'check-relay'}), el('li', {class: 'check-emergency'})),
+      el('p', {class: 'lane-fault'}),
+      el('p', {class: 'lane-last'}),
+      el('p', {class: 'lane-counts muted'})), (n, l) => {
+      const q = (s) => n.querySelector(s);
+      n.dataset.lane = l.id;
+      n.dataset.state = l.state;
+      setText(q('.lane-name'), l.name || l.id);
+      setText(q('.lane-dir'), l.direction === 'out' ? 'exit' : 'entry');
+      const stateEl = q('.lane-state');
+      setText(stateEl, l.emergency ? 'EMERGENCY RELEASE' : l.state.replace(/_/g, ' '));
+      stateEl.className = 'badge lane-state state-' + (l.emergency ? 'emergency' : l.state);
+      const sc = q('.check-scanner');
+      setText(sc, l.scanner_connected ? 'Scanner connected' : 'No scanner connected');
+      sc.className = 'check-scanner ' + (l.scanner_connected ? 'ok' : 'warn');
+      const rl = q('.check-relay');
+      setText(rl, l.relay_ok ? 'Relay OK' : 'Relay not OK');
+      rl.className = 'check-relay ' + (l.relay_ok ? 'ok' : 'warn');
+      const em = q('.check-emergency');
+      setText(em, l.emergency ? 'Emergency release active: the lane is open' : 'No emergency release');
+      em.className = 'check-emergency ' + (l.emergency ? 'bad' : 'ok');
+      const fault = q('.lane-fault');
+      setText(fault, l.fault ? `Fault: ${l.fault}` : '');
+      fault.hidden = !l.fault;
+      n.classList.toggle('lane-bad', !!l.fault || l.emergency || l.state === 'faulted');
+      const last = q('.lane-last');
+      if (l.last) {
+        setText(last, `Last: ${reasonTitle(l.last.reason)} · ${l.last.barcode} · ${fmtTime(l.last.at)} (${fmtAgo(l.last.at)})`);
+        last.className = 'lane-last ' + (l.last.admit ? 'ok' : 'bad');
+        last.dataset.reason = l.last.reason;
+      } else {
+        setText(last, 'No scan yet');
+        last.className = 'lane-last muted';
+      }
+      setText(q('.lane-counts'), `${fmtNum(l.scans)} scans · ${fmtNum(l.admits)} admitted`);
+    });
+  }
+
+  // Providers and the age of their last import.
+  function renderProviders() {
+    const lastBy = new Map();
+    for (const r of st.imports) { // newest first
+      if (!lastBy.has(r.provider)) lastBy.set(r.provider, r);
+    }
+    const ids = new Set([...st.providers.map((p) => p.id), ...lastBy.keys()]);
+    const names = new Map(st.providers.map((p) => [p.id, p.name]));
+    const rows = [...ids].sort().map((id) => ({id, name: names.get(id) || id, last: lastBy.get(id)}));
+    const now = Date.now();
+    keyed(document.querySelector('#providers tbody'), rows, (r) => r.id, () => el('tr', {},
+      ...Array.from({length: 7}, (_, i) => el('td', {class: i >= 3 && i <= 5 ? 'num' : ''}))), (tr, r) => {
+      const c = tr.children;
+      tr.dataset.provider = r.id;
+      setText(c[0], r.name === r.id ? r.id : `${r.name} (${r.id})`);
+      const l = r.last;
+      setText(c[1], l ? `${fmtAgo(l.at, now)} · ${fmtDateTime(l.at)}` : 'never');
+      const ageH = l ? (now - new Date(l.at).getTime()) / 3600000 : Infinity;
+      c[1].className = ageH > 24 ? 'warn' : '';
+      setText(c[2], l ? l.source + (!isZeroTime(l.withdrawn_at) && l.withdrawn_at ? ' (withdrawn)' : '') : '');
+      setText(c[3], l ? fmtNum(l.lines) : '');
+      setText(c[4], l ? fmtNum(l.added) : '');
+      setText(c[5], l ? fmtNum(l.updated) : '');
+      setText(c[6], l ? l.by : '');
+    });
+  }
+}
+
+// keyed brings container's children in line with items: children are
+// matched by key, created when missing, updated in place, reordered and
+// removed when gone. Nodes are never rebuilt, so nothing flickers.
+export function keyed(container, items, keyOf, create, update) {
+  const existing = new Map();
+  for (const n of [...container.children]) existing.set(n.dataset.key, n);
+  let prev = null;
+  for (const item of items) {
+    const k = String(keyOf(item));
+    let n = existing.get(k);
+    if (n) existing.delete(k);
+    else {
+      n = create(item);
+      n.dataset.key = k;
+    }
+    update(n, item);
+    const want = prev ? prev.nextSibling : container.firstChild;
+    if (n !== want) container.insertBefore(n, want);
+    prev = n;
+  }
+  for (const n of existing.values()) n.remove();
+}
+
+// windowOf says where now falls in an event's admission window.
+function windowOf(e, now = Date.now()) {
+  if (!isZeroTime(e.opens_at) && now < new Date(e.opens_at).getTime()) return 'before';
+  if (!isZeroTime(e.closes_at) && now >= new Date(e.closes_at).getTime()) return 'after';
+  return 'open';
+}
+
+function windowWords(e) {
+  switch (windowOf(e)) {
+    case 'before': return `opens ${fmtDateTime(e.opens_at)}`;
+    case 'after': return `closed ${fmtDateTime(e.closes_at)}`;
+  }
+  return isZeroTime(e.closes_at) ? 'open now' : `open now, until ${fmtDateTime(e.closes_at)}`;
+}
+
+// eventOrder puts open events first, then upcoming ones (soonest first),
+// then closed ones (latest first).
+function eventOrder(a, b) {
+  const rank = {open: 0, before: 1, after: 2};
+  const wa = windowOf(a);
+  const wb = windowOf(b);
+  if (wa !== wb) return rank[wa] - rank[wb];
+  const ta = new Date(isZeroTime(a.opens_at) ? 0 : a.opens_at).getTime();
+  const tb = new Date(isZeroTime(b.opens_at) ? 0 : b.opens_at).getTime();
+  if (ta !== tb) return wa === 'after' ? tb - ta : ta - tb;
+  return a.id < b.id ? -1 : 1;
+}
+
+// defaultEvents are the events open now, else the next one to open, else
+// the latest.
+function defaultEvents(events) {
+  const open = events.filter((e) => windowOf(e) === 'open').map((e) => e.id);
+  if (open.length) return open;
+  return events.length ? [events[0].id] : [];
+}
+
+// chart draws entries (up, green) and exits (down, blue) per minute from
+// `from` for `hours` hours as SVG, with the hours marked.
+function chart(minutes, from, hours) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const s = (tag, attrs, text) => {
+    const n = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text !== undefined) n.textContent = text;
+    return n;
+  };
+  const n = hours * 60;
+  const left = 34;
+  const bottom = 18;
+  const w = CHART_W - left;
+  const mid = (CHART_H - bottom) / 2;
+  const slot = w / n;
+  const byMinute = new Map(minutes.map((m) => [Math.round((new Date(m.minute).getTime() - from) / 60000), m]));
+  let max = 1;
+  for (const m of minutes) max = Math.max(max, m.entries, m.exits);
+  max = niceCeil(max);
+  const svg = s('svg', {viewBox: `0 0 ${CHART_W} ${CHART_H}`, role: 'img', class: 'chart-svg',
+    'aria-label': `Entries and exits per minute over the last ${hours} hours; at most ${max} a minute`});
+  // Grid: the axis, the scale, a line per hour (or per quarter hour for 1 h).
+  const step = hours <= 1 ? 15 : hours <= 3 ? 30 : 60;
+  for (let i = 0; i <= n; i++) {
+    const t = new Date(from + i * 60000);
+    if (t.getMinutes() % step !== 0) continue;
+    const x = left + i * slot;
+    svg.append(s('line', {x1: x, x2: x, y1: 4, y2: CHART_H - bottom, class: 'grid'}));
+    if (x < CHART_W - 20) svg.append(s('text', {x, y: CHART_H - 4, class: 'tick', 'text-anchor': 'middle'}, fmtShortTime(t)));
+  }
+  svg.append(s('line', {x1: left, x2: CHART_W, y1: mid, y2: mid, class: 'axis'}));
+  svg.append(s('text', {x: left - 4, y: 12, class: 'tick', 'text-anchor': 'end'}, String(max)));
+  svg.append(s('text', {x: left - 4, y: mid + 4, class: 'tick', 'text-anchor': 'end'}, '0'));
+  svg.append(s('text', {x: left - 4, y: CHART_H - bottom, class: 'tick', 'text-anchor': 'end'}, String(max)));
+  const scale = (mid - 6) / max;
+  let drawn = 0;
+  for (const [i, m] of byMinute) {
+    if (i < 0 || i >= n) continue;
+    const x = left + i * slot + (slot > 2 ? 0.5 : 0);
+    const bw = Math.max(slot - (slot > 2 ? 1 : 0), 0.8);
+    const label = `${fmtShortTime(new Date(m.minute))}: ${m.entries} in, ${m.exits} out`;
+    if (m.entries > 0) {
+      const h = Math.max(1.5, m.entries * scale);
+      const r = s('rect', {x, y: mid - h, width: bw, height: h, class: 'in'});
+      r.append(s('title', {}, label));
+      svg.append(r);
+      drawn++;
+    }
+    if (m.exits > 0) {
+      const h = Math.max(1.5, m.exits * scale);
+      const r = s('rect', {x, y: mid, width: bw, height: h, class: 'out'});
+      r.append(s('title', {}, label));
+      svg.append(r);
+      drawn++;
+    }
+  }
+  svg.dataset.bars = String(drawn);
+  if (!drawn) svg.append(s('text', {x: left + w / 2, y: mid - 8, class: 'chart-empty', 'text-anchor': 'middle'},
+    `No movement in the last ${hours} h`));
+  svg.append(s('text', {x: CHART_W - 4, y: 14, class: 'legend in-legend', 'text-anchor': 'end'}, '▲ entries'));
+  svg.append(s('text', {x: CHART_W - 4, y: CHART_H - bottom - 4, class: 'legend out-legend', 'text-anchor': 'end'}, '▼ exits'));
+  return svg;
+}
+
+function niceCeil(v) {
+  for (const n of [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000]) if (v <= n) return n;
+  return Math.ceil(v / 10000) * 10000;
+}
