@@ -1,6 +1,7 @@
 package gate_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +273,20 @@ func TestCheckID(t *testing.T) {
 		if err := gate.CheckID("event", bad); gate.ErrorCode(err) != gate.EINVALID {
 			t.Errorf("%q: %v, want invalid", bad, err)
 		}
+	}
+}
+
+func TestZeroValuesMarshal(t *testing.T) {
+	// A lost journal entry carries an empty decision: it must still encode.
+	b, err := json.Marshal(gate.JournalEntry{Seq: 3, Kind: gate.KindLost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back gate.JournalEntry
+	if err := json.Unmarshal(b, &back); err != nil || back.Seq != 3 || back.Kind != gate.KindLost || back.Decision.Reason != 0 {
+		t.Fatalf("round trip of %s: %+v, %v", b, back, err)
+	}
+	if _, err := json.Marshal(gate.Decision{Reason: gate.Reason(200)}); err == nil {
+		t.Error("an undeclared reason marshalled")
 	}
 }

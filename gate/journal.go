@@ -29,7 +29,11 @@ func (k EntryKind) String() string {
 }
 
 // MarshalText implements encoding.TextMarshaler.
+// The zero EntryKind marshals as "".
 func (k EntryKind) MarshalText() ([]byte, error) {
+	if k == 0 {
+		return []byte{}, nil
+	}
 	if k < KindDecision || k > KindLost {
 		return nil, fmt.Errorf("gate: invalid journal entry kind %d", uint8(k))
 	}
@@ -38,6 +42,10 @@ func (k EntryKind) MarshalText() ([]byte, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (k *EntryKind) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*k = 0
+		return nil
+	}
 	for v := KindDecision; v <= KindLost; v++ {
 		if kindNames[v] == string(b) {
 			*k = v

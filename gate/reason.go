@@ -83,7 +83,11 @@ func ParseReason(s string) (Reason, error) {
 }
 
 // MarshalText implements encoding.TextMarshaler.
+// The zero Reason marshals as "" (no decision yet).
 func (r Reason) MarshalText() ([]byte, error) {
+	if r == 0 {
+		return []byte{}, nil
+	}
 	if !r.Valid() {
 		return nil, fmt.Errorf("gate: invalid reason %d", uint8(r))
 	}
@@ -92,6 +96,10 @@ func (r Reason) MarshalText() ([]byte, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (r *Reason) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*r = 0
+		return nil
+	}
 	v, err := ParseReason(string(b))
 	if err != nil {
 		return err
@@ -163,7 +171,11 @@ func ParseState(s string) (State, error) {
 }
 
 // MarshalText implements encoding.TextMarshaler.
+// The zero State marshals as "".
 func (s State) MarshalText() ([]byte, error) {
+	if s == 0 {
+		return []byte{}, nil
+	}
 	if !s.Valid() {
 		return nil, fmt.Errorf("gate: invalid state %d", uint8(s))
 	}
@@ -172,6 +184,10 @@ func (s State) MarshalText() ([]byte, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (s *State) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = 0
+		return nil
+	}
 	v, err := ParseState(string(b))
 	if err != nil {
 		return err
@@ -212,7 +228,11 @@ func ParseDirection(s string) (Direction, error) {
 }
 
 // MarshalText implements encoding.TextMarshaler.
+// The zero Direction marshals as "".
 func (d Direction) MarshalText() ([]byte, error) {
+	if d == 0 {
+		return []byte{}, nil
+	}
 	if d != In && d != Out {
 		return nil, fmt.Errorf("gate: invalid direction %d", uint8(d))
 	}
@@ -221,6 +241,10 @@ func (d Direction) MarshalText() ([]byte, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (d *Direction) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = 0
+		return nil
+	}
 	v, err := ParseDirection(string(b))
 	if err != nil {
 		return err
