@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/rs/zerolog"
 
+	"github.com/admitgate/admit/decode/decodetest"
 	"github.com/admitgate/admit/gate"
 )
 
@@ -247,73 +247,9 @@ func goldenConfig(td *datadriven.TestData) (Config, error) {
 	return c, nil
 }
 
-// parseFeedLine parses one feed line; data is nil for a blank or comment
-// line.
+// parseFeedLine parses one feed line (decodetest's format, times from
+// t0); data is nil for a blank or comment line.
 func parseFeedLine(line string, prev time.Time) (at time.Time, data []byte, err error) {
-	if i := strings.Index(line, "#"); i >= 0 && !inQuotes(line, i) {
-		line = line[:i]
-	}
-	line = strings.TrimSpace(line)
-	if line == "" {
-		return prev, nil, nil
-	}
-	at = prev.Add(time.Millisecond)
-	if line[0] == '@' || line[0] == '+' {
-		f, rest, _ := strings.Cut(line, " ")
-		d, err := time.ParseDuration(f[1:])
-		if err != nil {
-			return at, nil, err
-		}
-		if f[0] == '@' {
-			at = t0.Add(d)
-		} else {
-			at = prev.Add(d)
-		}
-		line = strings.TrimSpace(rest)
-	}
-	data = []byte{}
-	for line != "" {
-		if line[0] == '"' {
-			q, err := strconv.QuotedPrefix(line)
-			if err != nil {
-				return at, nil, err
-			}
-			s, _ := strconv.Unquote(q)
-			data = append(data, s...)
-			line = strings.TrimSpace(line[len(q):])
-			continue
-		}
-		tok, rest, _ := strings.Cut(line, " ")
-		line = strings.TrimSpace(rest)
-		if b, n, ok := strings.Cut(tok, "*"); ok {
-			v, err := hex.DecodeString(b)
-			count, err2 := strconv.Atoi(n)
-			if err != nil || err2 != nil || len(v) != 1 {
-				return at, nil, fmt.Errorf("bad repeat %q", tok)
-			}
-			for range count {
-				data = append(data, v[0])
-			}
-			continue
-		}
-		v, err := hex.DecodeString(tok)
-		if err != nil {
-			return at, nil, fmt.Errorf("bad hex %q: %v", tok, err)
-		}
-		data = append(data, v...)
-	}
-	return at, data, nil
-}
-
-func inQuotes(line string, i int) bool {
-	q := false
-	for j := 0; j < i; j++ {
-		switch line[j] {
-		case '\\':
-			j++
-		case '"':
-			q = !q
-		}
-	}
-	return q
+	d, data, err := decodetest.ParseLine(line, prev.Sub(t0))
+	return t0.Add(d), data, err
 }
