@@ -54,11 +54,20 @@
 // for reads from elsewhere), so a phone held under a presentation scanner
 // opens the turnstile once instead of showing "already used".
 //
-// # Encoders
+// # Encoders and recordings
 //
 // [KeyboardReports] and [POSReports] produce the reports a scanner sends
 // for a text: the emulated scanner of the USB tests and the round-trip tests
-// use them.
+// use them. Package decodetest records a real scanner's reports as text and
+// replays them, so a scanner met in the field becomes a test fixture.
+//
+// # Scanner settings that matter
+//
+// The scanner's country keyboard must match Config.Layout, and its own
+// "Caps Lock on" compensation must be off (admit holds no Caps Lock, so a
+// scanner that inverts case for it types the wrong case). ALT+numpad codes
+// follow Windows: ALT+0nnn is Windows-1252, ALT+nnn up to 255 the OEM code
+// page, and above 255 a Unicode code point.
 //
 // # Cost
 //

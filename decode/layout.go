@@ -56,6 +56,12 @@ const (
 // name does, because that is what scanners set to a "country keyboard"
 // emulate: base, Shift, AltGr and Shift+AltGr levels, dead keys, and the
 // OEM code page that ALT+numpad codes without a leading zero use.
+//
+// The tables were checked against Microsoft's layout sources for German and
+// French (github.com/microsoft/Windows-driver-samples,
+// input/layout/all_kbds/kbdgr/kbdgr.c and kbdfr/kbdfr.c: levels, dead keys
+// and their compositions, the Ctrl column) and ReactOS's reimplementations
+// for UK and Spanish (dll/keyboard/kbduk, kbdsp).
 type layout struct {
 	name  string
 	altGr bool             // Right Alt is AltGr (as is Ctrl+Left Alt)
@@ -157,7 +163,7 @@ var layoutSpecs = []layoutSpec{
 		iso: '<', isoShift: '>',
 		altGrKeys: []altGrKey{
 			{0x08, '€', 0},
-			{0x1E, '|', 0}, {0x1F, '@', 0}, {0x20, '#', 0}, {0x21, '~', 0}, {0x23, '¬', 0},
+			{0x1E, '|', 0}, {0x1F, '@', 0}, {0x20, '#', 0}, {0x21, '~', 0}, {0x22, '€', 0}, {0x23, '¬', 0},
 			{0x2F, '[', 0}, {0x30, ']', 0}, {0x31, '}', 0}, {0x32, '}', 0}, {0x34, '{', 0}, {0x35, '\\', 0},
 		},
 		deadKeys:  []deadKey{{0x2F, 0}, {0x2F, levelShift}, {0x34, 0}, {0x34, levelShift}, {0x21, levelAltGr}},
