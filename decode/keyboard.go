@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -109,9 +110,9 @@ func (k *Keyboard) Feed(report []byte, at time.Time) (gate.Read, bool) {
 	if k.altOn && !k.altHeld(mods) {
 		k.endAlt(at)
 	}
-	for _, c := range keys {
-		if c == 0 || c >= 0xE0 || k.wasDown(c) {
-			continue
+	for i, c := range keys {
+		if c == 0 || (c >= 0xE0 && c <= 0xE7) || k.wasDown(c) || bytes.IndexByte(keys[:i], c) >= 0 {
+			continue // no key, a modifier, held since the last report, or listed twice
 		}
 		k.press(c, mods, at)
 	}

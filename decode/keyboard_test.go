@@ -186,6 +186,8 @@ func TestKeyboardEdges(t *testing.T) {
 		{"modifier sent as a key code", Config{}, [][]byte{r(0, 0xE1), r(0, 0xE1, 0x04), r(0, 0xE1), up, r(0, keyEnter), up}, []string{"A"}},
 		{"keypad digits and signs", Config{}, [][]byte{r(0, 0x59), up, r(0, 0x62), up, r(0, 0x56), up, r(0, 0x63), up, r(0, keyKPEnter), up}, []string{"10-."}},
 		{"GUI combination", Config{}, [][]byte{r(0, 0x04), up, r(modLGUI, 0x05), up, r(0, keyEnter)}, []string{"a|unmapped key code 0x05 with modifiers 0x08 at character 2"}},
+		{"reserved usage", Config{}, [][]byte{r(0, 0xE8), up, r(0, keyEnter)}, []string{"|unmapped key code 0xe8 at character 1"}},
+		{"usage listed twice in a report", Config{}, [][]byte{r(0, 0x04, 0x04), up, r(0, keyEnter)}, []string{"a"}},
 		{"usage past the table", Config{}, [][]byte{r(0, 0x90), up, r(0, 0x04), up, r(0, keyEnter)}, []string{"a|unmapped key code 0x90 at character 1"}},
 		{"ALT+0 types nothing", Config{}, [][]byte{r(modLAlt, keyKP0), up, r(0, keyEnter)}, []string{"|ALT+0 is not a character, at character 1"}},
 		{"ALT code past Unicode", Config{}, [][]byte{r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), up, r(0, keyEnter)}, []string{"|ALT+2222222 is not a character, at character 1"}},
