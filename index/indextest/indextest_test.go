@@ -1,10 +1,15 @@
 package indextest_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
+	"time"
 
+	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/importfile"
 	"github.com/admitgate/admit/index/indextest"
 )
 
@@ -42,5 +47,36 @@ func TestFsyncProbe(t *testing.T) {
 	}
 	if h.TotalCount() != 5 || h.Min() <= 0 {
 		t.Fatalf("probe: %d samples, min %d", h.TotalCount(), h.Min())
+	}
+}
+
+// The SecuTix file of a range parses back to the very tickets the source
+// yields for that range.
+func TestWriteSecutixParsesToTheSource(t *testing.T) {
+	var file bytes.Buffer
+	if err := indextest.WriteSecutix(&file, 7, 500); err != nil {
+		t.Fatal(err)
+	}
+	req := gate.ImportRequest{Provider: indextest.Provider, Event: indextest.EventID}
+	parsed := importfile.NewSource(&file, req, &importfile.Options{Location: time.UTC})
+	want := &indextest.Source{N: 500, From: 7}
+	for {
+		got, err := parsed.Next()
+		w, werr := want.Next()
+		if errors.Is(err, io.EOF) && errors.Is(werr, io.EOF) {
+			break
+		}
+		if err != nil || werr != nil {
+			t.Fatalf("line %d: %v / %v", got.Line, err, werr)
+		}
+		if got.Reject != nil {
+			t.Fatalf("line %d rejected: %v", got.Line, got.Reject)
+		}
+		if !reflect.DeepEqual(got.Ticket, w.Ticket) {
+			t.Fatalf("line %d:\n got %+v\nwant %+v", got.Line, got.Ticket, w.Ticket)
+		}
+	}
+	if parsed.Format() != gate.FormatSecutix {
+		t.Errorf("format %q", parsed.Format())
 	}
 }
