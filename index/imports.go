@@ -171,7 +171,9 @@ func (ix *Index) withdrawChunk(barcodes []string) (int, error) {
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	if err := ix.apply(b); err != nil {
+	err := ix.apply(b)
+	ix.recVersion.Add(1)
+	if err != nil {
 		ix.fault(err)
 		return 0, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/admitgate/admit/gate"
 	"github.com/cockroachdb/pebble/v2"
+	pebblebloom "github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
@@ -36,7 +37,7 @@ type Index struct {
 	closed  atomic.Bool
 	faulted atomic.Bool
 
-	stripes []sync.Mutex
+	stripes []stripe
 	adminMu chan struct{} // serializes ticket-record writers: imports and admin changes
 
 	catMu     sync.Mutex
@@ -44,6 +45,13 @@ type Index struct {
 	providers atomic.Pointer[map[string]gate.Provider]
 
 	filter atomic.Pointer[filter]
+
+	// recVersion counts the changes of ticket records that can alter a
+	// decision (admin changes, reissues, withdrawals, import updates). Each
+	// is bumped after the write, under the ticket's stripe, so a scan that
+	// read the ticket before taking the stripe reads it again only when
+	// the counter moved meanwhile.
+	recVersion atomic.Uint64
 
 	seq      atomic.Uint64 // the last journal sequence assigned
 	wm       watermark
@@ -96,7 +104,7 @@ func Open(dir string, opts *Options) (*Index, error) {
 		opts:    &o,
 		log:     o.Logger.With().Str("component", "index").Logger(),
 		fs:      o.FS,
-		stripes: make([]sync.Mutex, o.LockStripes),
+		stripes: make([]stripe, o.LockStripes),
 		adminMu: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 	}
@@ -138,9 +146,15 @@ func (ix *Index) pebbleDir() string { return ix.fs.PathJoin(ix.dir, "db") }
 func (ix *Index) pebbleOptions() *pebble.Options {
 	po := &pebble.Options{
 		FS:                 ix.fs,
+		CacheSize:          ix.opts.CacheSize,
 		MemTableSize:       ix.opts.MemTableSize,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             pebbleLogger{ix.log},
+	}
+	// Table bloom filters let a Get of a ticket skip the levels that do not
+	// hold it.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = pebblebloom.FilterPolicy(10)
 	}
 	po.EnsureDefaults()
 	return po
@@ -249,7 +263,13 @@ func (ix *Index) lockAdmin(ctx context.Context) error {
 
 func (ix *Index) unlockAdmin() { <-ix.adminMu }
 
-func (ix *Index) stripe(key uint64) *sync.Mutex {
+// stripe is one redeem-once lock.
+type stripe struct {
+	sync.Mutex
+	_ [56]byte // keep neighbours off the same cache line
+}
+
+func (ix *Index) stripe(key uint64) *stripe {
 	return &ix.stripes[ix.stripeIndex(key)]
 }
 

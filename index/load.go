@@ -512,6 +512,7 @@ func (l *loader) apply(ctx context.Context) error {
 	}
 	start := time.Now()
 	err := l.sink.commit()
+	ix.recVersion.Add(1)
 	l.timings = append(l.timings, time.Since(start))
 	if err == nil {
 		for _, u := range l.updates {
@@ -641,7 +642,7 @@ func (s *sstSink) open() error {
 	if err != nil {
 		return err
 	}
-	s.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), sstable.WriterOptions{TableFormat: s.ix.db.TableFormat()})
+	s.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), s.ix.pebbleOptions().MakeWriterOptions(0, s.ix.db.TableFormat()))
 	s.files = append(s.files, name)
 	s.size = 0
 	return nil

@@ -54,6 +54,10 @@ type Options struct {
 	// the same file system). It is emptied at Open.
 	TempDir string
 
+	// CacheSize is Pebble's block cache, in bytes: enough to keep the ticket
+	// records of the hot set in memory. Default 256 MiB.
+	CacheSize int64
+
 	// MemTableSize is Pebble's memtable size; it is also the size of the WAL
 	// files Pebble recycles. Default 64 MiB.
 	MemTableSize uint64
@@ -111,6 +115,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.ImportTableBytes <= 0 {
 		o.ImportTableBytes = 128 << 20
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 256 << 20
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 64 << 20

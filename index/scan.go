@@ -67,6 +67,7 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	if !ix.filter.Load().test(s.Barcode) {
 		return ix.refuseMaybe(s, write, gate.ReasonUnknown, "")
 	}
+	version := ix.recVersion.Load()
 	rec, ok, err := ix.getTicket(s.Barcode)
 	if err != nil {
 		ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read ticket")
@@ -87,13 +88,16 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	mu := ix.stripe(rec.Key)
 	mu.Lock()
 	defer mu.Unlock()
-	// Read again under the lock: an admin change may have landed meanwhile.
-	rec, ok, err = ix.getTicket(s.Barcode)
-	if err != nil || !ok {
-		if !ok && err == nil {
-			return ix.refuse(s, gate.ReasonUnknown, "", 0, nil)
+	if ix.recVersion.Load() != version {
+		// A ticket changed since the read (maybe this one): read it again
+		// under the lock.
+		rec, ok, err = ix.getTicket(s.Barcode)
+		if err != nil || !ok {
+			if !ok && err == nil {
+				return ix.refuse(s, gate.ReasonUnknown, "", 0, nil)
+			}
+			return ix.refuse(s, gate.ReasonError, "storage read failed", 0, nil)
 		}
-		return ix.refuse(s, gate.ReasonError, "storage read failed", 0, nil)
 	}
 	rs, err := ix.getRedemptions(rec.Key)
 	if err != nil {

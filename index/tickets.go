@@ -186,7 +186,9 @@ func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r
 	if err != nil {
 		return gate.Ticket{}, err
 	}
-	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(ticketKey(barcode), encodeTicket(nil, &rec), nil) }); err != nil {
+	err = ix.commit(func(b *pebble.Batch) { _ = b.Set(ticketKey(barcode), encodeTicket(nil, &rec), nil) })
+	ix.recVersion.Add(1)
+	if err != nil {
 		return gate.Ticket{}, fmt.Errorf("index: %s %q: %w", what, barcode, err)
 	}
 	ix.ctrs().changed(&before.T, rs, &rec.T, rs)
@@ -245,12 +247,14 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	revoked.fixState()
 	ix.addToFilter(newBarcode) // before the record exists: never a false unknown
 	gen := ix.bloomGen + 1
-	if err := ix.commit(func(b *pebble.Batch) {
+	err = ix.commit(func(b *pebble.Batch) {
 		_ = b.Set(ticketKey(oldBarcode), encodeTicket(nil, &revoked), nil)
 		_ = b.Set(ticketKey(newBarcode), encodeTicket(nil, &nu), nil)
 		_ = b.Set(metaBloomGen, u64(gen), nil)
 		_ = b.Set(metaTickets, u64(uint64(ix.tickets.Load()+1)), nil)
-	}); err != nil {
+	})
+	ix.recVersion.Add(1)
+	if err != nil {
 		return gate.Ticket{}, fmt.Errorf("index: reissue %q: %w", oldBarcode, err)
 	}
 	ix.bloomGen = gen

@@ -1,0 +1,290 @@
+package index_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/index/indextest"
+	"github.com/rs/zerolog"
+)
+
+// benchTickets is the fixture size: 1M, or ADMIT_BENCH_TICKETS.
+func benchTickets() int {
+	if n, err := strconv.Atoi(os.Getenv("ADMIT_BENCH_TICKETS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+func label(n int) string {
+	switch {
+	case n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return strconv.Itoa(n)
+}
+
+func openBench(b *testing.B, dir string, warm bool) *index.Index {
+	b.Helper()
+	ix, err := index.Open(dir, &index.Options{Logger: zerolog.Nop(), Appliance: "bench", DisableWALWarmup: !warm})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ix.Close() })
+	return ix
+}
+
+// BenchmarkScan measures the scan path on a store of 1M tickets: an unknown
+// barcode (bloom miss), an already used one, a first use (durable) from 1, 8
+// and 64 goroutines, on a WAL Pebble has recycled (warm, what Open arranges)
+// and on a fresh one, beside the disk's own fsync probe in the same run.
+func BenchmarkScan(b *testing.B) {
+	n := benchTickets()
+	for _, warm := range []bool{true, false} {
+		wal := "warm"
+		if !warm {
+			wal = "fresh"
+		}
+		dir := indextest.Fixture(b, n)
+		ix := openBench(b, dir, warm)
+		var next atomic.Int64 // the next fresh ticket
+		prefix := fmt.Sprintf("tickets=%s/wal=%s", label(n), wal)
+
+		b.Run(prefix+"/fsync-probe", func(b *testing.B) {
+			h, err := indextest.FsyncProbe(dir, b.N)
+			if err != nil {
+				b.Fatal(err)
+			}
+			indextest.Metrics(b, h, "")
+		})
+		if !warm {
+			// On a fresh WAL only durable first uses differ.
+			benchFirstUse(b, ix, &next, n, prefix, 1)
+			continue
+		}
+		b.Run(prefix+"/miss", func(b *testing.B) {
+			h := indextest.NewHistogram()
+			ctx := context.Background()
+			s := gate.Scan{Lane: "bench", Direction: gate.In, At: time.Now()}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				s.Barcode = indextest.Unknown(i % n)
+				start := time.Now()
+				d := ix.Scan(ctx, s)
+				_ = h.RecordValue(time.Since(start).Nanoseconds())
+				if d.Reason != gate.ReasonUnknown {
+					b.Fatalf("%s: %s", s.Barcode, d.Reason)
+				}
+			}
+			b.StopTimer()
+			indextest.Metrics(b, h, "")
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
+		})
+		// Already used: a set of tickets admitted once, then scanned again.
+		const used = 1000
+		for range used {
+			i := int(next.Add(1) - 1)
+			if d := ix.Scan(context.Background(), gate.Scan{Barcode: indextest.Barcode(i), Lane: "bench", Direction: gate.In}); d.Reason != gate.ReasonOK {
+				b.Fatalf("setup: %s", d.Reason)
+			}
+		}
+		b.Run(prefix+"/already-used", func(b *testing.B) {
+			h := indextest.NewHistogram()
+			ctx := context.Background()
+			s := gate.Scan{Lane: "bench", Direction: gate.In, At: time.Now()}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				s.Barcode = indextest.Barcode(i % used)
+				start := time.Now()
+				d := ix.Scan(ctx, s)
+				_ = h.RecordValue(time.Since(start).Nanoseconds())
+				if d.Reason != gate.ReasonAlreadyUsed {
+					b.Fatalf("%s: %s", s.Barcode, d.Reason)
+				}
+			}
+			b.StopTimer()
+			indextest.Metrics(b, h, "")
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
+		})
+		for _, g := range []int{1, 8, 64} {
+			benchFirstUse(b, ix, &next, n, prefix, g)
+		}
+	}
+}
+
+// benchFirstUse scans fresh tickets from g goroutines. Every ticket is
+// scanned twice, by two goroutines at once, so each admit is contested:
+// exactly one of the two may admit.
+func benchFirstUse(b *testing.B, ix *index.Index, next *atomic.Int64, n int, prefix string, g int) {
+	b.Run(fmt.Sprintf("%s/first-use/goroutines=%d", prefix, g), func(b *testing.B) {
+		if int(next.Load())+b.N > n {
+			b.Skipf("fixture exhausted: %d of %d tickets used", next.Load(), n)
+		}
+		base := next.Add(int64(b.N)) - int64(b.N)
+		hs := make([]*hdrhistogram.Histogram, g)
+		var admits, double, other atomic.Int64
+		var claimed atomic.Int64
+		var wg sync.WaitGroup
+		ctx := context.Background()
+		b.ResetTimer()
+		for w := range g {
+			hs[w] = indextest.NewHistogram()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := gate.Scan{Lane: "lane-" + strconv.Itoa(w), Direction: gate.In, At: time.Now()}
+				for {
+					// Operations 2k and 2k+1 scan the same ticket.
+					op := claimed.Add(1) - 1
+					if op >= int64(2*b.N) {
+						return
+					}
+					if g == 1 && op%2 == 1 {
+						continue // one goroutine: each ticket once
+					}
+					s.Barcode = indextest.Barcode(int(base + op/2))
+					start := time.Now()
+					d := ix.Scan(ctx, s)
+					_ = hs[w].RecordValue(time.Since(start).Nanoseconds())
+					switch d.Reason {
+					case gate.ReasonOK:
+						admits.Add(1)
+					case gate.ReasonAlreadyUsed:
+					default:
+						other.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.StopTimer()
+		if admits.Load() != int64(b.N) {
+			double.Store(admits.Load() - int64(b.N))
+			b.Errorf("%d admits for %d tickets", admits.Load(), b.N)
+		}
+		if other.Load() > 0 {
+			b.Errorf("%d scans neither admitted nor already used", other.Load())
+		}
+		h := indextest.NewHistogram()
+		for _, x := range hs {
+			h.Merge(x)
+		}
+		indextest.Metrics(b, h, "")
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "admits/s")
+		b.ReportMetric(float64(double.Load()), "double-admits")
+	})
+}
+
+// BenchmarkLoad imports a SecuTix-like source into an empty store, end to
+// end (validate, sort with spilling, classify, SSTables, ingest, bloom): 1M
+// lines, and 10M with ADMIT_BENCH_10M=1. It reports lines/s and the peak
+// RSS of the process during the import.
+func BenchmarkLoad(b *testing.B) {
+	sizes := []int{1_000_000}
+	if os.Getenv("ADMIT_BENCH_10M") != "" {
+		sizes = append(sizes, 10_000_000)
+	}
+	for _, n := range sizes {
+		b.Run("lines="+label(n), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				dir := b.TempDir()
+				ix, err := index.Open(dir, &index.Options{Logger: zerolog.Nop(), DisableWALWarmup: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := ix.PutEvent(context.Background(), indextest.Event()); err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				resetPeakRSS()
+				b.StartTimer()
+				res, err := ix.Load(context.Background(), gate.ImportRequest{Provider: indextest.Provider}, indextest.Tickets(n))
+				b.StopTimer()
+				if err != nil || res.Added != n {
+					b.Fatalf("%v: %+v", err, res)
+				}
+				b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+				_ = ix.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "lines/s")
+		})
+	}
+}
+
+// BenchmarkScanDuringImport measures first-use scans (one goroutine) on a
+// 1M-ticket store while a 1M-line import of new tickets runs.
+func BenchmarkScanDuringImport(b *testing.B) {
+	n := benchTickets()
+	b.Run(fmt.Sprintf("tickets=%s/import=%s", label(n), label(n)), func(b *testing.B) {
+		dir := indextest.Fixture(b, n)
+		ix := openBench(b, dir, true)
+		ctx := context.Background()
+		h := indextest.NewHistogram()
+		done := make(chan error, 1)
+		b.ResetTimer()
+		go func() {
+			_, err := ix.Load(ctx, gate.ImportRequest{Provider: indextest.Provider}, &indextest.Source{N: n, From: n})
+			done <- err
+		}()
+		scans := 0
+		s := gate.Scan{Lane: "bench", Direction: gate.In, At: time.Now()}
+	loop:
+		for i := 0; i < n; i++ {
+			select {
+			case err := <-done:
+				if err != nil {
+					b.Fatal(err)
+				}
+				break loop
+			default:
+			}
+			s.Barcode = indextest.Barcode(i)
+			start := time.Now()
+			d := ix.Scan(ctx, s)
+			_ = h.RecordValue(time.Since(start).Nanoseconds())
+			if d.Reason != gate.ReasonOK {
+				b.Fatalf("%s: %s %s", s.Barcode, d.Reason, d.Detail)
+			}
+			scans++
+		}
+		b.StopTimer()
+		indextest.Metrics(b, h, "")
+		b.ReportMetric(float64(scans), "scans")
+	})
+}
+
+// resetPeakRSS resets the kernel's high-water mark of this process's RSS.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS returns VmHWM in bytes.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
