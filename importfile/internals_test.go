@@ -64,7 +64,7 @@ func TestDatesMatchTimeDate(t *testing.T) {
 			if !ok || !got.Equal(want) || got.Location() != want.Location() {
 				t.Fatalf("%s %s: got %v, want %v", name, text, got, want)
 			}
-			wall = wall.Add(7*time.Minute + 13*time.Second)
+			wall = wall.Add(23*time.Minute + 17*time.Second)
 		}
 	}
 }
