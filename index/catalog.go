@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -160,7 +161,7 @@ func (ix *Index) getTicket(barcode string) (rec ticketRec, ok bool, err error) {
 	if err != nil {
 		return rec, false, ix.readFault("ticket", err)
 	}
-	rec, err = decodeTicket(barcode, v)
+	rec, err = decodeTicketOwned(barcode, bytes.Clone(v))
 	closer.Close()
 	if err != nil {
 		return rec, false, fmt.Errorf("index: ticket %q: %w", barcode, err)
@@ -177,7 +178,7 @@ func (ix *Index) getRedemptions(key uint64) ([]gate.Redemption, error) {
 	if err != nil {
 		return nil, ix.readFault("redemptions", err)
 	}
-	rs, err := decodeRedemptions(v)
+	rs, err := decodeRedemptionsFrom(decoder{b: bytes.Clone(v), owned: true})
 	closer.Close()
 	if err != nil {
 		return nil, fmt.Errorf("index: redemptions of %d: %w", key, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/admitgate/admit/gate"
 )
@@ -62,6 +63,10 @@ func (e *encoder) strings(ss []string) {
 type decoder struct {
 	b   []byte
 	err error
+	// owned means b is a private, never modified copy: strings may point
+	// into it instead of each being copied (one allocation per record
+	// instead of one per field).
+	owned bool
 }
 
 func (d *decoder) fail() {
@@ -127,7 +132,12 @@ func (d *decoder) string() string {
 		d.fail()
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	if d.owned && n > 0 {
+		s = unsafe.String(unsafe.SliceData(d.b), int(n))
+	} else {
+		s = string(d.b[:n])
+	}
 	d.b = d.b[n:]
 	return s
 }
@@ -259,7 +269,16 @@ func newTicketRecord(dst, payload []byte, key, importID uint64) []byte {
 }
 
 func decodeTicket(barcode string, b []byte) (ticketRec, error) {
-	d := decoder{b: b}
+	return decodeTicketFrom(decoder{b: b}, barcode)
+}
+
+// decodeTicketOwned decodes a record whose bytes the caller hands over: they
+// must never be modified afterwards.
+func decodeTicketOwned(barcode string, b []byte) (ticketRec, error) {
+	return decodeTicketFrom(decoder{b: b, owned: true}, barcode)
+}
+
+func decodeTicketFrom(d decoder, barcode string) (ticketRec, error) {
 	var r ticketRec
 	t := &r.T
 	d.version(ticketVersion)
@@ -324,7 +343,10 @@ func encodeRedemptions(dst []byte, rs []gate.Redemption) []byte {
 }
 
 func decodeRedemptions(b []byte) ([]gate.Redemption, error) {
-	d := decoder{b: b}
+	return decodeRedemptionsFrom(decoder{b: b})
+}
+
+func decodeRedemptionsFrom(d decoder) ([]gate.Redemption, error) {
 	d.version(redemptionVersion)
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {

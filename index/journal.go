@@ -63,6 +63,7 @@ func (w *watermark) finish(seq uint64) {
 type journalWriter struct {
 	mu    sync.Mutex
 	queue []storedEntry
+	spare []storedEntry // the previous queue, emptied, reused to avoid growing a new one
 	wake  chan struct{}
 }
 
@@ -87,9 +88,20 @@ func (w *journalWriter) backlog() int {
 func (w *journalWriter) take() []storedEntry {
 	w.mu.Lock()
 	q := w.queue
-	w.queue = nil
+	w.queue = w.spare
+	w.spare = nil
 	w.mu.Unlock()
 	return q
+}
+
+// recycle hands a written queue back for reuse.
+func (w *journalWriter) recycle(q []storedEntry) {
+	clear(q)
+	w.mu.Lock()
+	if w.spare == nil && cap(q) <= 1<<16 {
+		w.spare = q[:0]
+	}
+	w.mu.Unlock()
 }
 
 // putBack returns entries that could not be written to the front of the queue.
@@ -113,11 +125,12 @@ func (w *journalWriter) run(ix *Index) {
 			stopping = true
 		}
 		q := w.take()
+		full := q
 		for len(q) > 0 {
 			n := min(len(q), ix.opts.JournalBatch)
 			if err := ix.writeEntries(q[:n]); err != nil {
 				w.putBack(q)
-				q = nil
+				q, full = nil, nil
 				if stopping {
 					ix.log.Error().Err(err).Int("entries", w.backlog()).
 						Msg("journal entries not written at close; they become lost entries at the next open")
@@ -127,6 +140,9 @@ func (w *journalWriter) run(ix *Index) {
 				break
 			}
 			q = q[n:]
+		}
+		if full != nil {
+			w.recycle(full)
 		}
 		if stopping {
 			if q := w.take(); len(q) > 0 {
