@@ -114,7 +114,11 @@ func newTab(t *testing.T, vp viewport) *browserTab {
 	if testing.Short() {
 		t.Skip("the browser tests do not run with -short")
 	}
+	start := time.Now()
 	browserOnce.Do(startBrowser)
+	if d := time.Since(start); d > time.Second {
+		t.Logf("starting Chromium took %v", d.Round(time.Millisecond))
+	}
 	if browserErr != nil {
 		t.Fatal(browserErr)
 	}
@@ -191,6 +195,12 @@ func (b *browserTab) run(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > time.Second {
+			b.t.Logf("%s took %v", what, d.Round(time.Millisecond))
+		}
+	}()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		b.screenshot("failed-" + what)
 		b.t.Fatalf("%s: %v", what, err)
@@ -244,7 +254,16 @@ func (b *browserTab) screenshot(name string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
+	start := time.Now()
+	// A full-page capture draws the sticky header where the page is
+	// scrolled to; from the top it is where people see it.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`)); err != nil {
+		b.t.Logf("scroll to the top: %v", err)
+	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if d := time.Since(start); d > time.Second {
+		b.t.Logf("screenshot %s took %v", name, d.Round(time.Millisecond))
+	}
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return

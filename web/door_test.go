@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -107,5 +109,108 @@ func TestDoorScanIsGreenThenRedWithTheTimeOfFirstUse(t *testing.T) {
 	}
 	if len(feed.Entries) != 3 {
 		t.Errorf("%d journal entries, want 3", len(feed.Entries))
+	}
+}
+
+// On a phone: a lane-limited scanner token sees its lane only, nothing is
+// wider than the screen, and the answer fills it.
+func TestDoorOnAPhone(t *testing.T) {
+	a := startAppliance(t)
+	b := newTab(t, phone)
+	b.signIn(a.base+"/door", northSecret, "door")
+	if got := eval[[]string](b, `[...document.querySelectorAll('#lane option')].map((o) => o.value)`); strings.Join(got, ",") != "north-1" {
+		t.Errorf("lanes %v, want only north-1", got)
+	}
+	if got := eval[[]string](b, `[...document.querySelectorAll('#nav a')].map((a) => a.textContent)`); strings.Join(got, ",") != "Door" {
+		t.Errorf("a scanner token is offered %v, want the door page only", got)
+	}
+	noOverflow := `document.documentElement.scrollWidth <= window.innerWidth`
+	if !eval[bool](b, noOverflow) {
+		t.Errorf("the door page is wider (%d px) than the phone (%d px)",
+			eval[int](b, `document.documentElement.scrollWidth`), eval[int](b, `window.innerWidth`))
+	}
+	if eval[bool](b, `!('BarcodeDetector' in window)`) && eval[bool](b, `!document.getElementById('camera-toggle').hidden`) {
+		t.Error("the camera button shows in a browser without BarcodeDetector")
+	}
+	b.screenshot("phone-door")
+	b.run("scan", chromedp.KeyEvent(sxAdult2+"\r"))
+	b.waitFor("the green answer", answerIs("ok"), 10*time.Second)
+	rect := eval[[]float64](b, `(() => { const r = document.getElementById('answer').getBoundingClientRect();
+		return [r.left, r.top, r.width, r.height, innerWidth, innerHeight]; })()`)
+	if rect[0] != 0 || rect[1] != 0 || rect[2] != rect[4] || rect[3] != rect[5] {
+		t.Errorf("the answer covers %v of the %vx%v screen", rect[:4], rect[4], rect[5])
+	}
+	if !eval[bool](b, `(() => { const v = document.getElementById('answer-verdict'); return v.scrollWidth <= v.clientWidth; })()`) {
+		t.Error("the verdict does not fit the phone's width")
+	}
+	if got := b.text("#answer-price"); got != "Adult" {
+		t.Errorf("price type %q", got)
+	}
+	b.screenshot("phone-admit")
+
+	// Leaving through the same lane: the Out toggle sends direction out.
+	b.run("close, choose Out and scan", chromedp.Click(chromedp.ID("answer")), chromedp.WaitNotVisible(chromedp.ID("answer")),
+		chromedp.Click(chromedp.ID("dir-out")), chromedp.KeyEvent(sxAdult2+"\r"))
+	b.waitFor("the exit answer", answerIs("exit"), 10*time.Second)
+	if got := b.text("#answer-verdict"); got != "EXIT" {
+		t.Errorf("verdict %q, want EXIT", got)
+	}
+	if r := a.mustTicket(sxAdult2).Redemptions[0]; r.Exits != 1 || r.Inside {
+		t.Errorf("after the exit: %+v", r)
+	}
+	b.screenshot("phone-exit")
+}
+
+// fakeCamera stands in for a phone's camera and the browser's
+// BarcodeDetector (Chromium on Linux has none): the detector sees nothing
+// for a few frames, then the barcode for as long as it is held in view.
+const fakeCamera = `(() => {
+  let frames = 0;
+  window.BarcodeDetector = class {
+    static async getSupportedFormats() { return ['code_128', 'ean_13', 'qr_code']; }
+    constructor(opts) { this.formats = opts.formats; }
+    async detect(source) {
+      frames++;
+      return frames >= 3 ? [{rawValue: window.heldBarcode, format: 'code_128'}] : [];
+    }
+  };
+  navigator.mediaDevices.getUserMedia = async () => {
+    const c = document.createElement('canvas');
+    c.width = 320; c.height = 240;
+    const g = c.getContext('2d');
+    let n = 0;
+    setInterval(() => { g.fillStyle = n++ % 2 ? '#777' : '#888'; g.fillRect(0, 0, 320, 240); }, 50);
+    return c.captureStream(20);
+  };
+})();`
+
+// Where the browser has BarcodeDetector, the camera button shows and a code
+// held in front of the camera is scanned once, not once per frame.
+func TestDoorCameraScansWithBarcodeDetector(t *testing.T) {
+	a := startAppliance(t)
+	b := newTab(t, phone)
+	b.run("fake the camera", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: fakeCamera + "\nwindow.heldBarcode = '" + sxAdult3 + "';"})
+		return err
+	}))
+	b.signIn(a.base+"/door", adminSecret, "door")
+	b.run("start the camera", chromedp.WaitVisible(chromedp.ID("camera-toggle")), chromedp.Click(chromedp.ID("camera-toggle")))
+	b.waitFor("the camera's scan", answerIs("ok"), 10*time.Second)
+	if got := b.text("#answer-barcode"); got != sxAdult3 {
+		t.Errorf("scanned %q, want %s", got, sxAdult3)
+	}
+	b.screenshot("camera-admit")
+	time.Sleep(time.Second) // the code stays in view for five more frames
+	if n := a.admissions(sxAdult3); n != 1 {
+		t.Errorf("admissions %d, want 1", n)
+	}
+	if got := eval[int](b, `document.querySelectorAll('#recent li').length`); got != 1 {
+		t.Errorf("%d scans sent for one code held in view, want 1", got)
+	}
+	b.run("stop the camera", chromedp.Click(chromedp.ID("answer")), chromedp.Click(chromedp.ID("camera-toggle")),
+		chromedp.WaitNotVisible(chromedp.ID("camera-box")))
+	if live := eval[bool](b, `!!document.getElementById('camera').srcObject`); live {
+		t.Error("the camera still streams after stopping")
 	}
 }

@@ -343,9 +343,11 @@ export class Poller {
     this.timer = null;
     this.running = false;
   }
-  start() {
+  // start polls now, or first after delay ms.
+  start(delay = 0) {
     this.running = true;
-    this.tick();
+    if (delay > 0) this.timer = setTimeout(() => this.tick(), delay);
+    else this.tick();
   }
   // now runs the next poll at once (after a change the user made).
   now() {

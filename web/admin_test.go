@@ -1,0 +1,194 @@
+package web_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/admitgate/admit/internal/samples"
+)
+
+// cardFigure is a JavaScript expression for one figure of an event's card
+// on the operator page ("" while the card is not there).
+func cardFigure(event, figure string) string {
+	return fmt.Sprintf(`((document.querySelector('[data-event=%q].event-card') || {dataset: {}}).dataset[%q] || '')`, event, figure)
+}
+
+// An admin uploads a file on the admin page, previews it (a dry run that
+// changes nothing), applies it, and the operator page's figures change.
+func TestAdminUploadChangesTheOperatorFigures(t *testing.T) {
+	a := startAppliance(t)
+	before := a.report(derby).Total
+	if before.Sold == 0 {
+		t.Fatalf("the Derby sold nothing before the upload: %+v", before)
+	}
+
+	op := newTab(t, desktop)
+	op.signIn(a.base+"/", viewerSecret, "operator")
+	op.waitFor("the Derby's card", cardFigure(derby, "sold")+` === '`+strconv.Itoa(before.Sold)+`'`, 10*time.Second)
+	op.screenshot("operator-before")
+
+	file := filepath.Join(t.TempDir(), "box-office.csv")
+	b, err := samples.Read(samples.BoxOffice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ad := newTab(t, desktop)
+	ad.signIn(a.base+"/admin", adminSecret, "admin")
+	ad.waitFor("the providers", `document.querySelectorAll('#imp-provider option').length === 3`, 10*time.Second)
+	ad.run("choose the file and preview",
+		chromedp.SetValue(chromedp.ID("imp-provider"), "box-office"),
+		chromedp.SetUploadFiles(chromedp.ID("imp-file"), []string{file}),
+		chromedp.Click(chromedp.ID("imp-preview")))
+	ad.waitFor("the preview", `document.getElementById('imp-result').dataset.dryRun === 'true'`, 10*time.Second)
+	counts := func() map[string]string {
+		return eval[map[string]string](ad, `Object.fromEntries([...document.querySelectorAll('#imp-result [data-count]')]
+			.map((e) => [e.dataset.count, e.textContent]))`)
+	}
+	if got := counts(); got["added"] != "15" || got["updated"] != "0" || got["unchanged"] != "0" || got["rejected"] != "0" {
+		t.Errorf("preview counts %v, want 15 added", got)
+	}
+	if head := ad.text("#imp-headline"); !strings.Contains(head, "Preview: 15 lines read (csv). Nothing has changed yet.") {
+		t.Errorf("preview headline %q", head)
+	}
+	if eval[bool](ad, `document.getElementById('imp-apply').disabled`) {
+		t.Error("Apply stays disabled after a good preview")
+	}
+	if _, err := a.ticket("BO-WTekurHSvCp4"); !isNotFound(err) {
+		t.Errorf("the dry run loaded a ticket: %v", err)
+	}
+	ad.screenshot("admin-preview")
+
+	ad.run("apply", chromedp.Click(chromedp.ID("imp-apply")))
+	ad.waitFor("the import", `document.getElementById('imp-result').dataset.applied === 'true'`, 10*time.Second)
+	if head := ad.text("#imp-headline"); !strings.HasPrefix(head, "Loaded as import #") {
+		t.Errorf("headline %q", head)
+	}
+	ad.waitFor("the import listed", `!!document.querySelector('#imports tr[data-import] td:nth-child(5)') &&
+		document.querySelector('#imports tbody tr').children[4].textContent === 'box-office.csv'`, 10*time.Second)
+	ad.screenshot("admin-applied")
+	after := a.report(derby).Total
+	if after.Sold != before.Sold+15 {
+		t.Fatalf("sold %d after the import, want %d", after.Sold, before.Sold+15)
+	}
+
+	// The operator page follows without a reload.
+	op.waitFor("the operator's new figures", cardFigure(derby, "sold")+` === '`+strconv.Itoa(after.Sold)+`'`, 10*time.Second)
+	if got := op.text(`[data-event="` + derby + `"] [data-stat="sold"]`); got != strconv.Itoa(after.Sold) {
+		t.Errorf("sold shown %q, want %d", got, after.Sold)
+	}
+	op.run("ask for the catalog now", chromedp.Evaluate[chromedp.Void](`document.dispatchEvent(new Event('admit:refresh'))`))
+	op.waitFor("the box office's import age", `(document.querySelector('#providers tr[data-provider="box-office"] td:nth-child(2)') || {}).textContent.includes('ago')`, 10*time.Second)
+	op.screenshot("operator-after")
+
+	// Pasted barcodes with a bad line: refused whole, with the line listed,
+	// until the admin chooses to load the good lines.
+	long := strings.Repeat("X", 300)
+	ad.run("paste two lines, one too long",
+		chromedp.Click(chromedp.ID("imp-source-paste")),
+		chromedp.SetValue(chromedp.ID("imp-provider"), "partner"),
+		chromedp.SetValue(chromedp.ID("imp-event"), derby),
+		chromedp.SetValue(chromedp.ID("imp-paste"), "PASTED-1\n"+long+"\n"),
+		chromedp.SetValue(chromedp.ID("imp-price"), "ADU"),
+		chromedp.Click(chromedp.ID("imp-preview")))
+	ad.waitFor("the refusal", `!!document.getElementById('imp-error')`, 10*time.Second)
+	if msg := ad.text("#imp-error"); !strings.HasPrefix(msg, "Refused: ") {
+		t.Errorf("refusal %q", msg)
+	}
+	if got := eval[[]string](ad, `[...document.querySelectorAll('#rejected tbody td')].map((e) => e.textContent)`); len(got) < 3 ||
+		got[0] != "2" || got[2] != "too long" || !strings.Contains(got[3], "300 bytes") {
+		t.Errorf("rejected lines %q", got)
+	}
+	if !eval[bool](ad, `document.getElementById('imp-apply').disabled`) {
+		t.Error("Apply is enabled for a file that would be refused")
+	}
+	ad.screenshot("admin-paste-refused")
+	ad.run("load the good lines", chromedp.SetValue(chromedp.ID("imp-onerror"), "skip"), chromedp.Click(chromedp.ID("imp-preview")))
+	ad.waitFor("the preview", `document.getElementById('imp-result').dataset.dryRun === 'true'`, 10*time.Second)
+	if got := counts(); got["added"] != "1" || got["rejected"] != "1" {
+		t.Errorf("preview counts %v, want 1 added and 1 rejected", got)
+	}
+	ad.run("apply", chromedp.Click(chromedp.ID("imp-apply")))
+	ad.waitFor("the import", `document.getElementById('imp-result').dataset.applied === 'true'`, 10*time.Second)
+	if v := a.mustTicket("PASTED-1"); v.Provider != "partner" || v.PriceType.Code != "ADU" {
+		t.Errorf("pasted ticket %+v", v.Ticket)
+	}
+}
+
+// An admin looks a ticket up, annuls its admission, blocks it (after saying
+// so in a dialog), unblocks it and reissues it; every change shows and holds.
+func TestAdminFixesATicket(t *testing.T) {
+	a := startAppliance(t)
+	if d := a.scan(sxAdult1, "north-1"); !d.Admit {
+		t.Fatalf("scan: %+v", d)
+	}
+	b := newTab(t, desktop)
+	b.signIn(a.base+"/admin", adminSecret, "admin")
+	b.run("look it up", chromedp.SendKeys(chromedp.ID("ticket-barcode"), sxAdult1), chromedp.Click(chromedp.ID("ticket-lookup")))
+	b.waitFor("the ticket", `(document.getElementById('ticket-state') || {}).textContent === 'valid'`, 10*time.Second)
+	if got := b.text("#redemptions tbody tr td:nth-child(2)"); got != "1" {
+		t.Errorf("entries shown %q, want 1", got)
+	}
+	if got := b.text("#history tbody tr td:nth-child(3)"); got != "Admitted: Welcome" {
+		t.Errorf("history %q", got)
+	}
+	b.screenshot("ticket")
+
+	// Annul the admission (the turnstile did not turn).
+	b.run("annul", chromedp.Click(chromedp.CSS("[data-annul]")), chromedp.WaitVisible(chromedp.ID("confirm")),
+		chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("the annulment", `document.getElementById('ticket-message').textContent.includes('annulled')`, 10*time.Second)
+	if n := a.admissions(sxAdult1); n != 0 {
+		t.Errorf("admissions after the annulment: %d", n)
+	}
+
+	// Block: cancelling the dialog changes nothing; confirming blocks.
+	b.run("block, then think again", chromedp.Click(chromedp.ID("act-block")), chromedp.WaitVisible(chromedp.ID("confirm")),
+		chromedp.Click(chromedp.ID("confirm-cancel")), chromedp.WaitNotPresent(chromedp.ID("confirm")))
+	if s := a.mustTicket(sxAdult1).State.String(); s != "valid" {
+		t.Fatalf("state %s after a cancelled dialog", s)
+	}
+	b.run("block", chromedp.Click(chromedp.ID("act-block")), chromedp.WaitVisible(chromedp.ID("confirm")))
+	b.screenshot("confirm-block")
+	b.run("confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("blocked", `document.getElementById('ticket-state').textContent === 'blocked'`, 10*time.Second)
+	if d := a.scan(sxAdult1, "north-1"); d.Reason.String() != "blocked" {
+		t.Errorf("a blocked ticket scans %s", d.Reason)
+	}
+	b.run("unblock", chromedp.Click(chromedp.ID("act-unblock")))
+	b.waitFor("valid again", `document.getElementById('ticket-state').textContent === 'valid'`, 10*time.Second)
+
+	// Reissue onto a new barcode; the page follows it.
+	b.run("reissue", chromedp.Click(chromedp.ID("act-reissue")), chromedp.WaitVisible(chromedp.ID("confirm-input")),
+		chromedp.SendKeys(chromedp.ID("confirm-input"), "REPRINT 1/2"), chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("the new barcode", `(document.querySelector('.ticket-barcode') || {}).textContent === 'REPRINT 1/2'`, 10*time.Second)
+	if s := a.mustTicket(sxAdult1).State.String(); s != "revoked" {
+		t.Errorf("old barcode %s, want revoked", s)
+	}
+	if v := a.mustTicket("REPRINT 1/2"); v.Replaces != sxAdult1 {
+		t.Errorf("new ticket %+v", v.Ticket)
+	}
+	b.screenshot("reissued")
+
+	// A conflict is shown in words: reissuing onto a barcode that exists.
+	b.run("reissue onto an existing barcode", chromedp.Click(chromedp.ID("act-reissue")), chromedp.WaitVisible(chromedp.ID("confirm-input")),
+		chromedp.SendKeys(chromedp.ID("confirm-input"), sxAdult2), chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("the conflict", `document.getElementById('ticket-message').classList.contains('error')`, 10*time.Second)
+	if msg := b.text("#ticket-message"); !strings.HasPrefix(msg, "That change conflicts with the ticket’s state: ") {
+		t.Errorf("message %q", msg)
+	}
+	// An unknown barcode.
+	// (Typed with Enter, as a handheld scanner sends it.)
+	b.run("look up an unknown barcode", chromedp.Evaluate[chromedp.Void](`document.getElementById('ticket-barcode').value = ''`),
+		chromedp.SendKeys(chromedp.ID("ticket-barcode"), "NOPE\r"))
+	b.waitFor("not found", `document.getElementById('ticket-message').textContent === 'No ticket has the barcode “NOPE”.'`, 10*time.Second)
+}

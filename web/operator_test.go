@@ -1,0 +1,115 @@
+package web_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// A wrong token is refused in words and nothing of the pages shows; each
+// role sees only the pages it may use.
+func TestWrongTokenIsRefusedAndRolesChooseThePages(t *testing.T) {
+	a := startAppliance(t)
+	b := newTab(t, desktop)
+	b.run("sign in with a wrong token",
+		chromedp.Navigate(a.base+"/admin"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), "not-a-token-of-this-box"),
+		chromedp.Click(chromedp.ID("login-submit")))
+	b.waitFor("the refusal", `document.getElementById('login-error').textContent !== ''`, 10*time.Second)
+	if msg := b.text("#login-error"); msg != "The token is not valid: the bearer token is not valid" {
+		t.Errorf("refusal %q", msg)
+	}
+	if eval[bool](b, `!document.getElementById('admin').hidden`) || eval[string](b, `sessionStorage.getItem('admit.token') || ''`) != "" {
+		t.Error("a wrong token opened the page or was kept")
+	}
+	b.screenshot("wrong-token")
+
+	// A scanner token on the admin page: refused, pointed to the door page.
+	b.run("sign in as a scanner", chromedp.Evaluate[chromedp.Void](`document.getElementById('token').value = ''`), chromedp.SendKeys(chromedp.ID("token"), scannerSecret),
+		chromedp.Click(chromedp.ID("login-submit")), chromedp.WaitVisible(chromedp.ID("blocked")))
+	if msg := b.text("#blocked"); !strings.Contains(msg, `The token “handheld” (scanner) may not open the admin page.`) ||
+		!strings.Contains(msg, "Door page") {
+		t.Errorf("blocked message %q", msg)
+	}
+	if !eval[bool](b, `document.getElementById('admin').hidden`) {
+		t.Error("the admin page shows for a scanner token")
+	}
+	if got := eval[[]string](b, `[...document.querySelectorAll('#nav a')].map((a) => a.textContent)`); strings.Join(got, ",") != "Door" {
+		t.Errorf("a scanner is offered %v", got)
+	}
+	b.screenshot("scanner-on-admin")
+	// The operator page sends a scanner to its door page; the token is kept
+	// for the session, so no second sign-in.
+	b.run("open the operator page", chromedp.Navigate(a.base+"/"), chromedp.WaitVisible(chromedp.ID("door")))
+	if u := eval[string](b, `location.pathname`); u != "/door" {
+		t.Errorf("a scanner on / lands on %s, want /door", u)
+	}
+
+	// A viewer may watch but not scan.
+	b.run("sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("token")))
+	b.run("sign in as a viewer", chromedp.SendKeys(chromedp.ID("token"), viewerSecret), chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("blocked")))
+	if got := eval[[]string](b, `[...document.querySelectorAll('#nav a')].map((a) => a.textContent)`); strings.Join(got, ",") != "Operator" {
+		t.Errorf("a viewer is offered %v", got)
+	}
+	b.run("open the operator page", chromedp.Navigate(a.base+"/"), chromedp.WaitVisible(chromedp.ID("operator")))
+
+	// An admin sees every page.
+	b.run("sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("token")))
+	b.signIn(a.base+"/", adminSecret, "operator")
+	if got := eval[[]string](b, `[...document.querySelectorAll('#nav a')].map((a) => a.textContent)`); strings.Join(got, ",") != "Operator,Door,Admin" {
+		t.Errorf("an admin is offered %v", got)
+	}
+}
+
+// The operator page shows scans live, keeps its figures while the appliance
+// restarts, says so, and picks up again by itself.
+func TestOperatorPageLiveThroughARestart(t *testing.T) {
+	a := startAppliance(t)
+	b := newTab(t, desktop)
+	b.signIn(a.base+"/", viewerSecret, "operator")
+	b.waitFor("live", `document.getElementById('live').classList.contains('live-ok')`, 10*time.Second)
+	before := a.report(derby).Total
+	b.waitFor("the Derby's card", cardFigure(derby, "sold")+` === '`+strconv.Itoa(before.Sold)+`'`, 10*time.Second)
+
+	// Scans at the lanes show up: inside, used, the chart, denials, the lane.
+	for _, s := range []struct{ barcode, lane string }{{sxAdult1, "north-1"}, {sxChild, "north-1"}, {sxAdult1, "north-1"},
+		{"NO-SUCH-TICKET", "south-1"}, {sxChild, "exit-1"}} {
+		a.scan(s.barcode, s.lane)
+	}
+	used := strconv.Itoa(before.Used + 2)
+	b.waitFor("the scans", cardFigure(derby, "used")+` === '`+used+`' && `+cardFigure(derby, "inside")+` === '1'`, 10*time.Second)
+	b.waitFor("the lane's last decision", `(document.querySelector('[data-lane="exit-1"] .lane-last') || {dataset: {}}).dataset.reason === 'exit'`, 10*time.Second)
+	denials := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('[data-event="`+derby+`"] .denials li')]
+		.map((li) => [li.dataset.reason, li.querySelector('.denial-count').textContent]))`)
+	if denials["already_used"] != "1" || denials["unknown"] != "1" {
+		t.Errorf("denials shown %v, want already_used 1 and unknown 1", denials)
+	}
+	if bars := eval[string](b, `document.querySelector('[data-event="`+derby+`"] .chart-svg').dataset.bars`); bars != "2" {
+		t.Errorf("chart bars %s, want 2 (entries and exits in this minute)", bars)
+	}
+	b.screenshot("operator-live")
+
+	a.stop()
+	b.waitFor("the page notices", `document.getElementById('live').classList.contains('live-down')`, 15*time.Second)
+	if got := eval[string](b, cardFigure(derby, "used")); got != used {
+		t.Errorf("the figures went away while the appliance was down: used %q", got)
+	}
+	if msg := b.text("#live-text"); !strings.Contains(msg, "does not answer") || !strings.Contains(msg, "Showing figures from") {
+		t.Errorf("live text while down %q", msg)
+	}
+	b.screenshot("operator-down")
+
+	a.restart()
+	a.scan(sxAdult2, "north-1")
+	b.waitFor("live again with the new scan", `document.getElementById('live').classList.contains('live-ok') && `+
+		cardFigure(derby, "inside")+` === '2'`, 20*time.Second)
+	if eval[bool](b, `!!document.getElementById('login')`) {
+		t.Error("the restart asked for the token again")
+	}
+	b.screenshot("operator-back")
+}
