@@ -306,10 +306,16 @@ func (a *assembler) push(r gate.Read) {
 	a.qLen++
 }
 
+// pop hands out the oldest completed read. The empty case, that of nearly
+// every report, is small enough to inline.
 func (a *assembler) pop() (gate.Read, bool) {
 	if a.qLen == 0 {
 		return gate.Read{}, false
 	}
+	return a.popQueued()
+}
+
+func (a *assembler) popQueued() (gate.Read, bool) {
 	r := a.queue[a.qHead]
 	a.queue[a.qHead] = gate.Read{}
 	a.qHead = (a.qHead + 1) % len(a.queue)
