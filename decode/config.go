@@ -10,8 +10,16 @@ import (
 
 // Defaults of Config's zero fields.
 const (
-	DefaultTimeout     = 100 * time.Millisecond // inter-character timeout
-	DefaultDedupWindow = time.Second            // duplicate-read window
+	// DefaultTimeout is the inter-character timeout of scanners whose reads
+	// end by it (no terminator, no suffix): it adds to every scan's latency,
+	// so it is short.
+	DefaultTimeout = 100 * time.Millisecond
+	// DefaultIncompleteTimeout is the inter-character timeout of scanners
+	// whose reads end at a terminator, suffix, ETX or final POS report: it
+	// only ends a read the scanner broke off, so it is generous enough for
+	// cordless scanners whose radio link pauses mid-read.
+	DefaultIncompleteTimeout = 500 * time.Millisecond
+	DefaultDedupWindow       = time.Second // duplicate-read window
 	DefaultMaxLen      = 4096                   // longest read, in bytes
 	DefaultPOSReportID = 0x02                   // HID POS scanned-data input report
 )
@@ -45,9 +53,9 @@ type Config struct {
 	Terminators Terminators `toml:"terminators"`
 
 	// Timeout is the inter-character timeout: a read that receives nothing
-	// for this long ends. With terminators configured that read is
-	// malformed (incomplete); with TermNone and no Suffix it is how reads
-	// end. Default DefaultTimeout; negative: never.
+	// for this long ends. With TermNone and no Suffix it is how reads end
+	// (default DefaultTimeout); otherwise such a read is malformed,
+	// incomplete (default DefaultIncompleteTimeout). Negative: never.
 	Timeout time.Duration `toml:"timeout"`
 
 	// AIM says the scanner sends an AIM symbology identifier ("]E0") before
@@ -294,12 +302,6 @@ func (c Config) resolve(k decoderKind) (*settings, error) {
 	if s.terms&^(TermEnter|TermLF|TermTab|TermNone) != 0 {
 		return nil, gate.Errorf(gate.EINVALID, "decode: unknown terminator bits %#x", uint8(s.terms))
 	}
-	if s.timeout == 0 {
-		s.timeout = DefaultTimeout
-	}
-	if s.timeout < 0 {
-		s.timeout = 0
-	}
 	switch k {
 	case kindPOS:
 		s.terms = TermEnter | TermLF // only to drop a trailing CR/LF suffix
@@ -311,6 +313,15 @@ func (c Config) resolve(k decoderKind) (*settings, error) {
 	}
 	s.suffixEnds = s.terms == TermNone && len(s.suffix) > 0 && !(k == kindSerial && s.framing == FramingSTXETX)
 	s.timeoutEnds = s.terms == TermNone && len(s.suffix) == 0 && k != kindPOS && !(k == kindSerial && s.framing == FramingSTXETX)
+	if s.timeout == 0 {
+		s.timeout = DefaultIncompleteTimeout
+		if s.timeoutEnds {
+			s.timeout = DefaultTimeout
+		}
+	}
+	if s.timeout < 0 {
+		s.timeout = 0
+	}
 	if s.timeoutEnds && s.timeout == 0 {
 		return nil, gate.Errorf(gate.EINVALID, "decode: with no terminator and no suffix, reads end only by the timeout; it cannot be off")
 	}
