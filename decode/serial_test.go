@@ -112,7 +112,7 @@ func TestSerialAppendsInPlace(t *testing.T) {
 func TestSerialSuffixEnds(t *testing.T) {
 	s := newSerial(t, Config{Terminators: TermNone, Suffix: "#", Prefix: "<"})
 	got := feedSplit(s, []byte("<AB#<CD#<EF"), t0)
-	want := []string{"AB", "CD", "EF|incomplete read: no suffix \"#\" within 100ms"}
+	want := []string{"AB", "CD", "EF|incomplete read: no suffix \"#\" within 500ms"}
 	var texts []string
 	for _, r := range got {
 		x := r.Text
