@@ -21,6 +21,7 @@ import (
 type POS struct {
 	a       assembler
 	reports int
+	foreign int // reports with another report ID, ignored
 }
 
 var _ ReportDecoder = (*POS)(nil)
@@ -52,6 +53,7 @@ func (p *POS) Feed(report []byte, at time.Time) (gate.Read, bool) {
 		a.finish(endTimeout, a.last)
 	}
 	if len(report) == 0 || report[0] != a.s.posReportID {
+		p.ignored(report)
 		return a.pop()
 	}
 	if len(report) < posMinLen {
@@ -78,6 +80,26 @@ func (p *POS) Feed(report []byte, at time.Time) (gate.Read, bool) {
 	}
 	return a.pop()
 }
+
+// ignored notes a report with another ID. Scanners send a few (status,
+// replies to commands), but a stream of them most likely means barcodes
+// arrive under an ID the config does not name: say so, loudly and rarely.
+func (p *POS) ignored(report []byte) {
+	p.foreign++
+	if p.foreign%1000 != 1 {
+		return
+	}
+	id := -1
+	if len(report) > 0 {
+		id = int(report[0])
+	}
+	p.a.log.Warn().Int("report_id", id).Int("want", int(p.a.s.posReportID)).Int("ignored", p.foreign).
+		Msg("HID POS report with another report ID ignored; if barcodes go missing, set pos_report_id")
+}
+
+// Ignored returns how many reports Feed ignored because their report ID
+// was not Config.POSReportID, for the lane's status.
+func (p *POS) Ignored() int { return p.foreign }
 
 // Expire completes a read whose continuation report never came (malformed,
 // incomplete), or hands out a completed read still waiting.

@@ -71,6 +71,16 @@ func TestPOSReportIDAndFlush(t *testing.T) {
 	if rd, ok := p.Feed(reps[1][:], t0.Add(time.Second)); !ok || rd.Text != strings.Repeat("x", 14) {
 		t.Fatalf("continuation alone = %+v %v", rd, ok)
 	}
+	// The default ID (2) is not this scanner's: counted, never decoded.
+	def := newPOS(t, Config{})
+	for _, r := range reps {
+		if rd, ok := def.Feed(r[:], t0); ok {
+			t.Fatalf("read %+v from a foreign report ID", rd)
+		}
+	}
+	if def.Ignored() != len(reps) || p.Ignored() != 0 {
+		t.Fatalf("ignored %d and %d", def.Ignored(), p.Ignored())
+	}
 }
 
 // Every HID POS read is malformed past MaxLen and the buffer stays bounded.
