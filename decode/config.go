@@ -20,8 +20,8 @@ const (
 	// cordless scanners whose radio link pauses mid-read.
 	DefaultIncompleteTimeout = 500 * time.Millisecond
 	DefaultDedupWindow       = time.Second // duplicate-read window
-	DefaultMaxLen      = 4096                   // longest read, in bytes
-	DefaultPOSReportID = 0x02                   // HID POS scanned-data input report
+	DefaultMaxLen            = 4096        // longest read, in bytes
+	DefaultPOSReportID       = 0x02        // HID POS scanned-data input report
 )
 
 // Config describes one scanner: how its bytes become reads. One Config
