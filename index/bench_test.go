@@ -229,44 +229,58 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // BenchmarkScanDuringImport measures first-use scans (one goroutine) on a
-// 1M-ticket store while a 1M-line import of new tickets runs.
+// 1M-ticket store while a 1M-line import of new tickets runs, and, in the
+// same run, the same scans for as long without an import (baseline-*).
 func BenchmarkScanDuringImport(b *testing.B) {
 	n := benchTickets()
 	b.Run(fmt.Sprintf("tickets=%s/import=%s", label(n), label(n)), func(b *testing.B) {
 		dir := indextest.Fixture(b, n)
 		ix := openBench(b, dir, true)
 		ctx := context.Background()
-		h := indextest.NewHistogram()
-		done := make(chan error, 1)
+		next := 0
+		scan := func(h *hdrhistogram.Histogram, stop <-chan error) int {
+			s := gate.Scan{Lane: "bench", Direction: gate.In, At: time.Now()}
+			for scans := 0; ; scans++ {
+				select {
+				case err := <-stop:
+					if err != nil {
+						b.Fatal(err)
+					}
+					return scans
+				default:
+				}
+				if next >= n {
+					b.Fatal("fixture exhausted")
+				}
+				s.Barcode = indextest.Barcode(next)
+				next++
+				start := time.Now()
+				d := ix.Scan(ctx, s)
+				_ = h.RecordValue(time.Since(start).Nanoseconds())
+				if d.Reason != gate.ReasonOK {
+					b.Fatalf("%s: %s %s", s.Barcode, d.Reason, d.Detail)
+				}
+			}
+		}
 		b.ResetTimer()
+		during := indextest.NewHistogram()
+		done := make(chan error, 1)
+		start := time.Now()
 		go func() {
 			_, err := ix.Load(ctx, gate.ImportRequest{Provider: indextest.Provider}, &indextest.Source{N: n, From: n})
 			done <- err
 		}()
-		scans := 0
-		s := gate.Scan{Lane: "bench", Direction: gate.In, At: time.Now()}
-	loop:
-		for i := 0; i < n; i++ {
-			select {
-			case err := <-done:
-				if err != nil {
-					b.Fatal(err)
-				}
-				break loop
-			default:
-			}
-			s.Barcode = indextest.Barcode(i)
-			start := time.Now()
-			d := ix.Scan(ctx, s)
-			_ = h.RecordValue(time.Since(start).Nanoseconds())
-			if d.Reason != gate.ReasonOK {
-				b.Fatalf("%s: %s %s", s.Barcode, d.Reason, d.Detail)
-			}
-			scans++
-		}
+		scans := scan(during, done)
+		took := time.Since(start)
 		b.StopTimer()
-		indextest.Metrics(b, h, "")
+		baseline := indextest.NewHistogram()
+		timer := make(chan error, 1)
+		go func() { time.Sleep(took); timer <- nil }()
+		scan(baseline, timer)
+		indextest.Metrics(b, during, "")
+		indextest.Metrics(b, baseline, "baseline-")
 		b.ReportMetric(float64(scans), "scans")
+		b.ReportMetric(took.Seconds(), "import-s")
 	})
 }
 

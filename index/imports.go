@@ -15,14 +15,14 @@ func (ix *Index) Imports(ctx context.Context) ([]gate.ImportRecord, error) {
 		return nil, err
 	}
 	defer ix.exit()
-	it, err := ix.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte{prefixImport}, UpperBound: []byte{prefixImport + 1}})
+	it, err := ix.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefixImport, UpperBound: prefixEnd(prefixImport)})
 	if err != nil {
 		return nil, ix.readFault("imports", err)
 	}
 	defer it.Close()
 	out := []gate.ImportRecord{}
 	for it.Last(); it.Valid(); it.Prev() {
-		id, err := decodeU64(it.Key()[1:])
+		id, err := decodeU64(it.Key()[len(prefixImport):])
 		if err != nil {
 			return nil, fmt.Errorf("index: import key %x: %w", it.Key(), err)
 		}

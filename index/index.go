@@ -110,6 +110,9 @@ func Open(dir string, opts *Options) (*Index, error) {
 	}
 	if o.TempDir == "" {
 		ix.opts.TempDir = ix.fs.PathJoin(dir, "tmp")
+	} else {
+		// A folder of our own inside it: Open empties it.
+		ix.opts.TempDir = ix.fs.PathJoin(o.TempDir, "admit-index-tmp")
 	}
 	ix.jw.init()
 	ix.nonces.init()
@@ -323,8 +326,10 @@ func (ix *Index) Close() error {
 			errs = append(errs, fmt.Errorf("index: close: save counters: %w", err))
 		}
 	}
-	if err := ix.db.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("index: close: %w", err))
+	if ix.db != nil { // nil when a recovery was cut short by Close
+		if err := ix.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("index: close: %w", err))
+		}
 	}
 	ix.log.Info().Uint64("seq", ix.seq.Load()).Msg("index closed")
 	return errors.Join(errs...)

@@ -12,8 +12,15 @@ import "encoding/binary"
 //	n<nonce>            nonce -> seq, at
 //	e<id>               event
 //	p<id>               provider
-//	i<id:8>             import record
-//	m<name>             meta values (counters, markers)
+//	m<name>             meta values written by the scan path and Close
+//	xi<id:8>            import record
+//	xm<name>            meta values an import writes (ticket count, next
+//	                    ticket key, next import id, bloom generation)
+//
+// Everything an import writes besides tickets lives in the narrow x range,
+// which scans never write: the SSTable holding it does not overlap the
+// memtable, so the ingest neither forces a flush nor stalls the commits of
+// scans behind one.
 const (
 	prefixTicket     = 't'
 	prefixRedemption = 'r'
@@ -22,18 +29,21 @@ const (
 	prefixNonce      = 'n'
 	prefixEvent      = 'e'
 	prefixProvider   = 'p'
-	prefixImport     = 'i'
 	prefixMeta       = 'm'
+	prefixImportMeta = 'x'
 )
+
+// prefixImport starts the import records.
+var prefixImport = []byte("xi")
 
 // Meta keys.
 var (
-	metaNextKey    = []byte("mnextkey")    // next ticket key to assign (uint64)
-	metaNextImport = []byte("mnextimport") // next import id (uint64)
-	metaTickets    = []byte("mtickets")    // ticket records (barcodes) stored (uint64)
-	metaBloomGen   = []byte("mbloomgen")   // changes whenever barcodes are added (uint64)
-	metaJournalWM  = []byte("mjournalwm")  // every seq at or below is on disk (uint64)
-	metaCounters   = []byte("mcounters")   // report counters saved by Close
+	metaNextKey    = []byte("xmnextkey")    // next ticket key to assign (uint64)
+	metaNextImport = []byte("xmnextimport") // next import id (uint64)
+	metaTickets    = []byte("xmtickets")    // ticket records (barcodes) stored (uint64)
+	metaBloomGen   = []byte("xmbloomgen")   // changes whenever barcodes are added (uint64)
+	metaJournalWM  = []byte("mjournalwm")   // every seq at or below is on disk (uint64)
+	metaCounters   = []byte("mcounters")    // report counters saved by Close
 )
 
 func ticketKey(barcode string) []byte {
@@ -81,9 +91,9 @@ func eventKey(id string) []byte    { return append([]byte{prefixEvent}, id...) }
 func providerKey(id string) []byte { return append([]byte{prefixProvider}, id...) }
 
 func importKey(id uint64) []byte {
-	var k [9]byte
-	k[0] = prefixImport
-	binary.BigEndian.PutUint64(k[1:], id)
+	var k [10]byte
+	copy(k[:], prefixImport)
+	binary.BigEndian.PutUint64(k[2:], id)
 	return k[:]
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -59,11 +60,12 @@ func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.Line
 	l.added = newCounters()
 	l.arena = make([]byte, 0, 4<<20)
 	if !req.DryRun {
-		l.startBloom()
+		// The new barcodes go into a copy of the filter, published just
+		// before the import is written.
+		cur := ix.filter.Load()
+		l.filter = &filter{f: cur.f.Copy(), capacity: cur.capacity}
 	}
-	err := l.read(ctx, src)
-	l.stopBloom()
-	if err != nil {
+	if err := l.read(ctx, src); err != nil {
 		return gate.ImportResult{}, err
 	}
 	l.timings = append(l.timings, time.Since(start))
@@ -112,10 +114,7 @@ type loader struct {
 
 	timings []time.Duration // read, classify, write, filter save
 
-	arena     []byte // sort payloads are carved from it
-	blooms    []string
-	bloomCh   chan []string
-	bloomDone chan struct{}
+	arena []byte // sort payloads are carved from it
 
 	// Filled by classify.
 	id       uint64
@@ -184,52 +183,25 @@ func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 		if !l.req.DryRun {
 			// Counted as added; classify takes back what is not.
 			l.added.ticket(&t, nil, 1)
-			l.blooms = append(l.blooms, t.Barcode)
-			if len(l.blooms) == cap(l.blooms) {
-				l.bloomCh <- l.blooms
-				l.blooms = make([]string, 0, bloomBatch)
-			}
+			// Every valid line's barcode goes into the copy of the filter,
+			// even one that turns out rejected or already stored: an extra
+			// key is at worst a false positive.
+			l.filter.f.AddString(t.Barcode)
 		}
+		yield(n)
 	}
 	l.res.Format = src.Format()
 	l.res.Digest = src.Digest()
 	return nil
 }
 
-const bloomBatch = 4096
-
-// startBloom adds the barcodes read to a copy of the filter in a goroutine,
-// beside the parsing. Every valid line's barcode goes in, even one that
-// turns out rejected or already stored: an extra key is at worst a false
-// positive. Nothing is published before the import is written.
-func (l *loader) startBloom() {
-	cur := l.ix.filter.Load()
-	l.filter = &filter{f: cur.f.Copy(), capacity: cur.capacity}
-	l.blooms = make([]string, 0, bloomBatch)
-	l.bloomCh = make(chan []string, 4)
-	l.bloomDone = make(chan struct{})
-	go func() {
-		defer close(l.bloomDone)
-		for batch := range l.bloomCh {
-			for _, b := range batch {
-				l.filter.f.AddString(b)
-			}
-		}
-	}()
-}
-
-// stopBloom waits for the filter goroutine.
-func (l *loader) stopBloom() {
-	if l.bloomCh == nil {
-		return
+// yield lets the scan path run every few hundred lines. An import is one
+// goroutine of plain CPU work; without this a scan that becomes runnable
+// while every P is busy could wait for the scheduler's 10 ms preemption.
+func yield(n int) {
+	if n&255 == 255 {
+		runtime.Gosched()
 	}
-	if len(l.blooms) > 0 {
-		l.bloomCh <- l.blooms
-		l.blooms = nil
-	}
-	close(l.bloomCh)
-	<-l.bloomDone
-	l.bloomCh = nil
 }
 
 // prepare maps a parsed ticket onto the request and checks what does not
@@ -343,6 +315,7 @@ func (l *loader) classify(ctx context.Context) error {
 		if !ok {
 			break
 		}
+		yield(n)
 		if havePrev && item.barcode == prev.barcode {
 			l.notAdded(item)
 			switch {
@@ -494,10 +467,18 @@ func (l *loader) apply(ctx context.Context) error {
 		{metaNextKey, u64(l.nextKey)},
 		{metaTickets, u64(uint64(tickets))},
 	}
+	// A provider seen for the first time is created first, on its own: a
+	// provider without tickets is harmless if the import then fails.
 	pb := ix.db.NewBatch()
 	l.provider = ix.ensureProvider(pb, l.req.Provider)
 	if !pb.Empty() {
-		meta = append(meta, kv{providerKey(l.req.Provider), []byte(l.req.Provider)})
+		if err := ix.apply(pb); err != nil {
+			_ = pb.Close()
+			l.abort()
+			ix.fault(err)
+			return fmt.Errorf("index: import: create provider: %w", err)
+		}
+		l.provider()
 	}
 	_ = pb.Close()
 	if err := l.sink.finish(meta); err != nil {
@@ -506,6 +487,10 @@ func (l *loader) apply(ctx context.Context) error {
 	}
 	if l.filter != nil {
 		ix.filter.Store(l.filter) // before the records are visible: never a false unknown
+	}
+	if err := l.sink.prepare(); err != nil {
+		l.abort()
+		return fmt.Errorf("index: import: %w", err)
 	}
 	for _, s := range l.stripes {
 		ix.stripes[s].Lock()
@@ -545,7 +530,6 @@ func (l *loader) apply(ctx context.Context) error {
 	ix.nextKey = l.nextKey
 	ix.bloomGen = gen
 	ix.tickets.Store(tickets)
-	l.provider()
 	ix.ctrs().mu.Lock()
 	for k, v := range l.added.rows {
 		r := ix.ctrs().rows[k]
@@ -588,6 +572,7 @@ type kv struct{ k, v []byte }
 type sink interface {
 	set(k, v []byte) error
 	finish(rest []kv) error
+	prepare() error // before the stripes are taken
 	commit() error
 	committed() bool
 	abort()
@@ -608,6 +593,8 @@ func (s *batchSink) finish(rest []kv) error {
 	}
 	return nil
 }
+func (s *batchSink) prepare() error { return nil }
+
 func (s *batchSink) commit() error {
 	err := s.ix.apply(s.b)
 	if err == nil {
@@ -642,6 +629,10 @@ func (s *sstSink) open() error {
 	if err != nil {
 		return err
 	}
+	// Start writeback every 1 MiB: a large file's dirty pages would
+	// otherwise be flushed inside the next WAL fdatasync (ext4 orders data
+	// before the journal commit) and stall the scans waiting on it.
+	f = vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: 1 << 20})
 	s.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), s.ix.pebbleOptions().MakeWriterOptions(0, s.ix.db.TableFormat()))
 	s.files = append(s.files, name)
 	s.size = 0
@@ -687,6 +678,12 @@ func (s *sstSink) finish(rest []kv) error {
 	s.w = nil
 	return err
 }
+
+// prepare flushes the memtable, so that the ingest does not overlap it
+// (a recent admin change of a ticket would): an overlapping ingest makes
+// Pebble flush inside the commit pipeline, and every scan's commit waits.
+// Flush itself runs beside the commits.
+func (s *sstSink) prepare() error { return s.ix.db.Flush() }
 
 func (s *sstSink) commit() (err error) {
 	defer func() {

@@ -49,9 +49,10 @@ type Options struct {
 	// new one started. Default 128 MiB.
 	ImportTableBytes int
 
-	// TempDir is where imports spill sorted runs and build SSTables. Default
-	// the "tmp" folder inside the data directory (so an ingest is a rename on
-	// the same file system). It is emptied at Open.
+	// TempDir is where imports spill sorted runs and build SSTables: the
+	// index uses a folder "admit-index-tmp" inside it, which Open empties.
+	// Default the "tmp" folder inside the data directory (keep it on the
+	// data's file system, so an ingest links files instead of copying them).
 	TempDir string
 
 	// CacheSize is Pebble's block cache, in bytes: enough to keep the ticket

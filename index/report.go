@@ -381,7 +381,7 @@ func (ix *Index) rebuildCounters() (*counters, error) {
 		return nil, err
 	}
 	var imports uint64
-	if err := ix.iterPrefix([]byte{prefixImport}, func(k, v []byte) error { imports++; return nil }); err != nil {
+	if err := ix.iterPrefix(prefixImport, func(k, v []byte) error { imports++; return nil }); err != nil {
 		return nil, err
 	}
 	c.imports.Store(imports)

@@ -72,12 +72,16 @@ func (s *sorter) sort() {
 func (s *sorter) spill() error {
 	s.sort()
 	name := s.fs.PathJoin(s.dir, fmt.Sprintf("run-%06d", len(s.runs)))
-	f, err := s.fs.Create(name, "")
+	f, err := s.fs.Create(name, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return fmt.Errorf("index: import: spill: %w", err)
 	}
+	// Start writeback as it goes (see sstSink.open); the run is not synced
+	// at close, it only has to outlive this import.
+	f = vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: 1 << 20, NoSyncOnClose: true})
 	w := bufio.NewWriterSize(f, 1<<20)
 	for i := range s.items {
+		yield(i)
 		it := &s.items[i]
 		s.scratch = binary.AppendUvarint(s.scratch[:0], uint64(len(it.barcode)))
 		s.scratch = append(s.scratch, it.barcode...)

@@ -4,28 +4,34 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// warmWAL leaves Pebble writing into a recycled, full-size WAL file. A fresh
+// warmWAL leaves Pebble writing into a recycled, large WAL file. A fresh
 // WAL file grows with every commit, and each fdatasync of a growing file
 // also writes file-size metadata; a recycled file is overwritten in place.
-// Pebble recycles a WAL once its memtable is flushed, so Open writes one
-// memtable's worth of filler (under a scratch key, deleted at once) and
-// flushes twice: the second rotation picks up the first, full-size file.
+// Pebble recycles a WAL once its memtable is flushed and hands the oldest
+// recycled file to the next WAL it creates. So Open writes two memtables of
+// filler (under a scratch key, deleted after) and flushes: that
+// WAL becomes recyclable; one more small write and flush make Pebble reuse
+// it as the live WAL. The filler goes in 64 KiB batches: a batch over half
+// the memtable would bypass the WAL's normal path.
 func (ix *Index) warmWAL() error {
-	const chunk = 1 << 20
+	const chunk = 64 << 10
 	filler := make([]byte, chunk)
 	key := []byte{'w', 'a', 'r', 'm'}
-	for round := 0; round < 2; round++ {
-		for written := uint64(0); written < ix.opts.MemTableSize/2; written += chunk {
-			if err := ix.db.Set(key, filler, pebble.NoSync); err != nil {
-				return err
-			}
-		}
-		if err := ix.db.Delete(key, pebble.NoSync); err != nil {
-			return err
-		}
-		if err := ix.db.Flush(); err != nil {
+	// Pebble's memtables (and so its WAL files) start small and double up
+	// to MemTableSize: twice MemTableSize of filler reaches full size.
+	for written := uint64(0); written < ix.opts.MemTableSize*2; written += chunk {
+		if err := ix.db.Set(key, filler, pebble.NoSync); err != nil {
 			return err
 		}
 	}
-	return nil
+	if err := ix.db.Delete(key, pebble.NoSync); err != nil {
+		return err
+	}
+	if err := ix.db.Flush(); err != nil {
+		return err
+	}
+	if err := ix.db.Delete(key, pebble.Sync); err != nil {
+		return err
+	}
+	return ix.db.Flush()
 }

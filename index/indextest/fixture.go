@@ -14,7 +14,7 @@ import (
 
 // FixtureVersion names the layout of cached fixtures; change it whenever the
 // store's on-disk format or the synthetic tickets change.
-const FixtureVersion = "v1"
+const FixtureVersion = "v2"
 
 // FixtureDir returns where the fixture of n tickets is cached: the user's
 // cache directory (or the OS temp directory), keyed by FixtureVersion.
