@@ -58,21 +58,20 @@ func (w *Watcher) claimAndImport(ctx context.Context, f *folder, name string) {
 		r.Close()
 	}
 	now := w.opts.Now()
-	var claim, to string
-	for n := 1; ; n++ {
-		claim = newClaim(now, n)
-		to = filepath.Join(f.Dir, processingDir, claimName(claim, name))
-		if !exists(to) {
-			break
-		}
+	claim, to, err := claimPath(f.Dir, name, now)
+	if err == nil {
+		err = os.Rename(from, to)
 	}
-	if err := os.Rename(from, to); err != nil {
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			delete(f.seen, name)
 			log.Info().Msg("the file went away before it was imported")
 			return
 		}
-		log.Error().Err(err).Msg("cannot move the file to processing")
+		if s != nil && !s.warned {
+			s.warned = true
+			log.Error().Err(err).Msg("cannot move the file to processing; it stays")
+		}
 		return
 	}
 	delete(f.seen, name)
@@ -80,6 +79,22 @@ func (w *Watcher) claimAndImport(ctx context.Context, f *folder, name string) {
 		log.Warn().Err(err).Msg("sync after the claim")
 	}
 	w.importClaimed(ctx, f, claim, name, now)
+}
+
+// claimPath returns a free claim for name in processing/.
+func claimPath(dir, name string, now time.Time) (claim, path string, err error) {
+	for n := 1; n <= maxTries; n++ {
+		claim = newClaim(now, n)
+		path = filepath.Join(dir, processingDir, claimName(claim, name))
+		ok, err := free(path)
+		if err != nil {
+			return "", "", err
+		}
+		if ok {
+			return claim, path, nil
+		}
+	}
+	return "", "", fmt.Errorf("dropfolder: no free claim for %s", name)
 }
 
 // importClaimed imports processing/<claim>_<name> and files it.
@@ -136,7 +151,11 @@ func (w *Watcher) finish(f *folder, claim, name string, rep *Report) error {
 	outDir := filepath.Join(f.Dir, rep.Outcome)
 	now := w.opts.Now()
 	rep.At = now
-	rep.MovedTo = filepath.Join(rep.Outcome, freeName(outDir, name, now))
+	target, err := freeName(outDir, name, now)
+	if err != nil {
+		return fmt.Errorf("dropfolder: %w", err)
+	}
+	rep.MovedTo = filepath.Join(rep.Outcome, target)
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return fmt.Errorf("dropfolder: report: %w", err)

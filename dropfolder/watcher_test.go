@@ -298,3 +298,22 @@ func TestNewChecksFolders(t *testing.T) {
 		}
 	}
 }
+
+// TestNameTooLongToClaim: a file that cannot be moved into processing/
+// (its name with the claim is too long for the file system) stays, and the
+// folder goes on.
+func TestNameTooLongToClaim(t *testing.T) {
+	clk, im := newClock(), newImporter()
+	w, dir := newWatcher(t, im, clk, nil, dropfolder.Folder{})
+	long := strings.Repeat("n", 250) + ".csv"
+	write(t, filepath.Join(dir, long), "L\n")
+	write(t, filepath.Join(dir, "ok.csv"), "K\n")
+	settleAndSweep(w, clk)
+	w.Sweep(context.Background())
+	if calls := im.Calls(); len(calls) != 1 || calls[0].data != "K\n" {
+		t.Fatalf("imports %+v, want ok.csv only", calls)
+	}
+	if _, err := os.Stat(filepath.Join(dir, long)); err != nil {
+		t.Errorf("the long-named file: %v", err)
+	}
+}
