@@ -144,8 +144,10 @@ func (l *loader) reject(e gate.LineError) {
 // read consumes the source, checks each line and sorts the good ones.
 func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return fmt.Errorf("index: import: %w", ctx.Err())
+		if n%4096 == 0 {
+			if err := l.interrupted(ctx); err != nil {
+				return err
+			}
 		}
 		line, err := src.Next()
 		if errors.Is(err, io.EOF) {
@@ -192,6 +194,18 @@ func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 	}
 	l.res.Format = src.Format()
 	l.res.Digest = src.Digest()
+	return nil
+}
+
+// interrupted reports a cancelled context, or a write fault: the store is
+// waiting for this import to end before it can reopen.
+func (l *loader) interrupted(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("index: import: %w", err)
+	}
+	if l.ix.faulted.Load() {
+		return errFaulted
+	}
 	return nil
 }
 
@@ -305,8 +319,10 @@ func (l *loader) classify(ctx context.Context) error {
 		stripes     = map[int]bool{}
 	)
 	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return fmt.Errorf("index: import: %w", ctx.Err())
+		if n%4096 == 0 {
+			if err := l.interrupted(ctx); err != nil {
+				return err
+			}
 		}
 		item, ok, err := m.next()
 		if err != nil {

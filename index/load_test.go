@@ -74,8 +74,30 @@ func TestLoadRejections(t *testing.T) {
 	wantReasons := []gate.RejectReason{gate.RejectEmpty, gate.RejectControlChar, gate.RejectUnknownEvent, gate.RejectBadEventID,
 		gate.RejectMissingEvent, gate.RejectOtherProvider, gate.RejectConflictingDup, gate.RejectBadDate, gate.RejectOtherProvider}
 	const want = "lines=14 added=4 updated=0 unchanged=1 rejected=9"
+	for _, path := range []string{"batch", "ingest"} {
+		t.Run(path, func(t *testing.T) {
+			opts := testOptions(memFS())
+			if path == "ingest" {
+				opts.ImportBatchLines = 1
+				opts.ImportSpillBytes = 300 // duplicates land in different sorted runs
+			}
+			ix, err := Open("data", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ix.Close()
+			for _, e := range []gate.Event{derby, cup} {
+				if _, err := ix.PutEvent(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			loadRejections(t, ix, input, wantReasons, want)
+		})
+	}
+}
 
-	ix, _ := openMem(t)
+func loadRejections(t *testing.T, ix *Index, input func() *lineSource, wantReasons []gate.RejectReason, want string) {
+	ctx := context.Background()
 	if _, err := ix.Load(ctx, gate.ImportRequest{Provider: "p2"}, gate.Lines(gate.Ticket{Barcode: "O1", Events: []string{"derby"}})); err != nil {
 		t.Fatal(err)
 	}
