@@ -283,7 +283,7 @@ func (l *loader) classify(ctx context.Context) error {
 		if l.valid <= ix.opts.ImportBatchLines {
 			l.sink = &batchSink{b: ix.db.NewBatch(), ix: ix}
 		} else {
-			l.sink = &sstSink{ix: ix, dir: l.tmp}
+			l.sink = newPipeSink(&sstSink{ix: ix, dir: l.tmp})
 		}
 		// When the store outgrows the filter, a larger one is rebuilt from
 		// the stored barcodes now, and the new ones are added as they are

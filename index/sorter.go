@@ -21,13 +21,21 @@ import (
 // the barcode first, which settles most comparisons without touching the
 // strings.
 type sorter struct {
-	fs      vfs.FS
-	dir     string
-	limit   int
-	items   []sortItem
-	bytes   int
-	runs    []string
-	scratch []byte
+	fs    vfs.FS
+	dir   string
+	limit int
+	items []sortItem
+	bytes int
+	runs  []string
+	// spilling, when not nil, delivers the result of the run being sorted
+	// and written in the background while the next one fills.
+	spilling chan spillResult
+	spare    []sortItem
+}
+
+type spillResult struct {
+	err   error
+	items []sortItem // the buffer, emptied, for reuse
 }
 
 type sortItem struct {
@@ -65,13 +73,45 @@ func (s *sorter) add(barcode string, line int, payload []byte) error {
 	return nil
 }
 
-func (s *sorter) sort() {
-	slices.SortFunc(s.items, func(a, b sortItem) int { return compareItems(&a, &b) })
+func sortItems(items []sortItem) {
+	slices.SortFunc(items, func(a, b sortItem) int { return compareItems(&a, &b) })
 }
 
+// spill hands the buffer to a goroutine that sorts it and writes it as a
+// run, after the previous run is done; reading goes on into a fresh buffer.
 func (s *sorter) spill() error {
-	s.sort()
+	if err := s.waitSpill(); err != nil {
+		return err
+	}
 	name := s.fs.PathJoin(s.dir, fmt.Sprintf("run-%06d", len(s.runs)))
+	s.runs = append(s.runs, name)
+	items := s.items
+	s.items = s.spare[:0]
+	s.spare = nil
+	s.bytes = 0
+	ch := make(chan spillResult, 1)
+	s.spilling = ch
+	go func() {
+		sortItems(items)
+		err := s.writeRun(name, items)
+		clear(items)
+		ch <- spillResult{err, items[:0]}
+	}()
+	return nil
+}
+
+// waitSpill waits for the run being written, if any.
+func (s *sorter) waitSpill() error {
+	if s.spilling == nil {
+		return nil
+	}
+	r := <-s.spilling
+	s.spilling = nil
+	s.spare = r.items
+	return r.err
+}
+
+func (s *sorter) writeRun(name string, items []sortItem) error {
 	f, err := s.fs.Create(name, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return fmt.Errorf("index: import: spill: %w", err)
@@ -80,15 +120,16 @@ func (s *sorter) spill() error {
 	// at close, it only has to outlive this import.
 	f = vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: 1 << 20, NoSyncOnClose: true})
 	w := bufio.NewWriterSize(f, 1<<20)
-	for i := range s.items {
+	var scratch []byte
+	for i := range items {
 		yield(i)
-		it := &s.items[i]
-		s.scratch = binary.AppendUvarint(s.scratch[:0], uint64(len(it.barcode)))
-		s.scratch = append(s.scratch, it.barcode...)
-		s.scratch = binary.AppendUvarint(s.scratch, uint64(it.line))
-		s.scratch = binary.AppendUvarint(s.scratch, uint64(len(it.payload)))
-		s.scratch = append(s.scratch, it.payload...)
-		if _, err := w.Write(s.scratch); err != nil {
+		it := &items[i]
+		scratch = binary.AppendUvarint(scratch[:0], uint64(len(it.barcode)))
+		scratch = append(scratch, it.barcode...)
+		scratch = binary.AppendUvarint(scratch, uint64(it.line))
+		scratch = binary.AppendUvarint(scratch, uint64(len(it.payload)))
+		scratch = append(scratch, it.payload...)
+		if _, err := w.Write(scratch); err != nil {
 			_ = f.Close()
 			return fmt.Errorf("index: import: spill: %w", err)
 		}
@@ -100,15 +141,12 @@ func (s *sorter) spill() error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("index: import: spill: %w", err)
 	}
-	s.runs = append(s.runs, name)
-	clear(s.items)
-	s.items = s.items[:0]
-	s.bytes = 0
 	return nil
 }
 
 // cleanup removes the run files.
 func (s *sorter) cleanup() {
+	_ = s.waitSpill()
 	for _, r := range s.runs {
 		_ = s.fs.Remove(r)
 	}
@@ -202,7 +240,10 @@ type merger struct {
 }
 
 func (s *sorter) iterate() (*merger, error) {
-	s.sort()
+	if err := s.waitSpill(); err != nil {
+		return nil, err
+	}
+	sortItems(s.items)
 	m := &merger{}
 	srcs := []source{&memSource{items: s.items}}
 	for _, name := range s.runs {
