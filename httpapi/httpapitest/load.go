@@ -86,11 +86,6 @@ func Run(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 	if cfg.Duration <= 0 && cfg.Requests <= 0 {
 		return nil, errors.New("httpapitest: set Duration or Requests")
 	}
-	if cfg.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
-		defer cancel()
-	}
 	conns := make([]net.Conn, cfg.Conns)
 	for i := range conns {
 		c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", cfg.Addr)
@@ -101,6 +96,13 @@ func Run(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 			return nil, fmt.Errorf("httpapitest: dial %s: %w", cfg.Addr, err)
 		}
 		conns[i] = c
+	}
+	// The run's time starts once every connection is open: a short run
+	// must not spend its duration dialing.
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
 	}
 	var budget atomic.Int64
 	budget.Store(cfg.Requests)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/admitgate/admit/httpapi/httpapitest"
 )
@@ -45,5 +46,25 @@ func TestRunCountsEveryRequest(t *testing.T) {
 	}
 	if res.Requests != 400 || res.Errors != 0 || res.Statuses[200] != 400 || res.Latency.TotalCount() != 400 || res.PerSecond() <= 0 {
 		t.Errorf("result = %s, statuses %v", res, res.Statuses)
+	}
+}
+
+// A run shorter than dialing its connections takes still measures: the
+// duration starts once every connection is open.
+func TestShortRunDialsFirst(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapitest.ServeTrivial(ln)
+	defer srv.Shutdown()
+	m := httpapitest.NewScanMix("l", nil, nil)
+	res, err := httpapitest.Run(context.Background(), httpapitest.LoadConfig{Addr: ln.Addr().String(), Conns: 64, Duration: time.Nanosecond,
+		Request: httpapitest.PostJSON("x", "/v1/scan", "tok", m.Body)})
+	if err != nil {
+		t.Fatalf("a 1ns run of 64 connections: %v", err)
+	}
+	if res.Errors != 0 {
+		t.Errorf("result = %s", res)
 	}
 }
