@@ -6,99 +6,329 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
-	"github.com/valyala/fasthttp"
+	"github.com/rs/zerolog"
 
-	"github.com/admitgate/admit/httpapi/httpapitest"
+	"github.com/admitgate/admit/bench"
 )
 
-// bench loads /v1/scan of a running appliance with the issue's mix (70%
-// first use, 20% unknown, 10% already used) at each connection count, and
-// a trivial fasthttp handler in this process for comparison.
+const benchUsage = `Usage:
+  admit bench [flags]                 run the benchmarks, print a table, write a JSON result
+  admit bench -short -gate            the short gate CI runs (under a minute)
+  admit bench compare OLD.json NEW.json
+                                      the differences between two results
+  admit bench gate [-budgets FILE] RESULT.json
+                                      hold the budgets against a saved result
+  admit bench benchfmt RESULT.json    the result as Go benchmark lines, for benchstat
+
+Workloads: fsync (the disk's floor), validate (in process: unknown, already
+used, first use at 1, 8 and 64 lanes), http (/v1/scan of an in-process daemon,
+or of -target, closed-loop and open-loop beside a trivial handler), import
+(SecuTix files of 1M and 10M lines, and first uses while 1M lines import).
+Each step reports p50, p90, p99, p99.9, max and throughput from HDR histograms;
+durable steps also as ratios to the same run's fsync probe. Figures are the
+medians of -runs runs, each on a fresh copy of a cached ticket fixture.
+
+-gate exits 1 when a budget of bench/budgets.toml (or -budgets) is broken.`
+
+// bench runs `admit bench` and its subcommands.
 func (m *Main) bench(ctx context.Context, args []string) error {
-	var cf clientFlags
-	var lane, conns, freshPath string
-	var duration time.Duration
-	var trivial bool
-	fs := m.flags("bench", "Usage: admit bench [flags]\n\nLoad POST /v1/scan of a running appliance over keep-alive connections and\nreport requests/s and p50/p99/p99.9 latency. First uses need -fresh: a file of\nbarcodes never scanned (one per line); once they run out, first uses repeat\nalready used barcodes.")
-	m.clientFlagSet(fs, &cf)
-	fs.StringVar(&lane, "lane", m.Getenv("ADMIT_LANE"), "the lane to scan at (ADMIT_LANE)")
-	fs.StringVar(&conns, "conns", "8,64", "connection counts to run, comma-separated")
-	fs.DurationVar(&duration, "duration", 10*time.Second, "how long each run lasts")
-	fs.StringVar(&freshPath, "fresh", "", "a file of barcodes never scanned, for first uses")
-	fs.BoolVar(&trivial, "trivial", true, "also measure a trivial fasthttp handler in this process")
+	if len(args) > 0 {
+		switch args[0] {
+		case "compare":
+			return m.benchCompare(args[1:])
+		case "gate":
+			return m.benchGateFile(args[1:])
+		case "benchfmt":
+			return m.benchFmt(args[1:])
+		}
+	}
+	var (
+		short, gate, verbose             bool
+		runs, tickets, used, rateConns   int
+		duration                         time.Duration
+		workloads, lanes, conns, rates   string
+		importLines, importScan          string
+		dir, cacheDir, jsonPath, budgets string
+		target, token, lane, freshPath   string
+	)
+	fs := m.flags("bench", benchUsage)
+	fs.BoolVar(&short, "short", false, "the short profile: 100k tickets, 200ms steps, fewer steps (the CI gate)")
+	fs.BoolVar(&gate, "gate", false, "exit 1 when a budget is broken")
+	fs.StringVar(&budgets, "budgets", "", "the budgets file (default: bench/budgets.toml, built in)")
+	fs.IntVar(&runs, "runs", 0, "runs of every workload; figures are medians (default 5)")
+	fs.IntVar(&tickets, "tickets", 0, "tickets in the fixture (default 1M; short 100k)")
+	fs.IntVar(&used, "used", 0, "tickets admitted for the already-used steps (default 10k; short 2k)")
+	fs.DurationVar(&duration, "duration", 0, "length of each measured step (default 2s; short 200ms)")
+	fs.StringVar(&workloads, "workloads", "", "workloads to run, comma-separated: fsync,validate,http,import (default all; with -target http)")
+	fs.StringVar(&lanes, "lanes", "", "concurrent lanes of the validate steps (default 1,8,64; short 1,64)")
+	fs.StringVar(&conns, "conns", "", "closed-loop HTTP connections (default 8,64; short 8)")
+	fs.StringVar(&rates, "rates", "", "open-loop HTTP rates, requests/s (default 1000,5000; short none; 0 for none)")
+	fs.IntVar(&rateConns, "rate-conns", 0, "connections of the open-loop generator (default 64)")
+	fs.StringVar(&importLines, "import-lines", "", "SecuTix import sizes, lines (default 1M,10M; short 100k)")
+	fs.StringVar(&importScan, "import-scan-lines", "", "lines imported beside first-use scans (default 1M; short 0: skipped)")
+	fs.StringVar(&dir, "dir", "", "data directory whose disk is measured (default CACHE/runs)")
+	fs.StringVar(&cacheDir, "cache-dir", "", "where fixtures, import files and results are kept (default "+bench.DefaultCacheDir()+")")
+	fs.StringVar(&jsonPath, "json", "", "write the JSON result here (default CACHE/results/TIME-PROFILE.json; none: do not)")
+	fs.StringVar(&target, "target", "", "an appliance's URL: load its /v1/scan instead of an in-process daemon")
+	fs.StringVar(&token, "token", m.Getenv("ADMIT_TOKEN"), "with -target: a scanner token (ADMIT_TOKEN)")
+	fs.StringVar(&lane, "lane", m.Getenv("ADMIT_LANE"), "with -target: the lane to scan at (ADMIT_LANE)")
+	fs.StringVar(&freshPath, "fresh", "", "with -target: a file of barcodes never scanned, one a line, for first uses")
+	fs.BoolVar(&verbose, "v", false, "log what the stores and servers do")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if lane == "" || cf.token == "" {
+	if fs.NArg() > 0 {
 		fs.Usage()
-		return &exitError{code: 2, err: errors.New("bench needs -lane and a token")}
+		return &exitError{code: 2, err: fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))}
 	}
-	u, err := url.Parse(cf.url)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return &exitError{code: 2, err: fmt.Errorf("bench needs an http:// URL, not %q", cf.url)}
+	cfg := bench.Config{Runs: runs, Tickets: tickets, Used: used, Duration: duration, RateConns: rateConns,
+		Dir: dir, CacheDir: cacheDir, Target: target, Token: token, Lane: lane, Progress: m.Stderr}
+	if short {
+		cfg.Profile = bench.ProfileShort
 	}
-	var counts []int
-	for _, s := range strings.Split(conns, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > 4096 {
-			return &exitError{code: 2, err: fmt.Errorf("bad connection count %q", s)}
+	var err error
+	usage := func(err error) error { return &exitError{code: 2, err: err} }
+	if workloads != "" {
+		cfg.Workloads = strings.Split(workloads, ",")
+	}
+	if cfg.Lanes, err = parseCounts("lanes", lanes); err != nil {
+		return usage(err)
+	}
+	if cfg.Conns, err = parseCounts("conns", conns); err != nil {
+		return usage(err)
+	}
+	if rates == "0" || rates == "none" {
+		cfg.Rates = []int{}
+	} else if cfg.Rates, err = parseCounts("rates", rates); err != nil {
+		return usage(err)
+	}
+	if cfg.ImportLines, err = parseCounts("import-lines", importLines); err != nil {
+		return usage(err)
+	}
+	if importScan != "" {
+		n, err := parseCounts("import-scan-lines", importScan)
+		if err != nil {
+			return usage(err)
 		}
-		counts = append(counts, n)
+		cfg.ImportScanLines = n[0]
+		if n[0] == 0 {
+			cfg.ImportScanLines = -1
+		}
 	}
-	var fresh []string
 	if freshPath != "" {
-		if fresh, err = readLines(freshPath); err != nil {
+		if cfg.Fresh, err = readLines(freshPath); err != nil {
+			return fmt.Errorf("bench: -fresh: %w", err)
+		}
+	}
+	if d := m.Getenv("ADMIT_BENCH_INJECT_DELAY"); d != "" {
+		// Test-only: proves the gate fails a slowdown of the validate path.
+		if cfg.InjectDelay, err = time.ParseDuration(d); err != nil {
+			return usage(fmt.Errorf("bench: ADMIT_BENCH_INJECT_DELAY: %w", err))
+		}
+	}
+	var held []bench.Budget
+	if gate {
+		if held, err = loadBudgets(budgets); err != nil {
 			return err
 		}
 	}
-	mix := httpapitest.NewScanMix(lane, fresh, nil)
-	check := func(r *fasthttp.Response) error {
-		if r.StatusCode() != fasthttp.StatusOK {
-			return fmt.Errorf("status %d: %.200s", r.StatusCode(), r.Body())
-		}
-		return nil
+	log := zerolog.Nop()
+	if verbose {
+		log = newLogger(LogConfig{Level: "info", Format: "console"}, m.Stderr)
 	}
-	var trivialAddr string
-	if trivial {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+	cfg.Logger = log
+	cfg.Serve = serveDaemon
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := bench.Run(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("bench: interrupted: %w", err)
+		}
+		return err
+	}
+	fmt.Fprintln(m.Stdout)
+	if err := res.WriteTable(m.Stdout); err != nil {
+		return err
+	}
+	if jsonPath == "" {
+		base := cacheDir
+		if base == "" {
+			base = bench.DefaultCacheDir()
+		}
+		jsonPath = filepath.Join(base, "results", res.Started.Local().Format("20060102-150405")+"-"+res.Profile+".json")
+	}
+	if jsonPath != "none" {
+		if err := res.WriteFile(jsonPath); err != nil {
 			return err
 		}
-		srv := httpapitest.ServeTrivial(ln)
-		defer func() { _ = srv.Shutdown() }()
-		trivialAddr = ln.Addr().String()
+		fmt.Fprintf(m.Stdout, "\nresult: %s\n", jsonPath)
 	}
-	fmt.Fprintf(m.Stdout, "POST %s/v1/scan, lane %s, %v per run, %d fresh barcodes\n", cf.url, lane, duration, len(fresh))
-	for _, n := range counts {
-		res, err := httpapitest.Run(ctx, httpapitest.LoadConfig{Addr: u.Host, Conns: n, Duration: duration,
-			Request: httpapitest.PostJSON(u.Host, "/v1/scan", cf.token, mix.Body), Check: check})
-		if err != nil {
+	var failed []string
+	if errs := res.Errors(); len(errs) > 0 {
+		failed = append(failed, fmt.Sprintf("%d measurements counted wrong answers", len(errs)))
+	}
+	if gate {
+		fmt.Fprintln(m.Stdout)
+		g := bench.Gate(res, held)
+		if err := g.Write(m.Stdout); err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "scan    conns=%-4d %s\n", n, res)
-		if res.FirstErr != nil {
-			fmt.Fprintf(m.Stdout, "        first error: %v\n", res.FirstErr)
-		}
-		if trivialAddr != "" {
-			tr, err := httpapitest.Run(ctx, httpapitest.LoadConfig{Addr: trivialAddr, Conns: n, Duration: duration,
-				Request: httpapitest.PostJSON(trivialAddr, "/v1/scan", "", mix.Body)})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(m.Stdout, "trivial conns=%-4d %s\n", n, tr)
-			fmt.Fprintf(m.Stdout, "        scan/trivial throughput: %.0f%%\n", 100*res.PerSecond()/tr.PerSecond())
+		if !g.Pass() {
+			failed = append(failed, "the gate failed: a budget is broken")
 		}
 	}
-	if len(fresh) > 0 {
-		fmt.Fprintf(m.Stdout, "%d of %d fresh barcodes used\n", mix.FreshUsed(), len(fresh))
+	if len(failed) > 0 {
+		return &exitError{code: 1, err: errors.New("bench: " + strings.Join(failed, "; "))}
 	}
 	return nil
+}
+
+// loadBudgets reads path, or the built-in budgets when path is empty.
+func loadBudgets(path string) ([]bench.Budget, error) {
+	if path == "" {
+		return bench.DefaultBudgets()
+	}
+	return bench.ReadBudgets(path)
+}
+
+func (m *Main) benchCompare(args []string) error {
+	fs := m.flags("bench compare", "Usage: admit bench compare OLD.json NEW.json\n\nPrint how every statistic moved: medians with their spread, the change, and\n\"better\"/\"worse\" only when the runs of the two results do not overlap.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return &exitError{code: 2, err: errors.New("bench compare takes two result files")}
+	}
+	old, err := bench.ReadResult(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	cur, err := bench.ReadResult(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	if old.Settings.Tickets != cur.Settings.Tickets || old.Profile != cur.Profile {
+		fmt.Fprintf(m.Stdout, "note: the results differ in profile or fixture (%s %s tickets vs %s %s)\n",
+			old.Profile, strconv.Itoa(old.Settings.Tickets), cur.Profile, strconv.Itoa(cur.Settings.Tickets))
+	}
+	return bench.WriteComparison(m.Stdout, "old", "new", bench.Compare(old, cur))
+}
+
+func (m *Main) benchGateFile(args []string) error {
+	var budgets string
+	fs := m.flags("bench gate", "Usage: admit bench gate [-budgets FILE] RESULT.json\n\nHold the budgets against a saved result; exit 1 when one is broken.")
+	fs.StringVar(&budgets, "budgets", "", "the budgets file (default: bench/budgets.toml, built in)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return &exitError{code: 2, err: errors.New("bench gate takes one result file")}
+	}
+	held, err := loadBudgets(budgets)
+	if err != nil {
+		return err
+	}
+	res, err := bench.ReadResult(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	g := bench.Gate(res, held)
+	if err := g.Write(m.Stdout); err != nil {
+		return err
+	}
+	if !g.Pass() {
+		return &exitError{code: 1, err: errors.New("bench: the gate failed: a budget is broken")}
+	}
+	return nil
+}
+
+func (m *Main) benchFmt(args []string) error {
+	fs := m.flags("bench benchfmt", "Usage: admit bench benchfmt RESULT.json...\n\nPrint results as Go benchmark lines, one per run, for benchstat:\n  benchstat <(admit bench benchfmt old.json) <(admit bench benchfmt new.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return &exitError{code: 2, err: errors.New("bench benchfmt takes result files")}
+	}
+	for _, path := range fs.Args() {
+		res, err := bench.ReadResult(path)
+		if err != nil {
+			return err
+		}
+		if err := res.WriteBenchfmt(m.Stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseCounts reads a comma-separated list of counts such as "1,8,64" or
+// "1M,10M" (k and M suffixes); "" is nil.
+func parseCounts(name, s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		mult := 1
+		switch {
+		case strings.HasSuffix(f, "M"):
+			mult, f = 1_000_000, strings.TrimSuffix(f, "M")
+		case strings.HasSuffix(f, "k"):
+			mult, f = 1000, strings.TrimSuffix(f, "k")
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("bench: -%s: %q is not a count", name, f)
+		}
+		out = append(out, n*mult)
+	}
+	return out, nil
+}
+
+// serveDaemon is the bench's in-process appliance: the daemon itself, as
+// `admit serve` runs it, on the run's copy of the fixture, listening on
+// 127.0.0.1:0 with one scanner token and one lane.
+func serveDaemon(ctx context.Context, dir string, log zerolog.Logger) (bench.Target, func() error, error) {
+	c := DefaultConfig()
+	c.DataDir = dir
+	c.Appliance = "bench"
+	c.HTTP.Listen = "127.0.0.1:0"
+	c.Log = LogConfig{Level: "warn", Format: "json"}
+	secret := bench.Secret()
+	c.Tokens = []TokenConfig{{Name: "bench", Role: "scanner", Secret: secret}}
+	c.Lanes = []LaneConfig{{ID: bench.ServeLane, Name: "Bench"}}
+	if err := c.Validate(); err != nil {
+		return bench.Target{}, nil, err
+	}
+	ln, err := net.Listen("tcp", c.HTTP.Listen)
+	if err != nil {
+		return bench.Target{}, nil, fmt.Errorf("bench: listen: %w", err)
+	}
+	d := &Daemon{Config: c, Logger: log, Listener: ln}
+	if err := d.Open(ctx); err != nil {
+		return bench.Target{}, nil, err
+	}
+	stop := func() error {
+		cctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return d.Close(cctx)
+	}
+	return bench.Target{URL: "http://" + d.Addr().String(), Token: secret, Lane: bench.ServeLane}, stop, nil
 }
 
 func readLines(path string) ([]string, error) {

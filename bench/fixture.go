@@ -1,0 +1,104 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/index/indextest"
+)
+
+// FixtureDir returns where the fixture of n tickets is cached under
+// cacheDir. The name carries indextest.FixtureVersion, which changes with
+// the store's on-disk format or the synthetic tickets.
+func FixtureDir(cacheDir string, n int) string {
+	return filepath.Join(cacheDir, "fixtures", fmt.Sprintf("%s-%d", indextest.FixtureVersion, n))
+}
+
+// Fixture returns the cached store of n synthetic tickets (indextest), built
+// when missing. It is built in a temporary directory and renamed into
+// place, so an interrupted build leaves nothing that looks complete. Never
+// open it in place: copy it with CopyFixture.
+func Fixture(ctx context.Context, cacheDir string, n int, progress io.Writer) (string, error) {
+	dir := FixtureDir(cacheDir, n)
+	if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil {
+		return dir, nil
+	}
+	return buildFixture(ctx, dir, n, progress)
+}
+
+func buildFixture(ctx context.Context, dir string, n int, progress io.Writer) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(progress, "building the fixture of %s tickets in %s (once; later runs reuse it)\n", count(n), dir)
+	start := time.Now()
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("bench: fixture: %w", err)
+	}
+	tmp := dir + ".building-" + strconv.Itoa(os.Getpid())
+	if err := indextest.Build(tmp, n); err != nil {
+		_ = os.RemoveAll(tmp)
+		return "", fmt.Errorf("bench: build the fixture: %w", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", fmt.Errorf("bench: fixture: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		_ = os.RemoveAll(tmp)
+		return "", fmt.Errorf("bench: fixture: %w", err)
+	}
+	fmt.Fprintf(progress, "fixture built in %v\n", time.Since(start).Round(time.Millisecond))
+	return dir, nil
+}
+
+// CopyFixture copies the fixture in src to dst, a directory that must not
+// exist yet, for one run to open and change.
+func CopyFixture(dst, src string) error {
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("bench: copy fixture: %s exists", dst)
+	}
+	if err := indextest.CopyDir(dst, src); err != nil {
+		return fmt.Errorf("bench: copy fixture: %w", err)
+	}
+	_ = os.Remove(filepath.Join(dst, "complete"))
+	return nil
+}
+
+// errStale says a fixture copy does not hold what it should.
+var errStale = errors.New("bench: the cached fixture is stale")
+
+// openFixture opens a run's copy of the fixture of n tickets and checks it
+// holds them: n tickets, the first and last known and unused, an unknown
+// barcode unknown. A copy that fails (a store written by another version of
+// the index) is reported as errStale so the fixture is rebuilt.
+func openFixture(ctx context.Context, dir string, n int, opts *index.Options) (*index.Index, error) {
+	ix, err := index.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errStale, err)
+	}
+	fail := func(format string, args ...any) (*index.Index, error) {
+		_ = ix.Close()
+		return nil, fmt.Errorf("%w: "+format, append([]any{errStale}, args...)...)
+	}
+	if st := ix.Stats(); st.Tickets != int64(n) {
+		return fail("%d tickets, want %d", st.Tickets, n)
+	}
+	for _, c := range []struct {
+		barcode string
+		want    gate.Reason
+	}{{indextest.Barcode(0), gate.ReasonOK}, {indextest.Barcode(n - 1), gate.ReasonOK}, {indextest.Unknown(0), gate.ReasonUnknown}} {
+		d := ix.Check(ctx, gate.Scan{Barcode: c.barcode, Lane: "bench-check", Direction: gate.In})
+		if d.Reason != c.want {
+			return fail("%s checks %s, want %s", c.barcode, d.Reason, c.want)
+		}
+	}
+	return ix, nil
+}

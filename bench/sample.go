@@ -1,0 +1,152 @@
+package bench
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// The statistics a Sample may hold. Latencies are in microseconds, rates
+// per second, allocations per operation; ratios have no unit.
+const (
+	StatP50   = "p50"   // µs
+	StatP90   = "p90"   // µs
+	StatP99   = "p99"   // µs
+	StatP999  = "p99.9" // µs
+	StatMax   = "max"   // µs
+	StatRate  = "rate"  // operations per second
+	StatOps   = "ops"   // operations measured
+	StatErrs  = "errors"
+	StatAlloc = "allocs" // heap allocations per operation (in-process paths)
+	StatBytes = "bytes"  // heap bytes allocated per operation
+
+	// Ratios to the same run's fsync floor, for durable paths.
+	StatP50Fsync = "p50/fsync" // p50 over the fsync probe's p50
+	StatP99Fsync = "p99/fsync" // p99 over the fsync probe's p99
+	// StatRateFsync is a durable rate over the rate of back-to-back fsyncs
+	// of the probe: above 1 only when commits share their syncs.
+	StatRateFsync = "rate/fsync"
+
+	// StatRateTrivial is a scan rate over the trivial fasthttp handler's
+	// rate at the same connection count in the same run.
+	StatRateTrivial = "rate/trivial"
+
+	StatSeconds = "seconds" // wall time of one whole operation (an import)
+	StatRSS     = "rss-MiB" // the process's peak resident set during it, MiB
+
+	// StatLagP99 is how late the open-loop generator sent its requests
+	// (99th percentile, µs): the generator's own share of the latency.
+	StatLagP99 = "lag-p99"
+)
+
+// Sample is one run's figures of one measurement, by statistic.
+type Sample map[string]float64
+
+// Observation is what one workload step measured in one run.
+type Observation struct {
+	Name   string // "validate/first-use/lanes=8"
+	Unit   string // what one operation is: "scan", "admit", "request", "sync", "line"
+	Sample Sample
+	// Durable marks a path that waits for the disk: Run adds its ratios to
+	// the same run's fsync probe (StatP50Fsync, StatP99Fsync).
+	Durable bool
+	// FirstError is the first wrong answer when Sample counts errors.
+	FirstError string
+}
+
+// micros converts nanoseconds to microseconds.
+func micros(ns int64) float64 { return float64(ns) / 1e3 }
+
+// latencies returns the latency statistics of h (nanoseconds) in µs.
+func latencies(h *hdrhistogram.Histogram) Sample {
+	if h.TotalCount() == 0 {
+		return Sample{}
+	}
+	return Sample{
+		StatP50:  micros(h.ValueAtQuantile(50)),
+		StatP90:  micros(h.ValueAtQuantile(90)),
+		StatP99:  micros(h.ValueAtQuantile(99)),
+		StatP999: micros(h.ValueAtQuantile(99.9)),
+		StatMax:  micros(h.Max()),
+	}
+}
+
+// newHistogram records latencies in nanoseconds from 10ns to 100s at three
+// significant digits.
+func newHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(10, int64(100*time.Second), 3)
+}
+
+// record adds d to h, clamping to the histogram's range so a pathological
+// stall is counted rather than dropped.
+func record(h *hdrhistogram.Histogram, d time.Duration) {
+	v := d.Nanoseconds()
+	if v > h.HighestTrackableValue() {
+		v = h.HighestTrackableValue()
+	}
+	if v < 1 {
+		v = 1
+	}
+	_ = h.RecordValue(v)
+}
+
+// median returns the median of xs (the mean of the two middle values for
+// an even count), NaN for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// summarize fills m's Median, Min and Max from its Runs.
+func (m *Measurement) summarize() {
+	m.Median, m.Min, m.Max = Sample{}, Sample{}, Sample{}
+	var stats []string
+	for _, r := range m.Runs {
+		for k := range r {
+			if !slices.Contains(stats, k) {
+				stats = append(stats, k)
+			}
+		}
+	}
+	for _, k := range stats {
+		xs := m.values(k)
+		m.Median[k] = median(xs)
+		m.Min[k] = slices.Min(xs)
+		m.Max[k] = slices.Max(xs)
+	}
+}
+
+// values returns statistic k of every run that has it.
+func (m *Measurement) values(k string) []float64 {
+	var xs []float64
+	for _, r := range m.Runs {
+		if v, ok := r[k]; ok {
+			xs = append(xs, v)
+		}
+	}
+	return xs
+}
+
+// Spread returns how far statistic k strays across runs: (max-min)/median,
+// 0 with fewer than two runs.
+func (m *Measurement) Spread(k string) float64 {
+	xs := m.values(k)
+	if len(xs) < 2 {
+		return 0
+	}
+	med := median(xs)
+	if med == 0 {
+		return 0
+	}
+	return (slices.Max(xs) - slices.Min(xs)) / med
+}
