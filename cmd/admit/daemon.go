@@ -16,6 +16,7 @@ import (
 	"github.com/admitgate/admit/httpapi"
 	"github.com/admitgate/admit/importfile"
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/web"
 )
 
 // Daemon is the appliance: the ticket store, the importer and the HTTP API,
@@ -75,6 +76,10 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	pages, err := web.New(d.Logger)
+	if err != nil {
+		return err
+	}
 	h := d.cfg.HTTP
 	d.api, err = httpapi.New(httpapi.Config{
 		Index:          &d.store,
@@ -90,6 +95,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		WriteTimeout:   time.Duration(h.WriteTimeout),
 		IdleTimeout:    time.Duration(h.IdleTimeout),
 		ImportTimeout:  time.Duration(h.ImportTimeout),
+		Pages:          pages,
 	})
 	if err != nil {
 		return err

@@ -132,6 +132,8 @@ Tokens for this run (printed once, new at every start):
   scanner  %[4]s
   viewer   %[5]s
 
+Open %[1]s (operator), %[1]s/door (door staff) or %[1]s/admin in a browser and sign in with a token.
+
 Try:
   export ADMIT_URL=%[1]s ADMIT_TOKEN=%[3]s
   curl -s -H "Authorization: Bearer $ADMIT_TOKEN" -d '{"barcode":"%[6]s","lane":"%[7]s"}' $ADMIT_URL/v1/scan
