@@ -64,8 +64,14 @@ func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.Line
 		// before the import is written.
 		cur := ix.filter.Load()
 		l.filter = &filter{f: cur.f.Copy(), capacity: cur.capacity}
+		l.feed = startFeeder(l.filter)
 	}
-	if err := l.read(ctx, src); err != nil {
+	err := l.read(ctx, src)
+	if l.feed != nil {
+		l.feed.stop()
+		l.feed = nil
+	}
+	if err != nil {
 		return gate.ImportResult{}, err
 	}
 	l.timings = append(l.timings, time.Since(start))
@@ -114,7 +120,8 @@ type loader struct {
 
 	timings []time.Duration // read, classify, write, filter save
 
-	arena []byte // sort payloads are carved from it
+	arena []byte  // sort payloads are carved from it
+	feed  *feeder // adds barcodes to filter in the background
 
 	// Filled by classify.
 	id       uint64
@@ -187,14 +194,65 @@ func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 			l.added.ticket(&t, nil, 1)
 			// Every valid line's barcode goes into the copy of the filter,
 			// even one that turns out rejected or already stored: an extra
-			// key is at worst a false positive.
-			l.filter.f.AddString(t.Barcode)
+			// key is at worst a false positive. Once the store would outgrow
+			// the filter, classify builds a larger one instead.
+			if l.feed != nil {
+				if uint64(l.ix.tickets.Load())+uint64(l.valid) > l.filter.capacity {
+					l.feed.stop()
+					l.feed = nil
+				} else {
+					l.feed.add(t.Barcode)
+				}
+			}
 		}
 		yield(n)
 	}
 	l.res.Format = src.Format()
 	l.res.Digest = src.Digest()
 	return nil
+}
+
+// feeder adds barcodes to a filter that nobody reads yet, in its own
+// goroutine (a bloom add is ten cache misses; beside parsing or merging it
+// is nearly free on the second core). Barcodes travel in batches.
+type feeder struct {
+	f     *filter
+	batch []string
+	ch    chan []string
+	done  chan struct{}
+}
+
+func startFeeder(f *filter) *feeder {
+	fd := &feeder{f: f, batch: make([]string, 0, 1024), ch: make(chan []string, 8), done: make(chan struct{})}
+	go func() {
+		defer close(fd.done)
+		n := 0
+		for b := range fd.ch {
+			for _, bc := range b {
+				fd.f.f.AddString(bc)
+				n++
+				yield(n)
+			}
+		}
+	}()
+	return fd
+}
+
+func (fd *feeder) add(barcode string) {
+	fd.batch = append(fd.batch, barcode)
+	if len(fd.batch) == cap(fd.batch) {
+		fd.ch <- fd.batch
+		fd.batch = make([]string, 0, 1024)
+	}
+}
+
+// stop waits until every barcode given is in the filter.
+func (fd *feeder) stop() {
+	if len(fd.batch) > 0 {
+		fd.ch <- fd.batch
+	}
+	close(fd.ch)
+	<-fd.done
 }
 
 // interrupted reports a cancelled context, or a write fault: the store is
@@ -296,6 +354,13 @@ func (l *loader) classify(ctx context.Context) error {
 			}
 			l.filter = f
 			growFilter = true
+			l.feed = startFeeder(f)
+			defer func() {
+				if l.feed != nil {
+					l.feed.stop()
+					l.feed = nil
+				}
+			}()
 		}
 	}
 
@@ -397,8 +462,12 @@ func (l *loader) classify(ctx context.Context) error {
 			return err
 		}
 		if growFilter {
-			l.filter.f.AddString(item.barcode)
+			l.feed.add(item.barcode)
 		}
+	}
+	if l.feed != nil {
+		l.feed.stop()
+		l.feed = nil
 	}
 	for s := range stripes {
 		l.stripes = append(l.stripes, s)
