@@ -156,16 +156,20 @@ class Node:
         self.fifo = -1
         self.awake = True
         self.reaps = 0  # reap ioctls answered: a program that spins shows here
+        self.removed = False
 
     def make_fifo(self):
-        path = self.bus.root + self.devnode
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        os.mkfifo(path, 0o666)
-        self.fifo = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        # The harness runs under libumockdev's preload too, which takes an
+        # open() of a testbed device node for a program's and connects it to
+        # the node's ioctl socket: open the FIFO under a private name, then
+        # move it over the node.
+        private = os.path.join(self.bus.root, ".usbemu-fifo-%d" % id(self))
+        os.mkfifo(private, 0o666)
+        self.fifo = os.open(private, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         self.sleep()
+        path = self.bus.root + self.devnode
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.rename(private, path)
 
     def sleep(self):
         if not self.awake or self.fifo < 0:
@@ -213,6 +217,9 @@ class Node:
         self.bus.log(self.dev, "close", devnode=self.devnode)
         if not self.present and not self.clients:
             self.close()
+            if self in self.bus.orphans:
+                self.bus.orphans.remove(self)
+            return
         self.sync()
 
     def complete(self, urb, status, payload=b""):
@@ -234,6 +241,12 @@ class Node:
             self.complete(urb, -errno.ESHUTDOWN)
         if not self.clients:
             self.close()
+
+    def remove(self):
+        """Take the device out of the testbed, once."""
+        if not self.removed:
+            self.removed = True
+            self.bus.testbed.remove_device(self.syspath)
 
     # --- ioctls -------------------------------------------------------
 
@@ -489,12 +502,21 @@ class Device:
         self.text = text
         self.descriptors = desc
         self.speed_code = {"1.5": 1, "12": 2, "480": 3, "5000": 5}.get(speed, 0)
-        if not self.bus.testbed.add_from_string(text):
-            raise ValueError("testbed refused the device description")
         node = Node(self.bus, self, syspath, devnode)
-        node.make_fifo()
+        # Every node and its handler live as long as the harness: the
+        # testbed keeps the handler's socket listening for handles opened
+        # before an unplug, and a handler Python dropped would take its
+        # clients down with it.
+        self.bus.nodes.append(node)
+        # A program may find the device the moment it is in sysfs (a libusb
+        # context starting scans sysfs): its ioctl socket and its node
+        # come first, and the testbed does not make a node of its own.
         if not self.bus.testbed.attach_ioctl(devnode, node.handler):
             raise ValueError("cannot attach the ioctl handler to %s" % devnode)
+        node.make_fifo()
+        sysfs = "\n".join(l for l in text.splitlines() if not l.startswith("N: ")) + "\n"
+        if not self.bus.testbed.add_from_string(sysfs):
+            raise ValueError("testbed refused the device description")
         self.node = node
         self.driver = self.kernel_driver
         self.claimed = None
@@ -511,9 +533,20 @@ class Device:
         self.driver = ""
         self.claimed = None
         self.reports.clear()
+        # Gone from /dev first, so that a program reacting to its failed
+        # transfers cannot open the node of a device being removed; then
+        # from sysfs and libusb's hot-plug monitor; then the transfers fail.
+        # Gone from /dev first, so that a program reacting to the failed
+        # transfers cannot open the node of a device being removed; then the
+        # transfers fail as usbfs fails them, and the device leaves sysfs
+        # and libusb's hot-plug monitor. Handles still open get ENODEV.
+        try:
+            os.unlink(self.bus.root + node.devnode)
+        except FileNotFoundError:
+            pass
         node.unplug()
         self.bus.testbed.uevent(node.syspath, "remove")
-        self.bus.testbed.remove_device(node.syspath)
+        node.remove()
         if node.clients:
             self.bus.orphans.append(node)
         self.bus.log(self, "unplug", devnode=node.devnode)
@@ -663,6 +696,7 @@ class Bus:
         self.loop = loop
         self.devices = {}
         self.orphans = []
+        self.nodes = []
         self.entries = []
         self.seq = 0
         self.inbuf = b""
@@ -816,7 +850,7 @@ def main(argv):
         GLib.unix_signal_add(GLib.PRIORITY_HIGH, s, forward, s)
     signal.signal(signal.SIGQUIT, lambda s, f: forward(s))
     loop.run()
-    for node in [d.node for d in bus.devices.values() if d.node] + bus.orphans:
+    for node in [d.node for d in bus.devices.values() if d.node] + list(bus.orphans):
         node.close()
     return status["code"]
 
