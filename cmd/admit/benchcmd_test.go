@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// admit bench end to end at toy sizes: the validate workload and /v1/scan
+// of the real daemon started in process, the table, the JSON result, the
+// gate's exit code, and the compare, gate and benchfmt subcommands on the
+// file it wrote.
+func TestBenchCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{}
+	run := func(args ...string) (string, int) {
+		var out bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return env[k] }}
+		code := exitCode(m.Run(t.Context(), args), &out)
+		return out.String(), code
+	}
+	budgets := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lenient := budgets("lenient.toml", `[[budget]]
+metric = "http/closed/conns=2/scan"
+stat = "rate"
+at_least = 1.0
+profiles = ["full"]
+why = "it answers at all"
+`)
+	impossible := budgets("impossible.toml", `[[budget]]
+metric = "validate/unknown/lanes=1"
+stat = "p50"
+at_most = 0.000001
+profiles = ["full"]
+why = "nothing is this fast"
+`)
+	result := filepath.Join(dir, "r.json")
+	toy := []string{"bench", "-workloads", "validate,http", "-tickets", "4000", "-runs", "1", "-duration", "20ms", "-lanes", "1,2",
+		"-used", "100", "-conns", "2", "-rates", "200", "-rate-conns", "4", "-cache-dir", dir}
+
+	out, code := run(append(toy, "-json", result, "-gate", "-budgets", lenient)...)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for _, want := range []string{"admit bench (full): 4k tickets, 1 run(s), 20ms per step", "fsync", "validate/first-use/lanes=2",
+		"http/closed/conns=2/scan", "http/open/rate=200/scan", "% of trivial", "result: " + result, "gate: PASS (1 budgets)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, code = run("bench", "gate", "-budgets", impossible, result)
+	if code != 1 || !strings.Contains(out, "FAIL validate/unknown/lanes=1 p50 ≤ 0.00µs") || !strings.Contains(out, "the gate failed") {
+		t.Errorf("gate of an impossible budget: exit %d\n%s", code, out)
+	}
+	out, code = run("bench", "compare", result, result)
+	if code != 0 || !strings.Contains(out, "validate/unknown/lanes=1") || !strings.Contains(out, "0 statistics worse") {
+		t.Errorf("compare: exit %d\n%s", code, out)
+	}
+	out, code = run("bench", "benchfmt", result)
+	if code != 0 || !strings.Contains(out, "BenchmarkAdmit/validate/first-use/lanes=1-") || !strings.Contains(out, "p99-µs") {
+		t.Errorf("benchfmt: exit %d\n%s", code, out)
+	}
+
+	// The test-only slowdown is announced in the table and breaks the gate.
+	env["ADMIT_BENCH_INJECT_DELAY"] = "40us"
+	out, code = run("bench", "-short", "-workloads", "validate", "-tickets", "4000", "-runs", "1", "-duration", "20ms",
+		"-lanes", "1", "-used", "100", "-cache-dir", dir, "-json", "none", "-gate")
+	if code != 1 || !strings.Contains(out, "WARNING: a test-only delay of 40µs was injected") ||
+		!strings.Contains(out, "FAIL validate/unknown/lanes=1 p50 ≤ 2.00µs") || strings.Contains(out, "result: ") {
+		t.Errorf("injected delay: exit %d\n%s", code, out)
+	}
+}
+
+func TestBenchCommandUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "-lanes", "1,x"}, `-lanes: "x" is not a count`},
+		{[]string{"bench", "-import-lines", "1G"}, `"1G" is not a count`},
+		{[]string{"bench", "extra"}, `unexpected argument "extra"`},
+		{[]string{"bench", "compare", "one.json"}, "takes two result files"},
+		{[]string{"bench", "gate"}, "takes one result file"},
+		{[]string{"bench", "benchfmt"}, "takes result files"},
+		{[]string{"bench", "-workloads", "turbo", "-cache-dir", "/nonexistent/x"}, `unknown workload "turbo"`},
+		{[]string{"bench", "-target", "http://127.0.0.1:1", "-cache-dir", "/nonexistent/x"}, "a target needs a scanner token and a lane"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+		code := exitCode(m.Run(t.Context(), tt.args), &out)
+		if code == 0 || !strings.Contains(out.String(), tt.want) {
+			t.Errorf("admit %q: exit %d\n%s\nwant %q", tt.args, code, out.String(), tt.want)
+		}
+	}
+}
