@@ -73,7 +73,7 @@ Usage:
   admit scan [flags] BARCODE  send one scan (exit 0 admitted, 3 refused)
   admit check-config FILE     check a configuration file
   admit version               print the version
-  admit bench [flags]         load /v1/scan of a running appliance
+  admit bench [flags]         benchmark this box; -gate holds the budgets
 
 Run "admit COMMAND -h" for a command's flags. The tools read ADMIT_URL and
 ADMIT_TOKEN from the environment.
