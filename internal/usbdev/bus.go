@@ -205,6 +205,43 @@ func (b *Bus) Open(ctx context.Context, m Match) (*Device, error) {
 	return nil, gate.Errorf(gate.ENOTFOUND, "usbdev: no attached device matches %s", m)
 }
 
+// OpenAll opens every attached device m selects (by id and port; a
+// serial in m is checked too), for callers that tell devices apart by
+// something only they can read, such as a relay board's own serial. Close
+// each one. No device is not an error: the slice is empty.
+func (b *Bus) OpenAll(ctx context.Context, m Match) ([]*Device, error) {
+	if m.ID.IsZero() && m.Serial == "" && m.Port == "" {
+		return nil, gate.Errorf(gate.EINVALID, "usbdev: a USB device needs usb (vendor:product), serial or port")
+	}
+	uctx, err := b.Context()
+	if err != nil {
+		return nil, err
+	}
+	devs, openErr := uctx.OpenDevices(func(d *gousb.DeviceDesc) bool {
+		info := descInfo(d)
+		return m.matchesDesc(info.ID, info.Port)
+	})
+	var out []*Device
+	for _, d := range devs {
+		d.ControlTimeout = b.controlTimeout
+		info := descInfo(d.Desc)
+		readStrings(d, &info)
+		if (m.Serial != "" && info.Serial != m.Serial) || ctx.Err() != nil {
+			d.Close()
+			continue
+		}
+		out = append(out, &Device{Device: d, Info: info})
+	}
+	if err := ctx.Err(); err != nil {
+		closeAll(out)
+		return nil, err
+	}
+	if openErr != nil && len(out) == 0 {
+		return nil, fmt.Errorf("usbdev: open %s: %w%s", m, openErr, permissionHint(openErr))
+	}
+	return out, nil
+}
+
 func closeAll(devs []*Device) {
 	for _, d := range devs {
 		d.Close()
