@@ -38,7 +38,8 @@ type Options struct {
 	LockStripes int
 
 	// ImportSpillBytes is how many bytes of parsed import lines are held in
-	// memory before a sorted run is spilled to a temporary file. Default 64 MiB.
+	// memory before a sorted run is spilled to a temporary file; one more
+	// buffer fills while a run is written. Default 128 MiB.
 	ImportSpillBytes int
 
 	// ImportBatchLines is the largest import applied as one Pebble batch;
@@ -109,7 +110,7 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	o.LockStripes = n
 	if o.ImportSpillBytes <= 0 {
-		o.ImportSpillBytes = 64 << 20
+		o.ImportSpillBytes = 128 << 20
 	}
 	if o.ImportBatchLines <= 0 {
 		o.ImportBatchLines = 20_000
