@@ -37,7 +37,7 @@ func (b *Budget) String() string {
 
 // knownStats are the statistics a budget may name.
 var knownStats = []string{StatP50, StatP90, StatP99, StatP999, StatMax, StatRate, StatAlloc, StatBytes,
-	StatP50Fsync, StatP99Fsync, StatRateFsync, StatRateTrivial, StatSeconds, StatRSS, StatLagP99}
+	StatP50Fsync, StatP99Fsync, StatRateOneLane, StatRateTrivial, StatSeconds, StatRSS, StatLagP99}
 
 //go:embed budgets.toml
 var defaultBudgets string
@@ -200,7 +200,7 @@ func formatStat(stat string, v float64) string {
 		return dur(v)
 	case StatRate:
 		return grouped(v) + "/s"
-	case StatP50Fsync, StatP99Fsync, StatRateFsync, StatRateTrivial:
+	case StatP50Fsync, StatP99Fsync, StatRateOneLane, StatRateTrivial:
 		return ratio(v)
 	case StatSeconds:
 		return fmt.Sprintf("%.2fs", v)

@@ -13,11 +13,11 @@ import (
 
 // compared are the statistics Compare looks at, in order.
 var compared = []string{StatRate, StatP50, StatP99, StatP999, StatAlloc, StatP50Fsync, StatP99Fsync,
-	StatRateFsync, StatRateTrivial, StatSeconds, StatRSS}
+	StatRateOneLane, StatRateTrivial, StatSeconds, StatRSS}
 
 // higherIsBetter reports whether a larger value of stat is an improvement.
 func higherIsBetter(stat string) bool {
-	return stat == StatRate || stat == StatRateTrivial || stat == StatRateFsync
+	return stat == StatRate || stat == StatRateTrivial || stat == StatRateOneLane
 }
 
 // MinRunsToJudge is how many runs each side needs before Compare calls a
@@ -168,7 +168,7 @@ func (r *Result) WriteBenchfmt(w io.Writer) error {
 				}
 			}
 			for _, k := range []struct{ stat, unit string }{{StatAlloc, "allocs/op"}, {StatBytes, "B/op"},
-				{StatP50Fsync, "p50/fsync"}, {StatP99Fsync, "p99/fsync"}, {StatRateFsync, "rate/fsync"}, {StatRateTrivial, "rate/trivial"},
+				{StatP50Fsync, "p50/fsync"}, {StatP99Fsync, "p99/fsync"}, {StatRateOneLane, "rate/1-lane"}, {StatRateTrivial, "rate/trivial"},
 				{StatSeconds, "sec/file"}, {StatRSS, "peak-RSS-MiB"}, {StatErrs, "errors"}} {
 				if v, ok := s[k.stat]; ok {
 					fmt.Fprintf(bw, "\t%s %s", num(v), k.unit)

@@ -13,7 +13,7 @@
 //
 //   - fsync ([RunFsync]): the disk's floor, 4 KiB overwrite + fdatasync in
 //     the data directory. Every durable figure of the same run is also given
-//     as a ratio to it (p50/fsync, p99/fsync, rate/fsync), because a shared
+//     as a ratio to it (p50/fsync, p99/fsync), because a shared
 //     disk's latency moves from minute to minute.
 //   - validate ([RunValidate]): in process, the gate.Validator as the
 //     daemon holds it: unknown barcodes ([RunUnknown]: a bloom miss),

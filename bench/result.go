@@ -209,6 +209,9 @@ func other(s Sample) string {
 	if v, ok := s[StatRateTrivial]; ok {
 		parts = append(parts, fmt.Sprintf("%.0f%% of trivial", 100*v))
 	}
+	if v, ok := s[StatRateOneLane]; ok {
+		parts = append(parts, fmt.Sprintf("%.1f× 1 lane", v))
+	}
 	if v, ok := s[StatSeconds]; ok {
 		parts = append(parts, fmt.Sprintf("%.2fs", v))
 	}

@@ -90,9 +90,6 @@ func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Ob
 			if f := fsync[StatP99]; f > 0 {
 				o.Sample[StatP99Fsync] = o.Sample[StatP99] / f
 			}
-			if f := fsync[StatRate]; f > 0 {
-				o.Sample[StatRateFsync] = o.Sample[StatRate] / f
-			}
 		}
 		out = append(out, o)
 		c.progress(run, o)

@@ -26,9 +26,10 @@ const (
 	// Ratios to the same run's fsync floor, for durable paths.
 	StatP50Fsync = "p50/fsync" // p50 over the fsync probe's p50
 	StatP99Fsync = "p99/fsync" // p99 over the fsync probe's p99
-	// StatRateFsync is a durable rate over the rate of back-to-back fsyncs
-	// of the probe: above 1 only when commits share their syncs.
-	StatRateFsync = "rate/fsync"
+	// StatRateOneLane is a first-use rate over the same run's one-lane
+	// first-use rate: how much concurrent lanes gain by sharing syncs
+	// (about 1 if commits were serialised).
+	StatRateOneLane = "rate/1-lane"
 
 	// StatRateTrivial is a scan rate over the trivial fasthttp handler's
 	// rate at the same connection count in the same run.

@@ -208,8 +208,18 @@ func RunValidate(ctx context.Context, v gate.Validator, cfg ValidateConfig) ([]O
 			return out, err
 		}
 	}
+	oneLane := 0.0
 	for _, l := range cfg.Lanes {
-		if err := add(RunFirstUse(ctx, v, cfg.Fresh, l, cfg.Limit)); err != nil {
+		o, err := RunFirstUse(ctx, v, cfg.Fresh, l, cfg.Limit)
+		if err != nil {
+			return out, err
+		}
+		if l == 1 {
+			oneLane = o.Sample[StatRate]
+		} else if oneLane > 0 {
+			o.Sample[StatRateOneLane] = o.Sample[StatRate] / oneLane
+		}
+		if err := add(o, nil); err != nil {
 			return out, err
 		}
 	}
