@@ -20,6 +20,7 @@ import ctypes
 import errno
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -850,8 +851,11 @@ def main(argv):
         GLib.unix_signal_add(GLib.PRIORITY_HIGH, s, forward, s)
     signal.signal(signal.SIGQUIT, lambda s, f: forward(s))
     loop.run()
-    for node in [d.node for d in bus.devices.values() if d.node] + list(bus.orphans):
+    for node in bus.nodes:
         node.close()
+    # The testbed's finalizer would remove its directory, but Python does not
+    # promise to run it at exit.
+    shutil.rmtree(testbed.get_root_dir(), ignore_errors=True)
     return status["code"]
 
 

@@ -278,9 +278,9 @@ func TestBoardMissingAtStart(t *testing.T) {
 		t.Errorf("Set before the board is there: %v", err)
 	}
 	f.emu.AddRelay(usbemu.RelayOptions{Serial: "OTHER"})
-	time.Sleep(100 * time.Millisecond)
-	if b.Connected() || !strings.Contains(b.Status().LastError, "OTHER") {
-		t.Errorf("status %+v, want not connected, naming the board it found", b.Status())
+	waitFor(t, "the error to name the board found", func() bool { return strings.Contains(b.Status().LastError, "OTHER") })
+	if b.Connected() {
+		t.Errorf("connected to another board: %+v", b.Status())
 	}
 	dev, _ := f.emu.AddRelay(usbemu.RelayOptions{Serial: "LATER"})
 	waitFor(t, "connect", b.Connected)
