@@ -45,6 +45,7 @@ type Index struct {
 	providers atomic.Pointer[map[string]gate.Provider]
 
 	filter atomic.Pointer[filter]
+	open   atomic.Pointer[openSet] // cache of the events open now
 
 	// recVersion counts the changes of ticket records that can alter a
 	// decision (admin changes, reissues, withdrawals, import updates). Each

@@ -192,13 +192,45 @@ func (ix *Index) denialEvents(s *gate.Scan, d *gate.Decision, events *gate.Event
 	if s.LaneEvents != nil {
 		return s.LaneEvents
 	}
-	var out []string
+	return ix.openEvents(events, s.At)
+}
+
+// openSet is the events open during [from, until), for one event set.
+type openSet struct {
+	set         *gate.EventSet
+	from, until time.Time // zero: unbounded
+	ids         []string  // shared, never modified
+}
+
+// openEvents returns the ids of the events open at t. The answer is cached
+// for as long as no window opens or closes, so a flood of unknown barcodes
+// at a lane without a list allocates nothing for it.
+func (ix *Index) openEvents(events *gate.EventSet, t time.Time) []string {
+	if c := ix.open.Load(); c != nil && c.set == events && (c.from.IsZero() || !t.Before(c.from)) &&
+		(c.until.IsZero() || t.Before(c.until)) {
+		return c.ids
+	}
+	c := &openSet{set: events}
 	for _, e := range events.All() {
-		if e.WindowAt(s.At) == gate.WindowOpen {
-			out = append(out, e.ID)
+		if e.WindowAt(t) == gate.WindowOpen {
+			c.ids = append(c.ids, e.ID)
+		}
+		for _, b := range [2]time.Time{e.OpensAt, e.ClosesAt} {
+			switch {
+			case b.IsZero():
+			case b.After(t):
+				if c.until.IsZero() || b.Before(c.until) {
+					c.until = b
+				}
+			default:
+				if c.from.IsZero() || b.After(c.from) {
+					c.from = b
+				}
+			}
 		}
 	}
-	return out
+	ix.open.Store(c)
+	return c.ids
 }
 
 // withRedemption returns rs with r replacing the redemption of its event.

@@ -270,3 +270,33 @@ func TestNonce(t *testing.T) {
 		t.Fatalf("replay redeemed: %+v", v.Redemptions)
 	}
 }
+
+// TestOpenEventsCache: the cached list of open events equals a fresh count
+// at every instant around the windows' edges.
+func TestOpenEventsCache(t *testing.T) {
+	ix, _ := openMem(t)
+	set := ix.events.Load()
+	var times []time.Time
+	for _, e := range set.All() {
+		for _, b := range []time.Time{e.OpensAt, e.ClosesAt} {
+			times = append(times, b.Add(-time.Nanosecond), b, b.Add(time.Nanosecond))
+		}
+	}
+	for round := range 2 { // forwards, then backwards: the cache must not stick
+		for i := range times {
+			at := times[i]
+			if round == 1 {
+				at = times[len(times)-1-i]
+			}
+			var want []string
+			for _, e := range set.All() {
+				if e.WindowAt(at) == gate.WindowOpen {
+					want = append(want, e.ID)
+				}
+			}
+			if got := ix.openEvents(set, at); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("at %v: %v, want %v", at, got, want)
+			}
+		}
+	}
+}
