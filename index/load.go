@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,7 +49,7 @@ func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.Line
 	defer ix.exit()
 
 	l := &loader{ix: ix, req: req, events: events, res: gate.ImportResult{DryRun: req.DryRun, Errors: []gate.LineError{}}}
-	l.tmp = ix.fs.PathJoin(ix.opts.TempDir, fmt.Sprintf("import-%d", time.Now().UnixNano()))
+	l.tmp = ix.fs.PathJoin(ix.opts.TempDir, fmt.Sprintf("import-%d", importDirs.Add(1)))
 	if err := ix.fs.MkdirAll(l.tmp, 0o755); err != nil {
 		return gate.ImportResult{}, fmt.Errorf("index: import: temp dir: %w", err)
 	}
@@ -107,6 +108,9 @@ func firstError(es []gate.LineError) string {
 	}
 	return es[0].Error()
 }
+
+// importDirs numbers the temporary folders of imports in this process.
+var importDirs atomic.Uint64
 
 // loader is the state of one import.
 type loader struct {
