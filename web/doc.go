@@ -59,6 +59,8 @@
 // against the whole appliance (index on disk, importer, API and pages) on a
 // real socket. ADMIT_WEB_ARTIFACTS names a directory to keep their
 // screenshots in (default: a temporary directory removed after the test);
-// ADMIT_CHROMIUM names the browser binary (default /usr/bin/chromium). Run
-// with -short, or without a Chromium, they are skipped.
+// ADMIT_CHROMIUM names the browser binary (default /usr/bin/chromium;
+// scripts/deps.sh test installs it, and the tests fail, saying so, when it
+// is missing). With -short they are skipped. A test fails on any script
+// error, console error or Content-Security-Policy refusal in the page.
 package web

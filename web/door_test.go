@@ -3,9 +3,12 @@ package web_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -213,4 +216,112 @@ func TestDoorCameraScansWithBarcodeDetector(t *testing.T) {
 	if live := eval[bool](b, `!!document.getElementById('camera').srcObject`); live {
 		t.Error("the camera still streams after stopping")
 	}
+}
+
+// answerLoss makes the browser lose the appliance's answers to scans: the
+// request reaches the appliance and is decided, then the connection breaks
+// before the answer arrives, as on a flaky Wi-Fi.
+type answerLoss struct {
+	mu      sync.Mutex
+	drop    int // answers still to lose
+	dropped int
+}
+
+func (l *answerLoss) set(n int) {
+	l.mu.Lock()
+	l.drop = n
+	l.mu.Unlock()
+}
+
+func (l *answerLoss) lost() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dropped
+}
+
+func (b *browserTab) loseScanAnswers(l *answerLoss) {
+	b.t.Helper()
+	ctx := b.ctx
+	if err := chromedp.Listen(ctx, func(ev any) {
+		e, ok := ev.(*fetch.EventRequestPaused)
+		if !ok {
+			return
+		}
+		l.mu.Lock()
+		fail := l.drop > 0
+		if fail {
+			l.drop--
+			l.dropped++
+		}
+		l.mu.Unlock()
+		go func() { // no protocol call may run inside the listener
+			var err error
+			if fail {
+				_, err = chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID,
+					ErrorReason: network.ErrorReasonConnectionReset})
+			} else {
+				_, err = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+			}
+			if err != nil && ctx.Err() == nil {
+				b.t.Errorf("intercept %s: %v", e.Request.URL, err)
+			}
+		}()
+	}); err != nil {
+		b.t.Fatal(err)
+	}
+	b.run("intercept scan answers", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			{URLPattern: "*/v1/scan", RequestStage: fetch.RequestStageResponse}}})
+		return err
+	}))
+}
+
+// A scan whose answer is lost is sent again with the same nonce: the
+// appliance answers its first decision again, and the ticket is counted
+// once. When no answer comes at all, the page says the ticket was not
+// checked, and scanning it again reuses the nonce, so the entry the lost
+// attempt spent is not refused as already used.
+func TestDoorRetryNeverCountsTwice(t *testing.T) {
+	a := startAppliance(t)
+	b := newTab(t, desktop)
+	b.signIn(a.base+"/door", scannerSecret, "door")
+	loss := &answerLoss{}
+	b.loseScanAnswers(loss)
+
+	loss.set(2)
+	b.run("scan with two answers lost", chromedp.KeyEvent(sxSenior+"\r"))
+	b.waitFor("the answer of the third attempt", answerIs("ok"), 15*time.Second)
+	if !strings.Contains(b.text("#answer-detail"), "decided already") {
+		t.Errorf("detail %q does not say the answer is the first decision again", b.text("#answer-detail"))
+	}
+	if n := a.admissions(sxSenior); n != 1 || loss.lost() != 2 {
+		t.Errorf("admissions %d after %d lost answers, want 1", n, loss.lost())
+	}
+
+	// Every attempt lost: not checked, and not admitted on screen.
+	loss.set(100)
+	b.run("close and scan with every answer lost", chromedp.Click(chromedp.ID("answer")), chromedp.WaitNotVisible(chromedp.ID("answer")),
+		chromedp.KeyEvent(sxAdult1+"\r"))
+	b.waitFor("not checked", `document.getElementById('answer').classList.contains('answer-problem')`, 15*time.Second)
+	if got := b.text("#answer-verdict"); got != "NOT CHECKED" {
+		t.Errorf("verdict %q", got)
+	}
+	if reason := b.text("#answer-reason"); !strings.Contains(reason, "Do not admit yet") || !strings.Contains(reason, "cannot count it twice") {
+		t.Errorf("reason %q", reason)
+	}
+	b.screenshot("not-checked")
+	if n := a.admissions(sxAdult1); n != 1 {
+		t.Fatalf("admissions %d: the lost attempts should have admitted once", n)
+	}
+	loss.set(0)
+	b.run("scan it again", chromedp.Click(chromedp.ID("answer")), chromedp.WaitNotVisible(chromedp.ID("answer")),
+		chromedp.KeyEvent(sxAdult1+"\r"))
+	b.waitFor("the first decision again", answerIs("ok"), 10*time.Second)
+	if n := a.admissions(sxAdult1); n != 1 {
+		t.Errorf("admissions %d after the rescan, want 1", n)
+	}
+	// A later, separate scan of the same ticket is a new scan: already used.
+	b.run("scan it once more", chromedp.Click(chromedp.ID("answer")), chromedp.WaitNotVisible(chromedp.ID("answer")),
+		chromedp.KeyEvent(sxAdult1+"\r"))
+	b.waitFor("already used", answerIs("already_used"), 10*time.Second)
 }

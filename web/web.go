@@ -202,12 +202,16 @@ func (s *Site) Serve(ctx *fasthttp.RequestCtx) {
 // etagMatches reports whether an If-None-Match header names etag (or is *).
 // Weak validators match too, as RFC 9110 asks for If-None-Match.
 func etagMatches(header []byte, etag string) bool {
-	if len(header) == 0 {
-		return false
-	}
-	for _, part := range strings.Split(string(header), ",") {
-		part = strings.TrimSpace(part)
-		if part == "*" || strings.TrimPrefix(part, "W/") == etag {
+	for len(header) > 0 {
+		part := header
+		if i := bytes.IndexByte(header, ','); i >= 0 {
+			part, header = header[:i], header[i+1:]
+		} else {
+			header = nil
+		}
+		part = bytes.TrimSpace(part)
+		part = bytes.TrimPrefix(part, []byte("W/"))
+		if string(part) == "*" || string(part) == etag {
 			return true
 		}
 	}
