@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/admitgate/admit/gate"
@@ -43,6 +44,7 @@ func buildFixture(ctx context.Context, dir string, n int, progress io.Writer) (s
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", fmt.Errorf("bench: fixture: %w", err)
 	}
+	removeStale(filepath.Dir(dir), "", indextest.FixtureVersion+"-")
 	tmp := dir + ".building-" + strconv.Itoa(os.Getpid())
 	if err := indextest.Build(tmp, n); err != nil {
 		_ = os.RemoveAll(tmp)
@@ -57,6 +59,22 @@ func buildFixture(ctx context.Context, dir string, n int, progress io.Writer) (s
 	}
 	fmt.Fprintf(progress, "fixture built in %v\n", time.Since(start).Round(time.Millisecond))
 	return dir, nil
+}
+
+// removeStale removes the entries of dir whose names start with prefix but
+// not with current: fixtures and files of an older version, which no run
+// will read again (a 10M-line file is over a gigabyte).
+func removeStale(dir, prefix, current string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, prefix) && !strings.HasPrefix(name, current) && !strings.HasPrefix(name, ".") {
+			_ = os.RemoveAll(filepath.Join(dir, name))
+		}
+	}
 }
 
 // CopyFixture copies the fixture in src to dst, a directory that must not

@@ -39,6 +39,7 @@ func SecutixFile(cacheDir string, from, n int) (string, error) {
 		return "", fmt.Errorf("bench: import file: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
+	removeStale(dir, "secutix-", "secutix-"+indextest.FixtureVersion+"-")
 	if err := indextest.WriteSecutix(tmp, from, n); err != nil {
 		tmp.Close()
 		return "", err
@@ -110,6 +111,7 @@ func RunImport(ctx context.Context, dir, cacheDir string, lines int, opts *index
 	runtime.GC()
 	debug.FreeOSMemory()
 	rssOK := resetPeakRSS() == nil
+	base := peakRSS() // the reset high-water mark: the resident set now
 	start := time.Now()
 	err = importFile(ctx, ix, path, lines, log)
 	took := time.Since(start)
@@ -123,6 +125,7 @@ func RunImport(ctx context.Context, dir, cacheDir string, lines int, opts *index
 	s := Sample{StatSeconds: took.Seconds(), StatRate: float64(lines) / took.Seconds(), StatOps: float64(lines), StatErrs: 0}
 	if rssOK && peak > 0 {
 		s[StatRSS] = float64(peak) / (1 << 20)
+		s[StatRSSStart] = float64(base) / (1 << 20)
 	}
 	return Observation{Name: name, Unit: "line", Sample: s}, nil
 }

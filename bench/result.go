@@ -217,6 +217,9 @@ func other(s Sample) string {
 	}
 	if v, ok := s[StatRSS]; ok {
 		parts = append(parts, fmt.Sprintf("RSS %.0f MiB", v))
+		if b, ok := s[StatRSSStart]; ok {
+			parts[len(parts)-1] += fmt.Sprintf(" (from %.0f)", b)
+		}
 	}
 	if v, ok := s[StatLagP99]; ok {
 		parts = append(parts, "lag p99 "+dur(v))

@@ -69,7 +69,7 @@ func TestRunEveryWorkload(t *testing.T) {
 		"http/closed/conns=2/scan":                 {"p50", "p99", "p99.9", "rate", "rate/trivial"},
 		"http/open/rate=300/trivial":               {"p50", "p99", "lag-p99"},
 		"http/open/rate=300/scan":                  {"p50", "p99", "lag-p99", "rate"},
-		"import/secutix/lines=3k":                  {"seconds", "rate", "rss-MiB"},
+		"import/secutix/lines=3k":                  {"seconds", "rate", "rss-MiB", "rss-start-MiB"},
 		"import/while-scanning/lines=2k":           {"seconds", "rate"},
 		"import/first-use-while-importing/lanes=1": {"p50", "p99", "p50/fsync"},
 	}
@@ -140,12 +140,17 @@ func TestRunEveryWorkload(t *testing.T) {
 }
 
 // The cached fixture is reused, and rebuilt when it does not hold what it
-// should (here: a store of another size under the right name).
+// should (here: a store of another size under the right name); fixtures
+// and files of older versions are removed.
 func TestFixtureRebuiltWhenStale(t *testing.T) {
 	cfg := tiny(t)
 	cfg.Runs, cfg.Workloads, cfg.Lanes = 1, []string{"validate"}, []int{1}
 	dir := bench.FixtureDir(cfg.CacheDir, cfg.Tickets)
 	if err := indextest.Build(dir, 1000); err != nil { // stale: 1000 tickets, not 5000
+		t.Fatal(err)
+	}
+	old := filepath.Join(filepath.Dir(dir), "v0-5000")
+	if err := os.MkdirAll(old, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	var progress bytes.Buffer
@@ -166,6 +171,23 @@ func TestFixtureRebuiltWhenStale(t *testing.T) {
 	}
 	if strings.Contains(progress.String(), "building") || strings.Contains(progress.String(), "stale") {
 		t.Errorf("the rebuilt fixture was not reused:\n%s", progress.String())
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the fixture of an older version is still there: %v", err)
+	}
+	files := filepath.Join(cfg.CacheDir, "files")
+	if err := os.MkdirAll(files, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	oldFile := filepath.Join(files, "secutix-v0-0-10.csv")
+	if err := os.WriteFile(oldFile, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.SecutixFile(cfg.CacheDir, 0, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(oldFile); !os.IsNotExist(err) {
+		t.Errorf("the import file of an older version is still there: %v", err)
 	}
 	if !slices.Contains(res.Settings.Workloads, "fsync") {
 		t.Errorf("validate ran without its fsync floor: %v", res.Settings.Workloads)

@@ -37,6 +37,10 @@ const (
 
 	StatSeconds = "seconds" // wall time of one whole operation (an import)
 	StatRSS     = "rss-MiB" // the process's peak resident set during it, MiB
+	// StatRSSStart is the process's resident set when the import started
+	// (after a GC that returned what it could): the share of StatRSS that
+	// the bench itself held.
+	StatRSSStart = "rss-start-MiB"
 
 	// StatLagP99 is how late the open-loop generator sent its requests
 	// (99th percentile, µs): the generator's own share of the latency.
