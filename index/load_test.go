@@ -321,3 +321,28 @@ func TestLoadRequest(t *testing.T) {
 		t.Errorf("providers: %+v", ps)
 	}
 }
+
+// TestLoadCancelled: a cancelled import changes nothing and leaves no
+// temporary files.
+func TestLoadCancelled(t *testing.T) {
+	ix, fs := openMem(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var ts []gate.Ticket
+	for i := range 5000 {
+		ts = append(ts, tk(fmt.Sprintf("Z%05d", i), "derby"))
+	}
+	if _, err := ix.Load(ctx, gate.ImportRequest{Provider: "p1"}, gate.Lines(ts...)); err == nil {
+		t.Fatal("a cancelled import succeeded")
+	}
+	if d := scanAt(ix, "Z00001", during); d.Reason != gate.ReasonUnknown {
+		t.Fatalf("after a cancelled import: %s", d.Reason)
+	}
+	if imps, _ := ix.Imports(context.Background()); len(imps) != 0 {
+		t.Fatalf("imports: %+v", imps)
+	}
+	left, err := fs.List(ix.opts.TempDir)
+	if err != nil || len(left) != 0 {
+		t.Fatalf("temporary files left: %v %v", left, err)
+	}
+}
