@@ -165,8 +165,12 @@ func DecodeResult(rd io.Reader, name string) (*Result, error) {
 func (r *Result) WriteTable(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	m := r.Machine
-	fmt.Fprintf(bw, "admit bench (%s): %s tickets, %d run(s), %s per step; %s, %d CPU %s, %s; load %.2f → %.2f\n",
-		r.Profile, count(r.Settings.Tickets), r.Settings.Runs, r.Settings.Duration, m.Go, m.CPUs, m.CPUModel, m.Disk, m.LoadStart, m.LoadEnd)
+	what := count(r.Settings.Tickets) + " tickets"
+	if r.Settings.Target != "" {
+		what = "target " + r.Settings.Target
+	}
+	fmt.Fprintf(bw, "admit bench (%s): %s, %d run(s), %s per step; %s, %d CPU %s, %s; load %.2f → %.2f\n",
+		r.Profile, what, r.Settings.Runs, r.Settings.Duration, m.Go, m.CPUs, m.CPUModel, m.Disk, m.LoadStart, m.LoadEnd)
 	if r.Settings.Injected != "" {
 		fmt.Fprintf(bw, "WARNING: a test-only delay of %s was injected into the validate path\n", r.Settings.Injected)
 	}

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/admitgate/admit/gate"
 )
 
 // admit bench end to end at toy sizes: the validate workload and /v1/scan
@@ -101,5 +105,55 @@ func TestBenchCommandUsage(t *testing.T) {
 		if code == 0 || !strings.Contains(out.String(), tt.want) {
 			t.Errorf("admit %q: exit %d\n%s\nwant %q", tt.args, code, out.String(), tt.want)
 		}
+	}
+}
+
+// admit bench -target loads a running appliance: its tickets from -fresh
+// for first uses (and the already-used tenth), the lane and scanner token
+// given, and no local workload.
+func TestBenchTarget(t *testing.T) {
+	now := time.Now()
+	c := testConfig(t, "")
+	c.Providers = []ProviderConfig{{ID: "bench"}}
+	c.Events = []EventConfig{{ID: "MATCH-2026-12-05", OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(time.Hour)}}
+	d, base := startDaemon(t, c)
+	var tickets []gate.Ticket
+	var fresh strings.Builder
+	for i := range 3000 {
+		bc := fmt.Sprintf("TARGET-%06d", i)
+		tickets = append(tickets, gate.Ticket{Barcode: bc, Provider: "bench", Events: []string{"MATCH-2026-12-05"},
+			State: gate.StateValid, PriceType: gate.Code{Code: "ADU"}})
+		fresh.WriteString(bc + "\n")
+	}
+	if _, err := d.Index().Load(t.Context(), gate.ImportRequest{Provider: "bench", Source: "t", By: "t"}, gate.Lines(tickets...)); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "fresh.txt")
+	if err := os.WriteFile(file, []byte(fresh.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	env := map[string]string{"ADMIT_TOKEN": northSecret, "ADMIT_LANE": "north-1"}
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return env[k] }}
+	code := exitCode(m.Run(t.Context(), []string{"bench", "-target", base, "-fresh", file, "-used", "50", "-runs", "1",
+		"-duration", "30ms", "-conns", "2", "-rates", "300", "-rate-conns", "4", "-cache-dir", t.TempDir(), "-json", "none"}), &out)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+	for _, want := range []string{"admit bench (full): target " + base + ", 1 run(s)", "http/closed/conns=2/scan", "http/open/rate=300/scan", "% of trivial"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "validate/") || strings.Contains(out.String(), "run 1/1  fsync") {
+		t.Errorf("a target run ran local workloads:\n%s", out.String())
+	}
+	// The first uses it sent were admitted by the appliance, each once.
+	rep, err := d.Index().Report(t.Context(), "MATCH-2026-12-05", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Total.Used < 50 || rep.Total.Used > 3000 {
+		t.Errorf("the appliance admitted %d tickets", rep.Total.Used)
 	}
 }
