@@ -294,6 +294,7 @@ func (c *shotCounter) next(t *testing.T, name string) string {
 		c.dirs[t] = dir
 	}
 	c.n[t]++
+	name = regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(name, "-")
 	return filepath.Join(dir, fmt.Sprintf("%02d-%s.png", c.n[t], name))
 }
 

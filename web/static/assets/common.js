@@ -331,7 +331,7 @@ function showLogin(pagePath, onReady, message) {
 }
 
 // Poller calls fn every interval ms, one call at a time. After a failure it
-// waits a little longer each time (up to 10 s) and reports the error to
+// waits a little longer each time (up to 5 s) and reports the error to
 // onError; a success reports to onOK.
 export class Poller {
   constructor(fn, interval, {onOK, onError} = {}) {
@@ -374,7 +374,7 @@ export class Poller {
       this.timer = setTimeout(() => this.tick(), 0);
       return;
     }
-    const wait = this.failures ? Math.min(this.interval * (1 + this.failures), 10000) : this.interval;
+    const wait = this.failures ? Math.min(this.interval * (1 + this.failures), 5000) : this.interval;
     this.timer = setTimeout(() => this.tick(), wait);
   }
 }

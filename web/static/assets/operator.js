@@ -140,13 +140,13 @@ function operator(session) {
       el('div', {class: 'card-grid'},
         el('div', {},
           el('h3', {text: 'By provider and price type'}),
-          el('table', {class: 'table rows'},
+          el('div', {class: 'scroll'}, el('table', {class: 'table rows'},
             el('thead', {}, el('tr', {},
               el('th', {text: 'Provider'}), el('th', {text: 'Price type'}), el('th', {class: 'num', text: 'Sold'}),
               el('th', {class: 'num', text: 'Used'}), el('th', {class: 'meter-col', text: ''}),
               el('th', {class: 'num', text: 'Inside'}), el('th', {class: 'num', text: 'Cancelled'}))),
             el('tbody', {}),
-            el('tfoot', {}))),
+            el('tfoot', {})))),
         el('div', {},
           el('h3', {text: 'Denials by reason'}),
           el('ul', {class: 'denials'}),
@@ -209,7 +209,10 @@ function operator(session) {
     stat('rate', (recent.reduce((s, m) => s + m.entries, 0) / 5).toFixed(1));
     stat('exits', fmtNum(minutes.reduce((s, m) => s + m.exits, 0)));
     setText(q('.chart-title'), `Entries and exits per minute, last ${st.hours} h`);
-    q('.chart').replaceChildren(chart(minutes, from, st.hours));
+    const box = q('.chart');
+    // The drawing is as wide as its box, so its text stays legible on a phone.
+    const width = Math.max(300, Math.min(1400, Math.round(box.clientWidth || CHART_W)));
+    box.replaceChildren(chart(minutes, from, st.hours, width));
   }
 
   function rowEl() {
@@ -320,9 +323,9 @@ export function keyed(container, items, keyOf, create, update) {
       n = create(item);
       n.dataset.key = k;
     }
-    update(n, item);
     const want = prev ? prev.nextSibling : container.firstChild;
     if (n !== want) container.insertBefore(n, want);
+    update(n, item); // in place, so it can measure itself
     prev = n;
   }
   for (const n of existing.values()) n.remove();
@@ -366,7 +369,7 @@ function defaultEvents(events) {
 
 // chart draws entries (up, green) and exits (down, blue) per minute from
 // `from` for `hours` hours as SVG, with the hours marked.
-function chart(minutes, from, hours) {
+function chart(minutes, from, hours, width = CHART_W) {
   const NS = 'http://www.w3.org/2000/svg';
   const s = (tag, attrs, text) => {
     const n = document.createElementNS(NS, tag);
@@ -377,25 +380,26 @@ function chart(minutes, from, hours) {
   const n = hours * 60;
   const left = 34;
   const bottom = 18;
-  const w = CHART_W - left;
+  const w = width - left;
   const mid = (CHART_H - bottom) / 2;
   const slot = w / n;
   const byMinute = new Map(minutes.map((m) => [Math.round((new Date(m.minute).getTime() - from) / 60000), m]));
   let max = 1;
   for (const m of minutes) max = Math.max(max, m.entries, m.exits);
   max = niceCeil(max);
-  const svg = s('svg', {viewBox: `0 0 ${CHART_W} ${CHART_H}`, role: 'img', class: 'chart-svg',
+  const svg = s('svg', {viewBox: `0 0 ${width} ${CHART_H}`, role: 'img', class: 'chart-svg',
     'aria-label': `Entries and exits per minute over the last ${hours} hours; at most ${max} a minute`});
   // Grid: the axis, the scale, a line per hour (or per quarter hour for 1 h).
-  const step = hours <= 1 ? 15 : hours <= 3 ? 30 : 60;
+  // Hours marked at least 48 px apart.
+  const step = [15, 30, 60, 120, 180, 240, 360].find((m) => m * slot >= 48) || 720;
   for (let i = 0; i <= n; i++) {
     const t = new Date(from + i * 60000);
     if (t.getMinutes() % step !== 0) continue;
     const x = left + i * slot;
     svg.append(s('line', {x1: x, x2: x, y1: 4, y2: CHART_H - bottom, class: 'grid'}));
-    if (x < CHART_W - 20) svg.append(s('text', {x, y: CHART_H - 4, class: 'tick', 'text-anchor': 'middle'}, fmtShortTime(t)));
+    if (x < width - 20) svg.append(s('text', {x, y: CHART_H - 4, class: 'tick', 'text-anchor': 'middle'}, fmtShortTime(t)));
   }
-  svg.append(s('line', {x1: left, x2: CHART_W, y1: mid, y2: mid, class: 'axis'}));
+  svg.append(s('line', {x1: left, x2: width, y1: mid, y2: mid, class: 'axis'}));
   svg.append(s('text', {x: left - 4, y: 12, class: 'tick', 'text-anchor': 'end'}, String(max)));
   svg.append(s('text', {x: left - 4, y: mid + 4, class: 'tick', 'text-anchor': 'end'}, '0'));
   svg.append(s('text', {x: left - 4, y: CHART_H - bottom, class: 'tick', 'text-anchor': 'end'}, String(max)));
@@ -424,8 +428,8 @@ function chart(minutes, from, hours) {
   svg.dataset.bars = String(drawn);
   if (!drawn) svg.append(s('text', {x: left + w / 2, y: mid - 8, class: 'chart-empty', 'text-anchor': 'middle'},
     `No movement in the last ${hours} h`));
-  svg.append(s('text', {x: CHART_W - 4, y: 14, class: 'legend in-legend', 'text-anchor': 'end'}, '▲ entries'));
-  svg.append(s('text', {x: CHART_W - 4, y: CHART_H - bottom - 4, class: 'legend out-legend', 'text-anchor': 'end'}, '▼ exits'));
+  svg.append(s('text', {x: width - 4, y: 14, class: 'legend in-legend', 'text-anchor': 'end'}, '▲ entries'));
+  svg.append(s('text', {x: width - 4, y: CHART_H - bottom - 4, class: 'legend out-legend', 'text-anchor': 'end'}, '▼ exits'));
   return svg;
 }
 
