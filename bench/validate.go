@@ -233,6 +233,7 @@ type slowValidator struct {
 	delay time.Duration
 }
 
+// Scan waits out the delay, then scans.
 func (s slowValidator) Scan(ctx context.Context, sc gate.Scan) gate.Decision {
 	for t0 := time.Now(); time.Since(t0) < s.delay; {
 	}
