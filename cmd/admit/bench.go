@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -88,6 +89,17 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return &exitError{code: 2, err: fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))}
+	}
+	if target == "" {
+		var stray []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "fresh" || f.Name == "lane" || f.Name == "token" {
+				stray = append(stray, "-"+f.Name)
+			}
+		})
+		if len(stray) > 0 {
+			return &exitError{code: 2, err: fmt.Errorf("bench: %s go with -target; without it the appliance runs in process with its own", strings.Join(stray, ", "))}
+		}
 	}
 	cfg := bench.Config{Runs: runs, Tickets: tickets, Used: used, Duration: duration, RateConns: rateConns,
 		Dir: dir, CacheDir: cacheDir, Target: target, Token: token, Lane: lane, Progress: m.Stderr}

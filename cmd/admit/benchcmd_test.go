@@ -97,6 +97,7 @@ func TestBenchCommandUsage(t *testing.T) {
 		{[]string{"bench", "benchfmt"}, "takes result files"},
 		{[]string{"bench", "-workloads", "turbo", "-cache-dir", "/nonexistent/x"}, `unknown workload "turbo"`},
 		{[]string{"bench", "-target", "http://127.0.0.1:1", "-cache-dir", "/nonexistent/x"}, "a target needs a scanner token and a lane"},
+		{[]string{"bench", "-lane", "north-1", "-fresh", "f.txt"}, "-fresh, -lane go with -target"},
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer
