@@ -122,6 +122,65 @@ func TestAdminUploadChangesTheOperatorFigures(t *testing.T) {
 	if v := a.mustTicket("PASTED-1"); v.Provider != "partner" || v.PriceType.Code != "ADU" {
 		t.Errorf("pasted ticket %+v", v.Ticket)
 	}
+
+	// Withdraw the pasted import: its unused ticket is cancelled.
+	ad.waitFor("the pasted import listed", `document.querySelector('#imports tbody tr').children[4].textContent === 'pasted'`, 10*time.Second)
+	id := eval[string](ad, `document.querySelector('#imports tbody tr').dataset.import`)
+	ad.run("withdraw it", chromedp.Click(chromedp.CSS(`#imports tr[data-import="`+id+`"] button`)),
+		chromedp.WaitVisible(chromedp.ID("confirm")), chromedp.Click(chromedp.ID("confirm-ok")))
+	ad.waitFor("withdrawn", `document.querySelector('#imports tr[data-import="`+id+`"]').classList.contains('withdrawn')`, 10*time.Second)
+	if s := a.mustTicket("PASTED-1").State.String(); s != "cancelled" {
+		t.Errorf("a withdrawn import's unused ticket is %s, want cancelled", s)
+	}
+}
+
+// An admin adds a provider and an event with the forms; times are entered
+// in the browser's time zone.
+func TestAdminKeepsProvidersAndEvents(t *testing.T) {
+	a := startAppliance(t)
+	b := newTab(t, desktop)
+	b.signIn(a.base+"/admin", adminSecret, "admin")
+	b.run("add a provider", chromedp.SendKeys(chromedp.ID("prov-id"), "goldstar"), chromedp.SendKeys(chromedp.ID("prov-name"), "Goldstar"),
+		chromedp.Click(chromedp.CSS("#provider-form button[type=submit]")))
+	b.waitFor("the provider", `!!document.querySelector('#providers tr[data-provider="goldstar"]') &&
+		[...document.querySelectorAll('#imp-provider option')].some((o) => o.value === 'goldstar')`, 10*time.Second)
+	b.run("add an event", chromedp.SendKeys(chromedp.ID("ev-id"), "CONCERT-1"), chromedp.SendKeys(chromedp.ID("ev-name"), "Concert"),
+		chromedp.SetValue(chromedp.ID("ev-opens"), "2026-12-05T18:00"), chromedp.SetValue(chromedp.ID("ev-closes"), "2026-12-05T23:30"),
+		chromedp.SetValue(chromedp.ID("ev-entries"), "2"), chromedp.Click(chromedp.ID("ev-reentry")),
+		chromedp.Click(chromedp.CSS("#event-form button[type=submit]")))
+	b.waitFor("the event", `!!document.querySelector('#events tr[data-event="CONCERT-1"]')`, 10*time.Second)
+	var evs struct {
+		Events []struct {
+			ID       string    `json:"id"`
+			Name     string    `json:"name"`
+			OpensAt  time.Time `json:"opens_at"`
+			ClosesAt time.Time `json:"closes_at"`
+			Reentry  bool      `json:"reentry"`
+			Entries  int       `json:"entries"`
+		} `json:"events"`
+	}
+	a.call("GET", "/v1/events", viewerSecret, nil, &evs)
+	found := false
+	for _, e := range evs.Events {
+		if e.ID != "CONCERT-1" {
+			continue
+		}
+		found = true
+		if e.Name != "Concert" || !e.OpensAt.Equal(time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC)) ||
+			!e.ClosesAt.Equal(time.Date(2026, 12, 5, 23, 30, 0, 0, time.UTC)) || !e.Reentry || e.Entries != 2 {
+			t.Errorf("event saved as %+v", e)
+		}
+	}
+	if !found {
+		t.Fatalf("no CONCERT-1 in %+v", evs)
+	}
+	// A bad id is refused in words, and nothing is saved.
+	b.run("an event that closes before it opens", chromedp.Click(chromedp.CSS(`#events tr[data-event="CONCERT-1"] button`)),
+		chromedp.SetValue(chromedp.ID("ev-closes"), "2026-12-05T17:00"), chromedp.Click(chromedp.CSS("#event-form button[type=submit]")))
+	b.waitFor("the refusal", `document.getElementById('event-message').classList.contains('error')`, 10*time.Second)
+	if msg := b.text("#event-message"); !strings.Contains(msg, "closes_at must be after opens_at") {
+		t.Errorf("message %q", msg)
+	}
 }
 
 // An admin looks a ticket up, annuls its admission, blocks it (after saying
