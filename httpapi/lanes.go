@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"slices"
 	"sync/atomic"
 
@@ -17,6 +18,18 @@ type LaneInfo struct {
 	RelayOK          bool
 	State            string // "idle" when empty
 	Fault            string
+	// Turnstile, when set, decides the lane's scans (POST /v1/scan) instead
+	// of Config.Index: the lane's turnstile, so that an admission unlocks
+	// it and a scan while it holds an admission is refused with lane_busy.
+	// Checks (POST /v1/check) still go to the index.
+	Turnstile LaneScanner
+}
+
+// LaneScanner decides scans at a lane that drives hardware (a
+// turnstile.Lane); the scan carries the lane's policy. It never fails: a
+// fault is a refusal with gate.ReasonError.
+type LaneScanner interface {
+	Scan(ctx context.Context, s gate.Scan) gate.Decision
 }
 
 // laneBoard holds the configured lanes and the last decision the API made

@@ -52,6 +52,9 @@ var routeTable = []struct {
 	{"GET", "/v1/scans", accessRead, (*Server).scans},
 	{"POST", "/v1/scans/{seq}/annul", accessAdmin, (*Server).annul},
 	{"GET", "/v1/lanes", accessRead, (*Server).lanesList},
+	{"GET", "/v1/emergency", accessRead, (*Server).emergencyStatus},
+	{"POST", "/v1/emergency/release", accessAdmin, (*Server).emergencyRelease},
+	{"POST", "/v1/emergency/clear", accessAdmin, (*Server).emergencyClear},
 
 	{"GET", "/v1/providers", accessRead, (*Server).providers},
 	{"PUT", "/v1/providers/{id}", accessAdmin, (*Server).putProvider},

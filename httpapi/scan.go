@@ -68,7 +68,11 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *call, redeem bool) error {
 	start := time.Now()
 	var d gate.Decision
 	if redeem {
-		d = s.cfg.Index.Scan(s.inner, sc)
+		if ts := lane.info.Turnstile; ts != nil {
+			d = ts.Scan(s.inner, sc)
+		} else {
+			d = s.cfg.Index.Scan(s.inner, sc)
+		}
 		s.metrics.decisionScan.Observe(time.Since(start).Seconds())
 	} else {
 		d = s.cfg.Index.Check(s.inner, sc)

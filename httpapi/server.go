@@ -46,6 +46,9 @@ type Config struct {
 	// Monitor, when set, answers GET /v1/lanes instead of the API's own
 	// record of the last decision per lane (the turnstile lanes, once wired).
 	Monitor gate.LaneMonitor
+	// Emergency is the emergency release behind /v1/emergency. Nil: the
+	// status shows no release and release/clear answer 409 (no turnstile).
+	Emergency EmergencyControl
 	// Ready reports whether the store and its filter are open; /readyz and
 	// every /v1 route answer 503 while it returns an error. Nil: always ready.
 	Ready func() error
