@@ -426,6 +426,8 @@ function chart(minutes, from, hours, width = CHART_W) {
     }
   }
   svg.dataset.bars = String(drawn);
+  svg.dataset.entries = String(minutes.reduce((n, m) => n + m.entries, 0));
+  svg.dataset.exits = String(minutes.reduce((n, m) => n + m.exits, 0));
   if (!drawn) svg.append(s('text', {x: left + w / 2, y: mid - 8, class: 'chart-empty', 'text-anchor': 'middle'},
     `No movement in the last ${hours} h`));
   svg.append(s('text', {x: width - 4, y: 14, class: 'legend in-legend', 'text-anchor': 'end'}, '▲ entries'));
