@@ -80,3 +80,13 @@ func TestWriteSecutixParsesToTheSource(t *testing.T) {
 		t.Errorf("format %q", parsed.Format())
 	}
 }
+
+func TestPebbleProbe(t *testing.T) {
+	h, rate, err := indextest.PebbleProbe(t.TempDir(), 4, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.TotalCount() != 40 || h.Min() <= 0 || rate <= 0 {
+		t.Fatalf("probe: %d samples, min %d, %.0f/s", h.TotalCount(), h.Min(), rate)
+	}
+}
