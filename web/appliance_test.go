@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,13 +63,69 @@ type appliance struct {
 	ix   *index.Index
 	srv  *httpapi.Server
 	done chan error
+	// emergency stands in for the turnstile lanes' emergency release.
+	emergency *fakeEmergency
+}
+
+// fakeEmergency is an emergency release over one turnstile lane, north-1.
+type fakeEmergency struct {
+	mu     sync.Mutex
+	st     httpapi.EmergencyStatus
+	reason string
+}
+
+var _ httpapi.EmergencyControl = (*fakeEmergency)(nil)
+
+func newFakeEmergency() *fakeEmergency {
+	return &fakeEmergency{st: httpapi.EmergencyStatus{Lanes: []httpapi.EmergencyLane{{ID: "north-1", Mode: "open", State: "idle"}}}}
+}
+
+func (f *fakeEmergency) Release(_ context.Context, by, reason string) (httpapi.EmergencyStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.st.Active {
+		f.st.Active, f.st.Since, f.st.By = true, time.Now(), by
+		f.st.Lanes[0].State = "emergency"
+	}
+	f.reason = reason
+	return f.st, nil
+}
+
+func (f *fakeEmergency) Clear(_ context.Context, by string) (httpapi.EmergencyStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st.InputActive {
+		return f.st, gate.Errorf(gate.ECONFLICT, "the emergency input is still asserted; reset it first")
+	}
+	f.st.Active, f.st.Since, f.st.By = false, time.Time{}, ""
+	f.st.Lanes[0].State = "idle"
+	return f.st, nil
+}
+
+func (f *fakeEmergency) Status() httpapi.EmergencyStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st
+}
+
+// setInput asserts or releases the emergency input.
+func (f *fakeEmergency) setInput(on bool) {
+	f.mu.Lock()
+	f.st.InputActive = on
+	f.mu.Unlock()
+}
+
+func (f *fakeEmergency) lastReason() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reason
 }
 
 // startAppliance starts the appliance with the Derby open now, the Cup in
 // two weeks, three providers and the SecuTix sample loaded.
 func startAppliance(t testing.TB) *appliance {
 	t.Helper()
-	a := &appliance{t: t, dir: t.TempDir()}
+	a := &appliance{t: t, dir: t.TempDir(), emergency: newFakeEmergency()}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +181,7 @@ func (a *appliance) open(ln net.Listener) {
 		a.t.Fatal(err)
 	}
 	srv, err := httpapi.New(httpapi.Config{Index: ix, Importer: importfile.NewService(ix, log, nil), Auth: auth,
-		Lanes: testLanes, Pages: site, Logger: &log})
+		Lanes: testLanes, Pages: site, Emergency: a.emergency, Logger: &log})
 	if err != nil {
 		a.t.Fatal(err)
 	}

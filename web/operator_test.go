@@ -114,3 +114,47 @@ func TestOperatorPageLiveThroughARestart(t *testing.T) {
 	}
 	b.screenshot("operator-back")
 }
+
+// An admin releases every turnstile lane from the operator page and clears
+// the release; a viewer sees the state but may not act.
+func TestOperatorEmergencyRelease(t *testing.T) {
+	a := startAppliance(t)
+	b := newTab(t, desktop)
+	b.signIn(a.base+"/", adminSecret, "operator")
+	b.waitFor("the emergency panel", `!document.getElementById('emergency').hidden &&
+		document.getElementById('emergency').dataset.active === 'false'`, 10*time.Second)
+	if got := b.text("#emergency"); !strings.Contains(got, "Emergency release: off.") || !strings.Contains(got, "north-1 (open)") {
+		t.Errorf("panel %q", got)
+	}
+	b.run("release", chromedp.Click(chromedp.ID("emergency-release")), chromedp.WaitVisible(chromedp.ID("confirm-input")),
+		chromedp.SendKeys(chromedp.ID("confirm-input"), "fire alarm, north stand"), chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("released", `document.getElementById('emergency').dataset.active === 'true'`, 10*time.Second)
+	if got := b.text("#emergency-detail"); !strings.Contains(got, "by ops") {
+		t.Errorf("detail %q", got)
+	}
+	if r := a.emergency.lastReason(); r != "fire alarm, north stand" {
+		t.Errorf("reason %q reached the appliance", r)
+	}
+	b.screenshot("emergency-active")
+
+	// A viewer sees it, without the buttons.
+	v := newTab(t, desktop)
+	v.signIn(a.base+"/", viewerSecret, "operator")
+	v.waitFor("the release shown", `document.getElementById('emergency').dataset.active === 'true'`, 10*time.Second)
+	if eval[bool](v, `!document.getElementById('emergency-clear').hidden || !document.getElementById('emergency-release').hidden`) {
+		t.Error("a viewer is offered the emergency buttons")
+	}
+
+	// The input still on: clearing is refused in words.
+	a.emergency.setInput(true)
+	b.run("clear", chromedp.Click(chromedp.ID("emergency-clear")), chromedp.WaitVisible(chromedp.ID("confirm")),
+		chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("the refusal", `document.getElementById('emergency-message').classList.contains('error')`, 10*time.Second)
+	if got := b.text("#emergency-message"); !strings.Contains(got, "still asserted") {
+		t.Errorf("message %q", got)
+	}
+	a.emergency.setInput(false)
+	b.run("clear again", chromedp.Click(chromedp.ID("emergency-clear")), chromedp.WaitVisible(chromedp.ID("confirm")),
+		chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("cleared", `document.getElementById('emergency').dataset.active === 'false'`, 10*time.Second)
+}

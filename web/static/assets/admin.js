@@ -342,9 +342,10 @@ function admin(session) {
   }
 
   async function reissue(t) {
-    const nb = (await confirmDialog(`Reissue ${t.barcode}: the old barcode will be refused (replaced) and the new one ` +
+    const answer = await confirmDialog(`Reissue ${t.barcode}: the old barcode will be refused (replaced) and the new one ` +
       'inherits the ticket and its entries, so a reprint never buys a second entry.', {ok: 'Reissue', danger: true,
-      input: 'New barcode'})).replace(/^\s+|\s+$/g, '');
+      input: 'New barcode'});
+    const nb = (answer || '').replace(/^\s+|\s+$/g, '');
     if (!nb) return;
     try {
       await api('POST', `/v1/tickets/${encodeURIComponent(t.barcode)}/reissue`, {body: {barcode: nb}});

@@ -191,8 +191,8 @@ export function laneName(session, id) {
 }
 
 // confirmDialog asks before a destructive action. With opts.input it asks
-// for a value too and resolves to it ('' counts as cancel); otherwise it
-// resolves to true or false.
+// for a value too and resolves to it, or to null when cancelled; otherwise
+// it resolves to true or false.
 export function confirmDialog(message, opts = {}) {
   return new Promise((resolve) => {
     const input = opts.input ? el('input', {type: 'text', id: 'confirm-input', autocomplete: 'off',
@@ -213,12 +213,12 @@ export function confirmDialog(message, opts = {}) {
       dlg.remove();
       resolve(v);
     };
-    cancel.addEventListener('click', () => done(opts.input ? '' : false));
+    cancel.addEventListener('click', () => done(opts.input ? null : false));
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       done(opts.input ? input.value : true);
     });
-    dlg.addEventListener('cancel', () => done(opts.input ? '' : false));
+    dlg.addEventListener('cancel', () => done(opts.input ? null : false));
     document.body.append(dlg);
     dlg.showModal();
     (input || cancel).focus();

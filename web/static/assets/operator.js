@@ -4,7 +4,8 @@
 // answering (a restart) the last figures stay up, marked stale, until it
 // answers again.
 
-import {api, start, el, setText, errorText, reasonTitle, fmtTime, fmtShortTime, fmtDateTime, fmtAgo, fmtNum, isZeroTime, Poller} from './common.js';
+import {api, start, el, setText, errorText, reasonTitle, fmtTime, fmtShortTime, fmtDateTime, fmtAgo, fmtNum, isZeroTime, Poller,
+  confirmDialog} from './common.js';
 
 const FAST_MS = 2000;
 const SLOW_MS = 15000;
@@ -77,17 +78,66 @@ function operator(session) {
   async function loadLive() {
     if (!st.catalogLoaded) await loadCatalog();
     const ids = st.events.filter((e) => st.selected.has(e.id)).map((e) => e.id);
-    const [lanes, ...reports] = await Promise.all([
+    const [lanes, emergency, ...reports] = await Promise.all([
       api('GET', '/v1/lanes'),
+      api('GET', '/v1/emergency'),
       ...ids.map((id) => api('GET', '/v1/report?event=' + encodeURIComponent(id))),
     ]);
     st.lanes = lanes.lanes;
+    st.emergency = emergency;
     st.reports = new Map(ids.map((id, i) => [id, reports[i]]));
     st.lastOK = Date.now();
     renderCards();
     renderLanes();
     renderProviders();
+    renderEmergency();
   }
+
+  // The emergency release of the turnstile lanes: its state for everyone,
+  // release and clear for an admin, each after a confirmation.
+  const isAdmin = session.role === 'admin';
+  function renderEmergency() {
+    const e = st.emergency;
+    const box = $('emergency');
+    box.hidden = !e || (!e.active && !(e.lanes || []).length);
+    if (box.hidden) return;
+    box.classList.toggle('emergency-active', !!e.active);
+    box.dataset.active = String(!!e.active);
+    const lanes = (e.lanes || []).map((l) => `${l.id} (${l.mode === 'hold' ? 'held locked' : 'open'})`).join(', ');
+    if (e.active) {
+      setText($('emergency-title'), 'EMERGENCY RELEASE ACTIVE.');
+      setText($('emergency-detail'), `Since ${fmtTime(e.since)} (${fmtAgo(e.since)}), by ${e.by}. Lanes: ${lanes || 'none'}.` +
+        (e.input_active ? ' An emergency input is still on: reset it before clearing.' : '') +
+        (e.input_fault ? ` Input fault: ${e.input_fault}.` : ''));
+    } else {
+      setText($('emergency-title'), 'Emergency release: off.');
+      setText($('emergency-detail'), `Turnstile lanes: ${lanes}.` + (e.input_fault ? ` Input fault: ${e.input_fault}.` : ''));
+    }
+    $('emergency-release').hidden = !isAdmin || e.active;
+    $('emergency-clear').hidden = !isAdmin || !e.active;
+  }
+  async function emergencyAction(path, body, done) {
+    const msg = $('emergency-message');
+    try {
+      st.emergency = await api('POST', path, body ? {body} : {});
+      msg.className = 'message ok';
+      setText(msg, done);
+      renderEmergency();
+    } catch (e) {
+      msg.className = 'message error';
+      setText(msg, errorText(e));
+    }
+  }
+  $('emergency-release').addEventListener('click', async () => {
+    const reason = await confirmDialog('Release every turnstile lane now? Open lanes unlock and stay unlocked until someone ' +
+      'clears the release. Say why, for the record.', {ok: 'Release', danger: true, input: 'Reason'});
+    if (reason !== null) emergencyAction('/v1/emergency/release', {reason: reason.trim()}, 'Released: the open lanes are unlocked.');
+  });
+  $('emergency-clear').addEventListener('click', async () => {
+    if (await confirmDialog('Clear the emergency release? The turnstile lanes go back to checking tickets.', {ok: 'Clear'})) {
+      emergencyAction('/v1/emergency/clear', null, 'Cleared: the lanes check tickets again.');
+    }
+  });
 
   const slow = new Poller(loadCatalog, SLOW_MS, {onError: showLive});
   const fast = new Poller(loadLive, FAST_MS, {onOK: () => showLive(null), onError: showLive});
