@@ -180,8 +180,11 @@ func (a *appliance) open(ln net.Listener) {
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	// Chromium opens spare connections it may never use; Shutdown waits for
+	// them until the read timeout ends them (10 s by default), so the tests
+	// read with a shorter one.
 	srv, err := httpapi.New(httpapi.Config{Index: ix, Importer: importfile.NewService(ix, log, nil), Auth: auth,
-		Lanes: testLanes, Pages: site, Emergency: a.emergency, Logger: &log})
+		Lanes: testLanes, Pages: site, Emergency: a.emergency, Logger: &log, ReadTimeout: 2 * time.Second})
 	if err != nil {
 		a.t.Fatal(err)
 	}
