@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,31 +37,39 @@ func label(n int) string {
 	return strconv.Itoa(n)
 }
 
+// openBench opens the store in dir. Warm: as Open leaves it by default (a
+// recycled WAL, the block cache holding the ticket records; it waits for the
+// cache warm-up to end, as the doors of a gate open after the appliance
+// started). Cold: without either, what a scan pays right after Open.
 func openBench(b *testing.B, dir string, warm bool) *index.Index {
 	b.Helper()
-	ix, err := index.Open(dir, &index.Options{Logger: zerolog.Nop(), Appliance: "bench", DisableWALWarmup: !warm})
+	ix, err := index.Open(dir, &index.Options{Logger: zerolog.Nop(), Appliance: "bench", DisableWALWarmup: !warm, DisableCacheWarmup: !warm})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = ix.Close() })
+	for !ix.Stats().CacheWarmed {
+		time.Sleep(10 * time.Millisecond)
+	}
 	return ix
 }
 
 // BenchmarkScan measures the scan path on a store of 1M tickets: an unknown
 // barcode (bloom miss), an already used one, a first use (durable) from 1, 8
-// and 64 goroutines, on a WAL Pebble has recycled (warm, what Open arranges)
-// and on a fresh one, beside the disk's own fsync probe in the same run.
+// and 64 goroutines, on a store as Open leaves it (warm: a recycled WAL and
+// the ticket records in the block cache) and without either (cold), beside
+// the disk's own fsync probe and Pebble's own group commit in the same run.
 func BenchmarkScan(b *testing.B) {
 	n := benchTickets()
 	for _, warm := range []bool{true, false} {
-		wal := "warm"
+		state := "warm"
 		if !warm {
-			wal = "fresh"
+			state = "cold"
 		}
 		dir := indextest.Fixture(b, n)
 		ix := openBench(b, dir, warm)
 		var next atomic.Int64 // the next fresh ticket
-		prefix := fmt.Sprintf("tickets=%s/wal=%s", label(n), wal)
+		prefix := fmt.Sprintf("tickets=%s/store=%s", label(n), state)
 
 		b.Run(prefix+"/fsync-probe", func(b *testing.B) {
 			h, err := indextest.FsyncProbe(dir, b.N)
@@ -72,7 +79,7 @@ func BenchmarkScan(b *testing.B) {
 			indextest.Metrics(b, h, "")
 		})
 		if !warm {
-			// On a fresh WAL only durable first uses differ.
+			// Cold, only durable first uses differ.
 			benchFirstUse(b, ix, &next, n, prefix, 1, false)
 			continue
 		}
@@ -130,14 +137,13 @@ func BenchmarkScan(b *testing.B) {
 		for _, g := range []int{1, 8, 64} {
 			if g > 1 {
 				b.Run(fmt.Sprintf("%s/pebble-probe/goroutines=%d", prefix, g), func(b *testing.B) {
-					cpu := cpuTime()
-					h, rate, err := indextest.PebbleProbe(dir, g, b.N)
+					res, err := indextest.PebbleProbe(dir, g, b.N)
 					if err != nil {
 						b.Fatal(err)
 					}
-					indextest.Metrics(b, h, "")
-					b.ReportMetric(rate, "commits/s")
-					b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+					indextest.Metrics(b, res.Latency, "")
+					b.ReportMetric(res.PerSecond, "commits/s")
+					b.ReportMetric(float64(res.CPU.Microseconds())/float64(b.N), "cpu-µs/op")
 				})
 			}
 			benchFirstUse(b, ix, &next, n, prefix, g, false)
@@ -174,8 +180,9 @@ func benchFirstUse(b *testing.B, ix *index.Index, next *atomic.Int64, n int, pre
 		var claimed atomic.Int64
 		var wg sync.WaitGroup
 		ctx := context.Background()
+		b.ReportAllocs()
 		b.ResetTimer()
-		cpu := cpuTime()
+		cpu := indextest.CPUTime()
 		for w := range g {
 			hs[w] = indextest.NewHistogram()
 			wg.Add(1)
@@ -207,7 +214,7 @@ func benchFirstUse(b *testing.B, ix *index.Index, next *atomic.Int64, n int, pre
 		}
 		wg.Wait()
 		b.StopTimer()
-		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+		b.ReportMetric(float64((indextest.CPUTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 		double := admits.Load() - int64(b.N)
 		if double != 0 {
 			b.Errorf("%d admits for %d tickets", admits.Load(), b.N)
@@ -319,17 +326,6 @@ func BenchmarkScanDuringImport(b *testing.B) {
 		b.ReportMetric(float64(scans), "scans")
 		b.ReportMetric(took.Seconds(), "import-s")
 	})
-}
-
-// cpuTime returns the CPU time (user and system) this process used so far:
-// the difference over a run, per operation, says what an operation costs in
-// CPU whatever the other load on the machine.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // resetPeakRSS resets the kernel's high-water mark of this process's RSS.

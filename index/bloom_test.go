@@ -82,8 +82,9 @@ func TestBloomSnapshot(t *testing.T) {
 	}
 	gen := ix.bloomGen
 	ix.filter.Load().f.ClearAll() // what the stale snapshot would hold
-	_ = ix.db.Close()             // no Close: the snapshot on disk is the old one
-	ix.closed.Store(true)
+	ix.closed.Store(true)         // no Close: the snapshot on disk is the old one
+	ix.quiesce()                  // (the cache warm-up may still be reading)
+	_ = ix.db.Close()
 	ix2 := openFS(t, fs)
 	if ix2.bloomGen != gen {
 		t.Fatalf("generation %d, want %d", ix2.bloomGen, gen)

@@ -109,6 +109,10 @@ func (ix *Index) recoverLoop() {
 			case ix.jw.wake <- struct{}{}:
 			default:
 			}
+			if !ix.opts.DisableCacheWarmup {
+				ix.bg.Add(1) // the reopened database has a new, empty block cache
+				go ix.warmCache()
+			}
 			return
 		}
 		if attempt == 1 || attempt%20 == 0 {

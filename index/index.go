@@ -71,6 +71,7 @@ type Index struct {
 	fixMu      sync.Mutex
 	fixups     []fixup
 	recovering atomic.Bool
+	warmed     atomic.Bool // the block cache warm-up after Open is over
 
 	stop chan struct{}
 	bg   sync.WaitGroup
@@ -91,6 +92,7 @@ type Stats struct {
 	DiskFaults     uint64  // storage errors seen (reads and writes)
 	Recoveries     uint64  // database reopens after a write fault
 	Faulted        bool    // a write fault is being recovered: scans are refused with error
+	CacheWarmed    bool    // the block cache warm-up after Open is over (see Options.DisableCacheWarmup)
 	Closed         bool
 }
 
@@ -140,6 +142,12 @@ func Open(dir string, opts *Options) (*Index, error) {
 	}
 	ix.bg.Add(1)
 	go ix.jw.run(ix)
+	if o.DisableCacheWarmup {
+		ix.warmed.Store(true)
+	} else {
+		ix.bg.Add(1)
+		go ix.warmCache()
+	}
 	ix.log.Info().Str("dir", dir).Int64("tickets", ix.tickets.Load()).Uint64("seq", ix.seq.Load()).
 		Uint64("bloom_capacity", ix.filter.Load().capacity).Msg("index opened")
 	return ix, nil
@@ -290,6 +298,7 @@ func (ix *Index) Stats() Stats {
 		DiskFaults:     ix.faults.Load(),
 		Recoveries:     ix.recoveries.Load(),
 		Faulted:        ix.faulted.Load(),
+		CacheWarmed:    ix.warmed.Load(),
 		Closed:         ix.closed.Load(),
 	}
 	if p := ix.providers.Load(); p != nil {

@@ -56,8 +56,10 @@ type Options struct {
 	// data's file system, so an ingest links files instead of copying them).
 	TempDir string
 
-	// CacheSize is Pebble's block cache, in bytes: enough to keep the ticket
-	// records of the hot set in memory. Default 256 MiB.
+	// CacheSize is Pebble's block cache, in bytes. Pebble takes the memory
+	// of its memtables (two of MemTableSize while one is flushed) out of it;
+	// the rest should hold the ticket records (about 150 bytes each). Default
+	// 512 MiB: room for the records of about 2M tickets.
 	CacheSize int64
 
 	// MemTableSize is Pebble's memtable size; it is also the size of the WAL
@@ -69,6 +71,13 @@ type Options struct {
 	// durable admits after a restart do not pay for growing a fresh file.
 	// Default false (warm-up on).
 	DisableWALWarmup bool
+
+	// DisableCacheWarmup turns off the block cache warm-up. By default Open
+	// starts reading the ticket records in the background (as many as fit
+	// in CacheSize beside two memtables), so the first scan of each ticket
+	// finds its record in memory; Stats.CacheWarmed says when it is over.
+	// Default false (warm-up on).
+	DisableCacheWarmup bool
 
 	// RecoveryInterval is how often a store that hit a write fault tries to
 	// reopen its database. Default 500ms.
@@ -119,7 +128,7 @@ func (o *Options) EnsureDefaults() *Options {
 		o.ImportTableBytes = 128 << 20
 	}
 	if o.CacheSize <= 0 {
-		o.CacheSize = 256 << 20
+		o.CacheSize = 512 << 20
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 64 << 20

@@ -82,11 +82,11 @@ func TestWriteSecutixParsesToTheSource(t *testing.T) {
 }
 
 func TestPebbleProbe(t *testing.T) {
-	h, rate, err := indextest.PebbleProbe(t.TempDir(), 4, 40)
+	res, err := indextest.PebbleProbe(t.TempDir(), 4, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.TotalCount() != 40 || h.Min() <= 0 || rate <= 0 {
-		t.Fatalf("probe: %d samples, min %d, %.0f/s", h.TotalCount(), h.Min(), rate)
+	if h := res.Latency; h.TotalCount() != 40 || h.Min() <= 0 || res.PerSecond <= 0 || res.CPU <= 0 {
+		t.Fatalf("probe: %d samples, min %d, %.0f/s, CPU %v", h.TotalCount(), h.Min(), res.PerSecond, res.CPU)
 	}
 }
