@@ -137,9 +137,9 @@ func ParseConfig(r io.Reader) (*Config, error) {
 		var msgs []string
 		for _, k := range und {
 			if line := keyLine(data, k); line > 0 {
-				msgs = append(msgs, fmt.Sprintf("line %d: unknown key %q", line, k.String()))
+				msgs = append(msgs, fmt.Sprintf("line %d: unknown key %q%s", line, k.String(), laneKeyHint(k)))
 			} else {
-				msgs = append(msgs, fmt.Sprintf("unknown key %q", k.String()))
+				msgs = append(msgs, fmt.Sprintf("unknown key %q%s", k.String(), laneKeyHint(k)))
 			}
 		}
 		return nil, fmt.Errorf("config: %s", strings.Join(msgs, "; "))
@@ -284,10 +284,15 @@ func (c *Config) Validate() error {
 		}
 		lanes[c.Lanes[i].ID] = true
 	}
-	if len(c.Lanes) > 0 {
-		if _, err := laneInfos(c.Lanes); err != nil {
-			add("lanes: %s", strings.TrimPrefix(gate.ErrorMessage(err), "httpapi: "))
+	seenLane := map[string]int{}
+	for i, l := range c.Lanes {
+		if j, dup := seenLane[l.ID]; dup {
+			add("lanes[%d]: lane %q is configured twice (also lanes[%d])", i, l.ID, j)
 		}
+		seenLane[l.ID] = i
+	}
+	for _, msg := range validateLanes(c.Lanes) {
+		add("lanes: %s", msg)
 	}
 	for _, t := range c.Tokens {
 		for _, l := range t.Lanes {

@@ -39,6 +39,8 @@ type Daemon struct {
 	dropDone chan error
 	importer *importfile.Service
 	api      *httpapi.Server
+	rig      *rig         // the lanes' hardware
+	monitor  *laneMonitor // GET /v1/lanes
 	ln       net.Listener
 	serveErr chan error
 	mu       sync.Mutex // serialises Reload and Close
@@ -63,10 +65,6 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	lanes, err := laneInfos(d.cfg.Lanes)
-	if err != nil {
-		return err
-	}
 	d.importer = importfile.NewService(&d.store, d.Logger, &importfile.Options{Location: d.cfg.location()})
 
 	reg := prometheus.NewRegistry()
@@ -76,6 +74,12 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if d.rig, err = newRig(d.cfg.Lanes, &d.store, reg, d.Logger); err != nil {
+		return err
+	}
+	lanes, applyLanes, _ := d.rig.plan(d.cfg.Lanes)
+	applyLanes()
+	d.monitor = &laneMonitor{rig: d.rig}
 	pages, err := web.New(d.Logger)
 	if err != nil {
 		return err
@@ -86,6 +90,8 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Importer:       d.importer,
 		Auth:           auth,
 		Lanes:          lanes,
+		Monitor:        d.monitor,
+		Emergency:      emergencyControl{d.rig},
 		Ready:          d.store.ready,
 		Metrics:        metrics,
 		Logger:         &d.Logger,
@@ -100,6 +106,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	d.monitor.api.Store(d.api)
 
 	d.ln = d.Listener
 	if d.ln == nil {
@@ -139,6 +146,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		}
 	}
 	if err := d.startDropFolders(); err != nil {
+		return err
+	}
+	if err := d.rig.start(ctx); err != nil {
 		return err
 	}
 	d.store.serving.Store(true)
@@ -216,18 +226,19 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	if err != nil {
 		return err
 	}
-	lanes, err := laneInfos(c.Lanes)
-	if err != nil {
-		return err
-	}
+	lanes, applyLanes, laneWarnings := d.rig.plan(c.Lanes)
 	if err := d.applyCatalog(ctx, c); err != nil {
 		return err
 	}
 	if err := d.api.SetLanes(lanes); err != nil {
 		return err
 	}
+	applyLanes()
 	d.api.SetAuth(auth)
 	log := d.Logger.With().Str("component", "daemon").Logger()
+	for _, w := range laneWarnings {
+		log.Warn().Msg("reload: " + w)
+	}
 	if c.HTTP != d.cfg.HTTP || c.DataDir != d.cfg.DataDir || c.Log != d.cfg.Log || c.Appliance != d.cfg.Appliance {
 		log.Warn().Msg("reload: http, data_dir, appliance and log settings change only at restart")
 	}
@@ -238,9 +249,10 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 }
 
 // Close shuts the appliance down in order: the API stops accepting and
-// drains in-flight requests (until ctx ends), then the scanners and relays
-// (put in their safe state) once lanes drive hardware, then the store is
-// closed. It is safe to call more than once.
+// drains in-flight requests (until ctx ends), the drop folders stop, then
+// the scanners stop, every lane halts (what is pending is annulled) and the
+// relay boards open every relay, then the store is closed. It is safe to
+// call more than once.
 func (d *Daemon) Close(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -261,6 +273,13 @@ func (d *Daemon) Close(ctx context.Context) error {
 		d.dropStop()
 		if err := <-d.dropDone; err != nil && !errors.Is(err, context.Canceled) {
 			errs = append(errs, fmt.Errorf("admit: drop folders: %w", err))
+		}
+	}
+	if d.rig != nil {
+		// Scanners stop, every lane halts (pending admissions annulled while
+		// the index is still open), relays open, the bus closes.
+		if err := d.rig.stop(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if ix := d.store.get(); ix != nil {

@@ -52,8 +52,6 @@ lanes = ["north-1"]
 id = "north-1"
 name = "North 1"
 events = ["MATCH-2026-12-05"]
-[lanes.relay]
-type = "sim"
 [[lanes]]
 id = "south-1"
 [[lanes]]

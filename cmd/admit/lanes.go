@@ -1,23 +1,34 @@
 package main
 
-// This file is the whole of the lane wiring: the [[lanes]] sections of the
-// config, their validation, and what the API is told about each lane. The
-// scanner, relay, sensor, lights and emergency settings are read and checked
-// here so a config written today keeps working when the turnstile and USB
-// drivers are wired to them; until then a lane is served through the API
-// (POST /v1/scan), and a "sim" relay is the simulated turnstile.
+// This file is the [[lanes]] part of the configuration: the keys, their
+// defaults and their validation, and how a lane's settings map onto the
+// gate, decode, turnstile and driver packages. rig.go builds and runs the
+// hardware from it. The device keys (driver, usb, serial, port, protocol,
+// device, baud, board, channel) are the ones `admit devices` prints
+// (internal/usbdev.List), so its snippets paste as they are.
 
 import (
+	"encoding/json"
 	"fmt"
-	"regexp"
+	"reflect"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/BurntSushi/toml"
+	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/decode"
 	"github.com/admitgate/admit/gate"
-	"github.com/admitgate/admit/httpapi"
+	"github.com/admitgate/admit/internal/usbdev"
+	"github.com/admitgate/admit/turnstile"
+	"github.com/admitgate/admit/turnstile/gpio"
+	"github.com/admitgate/admit/turnstile/serialrelay"
+	"github.com/admitgate/admit/turnstile/usbrelay"
 )
 
 // LaneConfig is one lane: a turnstile or door with its scanner and relay.
+// docs/config.md documents every key.
 type LaneConfig struct {
 	ID        string   `toml:"id"`
 	Name      string   `toml:"name"`
@@ -25,7 +36,7 @@ type LaneConfig struct {
 	Events    []string `toml:"events"`    // the events it admits; omitted: every event open now
 
 	Confirm        string   `toml:"confirm"`         // none (default) or passage
-	PassageTimeout Duration `toml:"passage_timeout"` // default unlock_time + 3s
+	PassageTimeout Duration `toml:"passage_timeout"` // default relay.unlock_time + 3s
 	Queue          bool     `toml:"queue"`           // queue admissions instead of lane_busy
 	MaxQueue       int      `toml:"max_queue"`       // default 3
 
@@ -36,85 +47,211 @@ type LaneConfig struct {
 	Emergency EmergencyConfig `toml:"emergency"`
 }
 
-// ScannerConfig is the lane's fixed scanner.
+// Scanner drivers.
+const (
+	scannerNone   = "none"   // scans arrive over the API only
+	scannerUSBHID = "usbhid" // a USB HID scanner (keyboard wedge or HID POS): decode/usbhid
+	scannerSerial = "serial" // a CDC ACM or RS-232 scanner: decode/serialscan
+)
+
+// Output drivers (the unlock relay, lights, buzzer).
+const (
+	outputNone     = "none"
+	outputSim      = "sim"      // the simulated turnstile: turnstile/sim
+	outputUSBRelay = "usbrelay" // a "USBRelay" HID board (16c0:05df): turnstile/usbrelay
+	outputLCUS     = "lcus"     // a CH340 "LCUS" serial relay board: turnstile/serialrelay
+	outputGPIO     = "gpio"     // a Linux GPIO line: turnstile/gpio
+)
+
+// Input drivers (the passage sensor, the emergency input).
+const (
+	inputNone = "none"
+	inputSim  = "sim"
+	inputGPIO = "gpio"
+)
+
+// ScannerConfig is the lane's fixed scanner: which device, and (the
+// embedded decode.Config) how its bytes become barcodes.
 type ScannerConfig struct {
-	Type        string   `toml:"type"`     // none (default), usb, serial
-	VID         string   `toml:"vid"`      // usb: vendor id, 4 hex digits
-	PID         string   `toml:"pid"`      // usb: product id
-	Serial      string   `toml:"serial"`   // usb: serial number
-	Port        string   `toml:"port"`     // usb: port path such as "1-2"
-	Protocol    string   `toml:"protocol"` // usb: keyboard (default) or pos
-	Device      string   `toml:"device"`   // serial: /dev/ttyACM0
-	Baud        int      `toml:"baud"`     // serial: default 9600
-	Framing     string   `toml:"framing"`  // serial: cr (default), lf, crlf, stx-etx
-	Layout      string   `toml:"layout"`   // keyboard layout: us (default), uk, de, fr, es
-	Prefix      string   `toml:"prefix"`   // stripped from every read
-	Suffix      string   `toml:"suffix"`   // ends a read and is stripped
-	Timeout     Duration `toml:"timeout"`  // inter-character timeout, default 50ms
-	AIM         bool     `toml:"aim"`      // the scanner sends AIM identifiers
-	Symbologies []string `toml:"symbologies"`
-	CheckDigits []string `toml:"check_digits"`
-	DedupWindow Duration `toml:"dedup_window"` // default 1s
+	Driver string `toml:"driver"` // none (default), usbhid, serial
+
+	// usbhid: the device, by any of these (every one given must match).
+	USB    usbdev.ID `toml:"usb"`    // vendor:product, "0c2e:0b61"
+	Serial string    `toml:"serial"` // the USB serial number
+	Port   string    `toml:"port"`   // the USB port path, "1-2"
+	// usbhid: keyboard (default) or pos.
+	Protocol string `toml:"protocol"`
+	// usbhid: the HID interface number; 0 picks the first that fits.
+	Interface int `toml:"interface"`
+
+	// serial: the port, best its /dev/serial/by-id link.
+	Device string `toml:"device"`
+	Baud   int    `toml:"baud"`   // default 9600
+	Parity string `toml:"parity"` // none (default), odd, even
+
+	// The decoder: layout, prefix, suffix, terminators, timeout, aim,
+	// symbologies, check_digits, framing, dedup_window, max_len,
+	// pos_report_id, source.
+	decode.Config
 }
 
-// RelayConfig is the lane's unlock output.
-type RelayConfig struct {
-	Type       string   `toml:"type"`    // none (default), sim, usb, serial, gpio
-	Serial     string   `toml:"serial"`  // usb: the board's serial
-	Device     string   `toml:"device"`  // serial: /dev/ttyUSB0
-	Chip       string   `toml:"chip"`    // gpio: gpiochip0
-	Line       int      `toml:"line"`    // gpio: line offset
-	Channel    int      `toml:"channel"` // usb, serial: 1-based relay channel
-	ActiveLow  bool     `toml:"active_low"`
-	UnlockTime Duration `toml:"unlock_time"` // default 5s
-}
-
-// OutputConfig is a light or buzzer output.
+// OutputConfig is one relay channel or GPIO line.
 type OutputConfig struct {
-	Type      string `toml:"type"` // none (default), sim, usb, serial, gpio
-	Serial    string `toml:"serial"`
-	Device    string `toml:"device"`
+	Driver string `toml:"driver"` // none (default), sim, usbrelay, lcus, gpio
+	// usbrelay: the board, by its 5-character serial or its USB port path.
+	Board string `toml:"board"`
+	Port  string `toml:"port"`
+	// lcus: the board's serial port, best its /dev/serial/by-id link.
+	Device   string `toml:"device"`
+	Baud     int    `toml:"baud"`     // lcus: default 9600
+	Channels int    `toml:"channels"` // lcus: relays on the board (Halt opens them all); default the highest channel used
+	// usbrelay, lcus: the relay, 1 to 8.
+	Channel int `toml:"channel"`
+	// gpio: the chip ("gpiochip0") and line offset.
 	Chip      string `toml:"chip"`
 	Line      int    `toml:"line"`
-	Channel   int    `toml:"channel"`
 	ActiveLow bool   `toml:"active_low"`
 }
 
-// InputConfig is a passage sensor or an emergency input.
-type InputConfig struct {
-	Type      string   `toml:"type"` // none (default), sim, gpio
-	Chip      string   `toml:"chip"`
-	Line      int      `toml:"line"`
-	ActiveLow bool     `toml:"active_low"`
-	Debounce  Duration `toml:"debounce"` // default 10ms
+// RelayConfig is the lane's unlock relay: its turnstile.
+type RelayConfig struct {
+	OutputConfig
+	// UnlockTime is how long an admission unlocks the lane. Default 5s.
+	UnlockTime Duration `toml:"unlock_time"`
+	// WalkAfter (sim) is how long a simulated guest takes to pass; negative:
+	// guests never pass on their own. Default 1.5s.
+	WalkAfter Duration `toml:"walk_after"`
+}
+
+// LightConfig is a light or the buzzer, and what it plays for each lane
+// event (turnstile.Pattern text: "on", "off", "on:150ms off:100ms on:150ms",
+// "on:500ms off:500ms repeat"); unset patterns take the defaults.
+type LightConfig struct {
+	OutputConfig
+	Admit     turnstile.Pattern `toml:"admit"`
+	Deny      turnstile.Pattern `toml:"deny"`
+	Fault     turnstile.Pattern `toml:"fault"`
+	Emergency turnstile.Pattern `toml:"emergency"`
 }
 
 // LightsConfig are the lane's signals.
 type LightsConfig struct {
-	Green  OutputConfig `toml:"green"`
-	Red    OutputConfig `toml:"red"`
-	Buzzer OutputConfig `toml:"buzzer"`
+	Green  LightConfig `toml:"green"`
+	Red    LightConfig `toml:"red"`
+	Buzzer LightConfig `toml:"buzzer"`
 }
 
-// EmergencyConfig is the lane's emergency release.
+// InputConfig is a passage sensor or an emergency input.
+type InputConfig struct {
+	Driver    string    `toml:"driver"` // none (default), sim, gpio
+	Chip      string    `toml:"chip"`
+	Line      int       `toml:"line"`
+	ActiveLow bool      `toml:"active_low"`
+	Bias      gpio.Bias `toml:"bias"`     // "" (as is), pull-up, pull-down, disabled
+	Debounce  Duration  `toml:"debounce"` // kernel debounce (Linux 5.10+); default none
+}
+
+// EmergencyConfig is what an emergency release does at the lane, and an
+// input that releases (every lane).
 type EmergencyConfig struct {
-	Input InputConfig `toml:"input"`
 	Mode  string      `toml:"mode"` // open (default: unlock and stay unlocked) or hold
+	Input InputConfig `toml:"input"`
 }
 
-// Symbology names a scanner may be restricted to, and those whose check
-// digit can be verified.
-var (
-	symbologies     = []string{"aztec", "code39", "code93", "code128", "datamatrix", "ean8", "ean13", "upca", "upce", "itf", "itf14", "pdf417", "qr"}
-	checkDigitNames = []string{"ean8", "ean13", "upca", "upce", "itf14", "code39", "itf"}
-	hex4            = regexp.MustCompile(`^[0-9a-fA-F]{4}$`)
-)
+func isSet(driver, none string) bool { return driver != "" && driver != none }
 
 func (l *LaneConfig) direction() gate.Direction {
 	if l.Direction == "out" {
 		return gate.Out
 	}
 	return gate.In
+}
+
+// policy is the lane as the gate sees it: what SIGHUP changes in place.
+func (l *LaneConfig) policy() gate.Lane {
+	return gate.Lane{ID: l.ID, Name: l.Name, Direction: l.direction(), Events: slices.Clone(l.Events)}
+}
+
+// hasTurnstile says whether the lane drives a turnstile (it has a relay).
+func (l *LaneConfig) hasTurnstile() bool { return isSet(l.Relay.Driver, outputNone) }
+
+// hasScanner says whether the lane reads a scanner of its own.
+func (l *LaneConfig) hasScanner() bool { return isSet(l.Scanner.Driver, scannerNone) }
+
+// hardware says whether the lane runs devices (a scanner, a turnstile and
+// what hangs on it): such a lane changes only at a restart.
+func (l *LaneConfig) hardware() bool { return l.hasTurnstile() || l.hasScanner() }
+
+// hardwareKey is every setting of the lane but its policy (name, direction,
+// events): two lanes with the same key run the same hardware the same way.
+func (l *LaneConfig) hardwareKey() string {
+	c := *l
+	c.ID, c.Name, c.Direction, c.Events = "", "", "", nil
+	b, err := json.Marshal(c)
+	if err != nil { // every field marshals; keep the lane distinct anyway
+		return fmt.Sprintf("%p", l)
+	}
+	return string(b)
+}
+
+// turnstileConfig maps the lane onto turnstile.Config (defaults unset).
+func (l *LaneConfig) turnstileConfig() turnstile.Config {
+	c := turnstile.Config{
+		UnlockTime:     time.Duration(l.Relay.UnlockTime),
+		Confirm:        turnstile.Confirm(l.Confirm),
+		PassageTimeout: time.Duration(l.PassageTimeout),
+		Queue:          l.Queue,
+		MaxQueue:       l.MaxQueue,
+		Emergency:      turnstile.EmergencyMode(l.Emergency.Mode),
+	}
+	signals := func(lc LightConfig) turnstile.SignalPatterns {
+		return turnstile.SignalPatterns{Admit: lc.Admit, Deny: lc.Deny, Fault: lc.Fault, Emergency: lc.Emergency}
+	}
+	c.Signals = turnstile.Signals{Green: signals(l.Lights.Green), Red: signals(l.Lights.Red), Buzzer: signals(l.Lights.Buzzer)}
+	return c
+}
+
+// source is the scanner's name in every read it delivers (and so in the
+// journal): decode's source key, else "usb:<id>:<serial>:<port>" or
+// "serial:<device>".
+func (s *ScannerConfig) source() string {
+	if s.Source != "" {
+		return s.Source
+	}
+	switch s.Driver {
+	case scannerUSBHID:
+		parts := []string{"usb"}
+		if !s.USB.IsZero() {
+			parts = append(parts, s.USB.String())
+		}
+		for _, p := range []string{s.Serial, s.Port} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		return strings.Join(parts, ":")
+	case scannerSerial:
+		return "serial:" + s.Device
+	}
+	return ""
+}
+
+func (s *ScannerConfig) match() usbdev.Match {
+	return usbdev.Match{ID: s.USB, Serial: s.Serial, Port: s.Port}
+}
+
+// newDecoder builds the scanner's decoder; it is also how the decode
+// settings are validated.
+func (s *ScannerConfig) newDecoder(log zerolog.Logger) (any, error) {
+	cfg := s.Config
+	cfg.Source = s.source()
+	switch {
+	case s.Driver == scannerSerial:
+		return decode.NewSerial(cfg, log)
+	case s.Protocol == "pos":
+		return decode.NewPOS(cfg, log)
+	}
+	return decode.NewKeyboard(cfg, log)
 }
 
 // validate returns what is wrong with the lane, one message per problem.
@@ -140,139 +277,184 @@ func (l *LaneConfig) validate() []string {
 	switch l.Confirm {
 	case "", "none":
 	case "passage":
-		if l.Sensor.Type == "" || l.Sensor.Type == "none" {
-			add("confirm = \"passage\" needs a [lanes.sensor]")
+		if !isSet(l.Sensor.Driver, inputNone) {
+			add("confirm = \"passage\" needs a passage sensor ([lanes.sensor])")
 		}
 	default:
 		add("confirm must be none or passage, not %q", l.Confirm)
 	}
-	if l.PassageTimeout < 0 || time.Duration(l.PassageTimeout) > 10*time.Minute {
-		add("passage_timeout must be between 0 and 10m")
-	}
 	if l.MaxQueue < 0 || l.MaxQueue > 100 {
 		add("max_queue must be between 0 and 100")
 	}
-	errs = append(errs, l.Scanner.validate()...)
-	for _, msg := range l.Relay.output("relay").validate() {
-		errs = append(errs, msg)
-	}
-	if l.Relay.UnlockTime < 0 || time.Duration(l.Relay.UnlockTime) > 5*time.Minute {
-		add("relay.unlock_time must be between 0 and 5m")
-	}
-	if l.Relay.Type == "" || l.Relay.Type == "none" {
-		if l.Confirm == "passage" {
-			add("confirm = \"passage\" needs a relay")
-		}
-	}
-	errs = append(errs, l.Sensor.validate("sensor")...)
-	errs = append(errs, l.Lights.Green.validate("lights.green")...)
-	errs = append(errs, l.Lights.Red.validate("lights.red")...)
-	errs = append(errs, l.Lights.Buzzer.validate("lights.buzzer")...)
-	errs = append(errs, l.Emergency.Input.validate("emergency.input")...)
 	switch l.Emergency.Mode {
 	case "", "open", "hold":
 	default:
 		add("emergency.mode must be open or hold, not %q", l.Emergency.Mode)
 	}
+
+	errs = append(errs, l.Scanner.validate()...)
+	errs = append(errs, l.Relay.OutputConfig.validate("relay")...)
+	if l.Relay.UnlockTime < 0 {
+		add("relay.unlock_time must not be negative")
+	}
+	if l.Relay.WalkAfter != 0 && l.Relay.Driver != outputSim {
+		add("relay.walk_after is for the simulated turnstile (driver = \"sim\")")
+	}
+	errs = append(errs, l.Sensor.validate("sensor")...)
+	for _, lc := range []struct {
+		name string
+		c    *LightConfig
+	}{{"lights.green", &l.Lights.Green}, {"lights.red", &l.Lights.Red}, {"lights.buzzer", &l.Lights.Buzzer}} {
+		errs = append(errs, lc.c.OutputConfig.validate(lc.name)...)
+		if !isSet(lc.c.Driver, outputNone) && (lc.c.Admit.IsSet() || lc.c.Deny.IsSet() || lc.c.Fault.IsSet() || lc.c.Emergency.IsSet()) {
+			add("%s: patterns without a driver play nowhere", lc.name)
+		}
+	}
+	errs = append(errs, l.Emergency.Input.validate("emergency.input")...)
+
+	// The turnstile: everything else hangs on the relay.
+	if l.hasTurnstile() {
+		tc := l.turnstileConfig()
+		tc.EnsureDefaults()
+		if err := tc.Validate(); err != nil {
+			add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "turnstile: "))
+		}
+	} else {
+		for _, part := range []struct {
+			name string
+			set  bool
+		}{
+			{"confirm = \"passage\"", l.Confirm == "passage"},
+			{"queue", l.Queue || l.MaxQueue != 0},
+			{"passage_timeout", l.PassageTimeout != 0},
+			{"relay.unlock_time", l.Relay.UnlockTime != 0},
+			{"a passage sensor", isSet(l.Sensor.Driver, inputNone)},
+			{"lights", isSet(l.Lights.Green.Driver, outputNone) || isSet(l.Lights.Red.Driver, outputNone) || isSet(l.Lights.Buzzer.Driver, outputNone)},
+			{"emergency settings", l.Emergency.Mode != "" || isSet(l.Emergency.Input.Driver, inputNone)},
+		} {
+			if part.set {
+				add("%s needs a turnstile: set [lanes.relay] driver", part.name)
+			}
+		}
+	}
+	if l.Relay.Driver != outputSim {
+		for name, driver := range map[string]string{"sensor": l.Sensor.Driver, "emergency.input": l.Emergency.Input.Driver,
+			"lights.green": l.Lights.Green.Driver, "lights.red": l.Lights.Red.Driver, "lights.buzzer": l.Lights.Buzzer.Driver} {
+			if driver == "sim" {
+				add("%s: driver \"sim\" is a part of the simulated turnstile: set relay.driver = \"sim\" too", name)
+			}
+		}
+	}
+	slices.Sort(errs)
 	return errs
 }
 
 func (s *ScannerConfig) validate() []string {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf("scanner."+format, args...)) }
-	switch s.Type {
-	case "", "none":
-	case "usb":
-		if s.VID == "" && s.Serial == "" && s.Port == "" {
-			add("type usb needs vid and pid, a serial or a port")
+	switch s.Driver {
+	case "", scannerNone:
+		if !reflect.DeepEqual(*s, ScannerConfig{Driver: s.Driver}) {
+			add("driver is not set (usbhid or serial): the other scanner keys do nothing without it")
 		}
-		if (s.VID == "") != (s.PID == "") {
-			add("vid and pid go together")
-		}
-		if s.VID != "" && (!hex4.MatchString(s.VID) || !hex4.MatchString(s.PID)) {
-			add("vid and pid are 4 hex digits such as \"0c2e\"")
+		return errs
+	case scannerUSBHID:
+		if err := s.match().Validate(); err != nil {
+			add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "usbdev: "))
 		}
 		switch s.Protocol {
 		case "", "keyboard", "pos":
 		default:
 			add("protocol must be keyboard or pos, not %q", s.Protocol)
 		}
-	case "serial":
+		if s.Interface < 0 || s.Interface > 255 {
+			add("interface must be between 0 and 255")
+		}
+		if s.Device != "" || s.Baud != 0 || s.Parity != "" {
+			add("device, baud and parity are for driver \"serial\"")
+		}
+	case scannerSerial:
 		if s.Device == "" {
-			add("type serial needs a device such as /dev/ttyACM0")
+			add("driver serial needs a device such as /dev/ttyACM0 (or its /dev/serial/by-id link)")
 		}
-		switch s.Framing {
-		case "", "cr", "lf", "crlf", "stx-etx":
-		default:
-			add("framing must be cr, lf, crlf or stx-etx, not %q", s.Framing)
-		}
-		if s.Baud < 0 || s.Baud > 4000000 {
+		if s.Baud < 0 || s.Baud > 4_000_000 {
 			add("baud %d is out of range", s.Baud)
 		}
-	default:
-		add("type must be none, usb or serial, not %q", s.Type)
-	}
-	switch s.Layout {
-	case "", "us", "uk", "de", "fr", "es":
-	default:
-		add("layout must be us, uk, de, fr or es, not %q", s.Layout)
-	}
-	for _, sym := range s.Symbologies {
-		if !slices.Contains(symbologies, sym) {
-			add("symbologies: unknown %q (known: %v)", sym, symbologies)
+		switch s.Parity {
+		case "", "none", "odd", "even":
+		default:
+			add("parity must be none, odd or even, not %q", s.Parity)
 		}
-	}
-	for _, sym := range s.CheckDigits {
-		if !slices.Contains(checkDigitNames, sym) {
-			add("check_digits: %q has no check digit admit verifies (known: %v)", sym, checkDigitNames)
+		if !s.USB.IsZero() || s.Serial != "" || s.Port != "" || s.Protocol != "" || s.Interface != 0 {
+			add("usb, serial, port, protocol and interface are for driver \"usbhid\"")
 		}
+	default:
+		add("driver must be none, usbhid or serial, not %q", s.Driver)
+		return errs
 	}
-	if s.Timeout < 0 || time.Duration(s.Timeout) > 10*time.Second {
-		add("timeout must be between 0 and 10s")
-	}
-	if s.DedupWindow < 0 || time.Duration(s.DedupWindow) > time.Minute {
-		add("dedup_window must be between 0 and 1m")
+	if _, err := s.newDecoder(zerolog.Nop()); err != nil {
+		add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "decode: "))
 	}
 	return errs
 }
 
-func (r *RelayConfig) output(name string) namedOutput {
-	return namedOutput{name, OutputConfig{Type: r.Type, Serial: r.Serial, Device: r.Device, Chip: r.Chip, Line: r.Line,
-		Channel: r.Channel, ActiveLow: r.ActiveLow}}
-}
-
-type namedOutput struct {
-	name string
-	OutputConfig
-}
-
-func (o namedOutput) validate() []string { return o.OutputConfig.validate(o.name) }
-
 func (o *OutputConfig) validate(name string) []string {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(name+"."+format, args...)) }
-	switch o.Type {
-	case "", "none", "sim":
-	case "usb":
+	channel := func(board string) {
 		if o.Channel < 1 || o.Channel > 8 {
-			add("channel must be 1 to 8 for a usb relay board")
+			add("channel must be 1 to 8 on %s", board)
 		}
-	case "serial":
+	}
+	foreign := func(driver string, keys ...string) {
+		set := map[string]bool{"board": o.Board != "", "port": o.Port != "", "device": o.Device != "", "baud": o.Baud != 0,
+			"channels": o.Channels != 0, "channel": o.Channel != 0, "chip": o.Chip != "", "line": o.Line != 0, "active_low": o.ActiveLow}
+		for _, k := range keys {
+			delete(set, k)
+		}
+		var extra []string
+		for k, v := range set {
+			if v {
+				extra = append(extra, k)
+			}
+		}
+		slices.Sort(extra)
+		if len(extra) > 0 {
+			add("%s: not a setting of driver %q", strings.Join(extra, ", "), driver)
+		}
+	}
+	switch o.Driver {
+	case "", outputNone:
+		foreign("none")
+	case outputSim:
+		foreign(outputSim)
+	case outputUSBRelay:
+		channel("a USBRelay board")
+		if err := (usbrelay.Config{Board: o.Board, Port: o.Port}).Validate(); err != nil {
+			add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "usbrelay: "))
+		}
+		foreign(outputUSBRelay, "board", "port", "channel")
+	case outputLCUS:
+		channel("an LCUS board")
 		if o.Device == "" {
-			add("type serial needs a device such as /dev/ttyUSB0")
+			add("driver lcus needs a device such as /dev/ttyUSB0 (or its /dev/serial/by-id link)")
+		} else if err := (serialrelay.Config{Device: o.Device, Baud: o.Baud, Channels: o.Channels}).Validate(); err != nil {
+			add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "serialrelay: "))
 		}
-		if o.Channel < 1 || o.Channel > 8 {
-			add("channel must be 1 to 8 for a serial relay board")
+		if o.Channels != 0 && o.Channel > o.Channels {
+			add("channel %d is beyond the board's %d channels", o.Channel, o.Channels)
 		}
-	case "gpio":
+		foreign(outputLCUS, "device", "baud", "channels", "channel")
+	case outputGPIO:
 		if o.Chip == "" {
-			add("type gpio needs a chip such as gpiochip0")
+			add("driver gpio needs a chip such as gpiochip0")
 		}
 		if o.Line < 0 {
 			add("line must not be negative")
 		}
+		foreign(outputGPIO, "chip", "line", "active_low")
 	default:
-		add("type must be none, sim, usb, serial or gpio, not %q", o.Type)
+		add("driver must be none, sim, usbrelay, lcus or gpio, not %q", o.Driver)
 	}
 	return errs
 }
@@ -280,59 +462,204 @@ func (o *OutputConfig) validate(name string) []string {
 func (in *InputConfig) validate(name string) []string {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(name+"."+format, args...)) }
-	switch in.Type {
-	case "", "none", "sim":
-	case "gpio":
+	switch in.Driver {
+	case "", inputNone, inputSim:
+		if *in != (InputConfig{Driver: in.Driver}) {
+			add("chip, line, active_low, bias and debounce are for driver \"gpio\"")
+		}
+	case inputGPIO:
 		if in.Chip == "" {
-			add("type gpio needs a chip such as gpiochip0")
+			add("driver gpio needs a chip such as gpiochip0")
 		}
 		if in.Line < 0 {
 			add("line must not be negative")
 		}
+		if in.Debounce < 0 || time.Duration(in.Debounce) > time.Second {
+			add("debounce must be between 0 and 1s")
+		}
 	default:
-		add("type must be none, sim or gpio, not %q", in.Type)
-	}
-	if in.Debounce < 0 || time.Duration(in.Debounce) > time.Second {
-		add("debounce must be between 0 and 1s")
+		add("driver must be none, sim or gpio, not %q", in.Driver)
 	}
 	return errs
 }
 
-// hardware says whether the lane names a physical scanner or output.
-func (l *LaneConfig) hardware() bool {
-	physical := func(t string) bool { return t == "usb" || t == "serial" || t == "gpio" }
-	return physical(l.Scanner.Type) || physical(l.Relay.Type) || physical(l.Sensor.Type) ||
-		physical(l.Lights.Green.Type) || physical(l.Lights.Red.Type) || physical(l.Lights.Buzzer.Type) ||
-		physical(l.Emergency.Input.Type)
-}
-
-// laneInfos is what the API is told about the configured lanes: their
-// policy, and the state of their hardware. Until the turnstile and scanner
-// drivers are wired, a lane with physical devices reports state
-// "not_wired"; a lane with a simulated relay (the demo's) is ready.
-func laneInfos(lanes []LaneConfig) ([]httpapi.LaneInfo, error) {
-	out := make([]httpapi.LaneInfo, 0, len(lanes))
+// validateLanes checks what no single lane can: devices shared between
+// lanes. A relay board may serve several lanes (a channel each), but a
+// channel, a GPIO line or a scanner belongs to one lane; one emergency input
+// may be named by several lanes (it releases them all anyway).
+func validateLanes(lanes []LaneConfig) []string {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	owner := map[string]string{}     // an output channel or line → "lane id relay"
+	usbBoards := map[string]string{} // board serial → port it is named with
+	anyUSB, namedUSB := "", ""
+	lcusBaud := map[string]int{}
+	inputs := map[string]InputConfig{} // chip/line → the input
+	claim := func(key, who string) {
+		if prev, ok := owner[key]; ok {
+			add("%s and %s both use %s", prev, who, key)
+			return
+		}
+		owner[key] = who
+	}
 	for i := range lanes {
 		l := &lanes[i]
-		info := httpapi.LaneInfo{Lane: gate.Lane{ID: l.ID, Name: l.Name, Direction: l.direction(), Events: slices.Clone(l.Events)}}
-		switch {
-		case l.hardware():
-			info.State = "not_wired"
-			info.Fault = "scanner and relay drivers are not wired to this lane yet; scans come through the API"
-		case l.Relay.Type == "sim":
-			info.State, info.RelayOK, info.ScannerConnected = "idle", true, l.Scanner.Type == "" || l.Scanner.Type == "none"
-		default:
-			info.State = "idle"
+		outputs := []struct {
+			name string
+			o    *OutputConfig
+		}{{"relay", &l.Relay.OutputConfig}, {"lights.green", &l.Lights.Green.OutputConfig},
+			{"lights.red", &l.Lights.Red.OutputConfig}, {"lights.buzzer", &l.Lights.Buzzer.OutputConfig}}
+		for _, out := range outputs {
+			o, who := out.o, fmt.Sprintf("lane %s %s", l.ID, out.name)
+			switch o.Driver {
+			case outputUSBRelay:
+				claim(fmt.Sprintf("usbrelay board %s channel %d", usbBoardKey(o), o.Channel), who)
+				if o.Board == "" && o.Port == "" {
+					anyUSB = who
+				} else {
+					namedUSB = who
+				}
+				if o.Board != "" {
+					if port, ok := usbBoards[o.Board]; ok && port != o.Port {
+						add("%s names usbrelay board %s with port %q, another lane with port %q: name a board the same way everywhere", who, o.Board, o.Port, port)
+					}
+					usbBoards[o.Board] = o.Port
+				}
+			case outputLCUS:
+				claim(fmt.Sprintf("lcus %s channel %d", o.Device, o.Channel), who)
+				baud := o.Baud
+				if baud == 0 {
+					baud = serialrelay.DefaultBaud
+				}
+				if prev, ok := lcusBaud[o.Device]; ok && prev != baud {
+					add("%s sets baud %d for %s, another lane %d", who, baud, o.Device, prev)
+				}
+				lcusBaud[o.Device] = baud
+			case outputGPIO:
+				claim(fmt.Sprintf("gpio %s line %d", o.Chip, o.Line), who)
+			}
 		}
-		out = append(out, info)
-	}
-	// The API checks ids and duplicates the same way at run time.
-	seen := map[string]bool{}
-	for _, l := range out {
-		if seen[l.ID] {
-			return nil, gate.Errorf(gate.EINVALID, "httpapi: lane %q is configured twice", l.ID)
+		if s := l.Sensor; s.Driver == inputGPIO {
+			claim(fmt.Sprintf("gpio %s line %d", s.Chip, s.Line), fmt.Sprintf("lane %s sensor", l.ID))
 		}
-		seen[l.ID] = true
+		if in := l.Emergency.Input; in.Driver == inputGPIO {
+			key := fmt.Sprintf("gpio %s line %d", in.Chip, in.Line)
+			if prev, ok := inputs[key]; ok {
+				if prev != in {
+					add("lane %s emergency.input: %s is configured differently by another lane", l.ID, key)
+				}
+			} else {
+				inputs[key] = in
+				if who, used := owner[key]; used {
+					add("%s and lane %s emergency.input both use %s", who, l.ID, key)
+				}
+				owner[key] = fmt.Sprintf("lane %s emergency.input", l.ID)
+			}
+		}
+		if s := &l.Scanner; s.hasDevice() {
+			claim("scanner "+s.deviceKey(), fmt.Sprintf("lane %s scanner", l.ID))
+		}
 	}
-	return out, nil
+	if anyUSB != "" && namedUSB != "" {
+		add("%s names no usbrelay board (board or port) while %s names one: with several boards, name each", anyUSB, namedUSB)
+	}
+	slices.Sort(errs)
+	return errs
+}
+
+// usbBoardKey names a USBRelay board as the config does.
+func usbBoardKey(o *OutputConfig) string {
+	switch {
+	case o.Board != "" && o.Port != "":
+		return o.Board + "@" + o.Port
+	case o.Board != "":
+		return o.Board
+	case o.Port != "":
+		return "port " + o.Port
+	}
+	return "(the only one)"
+}
+
+func (s *ScannerConfig) hasDevice() bool {
+	return s.Driver == scannerUSBHID || s.Driver == scannerSerial
+}
+
+// deviceKey names the scanner's device as the config does.
+func (s *ScannerConfig) deviceKey() string {
+	if s.Driver == scannerSerial {
+		return s.Device
+	}
+	return s.match().String()
+}
+
+// describe says what the lane's hardware is, for check-config and logs.
+func (l *LaneConfig) describe() string {
+	var parts []string
+	switch l.Scanner.Driver {
+	case scannerUSBHID:
+		p := l.Scanner.Protocol
+		if p == "" {
+			p = "keyboard"
+		}
+		parts = append(parts, fmt.Sprintf("scanner usbhid %s (%s)", l.Scanner.match(), p))
+	case scannerSerial:
+		parts = append(parts, "scanner serial "+l.Scanner.Device)
+	}
+	if l.hasTurnstile() {
+		tc := l.turnstileConfig()
+		tc.EnsureDefaults()
+		parts = append(parts, fmt.Sprintf("relay %s, unlock %v, confirm %s", l.Relay.describe(), tc.UnlockTime, tc.Confirm))
+	}
+	if isSet(l.Sensor.Driver, inputNone) {
+		parts = append(parts, "sensor "+l.Sensor.describe())
+	}
+	for _, lc := range []struct {
+		name string
+		o    OutputConfig
+	}{{"green", l.Lights.Green.OutputConfig}, {"red", l.Lights.Red.OutputConfig}, {"buzzer", l.Lights.Buzzer.OutputConfig}} {
+		if isSet(lc.o.Driver, outputNone) {
+			parts = append(parts, lc.name+" "+lc.o.describe())
+		}
+	}
+	if isSet(l.Emergency.Input.Driver, inputNone) {
+		parts = append(parts, "emergency input "+l.Emergency.Input.describe())
+	}
+	if len(parts) == 0 {
+		return "scans over the API only"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (o *OutputConfig) describe() string {
+	switch o.Driver {
+	case outputUSBRelay:
+		return fmt.Sprintf("usbrelay %s/%d", usbBoardKey(o), o.Channel)
+	case outputLCUS:
+		return fmt.Sprintf("lcus %s/%d", o.Device, o.Channel)
+	case outputGPIO:
+		return fmt.Sprintf("gpio %s/%d", o.Chip, o.Line)
+	}
+	return o.Driver
+}
+
+func (in *InputConfig) describe() string {
+	if in.Driver == inputGPIO {
+		return fmt.Sprintf("gpio %s/%d", in.Chip, in.Line)
+	}
+	return in.Driver
+}
+
+// laneKeyHint points a config written with the device keys of earlier
+// releases (type, vid, pid) at the ones admit reads now.
+func laneKeyHint(k toml.Key) string {
+	if len(k) < 3 || k[0] != "lanes" {
+		return ""
+	}
+	switch k[len(k)-1] {
+	case "type":
+		return " (devices are chosen with driver: usbhid or serial for a scanner; sim, usbrelay, lcus or gpio for an output; sim or gpio for an input)"
+	case "vid", "pid":
+		return " (name a USB scanner with usb = \"vid:pid\", as admit devices prints it)"
+	}
+	return ""
 }
