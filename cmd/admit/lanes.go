@@ -352,6 +352,9 @@ func (l *LaneConfig) validate() []string {
 func (s *ScannerConfig) validate() []string {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf("scanner."+format, args...)) }
+	note := func(err error, prefix string) {
+		errs = append(errs, "scanner: "+strings.TrimPrefix(gate.ErrorMessage(err), prefix))
+	}
 	switch s.Driver {
 	case "", scannerNone:
 		if !reflect.DeepEqual(*s, ScannerConfig{Driver: s.Driver}) {
@@ -360,7 +363,7 @@ func (s *ScannerConfig) validate() []string {
 		return errs
 	case scannerUSBHID:
 		if err := s.match().Validate(); err != nil {
-			add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "usbdev: "))
+			note(err, "usbdev: ")
 		}
 		switch s.Protocol {
 		case "", "keyboard", "pos":
@@ -393,7 +396,7 @@ func (s *ScannerConfig) validate() []string {
 		return errs
 	}
 	if _, err := s.newDecoder(zerolog.Nop()); err != nil {
-		add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "decode: "))
+		note(err, "decode: ")
 	}
 	return errs
 }
@@ -401,6 +404,9 @@ func (s *ScannerConfig) validate() []string {
 func (o *OutputConfig) validate(name string) []string {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(name+"."+format, args...)) }
+	note := func(err error, prefix string) {
+		errs = append(errs, name+": "+strings.TrimPrefix(gate.ErrorMessage(err), prefix))
+	}
 	channel := func(board string) {
 		if o.Channel < 1 || o.Channel > 8 {
 			add("channel must be 1 to 8 on %s", board)
@@ -431,7 +437,7 @@ func (o *OutputConfig) validate(name string) []string {
 	case outputUSBRelay:
 		channel("a USBRelay board")
 		if err := (usbrelay.Config{Board: o.Board, Port: o.Port}).Validate(); err != nil {
-			add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "usbrelay: "))
+			note(err, "usbrelay: ")
 		}
 		foreign(outputUSBRelay, "board", "port", "channel")
 	case outputLCUS:
@@ -439,7 +445,7 @@ func (o *OutputConfig) validate(name string) []string {
 		if o.Device == "" {
 			add("driver lcus needs a device such as /dev/ttyUSB0 (or its /dev/serial/by-id link)")
 		} else if err := (serialrelay.Config{Device: o.Device, Baud: o.Baud, Channels: o.Channels}).Validate(); err != nil {
-			add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "serialrelay: "))
+			note(err, "serialrelay: ")
 		}
 		if o.Channels != 0 && o.Channel > o.Channels {
 			add("channel %d is beyond the board's %d channels", o.Channel, o.Channels)
@@ -494,7 +500,8 @@ func validateLanes(lanes []LaneConfig) []string {
 	usbBoards := map[string]string{} // board serial → port it is named with
 	anyUSB, namedUSB := "", ""
 	lcusBaud := map[string]int{}
-	inputs := map[string]InputConfig{} // chip/line → the input
+	inputs := map[string]InputConfig{}    // chip/line → the input
+	serialScanners := map[string]string{} // device → lane
 	claim := func(key, who string) {
 		if prev, ok := owner[key]; ok {
 			add("%s and %s both use %s", prev, who, key)
@@ -558,6 +565,14 @@ func validateLanes(lanes []LaneConfig) []string {
 		}
 		if s := &l.Scanner; s.hasDevice() {
 			claim("scanner "+s.deviceKey(), fmt.Sprintf("lane %s scanner", l.ID))
+			if s.Driver == scannerSerial {
+				serialScanners[s.Device] = l.ID
+			}
+		}
+	}
+	for device := range lcusBaud {
+		if lane, ok := serialScanners[device]; ok {
+			add("lane %s reads a scanner on %s, which also drives an lcus relay board: a port is one or the other", lane, device)
 		}
 	}
 	if anyUSB != "" && namedUSB != "" {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -72,6 +73,7 @@ Usage:
   admit import [flags] FILE   send a barcode file to a running appliance
   admit scan [flags] BARCODE  send one scan (exit 0 admitted, 3 refused)
   admit check-config FILE     check a configuration file
+  admit devices [-json]       list attached scanners and relay boards, with config snippets
   admit version               print the version
   admit bench [flags]         benchmark this box; -gate holds the budgets
 
@@ -95,6 +97,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.scanCmd(ctx, rest)
 	case "check-config":
 		return m.checkConfig(rest)
+	case "devices":
+		return m.devices(ctx, rest)
 	case "bench":
 		return m.bench(ctx, rest)
 	case "version", "-version", "--version":
@@ -287,5 +291,11 @@ func (m *Main) checkConfig(args []string) error {
 		roles = append(roles, r)
 	}
 	fmt.Fprintf(m.Stdout, "tokens: %s\n", strings.Join(roles, " "))
+	for _, l := range c.Lanes {
+		fmt.Fprintf(m.Stdout, "lane %s: %s\n", l.ID, l.describe())
+	}
+	if slices.ContainsFunc(c.Lanes, func(l LaneConfig) bool { return l.hardware() }) {
+		fmt.Fprintln(m.Stdout, "devices are not looked for now: a missing one shows in GET /v1/lanes and is picked up when it appears (admit devices lists what is attached)")
+	}
 	return nil
 }
