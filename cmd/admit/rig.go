@@ -109,8 +109,9 @@ type rigLane struct {
 	tcfg      turnstile.Config
 	tl        atomic.Pointer[turnstile.Lane] // set by start
 
-	source scannerSource // nil: no scanner of its own
-	reads  chan gate.Read
+	source scannerSource    // nil: no scanner of its own
+	out    chan gate.Read   // the source's reads
+	reads  <-chan gate.Read // what the lane decides: out, or the simulated scanner's; nil: API only
 
 	// A lane with a scanner and no turnstile decides with the index itself
 	// and keeps its own record for status.
@@ -158,7 +159,8 @@ func newRig(lanes []LaneConfig, v gate.Validator, reg prometheus.Registerer, log
 			if err != nil {
 				return nil, fmt.Errorf("admit: lane %s: scanner: %w", l.ID, err)
 			}
-			rl.source, rl.reads = src, make(chan gate.Read, 16)
+			rl.source, rl.out = src, make(chan gate.Read, 16)
+			rl.reads = rl.out
 		}
 		if l.hasTurnstile() {
 			rl.turnstile = true
@@ -168,6 +170,8 @@ func newRig(lanes []LaneConfig, v gate.Validator, reg prometheus.Registerer, log
 			}
 			if rl.source != nil {
 				rl.parts.Scanner = rl.source
+			} else if l.Relay.Driver == outputSim {
+				rl.reads = r.simFor(l).Reads() // barcodes typed on the simulated scanner
 			}
 			rl.tcfg = l.turnstileConfig()
 			rl.tcfg.Metrics = r.metrics
@@ -364,18 +368,20 @@ func (r *rig) start(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(context.Background())
 	r.stopScan = cancel
 	for _, rl := range r.order {
-		if rl.source == nil {
-			continue
+		if rl.source != nil {
+			r.scanWG.Add(1)
+			go func() {
+				defer r.scanWG.Done()
+				_ = rl.source.Run(sctx, rl.out)
+			}()
 		}
-		r.scanWG.Add(2)
-		go func() {
-			defer r.scanWG.Done()
-			_ = rl.source.Run(sctx, rl.reads)
-		}()
-		go func() {
-			defer r.scanWG.Done()
-			rl.readLoop(sctx)
-		}()
+		if rl.reads != nil {
+			r.scanWG.Add(1)
+			go func() {
+				defer r.scanWG.Done()
+				rl.readLoop(sctx)
+			}()
+		}
 	}
 	for _, rl := range r.order {
 		r.log.Info().Str("lane", rl.id).Str("hardware", rl.cfg.describe()).Msg("lane started")

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/httpapi"
+	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/turnstile"
+)
+
+// simLanes are two simulated turnstiles whose guests never pass on their
+// own (the test passes them): gate-1 spends a ticket only when someone
+// passes, gate-2 at the unlock.
+func simLanes(now time.Time) string {
+	return fmt.Sprintf(`
+[[providers]]
+id = "p"
+[[events]]
+id = "E"
+opens_at = %s
+closes_at = %s
+[[events]]
+id = "LATER"
+opens_at = %s
+[[lanes]]
+id = "gate-1"
+name = "Gate 1"
+confirm = "passage"
+passage_timeout = "700ms"
+[lanes.relay]
+driver = "sim"
+unlock_time = "300ms"
+walk_after = "-1s"
+[lanes.sensor]
+driver = "sim"
+[lanes.lights.green]
+driver = "sim"
+[lanes.lights.red]
+driver = "sim"
+[lanes.emergency.input]
+driver = "sim"
+[[lanes]]
+id = "gate-2"
+[lanes.relay]
+driver = "sim"
+unlock_time = "5s"
+walk_after = "-1s"
+[lanes.emergency]
+mode = "hold"
+`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339), now.Add(48*time.Hour).Format(time.RFC3339))
+}
+
+// lane returns one lane's status from GET /v1/lanes.
+func (c apiClient) lane(id string) gate.LaneStatus {
+	c.t.Helper()
+	var lanes httpapi.LanesResponse
+	c.must(200, "GET", "/v1/lanes", viewerSecret, nil).decode(c.t, &lanes)
+	for _, l := range lanes.Lanes {
+		if l.ID == id {
+			return l
+		}
+	}
+	c.t.Fatalf("lane %s is not in /v1/lanes: %+v", id, lanes.Lanes)
+	return gate.LaneStatus{}
+}
+
+// waitLane polls GET /v1/lanes until ok holds for the lane: the lanes run
+// on the wall clock, through the daemon's own goroutines.
+func (c apiClient) waitLane(id, what string, ok func(gate.LaneStatus) bool) gate.LaneStatus {
+	c.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := c.lane(id)
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("lane %s never %s: %+v", id, what, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (c apiClient) scan(barcode, lane string) gate.Decision {
+	c.t.Helper()
+	var d gate.Decision
+	c.must(200, "POST", "/v1/scan", scannerSecret, scanBody(barcode, lane)).decode(c.t, &d)
+	return d
+}
+
+// journal returns the journal's entries through the API.
+func (c apiClient) journal() []httpapi.FeedEntry {
+	c.t.Helper()
+	var r httpapi.ScansResponse
+	c.must(200, "GET", "/v1/scans?limit=1000", viewerSecret, nil).decode(c.t, &r)
+	return r.Entries
+}
+
+// The simulated turnstiles as `admit serve` runs them, over a real socket:
+// scan → unlock → passage → idle; lane_busy; a walk-away annulled and the
+// ticket usable again; the scanner read path with the lane's policy;
+// emergency release from the API and from the input; SIGHUP policy reload;
+// the lanes' metrics; shutdown annulling what is pending before the store
+// closes.
+func TestSimulatedTurnstileLanes(t *testing.T) {
+	c := testConfig(t, simLanes(time.Now()))
+	d, base := startDaemon(t, c)
+	api := apiClient{t: t, base: base}
+	var tickets strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&tickets, "T%d\n", i)
+	}
+	api.must(200, "POST", "/v1/imports?provider=p&event=E&price_type=ADU", adminSecret, tickets.String())
+	sim1, sim2 := d.rig.sims["gate-1"], d.rig.sims["gate-2"]
+	<-sim1.Passage.Watched() // the lane watches its sensor
+	<-sim1.Emergency.Watched()
+
+	st := api.lane("gate-1")
+	if st.State != turnstile.StateIdle || !st.RelayOK || !st.ScannerConnected || st.Name != "Gate 1" {
+		t.Fatalf("gate-1 at start: %+v", st)
+	}
+	if st := api.lane("north-1"); st.State != "idle" || st.RelayOK || st.ScannerConnected {
+		t.Fatalf("north-1 (no hardware): %+v", st)
+	}
+
+	// Scan → unlock → passage → locked, the admission final.
+	if d := api.scan("T0", "gate-1"); !d.Admit || d.Reason != gate.ReasonOK {
+		t.Fatalf("T0 = %+v", d)
+	}
+	if !sim1.Lock.On() || !sim1.Green.On() {
+		t.Fatal("the admission did not unlock gate-1 and light it green")
+	}
+	if st := api.lane("gate-1"); st.State != turnstile.StateUnlocked || st.Admits != 0 || st.Last == nil || st.Last.Barcode != "T0" {
+		t.Fatalf("gate-1 after the admission: %+v", st)
+	}
+	// While it is open for T0, another ticket is refused and kept.
+	if d := api.scan("T1", "gate-1"); d.Admit || d.Reason != gate.ReasonLaneBusy || d.Seq == 0 {
+		t.Fatalf("T1 while busy = %+v", d)
+	}
+	sim1.Pass()
+	if st := api.waitLane("gate-1", "locked after the passage", func(s gate.LaneStatus) bool { return s.State == turnstile.StateIdle }); st.Admits != 1 || st.Scans != 2 {
+		t.Fatalf("gate-1 after the passage: %+v", st)
+	}
+	if sim1.Lock.On() {
+		t.Fatal("gate-1 stayed unlocked after the passage")
+	}
+
+	// T1 is still good; its guest walks away: the relay locks after the
+	// unlock time and the admission is annulled at the passage timeout.
+	walk := api.scan("T1", "gate-1")
+	if !walk.Admit {
+		t.Fatalf("T1 = %+v", walk)
+	}
+	api.waitLane("gate-1", "annulled the walk-away", func(s gate.LaneStatus) bool { return s.State == turnstile.StateIdle })
+	var annulment *httpapi.FeedEntry
+	for _, e := range api.journal() {
+		if e.Kind == gate.KindAnnulment && e.Decision.Seq == walk.Seq {
+			annulment = &e
+		}
+	}
+	if annulment == nil || annulment.By != "lane:gate-1" {
+		t.Fatalf("no annulment of scan %d by lane:gate-1 in the journal", walk.Seq)
+	}
+	if d := api.scan("T1", "gate-1"); !d.Admit {
+		t.Fatalf("T1 after its annulment = %+v, want usable again", d)
+	}
+	sim1.Pass()
+	api.waitLane("gate-1", "idle", func(s gate.LaneStatus) bool { return s.State == turnstile.StateIdle })
+	if d := api.scan("T1", "gate-1"); d.Reason != gate.ReasonAlreadyUsed {
+		t.Fatalf("T1 after its passage = %+v", d)
+	}
+
+	// The scanner path: a barcode typed on gate-2's simulated scanner is
+	// decided with the lane's policy and its source.
+	if err := sim2.Scan("T2"); err != nil {
+		t.Fatal(err)
+	}
+	st = api.waitLane("gate-2", "took the read", func(s gate.LaneStatus) bool { return s.Last != nil })
+	if !st.Last.Admit || st.Last.Barcode != "T2" || st.State != turnstile.StateUnlocked || !sim2.Lock.On() {
+		t.Fatalf("gate-2 after the read: %+v", st)
+	}
+	if e := api.journal(); e[len(e)-1].Source != "sim:gate-2" {
+		t.Fatalf("the read's journal entry = %+v", e[len(e)-1])
+	}
+
+	// Emergency release from the API: gate-1 opens, gate-2 (hold) locks;
+	// both refuse scans; T2's admission at gate-2 was final at its unlock.
+	var em httpapi.EmergencyStatus
+	api.must(403, "POST", "/v1/emergency/release", viewerSecret, nil)
+	api.must(200, "POST", "/v1/emergency/release", adminSecret, map[string]string{"reason": "drill"}).decode(t, &em)
+	if !em.Active || em.By != "ops" || len(em.Lanes) != 2 || em.Lanes[0].State != turnstile.StateEmergencyOpen || em.Lanes[1].State != turnstile.StateEmergencyHold {
+		t.Fatalf("release = %+v", em)
+	}
+	if !sim1.Lock.On() || sim2.Lock.On() {
+		t.Fatalf("relays during the release: gate-1 %v (want open), gate-2 %v (want held locked)", sim1.Lock.On(), sim2.Lock.On())
+	}
+	if d := api.scan("T3", "gate-1"); d.Admit || d.Reason != gate.ReasonError || !strings.Contains(d.Detail, "emergency release by ops") {
+		t.Fatalf("scan during the release = %+v", d)
+	}
+	if st := api.lane("gate-2"); !st.Emergency {
+		t.Fatalf("gate-2 does not show the release: %+v", st)
+	}
+	api.must(200, "GET", "/v1/emergency", viewerSecret, nil).decode(t, &em)
+	if !em.Active {
+		t.Fatalf("status = %+v", em)
+	}
+	api.must(200, "POST", "/v1/emergency/clear", adminSecret, nil).decode(t, &em)
+	if em.Active || sim1.Lock.On() || api.lane("gate-1").State != turnstile.StateIdle {
+		t.Fatalf("after clear: %+v", em)
+	}
+	// The emergency input latches: clear is refused while it is pressed.
+	sim1.PressEmergency(true)
+	api.must(200, "GET", "/v1/emergency", viewerSecret, nil).decode(t, &em)
+	if !em.Active || !em.InputActive || !strings.HasPrefix(em.By, "input:") {
+		t.Fatalf("after the button: %+v", em)
+	}
+	api.must(409, "POST", "/v1/emergency/clear", adminSecret, nil)
+	sim1.PressEmergency(false)
+	api.must(200, "POST", "/v1/emergency/clear", adminSecret, nil).decode(t, &em)
+	if em.Active || em.InputActive {
+		t.Fatalf("after releasing the button and clearing: %+v", em)
+	}
+
+	// Metrics carry the lanes' series.
+	m := string(api.must(200, "GET", "/metrics", "", nil).body)
+	for _, w := range []string{`admit_lane_state{lane="gate-1",state="idle"} 1`, `admit_lane_decisions_total{lane="gate-1",reason="lane_busy"} 1`,
+		`admit_lane_annulments_total{cause="timeout",lane="gate-1"} 1`, `admit_lane_annulments_total{cause="emergency",lane="gate-2"}`,
+		`admit_lane_relay_ok{lane="gate-2"} 1`, `admit_lane_passages_total{kind="admitted",lane="gate-1"} 2`} {
+		if !strings.Contains(m, w) {
+			t.Errorf("metrics lack %q", w)
+		}
+	}
+
+	// SIGHUP: gate-1's policy changes in place; gate-2's new unlock time and
+	// a new hardware lane wait for a restart; a lane without hardware comes.
+	next := testConfig(t, simLanes(time.Now()))
+	next.DataDir = c.DataDir
+	next.Lanes[3].Name, next.Lanes[3].Events = "Gate 1 (later event only)", []string{"LATER"}
+	next.Lanes[4].Relay.UnlockTime = Duration(time.Second)
+	next.Lanes = append(next.Lanes, LaneConfig{ID: "gate-3", Relay: RelayConfig{OutputConfig: OutputConfig{Driver: outputSim}}},
+		LaneConfig{ID: "door-2"})
+	if err := d.Reload(context.Background(), next); err != nil {
+		t.Fatal(err)
+	}
+	var lanes httpapi.LanesResponse
+	api.must(200, "GET", "/v1/lanes", viewerSecret, nil).decode(t, &lanes)
+	var ids []string
+	for _, l := range lanes.Lanes {
+		ids = append(ids, l.ID)
+	}
+	if want := []string{"north-1", "south-1", "exit-1", "gate-1", "gate-2", "door-2"}; !slices.Equal(ids, want) {
+		t.Fatalf("lanes after reload = %v, want %v", ids, want)
+	}
+	if st := lanes.Lanes[3]; st.Name != "Gate 1 (later event only)" || !slices.Equal(st.Events, []string{"LATER"}) || !st.RelayOK {
+		t.Fatalf("gate-1 after reload: %+v", st)
+	}
+	if d := api.scan("T4", "gate-1"); d.Reason != gate.ReasonWrongEvent { // an API scan, with the new events
+		t.Fatalf("T4 at gate-1 after reload = %+v", d)
+	}
+	if err := sim1.Scan("T4"); err != nil { // a read, with the new events
+		t.Fatal(err)
+	}
+	// gate-1's eighth scan: T0, T1 busy, T1 walked away, T1, T1 used, T3
+	// in the emergency, T4 over the API, T4 read.
+	api.waitLane("gate-1", "took the read", func(s gate.LaneStatus) bool { return s.Scans == 8 })
+	if l := api.lane("gate-1").Last; l.Reason != gate.ReasonWrongEvent || l.Barcode != "T4" {
+		t.Fatalf("read at gate-1 after reload = %+v", l)
+	}
+	if d.rig.lanes["gate-2"].tl.Load().Config().UnlockTime != 5*time.Second {
+		t.Fatal("a hardware setting changed without a restart")
+	}
+
+	// Shutdown with an admission pending at gate-1 (back on event E by a
+	// reload): the lane annuls it before the store closes.
+	back := testConfig(t, simLanes(time.Now()))
+	back.DataDir = c.DataDir
+	if err := d.Reload(context.Background(), back); err != nil {
+		t.Fatal(err)
+	}
+	pending := api.scan("T5", "gate-1")
+	if !pending.Admit || !sim1.Lock.On() {
+		t.Fatalf("T5 = %+v", pending)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sim1.Lock.On() || sim1.Green.On() || sim2.Lock.On() {
+		t.Fatal("an output stayed on after shutdown")
+	}
+	ix, err := index.Open(c.DataDir, &index.Options{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	es, err := ix.Entries(context.Background(), pending.Seq, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) == 0 || es[0].Kind != gate.KindAnnulment || es[0].Decision.Seq != pending.Seq || es[0].By != "lane:gate-1" {
+		t.Fatalf("after shutdown the journal has %+v, want the annulment of scan %d", es, pending.Seq)
+	}
+}
