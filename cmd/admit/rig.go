@@ -66,7 +66,8 @@ type scannerSource interface {
 // run it with start, stop it with stop; plan maps a (re)loaded lane list
 // onto it.
 type rig struct {
-	log     zerolog.Logger
+	log     zerolog.Logger // component=lanes, for the rig's own lines
+	base    zerolog.Logger // the daemon's, for the drivers (which add their component)
 	v       gate.Validator
 	reg     prometheus.Registerer
 	metrics *turnstile.Metrics
@@ -125,6 +126,7 @@ type rigLane struct {
 func newRig(lanes []LaneConfig, v gate.Validator, reg prometheus.Registerer, log zerolog.Logger) (*rig, error) {
 	r := &rig{
 		log:        log.With().Str("component", "lanes").Logger(),
+		base:       log,
 		v:          v,
 		reg:        reg,
 		metrics:    turnstile.NewMetrics(),
@@ -200,23 +202,23 @@ func (l *LaneConfig) outputs() []*OutputConfig {
 // usb returns the shared USB bus, created on first use.
 func (r *rig) usb() *usbdev.Bus {
 	if r.bus == nil {
-		r.bus = usbdev.NewBus(0, r.log)
+		r.bus = usbdev.NewBus(0, r.base)
 	}
 	return r.bus
 }
 
 func (r *rig) scanner(l *LaneConfig) (scannerSource, error) {
 	s := &l.Scanner
-	dec, err := s.newDecoder(r.log)
+	dec, err := s.newDecoder(r.base)
 	if err != nil {
 		return nil, err
 	}
 	switch s.Driver {
 	case scannerUSBHID:
 		return usbhid.New(r.usb(), usbhid.Config{Match: s.match(), Protocol: usbhid.Protocol(s.Protocol), Interface: s.Interface},
-			dec.(usbhid.ReportDecoder), r.log)
+			dec.(usbhid.ReportDecoder), r.base)
 	case scannerSerial:
-		return serialscan.New(serialscan.Config{Device: s.Device, Baud: s.Baud, Parity: s.Parity}, dec.(serialscan.StreamDecoder), nil, r.log)
+		return serialscan.New(serialscan.Config{Device: s.Device, Baud: s.Baud, Parity: s.Parity}, dec.(serialscan.StreamDecoder), nil, r.base)
 	}
 	return nil, fmt.Errorf("unknown scanner driver %q", s.Driver)
 }
@@ -267,7 +269,7 @@ func (r *rig) output(l *LaneConfig, o *OutputConfig, role string, lcusChannels m
 		b := r.usbBoards[key]
 		if b == nil {
 			var err error
-			if b, err = usbrelay.New(r.usb(), usbrelay.Config{Board: o.Board, Port: o.Port}, r.log); err != nil {
+			if b, err = usbrelay.New(r.usb(), usbrelay.Config{Board: o.Board, Port: o.Port}, r.base); err != nil {
 				return nil, err
 			}
 			r.usbBoards[key] = b
@@ -278,7 +280,7 @@ func (r *rig) output(l *LaneConfig, o *OutputConfig, role string, lcusChannels m
 		b := r.lcusBoards[o.Device]
 		if b == nil {
 			var err error
-			if b, err = serialrelay.New(serialrelay.Config{Device: o.Device, Baud: o.Baud, Channels: lcusChannels[o.Device]}, nil, r.log); err != nil {
+			if b, err = serialrelay.New(serialrelay.Config{Device: o.Device, Baud: o.Baud, Channels: lcusChannels[o.Device]}, nil, r.base); err != nil {
 				return nil, err
 			}
 			r.lcusBoards[o.Device] = b
@@ -332,14 +334,14 @@ func (r *rig) start(ctx context.Context) error {
 		if !rl.turnstile {
 			continue
 		}
-		tl, err := turnstile.NewLane(*rl.policy.Load(), r.v, rl.parts, &rl.tcfg, r.log)
+		tl, err := turnstile.NewLane(*rl.policy.Load(), r.v, rl.parts, &rl.tcfg, r.base)
 		if err != nil {
 			return fmt.Errorf("admit: lane %s: %w", rl.id, err)
 		}
 		rl.tl.Store(tl)
 		lanes = append(lanes, tl)
 	}
-	set, err := turnstile.NewSet(nil, r.log, lanes...)
+	set, err := turnstile.NewSet(nil, r.base, lanes...)
 	if err != nil {
 		return fmt.Errorf("admit: lanes: %w", err)
 	}
