@@ -147,13 +147,14 @@ Open %[1]s (operator), %[1]s/door (door staff) or %[1]s/admin in a browser and s
 
 Try:
   export ADMIT_URL=%[1]s ADMIT_TOKEN=%[3]s
-  curl -s -H "Authorization: Bearer $ADMIT_TOKEN" -d '{"barcode":"%[6]s","lane":"%[7]s"}' $ADMIT_URL/v1/scan
-  curl -s -H "Authorization: Bearer $ADMIT_TOKEN" -d '{"barcode":"%[6]s","lane":"%[7]s"}' $ADMIT_URL/v1/scan   # already_used
-  curl -s -H "Authorization: Bearer $ADMIT_TOKEN" -d '{"barcode":"%[8]s","lane":"%[7]s"}' $ADMIT_URL/v1/scan   # not_yet_valid
-  bin/admit scan -lane %[7]s %[9]s   # the same from the command line
+  curl -s -H "Authorization: Bearer $ADMIT_TOKEN" -d '{"barcode":"%[6]s","lane":"%[7]s"}' $ADMIT_URL/v1/scan   # ok: the turnstile unlocks
+  curl -s -H "Authorization: Bearer $ADMIT_TOKEN" $ADMIT_URL/v1/lanes   # %[7]s unlocked, then idle once the simulated guest passed (1.5s)
+  curl -s -H "Authorization: Bearer $ADMIT_TOKEN" -d '{"barcode":"%[6]s","lane":"%[7]s"}' $ADMIT_URL/v1/scan   # already_used (lane_busy while the guest passes)
+  curl -s -H "Authorization: Bearer $ADMIT_TOKEN" -d '{"barcode":"%[8]s","lane":"%[11]s"}' $ADMIT_URL/v1/scan   # not_yet_valid, at the door
+  bin/admit scan -lane %[11]s %[9]s   # a box-office ticket, from the command line
   curl -s -H "Authorization: Bearer $ADMIT_TOKEN" "$ADMIT_URL/v1/report?event=%[10]s"
-  curl -s -H "Authorization: Bearer $ADMIT_TOKEN" $ADMIT_URL/v1/lanes
+  curl -s -H "Authorization: Bearer $ADMIT_TOKEN" -X POST $ADMIT_URL/v1/emergency/release   # every turnstile opens; .../clear ends it
 
 `, url, d.config.DataDir, d.secrets["admin"], d.secrets["scanner"], d.secrets["viewer"],
-		demoBarcodeOK, demoLane, demoBarcodeLater, demoBarcodeBoxOff, demoEventNow)
+		demoBarcodeOK, demoLane, demoBarcodeLater, demoBarcodeBoxOff, demoEventNow, demoDoor)
 }
