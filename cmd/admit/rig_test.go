@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/gate/gatetest"
 	"github.com/admitgate/admit/httpapi"
 	"github.com/admitgate/admit/index"
 	"github.com/admitgate/admit/turnstile"
@@ -306,5 +309,99 @@ func TestSimulatedTurnstileLanes(t *testing.T) {
 	}
 	if len(es) == 0 || es[0].Kind != gate.KindAnnulment || es[0].Decision.Seq != pending.Seq || es[0].By != "lane:gate-1" {
 		t.Fatalf("after shutdown the journal has %+v, want the annulment of scan %d", es, pending.Seq)
+	}
+}
+
+// What a reload does to the running lanes, lane by lane.
+func TestLaneReloadPlan(t *testing.T) {
+	parse := func(src string) []LaneConfig {
+		t.Helper()
+		c, err := parseLanes(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Lanes
+	}
+	const running = `[[lanes]]
+id = "t1"
+name = "Turnstile 1"
+[lanes.relay]
+driver = "sim"
+[[lanes]]
+id = "t2"
+[lanes.relay]
+driver = "sim"
+[[lanes]]
+id = "door"
+[[lanes]]
+id = "exit"
+`
+	r, err := newRig(parse(running), &gatetest.Index{}, prometheus.NewRegistry(), testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, apply, warnings := r.plan(parse(running))
+	apply()
+	if len(infos) != 4 || len(warnings) != 0 || infos[0].Turnstile == nil || infos[2].Turnstile != nil {
+		t.Fatalf("initial plan: %+v %q", infos, warnings)
+	}
+	if err := r.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.stop()
+
+	ids := func(infos []httpapi.LaneInfo) string {
+		var out []string
+		for _, i := range infos {
+			out = append(out, i.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	tests := []struct {
+		name, src string
+		lanes     string   // the lanes served, in order
+		warn      []string // a substring of each warning, in order
+	}{
+		{"unchanged", running, "t1,t2,door,exit", nil},
+		{"policy only", strings.Replace(running, `name = "Turnstile 1"`, "name = \"T1\"\ndirection = \"out\"\nevents = [\"E\"]", 1), "t1,t2,door,exit", nil},
+		{"hardware changed", strings.Replace(running, "id = \"t2\"\n[lanes.relay]\ndriver = \"sim\"\n", "id = \"t2\"\n[lanes.relay]\ndriver = \"sim\"\nunlock_time = \"2s\"\n", 1),
+			"t1,t2,door,exit", []string{"lane t2: its scanner, relay, sensor, lights, emergency or turnstile settings changed"}},
+		{"hardware lane removed", strings.Replace(running, "[[lanes]]\nid = \"t2\"\n[lanes.relay]\ndriver = \"sim\"\n", "", 1),
+			"t1,door,exit,t2", []string{"lane t2 was removed from the configuration: it keeps running"}},
+		{"hardware lane added", running + "[[lanes]]\nid = \"t3\"\n[lanes.relay]\ndriver = \"sim\"\n",
+			"t1,t2,door,exit", []string{"lane t3 is new and names hardware: it starts when admit restarts"}},
+		{"API lanes come and go", strings.Replace(running, "[[lanes]]\nid = \"exit\"\n", "[[lanes]]\nid = \"door-2\"\n", 1), "t1,t2,door,door-2", nil},
+		{"API lane gets hardware", strings.Replace(running, "id = \"door\"\n", "id = \"door\"\n[lanes.relay]\ndriver = \"sim\"\n", 1),
+			"t1,t2,door,exit", []string{"lane door now names hardware: it is driven when admit restarts"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			infos, apply, warnings := r.plan(parse(tt.src))
+			if got := ids(infos); got != tt.lanes {
+				t.Errorf("lanes = %s, want %s", got, tt.lanes)
+			}
+			if len(warnings) != len(tt.warn) {
+				t.Fatalf("warnings = %q, want %q", warnings, tt.warn)
+			}
+			for i, w := range tt.warn {
+				if !strings.Contains(warnings[i], w) {
+					t.Errorf("warning %q, want %q", warnings[i], w)
+				}
+			}
+			for _, info := range infos {
+				if (info.Turnstile != nil) != (info.ID == "t1" || info.ID == "t2") {
+					t.Errorf("lane %s: turnstile %v", info.ID, info.Turnstile != nil)
+				}
+			}
+			apply()
+			if tt.name == "policy only" {
+				if p := r.lanes["t1"].policy.Load(); p.Name != "T1" || p.Direction != gate.Out || !slices.Equal(p.Events, []string{"E"}) {
+					t.Errorf("t1's policy = %+v", p)
+				}
+			}
+			// Back to the running configuration for the next case.
+			_, apply, _ = r.plan(parse(running))
+			apply()
+		})
 	}
 }
