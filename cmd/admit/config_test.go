@@ -168,7 +168,6 @@ func TestCommands(t *testing.T) {
 		{[]string{"scan", "B"}, 2, "needs -lane"},
 		{[]string{"scan", "-lane", "a", "B"}, 2, "no token"},
 		{[]string{"import", "f.csv"}, 2, "needs -provider"},
-		{[]string{"bench"}, 2, "needs -lane"},
 	}
 	for _, tt := range tests {
 		out, code := run(tt.args...)
