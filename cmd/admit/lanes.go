@@ -496,9 +496,12 @@ func (in *InputConfig) validate(name string) []string {
 func validateLanes(lanes []LaneConfig) []string {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	owner := map[string]string{}     // an output channel or line → "lane id relay"
-	usbBoards := map[string]string{} // board serial → port it is named with
-	anyUSB, namedUSB := "", ""
+	owner := map[string]string{} // an output channel or line → "lane id relay"
+	type named struct {
+		who, key string
+		m        usbdev.Match // a board: Serial is its report serial
+	}
+	var boards, scanners []named
 	lcusBaud := map[string]int{}
 	inputs := map[string]InputConfig{}    // chip/line → the input
 	serialScanners := map[string]string{} // device → lane
@@ -521,17 +524,7 @@ func validateLanes(lanes []LaneConfig) []string {
 			switch o.Driver {
 			case outputUSBRelay:
 				claim(fmt.Sprintf("usbrelay board %s channel %d", usbBoardKey(o), o.Channel), who)
-				if o.Board == "" && o.Port == "" {
-					anyUSB = who
-				} else {
-					namedUSB = who
-				}
-				if o.Board != "" {
-					if port, ok := usbBoards[o.Board]; ok && port != o.Port {
-						add("%s names usbrelay board %s with port %q, another lane with port %q: name a board the same way everywhere", who, o.Board, o.Port, port)
-					}
-					usbBoards[o.Board] = o.Port
-				}
+				boards = append(boards, named{who, usbBoardKey(o), usbdev.Match{Serial: o.Board, Port: o.Port}})
 			case outputLCUS:
 				claim(fmt.Sprintf("lcus %s channel %d", o.Device, o.Channel), who)
 				baud := o.Baud
@@ -563,11 +556,12 @@ func validateLanes(lanes []LaneConfig) []string {
 				owner[key] = fmt.Sprintf("lane %s emergency.input", l.ID)
 			}
 		}
-		if s := &l.Scanner; s.hasDevice() {
+		switch s := &l.Scanner; s.Driver {
+		case scannerSerial:
 			claim("scanner "+s.deviceKey(), fmt.Sprintf("lane %s scanner", l.ID))
-			if s.Driver == scannerSerial {
-				serialScanners[s.Device] = l.ID
-			}
+			serialScanners[s.Device] = l.ID
+		case scannerUSBHID:
+			scanners = append(scanners, named{fmt.Sprintf("lane %s scanner", l.ID), s.deviceKey(), s.match()})
 		}
 	}
 	for device := range lcusBaud {
@@ -575,11 +569,32 @@ func validateLanes(lanes []LaneConfig) []string {
 			add("lane %s reads a scanner on %s, which also drives an lcus relay board: a port is one or the other", lane, device)
 		}
 	}
-	if anyUSB != "" && namedUSB != "" {
-		add("%s names no usbrelay board (board or port) while %s names one: with several boards, name each", anyUSB, namedUSB)
+	// Two names that could pick the same device would give it two drivers
+	// (or lane 1 the scanner of lane 2): each must rule the other out.
+	for i, a := range boards {
+		for _, b := range boards[i+1:] {
+			if a.key != b.key && mayMatchSame(a.m, b.m) {
+				add("%s (usbrelay board %s) and %s (board %s) can be the same board: name every board by its serial (board), the same way in every lane",
+					a.who, a.key, b.who, b.key)
+			}
+		}
+	}
+	for i, a := range scanners {
+		for _, b := range scanners[i+1:] {
+			if mayMatchSame(a.m, b.m) {
+				add("%s (%s) and %s (%s) can be the same device: give each scanner its serial or its port", a.who, a.key, b.who, b.key)
+			}
+		}
 	}
 	slices.Sort(errs)
 	return errs
+}
+
+// mayMatchSame reports whether one device could match both a and b: no
+// field set in both tells them apart.
+func mayMatchSame(a, b usbdev.Match) bool {
+	differ := func(x, y string) bool { return x != "" && y != "" && x != y }
+	return !(!a.ID.IsZero() && !b.ID.IsZero() && a.ID != b.ID) && !differ(a.Serial, b.Serial) && !differ(a.Port, b.Port)
 }
 
 // usbBoardKey names a USBRelay board as the config does.

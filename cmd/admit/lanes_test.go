@@ -168,11 +168,17 @@ driver = "sim"
 			"[[lanes]]\nid = \"b\"\n[lanes.relay]\ndriver = \"sim\"\n[lanes.lights.red]\ndriver = \"usbrelay\"\nboard = \"QWERT\"\nchannel = 1\n",
 			want: "lane a relay and lane b lights.red both use usbrelay board QWERT channel 1"},
 		{name: "one scanner, two lanes", src: "[[lanes]]\nid = \"a\"\n[lanes.scanner]\ndriver = \"usbhid\"\nusb = \"0c2e:0b61\"\n" +
-			"[[lanes]]\nid = \"b\"\n[lanes.scanner]\ndriver = \"usbhid\"\nusb = \"0c2e:0b61\"\n", want: "both use scanner 0c2e:0b61"},
+			"[[lanes]]\nid = \"b\"\n[lanes.scanner]\ndriver = \"usbhid\"\nusb = \"0c2e:0b61\"\n", want: "lane a scanner (0c2e:0b61) and lane b scanner (0c2e:0b61) can be the same device"},
+		{name: "scanner without port beside one with", src: "[[lanes]]\nid = \"a\"\n[lanes.scanner]\ndriver = \"usbhid\"\nusb = \"0c2e:0b61\"\n" +
+			"[[lanes]]\nid = \"b\"\n[lanes.scanner]\ndriver = \"usbhid\"\nusb = \"0c2e:0b61\"\nport = \"1-3\"\n", want: "give each scanner its serial or its port"},
+		{name: "two scanners told apart", src: "[[lanes]]\nid = \"a\"\n[lanes.scanner]\ndriver = \"usbhid\"\nusb = \"0c2e:0b61\"\nport = \"1-2\"\n" +
+			"[[lanes]]\nid = \"b\"\n[lanes.scanner]\ndriver = \"usbhid\"\nusb = \"0c2e:0b61\"\nport = \"1-3\"\n" +
+			"[[lanes]]\nid = \"c\"\n[lanes.scanner]\ndriver = \"usbhid\"\nusb = \"05e0:1200\"\n",
+			check: func(c *Config) bool { return len(c.Lanes) == 3 }},
 		{name: "unnamed board beside named", src: "[[lanes]]\nid = \"a\"\n[lanes.relay]\ndriver = \"usbrelay\"\nchannel = 1\n" +
-			"[[lanes]]\nid = \"b\"\n[lanes.relay]\ndriver = \"usbrelay\"\nboard = \"QWERT\"\nchannel = 1\n", want: "with several boards, name each"},
+			"[[lanes]]\nid = \"b\"\n[lanes.relay]\ndriver = \"usbrelay\"\nboard = \"QWERT\"\nchannel = 1\n", want: "lane a relay (usbrelay board (the only one)) and lane b relay (board QWERT) can be the same board"},
 		{name: "board named two ways", src: "[[lanes]]\nid = \"a\"\n[lanes.relay]\ndriver = \"usbrelay\"\nboard = \"QWERT\"\nport = \"1-1\"\nchannel = 1\n" +
-			"[[lanes]]\nid = \"b\"\n[lanes.relay]\ndriver = \"usbrelay\"\nboard = \"QWERT\"\nchannel = 2\n", want: "name a board the same way everywhere"},
+			"[[lanes]]\nid = \"b\"\n[lanes.relay]\ndriver = \"usbrelay\"\nboard = \"QWERT\"\nchannel = 2\n", want: "can be the same board: name every board by its serial (board), the same way in every lane"},
 		{name: "lcus baud differs", src: "[[lanes]]\nid = \"a\"\n[lanes.relay]\ndriver = \"lcus\"\ndevice = \"/dev/ttyUSB0\"\nchannel = 1\n" +
 			"[[lanes]]\nid = \"b\"\n[lanes.relay]\ndriver = \"lcus\"\ndevice = \"/dev/ttyUSB0\"\nchannel = 2\nbaud = 4800\n", want: "sets baud 4800"},
 		{name: "gpio line twice", src: "[[lanes]]\nid = \"a\"\n[lanes.relay]\ndriver = \"gpio\"\nchip = \"gpiochip0\"\nline = 17\n[lanes.sensor]\ndriver = \"gpio\"\nchip = \"gpiochip0\"\nline = 17\n",
