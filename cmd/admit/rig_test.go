@@ -14,7 +14,9 @@ import (
 	"github.com/admitgate/admit/gate/gatetest"
 	"github.com/admitgate/admit/httpapi"
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/internal/usbemu"
 	"github.com/admitgate/admit/turnstile"
+	"github.com/admitgate/admit/turnstile/serialrelay"
 )
 
 // simLanes are two simulated turnstiles whose guests never pass on their
@@ -403,5 +405,126 @@ id = "exit"
 			_, apply, _ = r.plan(parse(running))
 			apply()
 		})
+	}
+}
+
+// Serial devices as the daemon wires them, over pseudo-terminals: a
+// scanner-only lane decides its reads with the index and shows them; a
+// serial scanner and an LCUS board make a turnstile whose relay frames are
+// the unlock pulse; an unplugged scanner shows at once and scans again
+// when plugged back.
+func TestSerialScannerAndLCUSLanes(t *testing.T) {
+	dir := t.TempDir()
+	doorScanner, err := usbemu.NewSerialDevice(dir, "door-scanner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateScanner, err := usbemu.NewSerialDevice(dir, "gate-scanner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	board, err := usbemu.NewSerialDevice(dir, "lcus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*usbemu.SerialDevice{doorScanner, gateScanner, board} {
+		t.Cleanup(func() { d.Close() })
+	}
+	now := time.Now()
+	c := testConfig(t, fmt.Sprintf(`
+[[providers]]
+id = "p"
+[[events]]
+id = "E"
+opens_at = %s
+closes_at = %s
+[[lanes]]
+id = "door-s"
+[lanes.scanner]
+driver = "serial"
+device = %q
+[[lanes]]
+id = "gate-l"
+[lanes.scanner]
+driver = "serial"
+device = %q
+framing = "stx-etx"
+[lanes.relay]
+driver = "lcus"
+device = %q
+channel = 2
+unlock_time = "250ms"
+`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339), doorScanner.Path, gateScanner.Path, board.Path))
+	// The board's frames: both relays opened at connect, relay 2 locked by
+	// its lane at start, then the pulses.
+	frames := func(n int) []string {
+		t.Helper()
+		b, err := board.Receive(4*n, 10*time.Second)
+		if err != nil {
+			t.Fatalf("relay frames: %v (got % x)", err, b)
+		}
+		var out []string
+		for i := 0; i < len(b); i += 4 {
+			ch, on, err := serialrelay.ParseFrame(b[i : i+4])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%d:%v", ch, on))
+		}
+		return out
+	}
+	_, base := startDaemon(t, c)
+	api := apiClient{t: t, base: base}
+	if got := strings.Join(frames(3), " "); got != "1:false 2:false 2:false" {
+		t.Fatalf("frames at start = %s, want every relay opened, then the lane's locked", got)
+	}
+	api.must(200, "POST", "/v1/imports?provider=p&event=E&price_type=ADU", adminSecret, "S1\nS2\nS3\n")
+	api.waitLane("door-s", "connected", func(s gate.LaneStatus) bool { return s.ScannerConnected })
+	api.waitLane("gate-l", "connected", func(s gate.LaneStatus) bool { return s.ScannerConnected && s.RelayOK })
+
+	// The door: a scanner with no turnstile.
+	if err := doorScanner.Send([]byte("S1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	st := api.waitLane("door-s", "took the read", func(s gate.LaneStatus) bool { return s.Scans == 1 })
+	if !st.Last.Admit || st.Last.Barcode != "S1" || st.Admits != 1 || st.State != "idle" || st.RelayOK {
+		t.Fatalf("door-s after the read: %+v", st)
+	}
+	if d := api.scan("S1", "door-s"); d.Reason != gate.ReasonAlreadyUsed { // the API path beside it
+		t.Fatalf("S1 over the API = %+v", d)
+	}
+	if st := api.lane("door-s"); st.Scans != 2 || st.Last.Reason != gate.ReasonAlreadyUsed {
+		t.Fatalf("door-s counts the API's scan too: %+v", st)
+	}
+
+	// The turnstile: STX S2 ETX → admitted → relay 2 closes, then opens.
+	if err := gateScanner.Send([]byte("\x02S2\x03")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(frames(2), " "); got != "2:true 2:false" {
+		t.Fatalf("frames for the admission = %s, want relay 2 closed then opened", got)
+	}
+	st = api.waitLane("gate-l", "locked again", func(s gate.LaneStatus) bool { return s.State == turnstile.StateIdle && s.Admits == 1 })
+	if st.Last == nil || st.Last.Barcode != "S2" {
+		t.Fatalf("gate-l = %+v", st)
+	}
+	if e := api.journal(); e[len(e)-1].Source != "serial:"+gateScanner.Path {
+		t.Fatalf("journal source = %q", e[len(e)-1].Source)
+	}
+
+	// Unplugged, the scanner shows it; back, it reads again.
+	if err := gateScanner.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	api.waitLane("gate-l", "showing the scanner gone", func(s gate.LaneStatus) bool { return !s.ScannerConnected })
+	if err := gateScanner.Plug(); err != nil {
+		t.Fatal(err)
+	}
+	api.waitLane("gate-l", "showing the scanner back", func(s gate.LaneStatus) bool { return s.ScannerConnected })
+	if err := gateScanner.Send([]byte("\x02S3\x03")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(frames(2), " "); got != "2:true 2:false" {
+		t.Fatalf("frames after the replug = %s", got)
 	}
 }
