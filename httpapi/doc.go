@@ -41,12 +41,22 @@
 //
 // One log line per request (route, status, latency, token name) and an
 // audit line per admin action (import, cancel, block, reissue, annul,
-// withdraw, ...) naming the token. Metrics: admit_scans_total{lane,reason},
+// withdraw, emergency release and clear, ...) naming the token. Metrics: admit_scans_total{lane,reason},
 // admit_decision_seconds{kind}, admit_imports_total{result},
 // admit_import_lines_total{outcome}, admit_http_requests_total{route,code}
 // and admit_http_request_seconds{route}; the children on the scan path are
 // resolved in advance so a scan allocates nothing for them. The daemon adds
 // the store's health to the same registry.
+//
+// # Lanes and the emergency release
+//
+// A lane whose LaneInfo.Turnstile is set (a turnstile.Lane, wired by the
+// daemon) decides POST /v1/scan through it, so an admission unlocks the
+// turnstile and a scan while it holds one is refused with lane_busy;
+// Config.Monitor answers GET /v1/lanes with the lanes' hardware state.
+// Config.Emergency is the emergency release behind GET /v1/emergency and
+// the admin-only POST /v1/emergency/release and /v1/emergency/clear, each
+// audited with the token's name.
 //
 // # Pages
 //
