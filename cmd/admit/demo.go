@@ -81,17 +81,18 @@ func newDemo(getenv func(string) string) (*demoSetup, error) {
 		{ID: demoEventNow, Name: "FC Example – Derby (open now)", OpensAt: opens, ClosesAt: opens.Add(7 * time.Hour)},
 		{ID: demoEventLater, Name: "FC Example – Cup (in two weeks)", OpensAt: later, ClosesAt: later.Add(7 * time.Hour)},
 	}
-	// A simulated turnstile (a guest passes 1.5s after the arm unlocks; the
-	// ticket is spent only then) and a door whose staff scan with handhelds.
+	// A door whose staff scan with handhelds (first: the door page's
+	// default) and a simulated turnstile (a guest passes 1.5s after the arm
+	// unlocks; the ticket is spent only then).
 	sim := func(driver string) OutputConfig { return OutputConfig{Driver: driver} }
 	c.Lanes = []LaneConfig{
+		{ID: demoDoor, Name: "Demo door (handhelds)", Direction: "in"},
 		{ID: demoLane, Name: "Demo turnstile (simulated)", Direction: "in", Confirm: "passage",
 			Relay:  RelayConfig{OutputConfig: sim(outputSim), UnlockTime: Duration(3 * time.Second)},
 			Sensor: InputConfig{Driver: inputSim},
 			Lights: LightsConfig{Green: LightConfig{OutputConfig: sim(outputSim)}, Red: LightConfig{OutputConfig: sim(outputSim)},
 				Buzzer: LightConfig{OutputConfig: sim(outputSim)}},
 			Emergency: EmergencyConfig{Input: InputConfig{Driver: inputSim}}},
-		{ID: demoDoor, Name: "Demo door (handhelds)", Direction: "in"},
 	}
 	d.config = c
 	return d, nil
