@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,6 +174,18 @@ func TestCommands(t *testing.T) {
 		out, code := run(tt.args...)
 		if code != tt.code || !strings.Contains(out, tt.want) {
 			t.Errorf("admit %v: exit %d %q, want %d and %q", tt.args, code, out, tt.code, tt.want)
+		}
+	}
+}
+
+func TestErrorsCarryOnePrefix(t *testing.T) {
+	for _, err := range []error{errors.New("admit: listen on :1: in use"), errors.New("no such file")} {
+		var b bytes.Buffer
+		if code := exitCode(err, &b); code != 1 {
+			t.Errorf("exit %d", code)
+		}
+		if got := b.String(); strings.Count(got, "admit: ") != 1 {
+			t.Errorf("printed %q, want one admit: prefix", got)
 		}
 	}
 }

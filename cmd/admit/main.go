@@ -49,12 +49,22 @@ func exitCode(err error, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(stderr, "admit:", ee.err)
+			fmt.Fprintln(stderr, prefixed(ee.err))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "admit:", err)
+	fmt.Fprintln(stderr, prefixed(err))
 	return 1
+}
+
+// prefixed returns err's message behind one "admit: ", whether or not the
+// error already carries it.
+func prefixed(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "admit: ") {
+		return msg
+	}
+	return "admit: " + msg
 }
 
 // Main is the program, with its standard streams and environment, so tests
