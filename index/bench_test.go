@@ -135,21 +135,59 @@ func BenchmarkScan(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
 		})
 		for _, g := range []int{1, 8, 64} {
-			if g > 1 {
-				b.Run(fmt.Sprintf("%s/pebble-probe/goroutines=%d", prefix, g), func(b *testing.B) {
-					res, err := indextest.PebbleProbe(dir, g, b.N)
-					if err != nil {
-						b.Fatal(err)
-					}
-					indextest.Metrics(b, res.Latency, "")
-					b.ReportMetric(res.PerSecond, "commits/s")
-					b.ReportMetric(float64(res.CPU.Microseconds())/float64(b.N), "cpu-µs/op")
-				})
-			}
+			b.Run(fmt.Sprintf("%s/pebble-probe/goroutines=%d", prefix, g), func(b *testing.B) {
+				res, err := indextest.PebbleProbe(dir, g, b.N)
+				if err != nil {
+					b.Fatal(err)
+				}
+				indextest.Metrics(b, res.Latency, "")
+				b.ReportMetric(res.PerSecond, "commits/s")
+				b.ReportMetric(float64(res.CPU.Microseconds())/float64(b.N), "cpu-µs/op")
+			})
 			benchFirstUse(b, ix, &next, n, prefix, g, false)
 		}
 		benchFirstUse(b, ix, &next, n, prefix, 64, true)
+		benchMixed(b, ix, &next, n, prefix)
 	}
+}
+
+// benchMixed scans, from one goroutine, an unknown barcode before each
+// fresh ticket, as at a door where refusals and admissions alternate, and
+// times the admissions: a refusal's journal write must not make the next
+// admission wait for a second fsync.
+func benchMixed(b *testing.B, ix *index.Index, next *atomic.Int64, n int, prefix string) {
+	b.Run(prefix+"/first-use-after-refusal/goroutines=1", func(b *testing.B) {
+		if int(next.Load())+b.N > n {
+			b.Skipf("fixture exhausted: %d of %d tickets used", next.Load(), n)
+		}
+		base := int(next.Add(int64(b.N)) - int64(b.N))
+		barcodes := make([]string, b.N)
+		unknown := make([]string, b.N)
+		for i := range barcodes {
+			barcodes[i] = indextest.Barcode(base + i)
+			unknown[i] = indextest.Unknown(base + i)
+		}
+		h := indextest.NewHistogram()
+		ctx := context.Background()
+		s := gate.Scan{Lane: "bench", Direction: gate.In, At: time.Now()}
+		b.ResetTimer()
+		for i := range b.N {
+			s.Barcode = unknown[i]
+			if d := ix.Scan(ctx, s); d.Reason != gate.ReasonUnknown {
+				b.Fatalf("%s: %s", s.Barcode, d.Reason)
+			}
+			s.Barcode = barcodes[i]
+			start := time.Now()
+			d := ix.Scan(ctx, s)
+			_ = h.RecordValue(time.Since(start).Nanoseconds())
+			if d.Reason != gate.ReasonOK {
+				b.Fatalf("%s: %s", s.Barcode, d.Reason)
+			}
+		}
+		b.StopTimer()
+		indextest.Metrics(b, h, "")
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "admits/s")
+	})
 }
 
 // benchFirstUse scans fresh tickets from g goroutines. Distinct: every

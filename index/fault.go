@@ -44,19 +44,53 @@ func (ix *Index) addFixup(f fixup) {
 // apply commits b with Sync. Pebble reports a WAL failure by calling its
 // logger's Fatalf, which panics (see pebbleLogger); apply turns that, and any
 // other panic from the commit, into an error so a disk fault is a refusal,
-// never a crash.
-func (ix *Index) apply(b *pebble.Batch) (err error) {
+// never a crash. A successful Sync commit also makes durable every commit
+// made before it began without a sync (the journal writer's): it records
+// that in walSynced.
+func (ix *Index) apply(b *pebble.Batch) error {
+	covers := ix.walWritten.Load()
+	if err := ix.commitBatch(b, pebble.Sync); err != nil {
+		return err
+	}
+	if covers > ix.walSynced.Load() {
+		ix.markSynced(covers)
+	}
+	return nil
+}
+
+// applyNoSync commits b without waiting for the disk; see journalWriter.run.
+func (ix *Index) applyNoSync(b *pebble.Batch) error { return ix.commitBatch(b, pebble.NoSync) }
+
+func (ix *Index) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("index: pebble: %v", r)
 		}
 	}()
-	return ix.db.Apply(b, pebble.Sync)
+	return ix.db.Apply(b, o)
+}
+
+// markSynced raises walSynced to n and tells the journal writer.
+func (ix *Index) markSynced(n uint64) {
+	for {
+		cur := ix.walSynced.Load()
+		if cur >= n || ix.walSynced.CompareAndSwap(cur, n) {
+			break
+		}
+	}
+	select {
+	case ix.jw.synced <- struct{}{}:
+	default:
+	}
 }
 
 // fault records a write error and starts the recovery once.
 func (ix *Index) fault(err error) {
 	ix.faults.Add(1)
+	select { // a journal writer waiting for a sync must see the fault
+	case ix.jw.synced <- struct{}{}:
+	default:
+	}
 	if ix.faulted.CompareAndSwap(false, true) {
 		ix.log.Error().Err(err).Msg("storage write failed; refusing scans with error until the store is reopened")
 		ix.bg.Add(1)
@@ -188,11 +222,30 @@ func (ix *Index) reopen() error {
 	if err := ix.load(false); err != nil {
 		return fail(err)
 	}
-	// The rebuilt counters lack the refusals still queued for the journal.
+	// The rebuilt counters lack the refusals still queued for the journal,
+	// except those that reached the disk before the fault (the writer
+	// commits without a sync of its own, and puts back what no sync
+	// confirmed): the rebuild counted those.
+	ix.jw.mu.Lock()
+	queued := make([]uint64, 0, len(ix.jw.queue))
+	for i := range ix.jw.queue {
+		queued = append(queued, ix.jw.queue[i].Seq)
+	}
+	ix.jw.mu.Unlock()
+	onDisk := map[uint64]bool{}
+	for _, seq := range queued {
+		_, closer, err := db.Get(journalKey(seq))
+		if err == nil {
+			closer.Close()
+			onDisk[seq] = true
+		} else if !errors.Is(err, pebble.ErrNotFound) {
+			return fail(err)
+		}
+	}
 	ix.jw.mu.Lock()
 	for i := range ix.jw.queue {
 		se := &ix.jw.queue[i]
-		if se.Kind == gate.KindDecision {
+		if se.Kind == gate.KindDecision && !onDisk[se.Seq] {
 			ix.ctrs().denied(&se.Decision, se.Events)
 		}
 	}

@@ -54,6 +54,11 @@ type Index struct {
 	// the counter moved meanwhile.
 	recVersion atomic.Uint64
 
+	// walWritten counts the journal writer's commits made without a sync;
+	// walSynced is the highest of them a later Sync commit has made durable.
+	walWritten atomic.Uint64
+	walSynced  atomic.Uint64
+
 	seq      atomic.Uint64 // the last journal sequence assigned
 	wm       watermark
 	jw       journalWriter

@@ -61,13 +61,17 @@ func (w *watermark) finish(seq uint64) {
 // journalWriter commits refusals (and anything else that need not be on disk
 // before it is answered) in batches, in the background.
 type journalWriter struct {
-	mu    sync.Mutex
-	queue []storedEntry
-	spare []storedEntry // the previous queue, emptied, reused to avoid growing a new one
-	wake  chan struct{}
+	mu     sync.Mutex
+	queue  []storedEntry
+	spare  []storedEntry // the previous queue, emptied, reused to avoid growing a new one
+	wake   chan struct{} // entries were queued
+	synced chan struct{} // a Sync commit covered more of the writer's commits, or the store faulted
 }
 
-func (w *journalWriter) init() { w.wake = make(chan struct{}, 1) }
+func (w *journalWriter) init() {
+	w.wake = make(chan struct{}, 1)
+	w.synced = make(chan struct{}, 1)
+}
 
 func (w *journalWriter) add(se storedEntry) {
 	w.mu.Lock()
@@ -112,10 +116,23 @@ func (w *journalWriter) putBack(es []storedEntry) {
 }
 
 // run writes queued entries until the index stops, then drains the queue.
+//
+// Refusals are committed without a sync of their own: the next admission's
+// Sync commit makes them durable with it (Pebble syncs the WAL up to the
+// end, and a WAL it rotates away from is synced before the next one is
+// used), so they add nothing to the fsyncs admissions wait for. Their
+// numbers pass the watermark only once a Sync commit that began after them
+// succeeded: a reader never sees an entry a crash could still take back. When
+// no admission comes within a short wait (2 ms) the writer syncs on its own. A
+// failed write or sync (reported to the syncing commit, which faults the
+// store) puts the entries back in the queue; they are written again, under
+// the same numbers, once the store is reopened.
 func (w *journalWriter) run(ix *Index) {
 	defer ix.bg.Done()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
 	for {
 		stopping := false
 		select {
@@ -125,24 +142,25 @@ func (w *journalWriter) run(ix *Index) {
 			stopping = true
 		}
 		q := w.take()
-		full := q
-		for len(q) > 0 {
-			n := min(len(q), ix.opts.JournalBatch)
-			if err := ix.writeEntries(q[:n]); err != nil {
+		if len(q) > 0 {
+			err := ix.writeEntries(q)
+			if err == nil {
+				err = ix.awaitSynced(wait, stopping)
+			}
+			if err != nil {
 				w.putBack(q)
-				q, full = nil, nil
 				if stopping {
 					ix.log.Error().Err(err).Int("entries", w.backlog()).
 						Msg("journal entries not written at close; they become lost entries at the next open")
 					return
 				}
 				retry.Reset(ix.opts.RecoveryInterval)
-				break
+				continue
 			}
-			q = q[n:]
-		}
-		if full != nil {
-			w.recycle(full)
+			for i := range q {
+				ix.wm.finish(q[i].Seq)
+			}
+			w.recycle(q)
 		}
 		if stopping {
 			if q := w.take(); len(q) > 0 {
@@ -154,9 +172,9 @@ func (w *journalWriter) run(ix *Index) {
 	}
 }
 
-// writeEntries commits entries in one batch. It is Sync so that a write
-// fault is seen here (Pebble reports WAL errors only to syncing commits);
-// nobody waits on it but the writer itself.
+// writeEntries commits entries in batches of at most Options.JournalBatch,
+// without a sync (see journalWriter.run), and returns the number that a
+// later Sync commit must cover (Index.walWritten).
 func (ix *Index) writeEntries(es []storedEntry) error {
 	// The writer drains its queue while Close waits for it, so it checks
 	// only for a fault, not for closing.
@@ -165,27 +183,77 @@ func (ix *Index) writeEntries(es []storedEntry) error {
 	if ix.faulted.Load() {
 		return errFaulted
 	}
-	b := ix.db.NewBatch()
-	defer b.Close()
 	var buf []byte
-	for i := range es {
-		se := &es[i]
-		buf = encodeEntry(buf[:0], se)
-		_ = b.Set(journalKey(se.Seq), buf, nil)
-		if se.Key != 0 {
-			_ = b.Set(historyKey(se.Key, se.Seq), nil, nil)
+	var jk [9]byte
+	var hk [17]byte
+	for len(es) > 0 {
+		n := min(len(es), ix.opts.JournalBatch)
+		b := ix.db.NewBatch()
+		for i := range es[:n] {
+			se := &es[i]
+			buf = encodeEntry(buf[:0], se)
+			_ = b.Set(putJournalKey(&jk, se.Seq), buf, nil)
+			if se.Key != 0 {
+				_ = b.Set(putHistoryKey(&hk, se.Key, se.Seq), nil, nil)
+			}
+			if se.Nonce != "" && se.Kind == gate.KindDecision && se.Decision.Reason != gate.ReasonError {
+				_ = b.Set(nonceKey(se.Nonce), nonceValue(se.Seq, se.Decision.At), nil)
+			}
 		}
-		if se.Nonce != "" && se.Kind == gate.KindDecision && se.Decision.Reason != gate.ReasonError {
-			_ = b.Set(nonceKey(se.Nonce), nonceValue(se.Seq, se.Decision.At), nil)
+		_ = b.Set(metaJournalWM, u64(ix.wm.get()), nil)
+		err := ix.applyNoSync(b)
+		_ = b.Close()
+		if err != nil {
+			ix.fault(err)
+			return err
+		}
+		es = es[n:]
+	}
+	ix.walWritten.Add(1)
+	return nil
+}
+
+// awaitSynced waits until a Sync commit that began after the journal
+// writer's last commit succeeded, at most 2 ms (not at all when
+// stopping), then syncs itself. It fails when the store faults meanwhile.
+func (ix *Index) awaitSynced(wait *time.Timer, stopping bool) error {
+	want := ix.walWritten.Load()
+	if !stopping {
+		wait.Reset(ix.opts.piggybackWait)
+	wait:
+		for ix.walSynced.Load() < want {
+			select {
+			case <-ix.jw.synced:
+			case <-wait.C:
+				break wait
+			case <-ix.stop:
+				break wait
+			}
+			if ix.faulted.Load() {
+				return errFaulted
+			}
+		}
+		if !wait.Stop() {
+			select { // drain a fire that raced with Stop
+			case <-wait.C:
+			default:
+			}
+		}
+		if ix.walSynced.Load() >= want {
+			return nil
 		}
 	}
+	ix.active.Add(1)
+	defer ix.exit()
+	if ix.faulted.Load() {
+		return errFaulted
+	}
+	b := ix.db.NewBatch()
+	defer b.Close()
 	_ = b.Set(metaJournalWM, u64(ix.wm.get()), nil)
 	if err := ix.apply(b); err != nil {
 		ix.fault(err)
 		return err
-	}
-	for i := range es {
-		ix.wm.finish(es[i].Seq)
 	}
 	return nil
 }

@@ -72,6 +72,22 @@ func journalKey(seq uint64) []byte {
 	return k[:]
 }
 
+// putJournalKey writes the journal key of seq into k and returns it (no
+// allocation: batches copy their keys).
+func putJournalKey(k *[9]byte, seq uint64) []byte {
+	k[0] = prefixJournal
+	binary.BigEndian.PutUint64(k[1:], seq)
+	return k[:]
+}
+
+// putHistoryKey writes a history key into k and returns it.
+func putHistoryKey(k *[17]byte, key, seq uint64) []byte {
+	k[0] = prefixHistory
+	binary.BigEndian.PutUint64(k[1:], key)
+	binary.BigEndian.PutUint64(k[9:], seq)
+	return k[:]
+}
+
 func historyKey(key, seq uint64) []byte {
 	var k [17]byte
 	k[0] = prefixHistory

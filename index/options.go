@@ -86,6 +86,11 @@ type Options struct {
 	// JournalBatch is the largest number of refusals the background journal
 	// writer commits in one batch. Default 4096.
 	JournalBatch int
+
+	// piggybackWait is how long the journal writer waits for an admission's
+	// Sync commit to make its refusals durable before it syncs them itself.
+	// Default 2ms; tests change it.
+	piggybackWait time.Duration
 }
 
 // EnsureDefaults fills unset fields with their defaults and returns o. It is
@@ -138,6 +143,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.JournalBatch <= 0 {
 		o.JournalBatch = 4096
+	}
+	if o.piggybackWait <= 0 {
+		o.piggybackWait = 2 * time.Millisecond
 	}
 	return o
 }
