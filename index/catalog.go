@@ -153,8 +153,16 @@ func (ix *Index) commit(fill func(b *pebble.Batch)) error {
 }
 
 // getTicket reads the record of barcode; ok is false when there is none.
-func (ix *Index) getTicket(barcode string) (rec ticketRec, ok bool, err error) {
-	v, closer, err := ix.db.Get(ticketKey(barcode))
+// The key is built in sc (nil: allocated).
+func (ix *Index) getTicket(sc *scratch, barcode string) (rec ticketRec, ok bool, err error) {
+	var k []byte
+	if sc != nil {
+		sc.key = appendTicketKey(sc.key[:0], barcode)
+		k = sc.key
+	} else {
+		k = ticketKey(barcode)
+	}
+	v, closer, err := ix.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return rec, false, nil
 	}
@@ -169,9 +177,17 @@ func (ix *Index) getTicket(barcode string) (rec ticketRec, ok bool, err error) {
 	return rec, true, nil
 }
 
-// getRedemptions reads the redemptions of a ticket key.
-func (ix *Index) getRedemptions(key uint64) ([]gate.Redemption, error) {
-	v, closer, err := ix.db.Get(redemptionKey(key))
+// getRedemptions reads the redemptions of a ticket key. The key is built in
+// sc (nil: allocated).
+func (ix *Index) getRedemptions(sc *scratch, key uint64) ([]gate.Redemption, error) {
+	var k []byte
+	if sc != nil {
+		sc.key = append(sc.key[:0], putRedemptionKey(&sc.rk, key)...)
+		k = sc.key
+	} else {
+		k = redemptionKey(key)
+	}
+	v, closer, err := ix.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
 	}

@@ -120,7 +120,7 @@ func (ix *Index) withdrawChunk(barcodes []string) (int, error) {
 	recs := make([]ticketRec, 0, len(barcodes))
 	stripes := map[int]bool{}
 	for _, bc := range barcodes {
-		r, ok, err := ix.getTicket(bc)
+		r, ok, err := ix.getTicket(nil, bc)
 		if err != nil {
 			return 0, err
 		}
@@ -148,7 +148,7 @@ func (ix *Index) withdrawChunk(barcodes []string) (int, error) {
 		if r.T.UsedUpstream || (r.T.State != gate.StateValid && r.T.State != gate.StateBlocked) {
 			continue
 		}
-		rs, err := ix.getRedemptions(r.Key)
+		rs, err := ix.getRedemptions(nil, r.Key)
 		if err != nil {
 			return 0, err
 		}

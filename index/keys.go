@@ -72,6 +72,14 @@ func journalKey(seq uint64) []byte {
 	return k[:]
 }
 
+// putRedemptionKey writes the redemption key of a ticket key into k and
+// returns it.
+func putRedemptionKey(k *[9]byte, key uint64) []byte {
+	k[0] = prefixRedemption
+	binary.BigEndian.PutUint64(k[1:], key)
+	return k[:]
+}
+
 // putJournalKey writes the journal key of seq into k and returns it (no
 // allocation: batches copy their keys).
 func putJournalKey(k *[9]byte, seq uint64) []byte {

@@ -590,7 +590,7 @@ func (l *loader) apply(ctx context.Context) error {
 	l.timings = append(l.timings, time.Since(start))
 	if err == nil {
 		for _, u := range l.updates {
-			rs, rerr := ix.getRedemptions(u.key)
+			rs, rerr := ix.getRedemptions(nil, u.key)
 			if rerr != nil {
 				// The import is in; the counters are not. Rebuild them
 				// after the stripes are released.

@@ -1,8 +1,10 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/admitgate/admit/gate"
@@ -67,8 +69,10 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	if !ix.filter.Load().test(s.Barcode) {
 		return ix.refuseMaybe(s, write, gate.ReasonUnknown, "")
 	}
+	sc := getScratch()
+	defer putScratch(sc)
 	version := ix.recVersion.Load()
-	rec, ok, err := ix.getTicket(s.Barcode)
+	rec, ok, err := ix.getTicket(sc, s.Barcode)
 	if err != nil {
 		ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read ticket")
 		return ix.refuseMaybe(s, write, gate.ReasonError, "storage read failed")
@@ -76,22 +80,26 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	if !ok {
 		return ix.refuseMaybe(s, write, gate.ReasonUnknown, "")
 	}
+	// gate.Decide keeps the addresses of its inputs as far as escape
+	// analysis can tell: the scan and the ticket move to one heap object
+	// here, so that the refusals above allocate nothing for them.
+	in := &decideInput{scan: *s, rec: rec}
 	if !write {
-		rs, err := ix.getRedemptions(rec.Key)
+		rs, err := ix.getRedemptions(sc, in.rec.Key)
 		if err != nil {
 			return s.Refusal(gate.ReasonError, "storage read failed")
 		}
-		out := gate.Decide(gate.Input{Scan: s, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
+		out := gate.Decide(gate.Input{Scan: &in.scan, Ticket: &in.rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
 		return out.Decision
 	}
 
-	mu := ix.stripe(rec.Key)
+	mu := ix.stripe(in.rec.Key)
 	mu.Lock()
 	defer mu.Unlock()
 	if ix.recVersion.Load() != version {
 		// A ticket changed since the read (maybe this one): read it again
 		// under the lock.
-		rec, ok, err = ix.getTicket(s.Barcode)
+		in.rec, ok, err = ix.getTicket(sc, s.Barcode)
 		if err != nil || !ok {
 			if !ok && err == nil {
 				return ix.refuse(s, gate.ReasonUnknown, "", 0, nil)
@@ -99,16 +107,17 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 			return ix.refuse(s, gate.ReasonError, "storage read failed", 0, nil)
 		}
 	}
-	rs, err := ix.getRedemptions(rec.Key)
+	key := in.rec.Key
+	rs, err := ix.getRedemptions(sc, key)
 	if err != nil {
 		ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read redemptions")
-		return ix.refuse(s, gate.ReasonError, "storage read failed", rec.Key, rec.T.Info())
+		return ix.refuse(s, gate.ReasonError, "storage read failed", key, in.rec.T.Info())
 	}
 	events := ix.events.Load()
 	seq := ix.seq.Add(1)
-	out := gate.Decide(gate.Input{Scan: s, Ticket: &rec.T, Redemptions: rs, Events: events, Seq: seq, Appliance: ix.opts.Appliance})
+	out := gate.Decide(gate.Input{Scan: &in.scan, Ticket: &in.rec.T, Redemptions: rs, Events: events, Seq: seq, Appliance: ix.opts.Appliance})
 	d := out.Decision
-	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: rec.Key}
+	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: key}
 	if !out.Write {
 		if !d.Admit {
 			se.Events = ix.denialEvents(s, &d, events)
@@ -119,15 +128,14 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	}
 
 	next := withRedemption(rs, out.Redemption)
-	prev := encodeRedemptions(nil, rs)
-	if len(rs) == 0 {
-		prev = nil
-	}
-	written := encodeRedemptions(nil, next)
+	sc.val = encodeRedemptions(sc.val[:0], next)
+	n := len(sc.val)
+	sc.val = encodeEntry(sc.val, &se)
+	written, entry := sc.val[:n], sc.val[n:]
 	b := ix.db.NewBatch()
-	_ = b.Set(redemptionKey(rec.Key), written, nil)
-	_ = b.Set(journalKey(seq), encodeEntry(nil, &se), nil)
-	_ = b.Set(historyKey(rec.Key, seq), nil, nil)
+	_ = b.Set(putRedemptionKey(&sc.rk, key), written, nil)
+	_ = b.Set(putJournalKey(&sc.jk, seq), entry, nil)
+	_ = b.Set(putHistoryKey(&sc.hk, key, seq), nil, nil)
 	if s.Nonce != "" {
 		_ = b.Set(nonceKey(s.Nonce), nonceValue(seq, s.At), nil)
 	}
@@ -135,7 +143,11 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	_ = b.Close()
 	if err != nil {
 		ix.log.Error().Err(err).Str("barcode", s.Barcode).Uint64("seq", seq).Msg("scan: commit failed; refused with error")
-		ix.addFixup(fixup{key: rec.Key, prev: prev, written: written})
+		var prev []byte
+		if len(rs) > 0 {
+			prev = encodeRedemptions(nil, rs)
+		}
+		ix.addFixup(fixup{key: key, prev: prev, written: bytes.Clone(written)})
 		ix.fault(err)
 		failed := s.Refusal(gate.ReasonError, "storage write failed")
 		failed.Seq = seq
@@ -148,14 +160,42 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		return failed
 	}
 	ix.wm.finish(seq)
-	counted := rec
-	if rec.T.State == gate.StateRevoked { // an exit through a replaced barcode
-		if live, err := ix.liveTicket(rec); err == nil {
-			counted = live
+	counted := &in.rec
+	if counted.T.State == gate.StateRevoked { // an exit through a replaced barcode
+		if live, err := ix.liveTicket(in.rec); err == nil {
+			counted = &live
 		}
 	}
 	ix.ctrs().redeemed(&counted.T, rs, next, &d)
 	return d
+}
+
+// decideInput holds what gate.Decide reads by pointer.
+type decideInput struct {
+	scan gate.Scan
+	rec  ticketRec
+}
+
+// scratch holds the buffers one scan encodes its keys and records into:
+// batches and Get copy or drop them before the scan ends, so they are
+// reused through scratchPool instead of allocated per scan.
+type scratch struct {
+	key []byte
+	val []byte
+	rk  [9]byte
+	jk  [9]byte
+	hk  [17]byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{key: make([]byte, 0, 64), val: make([]byte, 0, 512)} }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(sc *scratch) {
+	if cap(sc.key) > 4096 || cap(sc.val) > 64<<10 {
+		return // an outsize record: let it go
+	}
+	scratchPool.Put(sc)
 }
 
 // refuseMaybe refuses (journaling it) when write, else only answers.

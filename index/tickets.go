@@ -18,14 +18,14 @@ func (ix *Index) Ticket(ctx context.Context, barcode string) (gate.TicketView, e
 		return gate.TicketView{}, err
 	}
 	defer ix.exit()
-	rec, ok, err := ix.getTicket(barcode)
+	rec, ok, err := ix.getTicket(nil, barcode)
 	if err != nil {
 		return gate.TicketView{}, err
 	}
 	if !ok {
 		return gate.TicketView{}, gate.Errorf(gate.ENOTFOUND, "index: no ticket with barcode %q", barcode)
 	}
-	rs, err := ix.getRedemptions(rec.Key)
+	rs, err := ix.getRedemptions(nil, rec.Key)
 	if err != nil {
 		return gate.TicketView{}, err
 	}
@@ -165,7 +165,7 @@ func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r
 		return gate.Ticket{}, err
 	}
 	defer ix.unlockAdmin()
-	rec, ok, err := ix.getTicket(barcode)
+	rec, ok, err := ix.getTicket(nil, barcode)
 	if err != nil {
 		return gate.Ticket{}, err
 	}
@@ -182,7 +182,7 @@ func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r
 		return rec.T, err
 	}
 	rec.fixState()
-	rs, err := ix.getRedemptions(rec.Key)
+	rs, err := ix.getRedemptions(nil, rec.Key)
 	if err != nil {
 		return gate.Ticket{}, err
 	}
@@ -213,7 +213,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 		return gate.Ticket{}, err
 	}
 	defer ix.unlockAdmin()
-	old, ok, err := ix.getTicket(oldBarcode)
+	old, ok, err := ix.getTicket(nil, oldBarcode)
 	if err != nil {
 		return gate.Ticket{}, err
 	}
@@ -223,7 +223,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	if old.T.State == gate.StateRevoked {
 		return gate.Ticket{}, revokedConflict(&old)
 	}
-	if _, exists, err := ix.getTicket(newBarcode); err != nil {
+	if _, exists, err := ix.getTicket(nil, newBarcode); err != nil {
 		return gate.Ticket{}, err
 	} else if exists {
 		return gate.Ticket{}, gate.Errorf(gate.ECONFLICT, "index: barcode %q already exists", newBarcode)
@@ -232,7 +232,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	mu := ix.stripe(old.Key)
 	mu.Lock()
 	defer mu.Unlock()
-	rs, err := ix.getRedemptions(old.Key)
+	rs, err := ix.getRedemptions(nil, old.Key)
 	if err != nil {
 		return gate.Ticket{}, err
 	}
@@ -268,7 +268,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 // itself, or the end of its chain of reissues.
 func (ix *Index) liveTicket(rec ticketRec) (ticketRec, error) {
 	for hops := 0; rec.T.State == gate.StateRevoked && rec.T.ReplacedBy != "" && hops < 64; hops++ {
-		next, ok, err := ix.getTicket(rec.T.ReplacedBy)
+		next, ok, err := ix.getTicket(nil, rec.T.ReplacedBy)
 		if err != nil {
 			return rec, err
 		}
@@ -320,7 +320,7 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	if se.Annulled != 0 {
 		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d was already annulled (seq %d)", seq, se.Annulled)
 	}
-	rec, ok, err := ix.getTicket(se.Decision.Barcode)
+	rec, ok, err := ix.getTicket(nil, se.Decision.Barcode)
 	if err != nil {
 		return gate.JournalEntry{}, err
 	}
@@ -330,7 +330,7 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	if rec, err = ix.liveTicket(rec); err != nil {
 		return gate.JournalEntry{}, err
 	}
-	rs, err := ix.getRedemptions(se.Key)
+	rs, err := ix.getRedemptions(nil, se.Key)
 	if err != nil {
 		return gate.JournalEntry{}, err
 	}
