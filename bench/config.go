@@ -98,6 +98,12 @@ type Config struct {
 	// Default ServeAPIWith(IndexOptions); cmd/admit passes the daemon.
 	Serve ServeFunc
 
+	// Import runs each import of an empty store. Default RunImport, in this
+	// process, whose resident set then holds what the workloads before it
+	// left (allocators keep freed memory); cmd/admit runs each import in a
+	// child process of its own, so the peak RSS is the import's.
+	Import ImportFunc
+
 	// IndexOptions is the template of the options of every store the
 	// workloads open (Logger and Appliance are the bench's). Default nil:
 	// the index's defaults, as the daemon opens a store. Tests shrink
@@ -203,6 +209,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Serve == nil {
 		c.Serve = ServeAPIWith(c.IndexOptions)
+	}
+	if c.Import == nil {
+		c.Import = RunImport
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard

@@ -79,6 +79,12 @@ func importFile(ctx context.Context, ix *index.Index, path string, want int, log
 	return nil
 }
 
+// ImportFunc runs one import of an empty store as RunImport does, perhaps
+// in another process.
+type ImportFunc func(ctx context.Context, dir, cacheDir string, lines int, opts *index.Options) (Observation, error)
+
+var _ ImportFunc = RunImport
+
 // RunImport imports a SecuTix file of lines lines into an empty store made
 // in dir, end to end (parse, validate, sort, SSTables, ingest, bloom), and
 // reports its wall time, lines/s and the process's peak RSS while it ran:

@@ -44,7 +44,7 @@ type Measurement struct {
 
 // Settings are the parts of a Config that shape the figures, as recorded.
 type Settings struct {
-	Tickets     int      `json:"tickets"`
+	Tickets     int      `json:"tickets"` // the fixture's; 0 when no workload used one
 	Runs        int      `json:"runs"`
 	Duration    string   `json:"duration"`
 	Workloads   []string `json:"workloads"`
@@ -166,8 +166,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	m := r.Machine
 	what := count(r.Settings.Tickets) + " tickets"
-	if r.Settings.Target != "" {
+	switch {
+	case r.Settings.Target != "":
 		what = "target " + r.Settings.Target
+	case r.Settings.Tickets == 0:
+		what = "no fixture"
 	}
 	fmt.Fprintf(bw, "admit bench (%s): %s, %d run(s), %s per step; %s, %d CPU %s, %s; load %.2f → %.2f\n",
 		r.Profile, what, r.Settings.Runs, r.Settings.Duration, m.Go, m.CPUs, m.CPUModel, m.Disk, m.LoadStart, m.LoadEnd)

@@ -27,12 +27,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("bench: data directory: %w", err)
 	}
 	res := &Result{
-		Version: ResultVersion,
-		Started: time.Now().UTC().Truncate(time.Second),
-		Profile: c.Profile,
-		Machine: machine(c.Dir),
-		Settings: Settings{Tickets: c.Tickets, Runs: c.Runs, Duration: c.Duration.String(), Workloads: c.Workloads,
-			Target: c.Target, Dir: c.Dir},
+		Version:  ResultVersion,
+		Started:  time.Now().UTC().Truncate(time.Second),
+		Profile:  c.Profile,
+		Machine:  machine(c.Dir),
+		Settings: Settings{Runs: c.Runs, Duration: c.Duration.String(), Workloads: c.Workloads, Target: c.Target, Dir: c.Dir},
+	}
+	if c.needsFixture() {
+		res.Settings.Tickets = c.Tickets
 	}
 	if c.has(WorkloadValidate) {
 		res.Settings.Lanes = c.Lanes
@@ -163,7 +165,7 @@ func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Ob
 
 	if c.has(WorkloadImport) {
 		for _, n := range c.ImportLines {
-			o, err := RunImport(ctx, dir, c.CacheDir, n, storeOptions(c.IndexOptions, c.Logger))
+			o, err := c.Import(ctx, dir, c.CacheDir, n, storeOptions(c.IndexOptions, c.Logger))
 			if err != nil {
 				return out, err
 			}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -18,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/bench"
+	"github.com/admitgate/admit/index"
 )
 
 const benchUsage = `Usage:
@@ -49,6 +53,8 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 			return m.benchGateFile(args[1:])
 		case "benchfmt":
 			return m.benchFmt(args[1:])
+		case importChildCmd:
+			return m.benchImportChild(ctx, args[1:])
 		}
 	}
 	var (
@@ -158,6 +164,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	cfg.Logger = log
 	cfg.Serve = serveDaemon
+	cfg.Import = importInChild
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -341,6 +348,48 @@ func serveDaemon(ctx context.Context, dir string, log zerolog.Logger) (bench.Tar
 		return d.Close(cctx)
 	}
 	return bench.Target{URL: "http://" + d.Addr().String(), Token: secret, Lane: bench.ServeLane}, stop, nil
+}
+
+// importChildCmd is the hidden subcommand that runs one import of the
+// import workload in a process of its own: admit bench import-child DIR
+// CACHE LINES prints the observation as JSON.
+const importChildCmd = "import-child"
+
+// importInChild runs one import in a child process (this executable, as
+// admit bench import-child), so the peak RSS it reports is the import's
+// own and not what the workloads before it left in this process's
+// allocators.
+func importInChild(ctx context.Context, dir, cacheDir string, lines int, _ *index.Options) (bench.Observation, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return bench.Observation{}, fmt.Errorf("bench: import in a child process: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe, "bench", importChildCmd, dir, cacheDir, strconv.Itoa(lines))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return bench.Observation{}, fmt.Errorf("bench: import in a child process: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var o bench.Observation
+	if err := json.Unmarshal(stdout.Bytes(), &o); err != nil || o.Name == "" {
+		return bench.Observation{}, fmt.Errorf("bench: import in a child process: no observation in its output %.200q: %v", stdout.String(), err)
+	}
+	return o, nil
+}
+
+func (m *Main) benchImportChild(ctx context.Context, args []string) error {
+	if len(args) != 3 {
+		return &exitError{code: 2, err: errors.New("bench import-child takes DIR CACHE LINES")}
+	}
+	lines, err := strconv.Atoi(args[2])
+	if err != nil || lines <= 0 {
+		return &exitError{code: 2, err: fmt.Errorf("bench import-child: %q is not a line count", args[2])}
+	}
+	o, err := bench.RunImport(ctx, args[0], args[1], lines, nil)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(m.Stdout).Encode(o)
 }
 
 func readLines(path string) ([]string, error) {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/admitgate/admit/bench"
 	"github.com/admitgate/admit/gate"
 )
 
@@ -156,5 +158,40 @@ func TestBenchTarget(t *testing.T) {
 	}
 	if rep.Total.Used < 50 || rep.Total.Used > 3000 {
 		t.Errorf("the appliance admitted %d tickets", rep.Total.Used)
+	}
+}
+
+// The imports of the import workload run in child processes of the binary
+// (admit bench import-child), each reporting its own peak RSS.
+func TestBenchImportsInChildProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildAdmit(t)
+	dir := t.TempDir()
+	result := filepath.Join(dir, "r.json")
+	cmd := exec.Command(bin, "bench", "-workloads", "import", "-import-lines", "3000", "-import-scan-lines", "0", "-runs", "1",
+		"-duration", "20ms", "-cache-dir", dir, "-json", result)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	res, err := bench.ReadResult(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Find("import/secutix/lines=3k")
+	if m == nil {
+		t.Fatalf("no import measurement:\n%s", out)
+	}
+	s := m.Runs[0]
+	if s[bench.StatSeconds] <= 0 || s[bench.StatRSS] <= 0 || s[bench.StatRSSStart] <= 0 || s[bench.StatRSSStart] > s[bench.StatRSS] {
+		t.Errorf("import sample %v", s)
+	}
+	// The child refuses what the parent would never send.
+	for _, args := range [][]string{{"bench", "import-child"}, {"bench", "import-child", dir, dir, "x"}} {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err == nil {
+			t.Errorf("%q: no error:\n%s", args, out)
+		}
 	}
 }
