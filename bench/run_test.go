@@ -214,7 +214,7 @@ func TestInjectedDelayFailsTheGate(t *testing.T) {
 	g := bench.Gate(res, budgets)
 	var out bytes.Buffer
 	_ = g.Write(&out)
-	if g.Pass() || !strings.Contains(out.String(), "FAIL validate/unknown/lanes=1 p50 ≤ 2.00µs") {
+	if g.Pass() || !strings.Contains(out.String(), "FAIL validate/unknown/lanes=1 p50 ≤ 1.00µs") {
 		t.Errorf("the gate let a 30µs slowdown through:\n%s", out.String())
 	}
 }
