@@ -41,9 +41,18 @@ func label(n int) string {
 // recycled WAL, the block cache holding the ticket records; it waits for the
 // cache warm-up to end, as the doors of a gate open after the appliance
 // started). Cold: without either, what a scan pays right after Open.
+// benchLogger logs the index's info lines (an import's stage timings) to
+// stderr when ADMIT_BENCH_LOG is set, else nothing.
+func benchLogger() zerolog.Logger {
+	if os.Getenv("ADMIT_BENCH_LOG") == "" {
+		return zerolog.Nop()
+	}
+	return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+}
+
 func openBench(b *testing.B, dir string, warm bool) *index.Index {
 	b.Helper()
-	ix, err := index.Open(dir, &index.Options{Logger: zerolog.Nop(), Appliance: "bench", DisableWALWarmup: !warm, DisableCacheWarmup: !warm})
+	ix, err := index.Open(dir, &index.Options{Logger: benchLogger(), Appliance: "bench", DisableWALWarmup: !warm, DisableCacheWarmup: !warm})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -286,7 +295,7 @@ func BenchmarkLoad(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				dir := b.TempDir()
-				ix, err := index.Open(dir, &index.Options{Logger: zerolog.Nop(), DisableWALWarmup: true})
+				ix, err := index.Open(dir, &index.Options{Logger: benchLogger(), DisableWALWarmup: true})
 				if err != nil {
 					b.Fatal(err)
 				}

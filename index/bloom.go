@@ -70,7 +70,7 @@ func (ix *Index) openFilter() error {
 		return nil
 	}
 	ix.log.Info().Err(err).Msg("rebuilding bloom filter")
-	f, err = ix.rebuildFilter(ix.capacityFor(uint64(ix.tickets.Load())), nil)
+	f, err = ix.rebuildFilter(ix.capacityFor(uint64(ix.tickets.Load())), nil, nil)
 	if err != nil {
 		return fmt.Errorf("index: rebuild bloom filter: %w", err)
 	}
@@ -169,8 +169,9 @@ func writeFileAtomic(fs vfs.FS, dir, name string, data []byte) error {
 }
 
 // rebuildFilter builds a filter of the given capacity from every ticket key
-// in the database, plus extra.
-func (ix *Index) rebuildFilter(capacity uint64, extra func(*filter)) (*filter, error) {
+// in the database, plus extra, paced by p (nil at Open).
+func (ix *Index) rebuildFilter(capacity uint64, extra func(*filter), p *pacer) (*filter, error) {
+	clk := p.clock()
 	f := ix.newFilter(capacity)
 	it, err := ix.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixTicket}, UpperBound: []byte{prefixTicket + 1}})
 	if err != nil {
@@ -178,6 +179,7 @@ func (ix *Index) rebuildFilter(capacity uint64, extra func(*filter)) (*filter, e
 	}
 	for it.First(); it.Valid(); it.Next() {
 		f.f.Add(it.Key()[1:])
+		clk.tick()
 	}
 	if err := it.Close(); err != nil {
 		return nil, err

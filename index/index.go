@@ -78,6 +78,9 @@ type Index struct {
 	recovering atomic.Bool
 	warmed     atomic.Bool // the block cache warm-up after Open is over
 
+	born     time.Time    // Open's time: lastScan counts from it (monotonic)
+	lastScan atomic.Int64 // when the last durable scan began, ns since born; see pacer
+
 	stop chan struct{}
 	bg   sync.WaitGroup
 }
@@ -115,6 +118,7 @@ func Open(dir string, opts *Options) (*Index, error) {
 		stripes: make([]stripe, o.LockStripes),
 		adminMu: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
+		born:    time.Now(),
 	}
 	if o.TempDir == "" {
 		ix.opts.TempDir = ix.fs.PathJoin(dir, "tmp")

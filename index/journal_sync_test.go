@@ -128,9 +128,10 @@ func TestCloseSyncsUnsyncedRefusals(t *testing.T) {
 // written: they are written again after the store reopens, under the same
 // numbers, and counted once.
 func TestUnsyncedRefusalsSurviveAFailedSync(t *testing.T) {
-	// Long enough for the fault to come first; short enough that the
-	// refusals put back are synced after the recovery without an admission.
-	ix, w := openPiggyback(t, 500*time.Millisecond)
+	// Long enough for the fault to come first, even on a loaded machine;
+	// short enough that the refusals put back are synced after the
+	// recovery without an admission.
+	ix, w := openPiggyback(t, 2*time.Second)
 	nope := scanAt(ix, "nope", during)
 	waitUnsynced(t, ix, 1)
 	used := scanAt(ix, "A", during)  // its sync carries "nope"

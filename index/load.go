@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -49,12 +48,13 @@ func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.Line
 	defer ix.exit()
 
 	l := &loader{ix: ix, req: req, events: events, res: gate.ImportResult{DryRun: req.DryRun, Errors: []gate.LineError{}}}
+	l.pace = &pacer{ix: ix}
 	l.tmp = ix.fs.PathJoin(ix.opts.TempDir, fmt.Sprintf("import-%d", importDirs.Add(1)))
 	if err := ix.fs.MkdirAll(l.tmp, 0o755); err != nil {
 		return gate.ImportResult{}, fmt.Errorf("index: import: temp dir: %w", err)
 	}
 	defer func() { _ = ix.fs.RemoveAll(l.tmp) }()
-	l.sort = &sorter{fs: ix.fs, dir: l.tmp, limit: ix.opts.ImportSpillBytes}
+	l.sort = &sorter{fs: ix.fs, dir: l.tmp, limit: ix.opts.ImportSpillBytes, pace: l.pace}
 	defer l.sort.cleanup()
 
 	start := time.Now()
@@ -65,7 +65,7 @@ func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.Line
 		// before the import is written.
 		cur := ix.filter.Load()
 		l.filter = &filter{f: cur.f.Copy(), capacity: cur.capacity}
-		l.feed = startFeeder(l.filter)
+		l.feed = startFeeder(l.filter, l.pace)
 	}
 	err := l.read(ctx, src)
 	if l.feed != nil {
@@ -126,6 +126,7 @@ type loader struct {
 
 	arena []byte  // sort payloads are carved from it
 	feed  *feeder // adds barcodes to filter in the background
+	pace  *pacer  // shares the CPU with scans
 
 	// Filled by classify.
 	id       uint64
@@ -154,6 +155,7 @@ func (l *loader) reject(e gate.LineError) {
 
 // read consumes the source, checks each line and sorts the good ones.
 func (l *loader) read(ctx context.Context, src gate.LineSource) error {
+	clk := l.pace.clock()
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := l.interrupted(ctx); err != nil {
@@ -209,7 +211,7 @@ func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 				}
 			}
 		}
-		yield(n)
+		clk.tick()
 	}
 	l.res.Format = src.Format()
 	l.res.Digest = src.Digest()
@@ -226,16 +228,16 @@ type feeder struct {
 	done  chan struct{}
 }
 
-func startFeeder(f *filter) *feeder {
+func startFeeder(f *filter, p *pacer) *feeder {
 	fd := &feeder{f: f, batch: make([]string, 0, 1024), ch: make(chan []string, 8), done: make(chan struct{})}
 	go func() {
 		defer close(fd.done)
-		n := 0
+		clk := p.clock()
 		for b := range fd.ch {
+			clk.reset()
 			for _, bc := range b {
 				fd.f.f.AddString(bc)
-				n++
-				yield(n)
+				clk.tick()
 			}
 		}
 	}()
@@ -269,15 +271,6 @@ func (l *loader) interrupted(ctx context.Context) error {
 		return errFaulted
 	}
 	return nil
-}
-
-// yield lets the scan path run every few hundred lines. An import is one
-// goroutine of plain CPU work; without this a scan that becomes runnable
-// while every P is busy could wait for the scheduler's 10 ms preemption.
-func yield(n int) {
-	if n&255 == 255 {
-		runtime.Gosched()
-	}
 }
 
 // prepare maps a parsed ticket onto the request and checks what does not
@@ -345,20 +338,20 @@ func (l *loader) classify(ctx context.Context) error {
 		if l.valid <= ix.opts.ImportBatchLines {
 			l.sink = &batchSink{b: ix.db.NewBatch(), ix: ix}
 		} else {
-			l.sink = newPipeSink(&sstSink{ix: ix, dir: l.tmp})
+			l.sink = newPipeSink(&sstSink{ix: ix, dir: l.tmp}, l.pace)
 		}
 		// When the store outgrows the filter, a larger one is rebuilt from
 		// the stored barcodes now, and the new ones are added as they are
 		// classified. Nothing is published before the write.
 		want := uint64(ix.tickets.Load()) + uint64(l.valid)
 		if want > l.filter.capacity {
-			f, err := ix.rebuildFilter(ix.capacityFor(want), nil)
+			f, err := ix.rebuildFilter(ix.capacityFor(want), nil, l.pace)
 			if err != nil {
 				return fmt.Errorf("index: import: resize bloom filter: %w", err)
 			}
 			l.filter = f
 			growFilter = true
-			l.feed = startFeeder(f)
+			l.feed = startFeeder(f, l.pace)
 			defer func() {
 				if l.feed != nil {
 					l.feed.stop()
@@ -379,6 +372,7 @@ func (l *loader) classify(ctx context.Context) error {
 	}
 	defer it.Close()
 
+	clk := l.pace.clock()
 	var (
 		prev        sortItem
 		prevOutcome gate.RejectReason // "" when the previous barcode was accepted
@@ -400,7 +394,7 @@ func (l *loader) classify(ctx context.Context) error {
 		if !ok {
 			break
 		}
-		yield(n)
+		clk.tick()
 		if havePrev && item.barcode == prev.barcode {
 			l.notAdded(item)
 			switch {

@@ -7,9 +7,10 @@ import (
 // pipeSink runs an sstSink's writing (key encoding into blocks,
 // compression, table filters) in its own goroutine, so an import's merge and
 // its SSTable writing use both cores. Records travel in 1 MiB chunks; the
-// writer yields every few hundred records so scans still get a core quickly.
+// writer is paced with the rest of the import (see pacer).
 type pipeSink struct {
 	inner  *sstSink
+	pace   *pacer
 	buf    []byte
 	ch     chan []byte
 	free   chan []byte
@@ -20,8 +21,8 @@ type pipeSink struct {
 
 const pipeChunk = 1 << 20
 
-func newPipeSink(inner *sstSink) *pipeSink {
-	p := &pipeSink{inner: inner, ch: make(chan []byte, 4), free: make(chan []byte, 6), done: make(chan struct{})}
+func newPipeSink(inner *sstSink, pace *pacer) *pipeSink {
+	p := &pipeSink{inner: inner, pace: pace, ch: make(chan []byte, 4), free: make(chan []byte, 6), done: make(chan struct{})}
 	p.buf = make([]byte, 0, pipeChunk+4096)
 	go p.run()
 	return p
@@ -29,8 +30,9 @@ func newPipeSink(inner *sstSink) *pipeSink {
 
 func (p *pipeSink) run() {
 	defer close(p.done)
-	n := 0
+	clk := p.pace.clock()
 	for chunk := range p.ch {
+		clk.reset()
 		b := chunk
 		for len(b) > 0 && p.err == nil {
 			kl, m := binary.Uvarint(b)
@@ -40,8 +42,7 @@ func (p *pipeSink) run() {
 			v := b[m : m+int(vl)]
 			b = b[m+int(vl):]
 			p.err = p.inner.set(k, v)
-			n++
-			yield(n)
+			clk.tick()
 		}
 		select {
 		case p.free <- chunk[:0]:

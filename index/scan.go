@@ -93,6 +93,7 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		return out.Decision
 	}
 
+	ix.noteScan()
 	mu := ix.stripe(in.rec.Key)
 	mu.Lock()
 	defer mu.Unlock()

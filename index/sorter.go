@@ -24,6 +24,7 @@ type sorter struct {
 	fs    vfs.FS
 	dir   string
 	limit int
+	pace  *pacer // nil: yields only
 	items []sortItem
 	bytes int
 	runs  []string
@@ -31,11 +32,13 @@ type sorter struct {
 	// and written in the background while the next one fills.
 	spilling chan spillResult
 	spare    []sortItem
+	tmp      []sortItem // merge buffer of sortItems
 }
 
 type spillResult struct {
 	err   error
 	items []sortItem // the buffer, emptied, for reuse
+	tmp   []sortItem // the sort's merge buffer, for reuse
 }
 
 type sortItem struct {
@@ -73,9 +76,53 @@ func (s *sorter) add(barcode string, line int, payload []byte) error {
 	return nil
 }
 
-func sortItems(items []sortItem) {
-	slices.SortFunc(items, func(a, b sortItem) int { return compareItems(&a, &b) })
+// sortItems sorts items, yielding to clk as it goes: blocks of sortBlock
+// items are sorted in place, then merged pairwise through tmp (which it
+// grows as needed and returns for reuse), so no stretch of the sort holds a
+// core for more than a fraction of a millisecond.
+func sortItems(items, tmp []sortItem, clk *paceClock) []sortItem {
+	cmp := func(a, b sortItem) int { return compareItems(&a, &b) }
+	for i := 0; i < len(items); i += sortBlock {
+		slices.SortFunc(items[i:min(i+sortBlock, len(items))], cmp)
+		clk.work(256) // about a millisecond: yield after each block
+	}
+	if len(items) <= sortBlock {
+		return tmp
+	}
+	if cap(tmp) < len(items) {
+		tmp = make([]sortItem, len(items))
+	}
+	src, dst := items, tmp[:len(items)]
+	for width := sortBlock; width < len(items); width *= 2 {
+		for lo := 0; lo < len(items); lo += 2 * width {
+			mid, hi := min(lo+width, len(items)), min(lo+2*width, len(items))
+			i, j, k := lo, mid, lo
+			for ; i < mid && j < hi; k++ {
+				if compareItems(&src[j], &src[i]) < 0 {
+					dst[k] = src[j]
+					j++
+				} else {
+					dst[k] = src[i]
+					i++
+				}
+				if k&15 == 0 {
+					clk.tick() // a merge step is a few nanoseconds
+				}
+			}
+			k += copy(dst[k:], src[i:mid])
+			copy(dst[k:], src[j:hi])
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &items[0] {
+		copy(items, src)
+	}
+	clear(tmp[:cap(tmp)]) // drop the references to payloads
+	return tmp[:0]
 }
+
+// sortBlock is how many items are sorted at a time before merging.
+const sortBlock = 8192
 
 // spill hands the buffer to a goroutine that sorts it and writes it as a
 // run, after the previous run is done; reading goes on into a fresh buffer.
@@ -91,11 +138,14 @@ func (s *sorter) spill() error {
 	s.bytes = 0
 	ch := make(chan spillResult, 1)
 	s.spilling = ch
+	tmp := s.tmp
+	s.tmp = nil
 	go func() {
-		sortItems(items)
-		err := s.writeRun(name, items)
+		clk := s.pace.clock()
+		tmp = sortItems(items, tmp, clk)
+		err := s.writeRun(name, items, clk)
 		clear(items)
-		ch <- spillResult{err, items[:0]}
+		ch <- spillResult{err, items[:0], tmp}
 	}()
 	return nil
 }
@@ -108,21 +158,23 @@ func (s *sorter) waitSpill() error {
 	r := <-s.spilling
 	s.spilling = nil
 	s.spare = r.items
+	s.tmp = r.tmp
 	return r.err
 }
 
-func (s *sorter) writeRun(name string, items []sortItem) error {
+func (s *sorter) writeRun(name string, items []sortItem, clk *paceClock) error {
+	// A run only has to outlive this import, which deletes it: it is never
+	// synced, nor pushed to the disk early, so it can stay in the page cache
+	// and leave the disk to the WAL syncs of scans (a run pushed to the disk
+	// whole at close, as a syncing file does, stalled them for ~80 MB).
 	f, err := s.fs.Create(name, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return fmt.Errorf("index: import: spill: %w", err)
 	}
-	// Start writeback as it goes (see sstSink.open); the run is not synced
-	// at close, it only has to outlive this import.
-	f = vfs.NewSyncingFile(f, vfs.SyncingFileOptions{BytesPerSync: 1 << 20, NoSyncOnClose: true})
 	w := bufio.NewWriterSize(f, 1<<20)
 	var scratch []byte
 	for i := range items {
-		yield(i)
+		clk.tick()
 		it := &items[i]
 		scratch = binary.AppendUvarint(scratch[:0], uint64(len(it.barcode)))
 		scratch = append(scratch, it.barcode...)
@@ -174,7 +226,17 @@ func (m *memSource) next() (sortItem, bool, error) {
 type runSource struct {
 	f     vfs.File
 	r     *bufio.Reader
-	arena []byte // payloads are carved from it
+	arena []byte // barcodes and payloads are carved from it
+}
+
+// carve returns the next n bytes of the arena (a new arena when it is full).
+func (r *runSource) carve(n int) []byte {
+	if len(r.arena)+n > cap(r.arena) {
+		r.arena = make([]byte, 0, max(1<<20, n))
+	}
+	b := r.arena[len(r.arena) : len(r.arena)+n : len(r.arena)+n]
+	r.arena = r.arena[:len(r.arena)+n]
+	return b
 }
 
 func (r *runSource) next() (sortItem, bool, error) {
@@ -188,7 +250,7 @@ func (r *runSource) next() (sortItem, bool, error) {
 	if n > 1<<20 {
 		return sortItem{}, false, errCorrupt
 	}
-	bc := make([]byte, n)
+	bc := r.carve(int(n))
 	if _, err := io.ReadFull(r.r, bc); err != nil {
 		return sortItem{}, false, err
 	}
@@ -200,15 +262,12 @@ func (r *runSource) next() (sortItem, bool, error) {
 	if err != nil || pn > 1<<20 {
 		return sortItem{}, false, errors.Join(err, errCorrupt)
 	}
-	if len(r.arena)+int(pn) > cap(r.arena) {
-		r.arena = make([]byte, 0, max(1<<20, int(pn)))
-	}
-	payload := r.arena[len(r.arena) : len(r.arena)+int(pn) : len(r.arena)+int(pn)]
-	r.arena = r.arena[:len(r.arena)+int(pn)]
+	payload := r.carve(int(pn))
 	if _, err := io.ReadFull(r.r, payload); err != nil {
 		return sortItem{}, false, err
 	}
-	barcode := unsafe.String(unsafe.SliceData(bc), len(bc)) // bc is never written again
+	// The arena's bytes are never written again once carved.
+	barcode := unsafe.String(unsafe.SliceData(bc), len(bc))
 	return sortItem{barcodePrefix(barcode), barcode, int(line), payload}, true, nil
 }
 
@@ -243,7 +302,8 @@ func (s *sorter) iterate() (*merger, error) {
 	if err := s.waitSpill(); err != nil {
 		return nil, err
 	}
-	sortItems(s.items)
+	s.tmp = sortItems(s.items, s.tmp, s.pace.clock())
+	s.tmp = nil // not needed any more
 	m := &merger{}
 	srcs := []source{&memSource{items: s.items}}
 	for _, name := range s.runs {

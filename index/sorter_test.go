@@ -3,6 +3,7 @@ package index
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -55,5 +56,30 @@ func TestSorterSpills(t *testing.T) {
 				t.Fatalf("%d items back of %d", count, n)
 			}
 		})
+	}
+}
+
+// sortItems (blocks sorted, then merged) orders like a plain sort, at and
+// around the block size, and reuses its merge buffer.
+func TestSortItemsMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var tmp []sortItem
+	for _, n := range []int{0, 1, 2, sortBlock - 1, sortBlock, sortBlock + 1, 2 * sortBlock, 3*sortBlock + 7, 5 * sortBlock, 20011} {
+		items := make([]sortItem, n)
+		for i := range items {
+			bc := fmt.Sprintf("%0*d", 1+rng.IntN(10), rng.IntN(n/3+1))
+			items[i] = sortItem{barcodePrefix(bc), bc, i + 1, nil}
+		}
+		want := slices.Clone(items)
+		slices.SortFunc(want, func(a, b sortItem) int { return compareItems(&a, &b) })
+		tmp = sortItems(items, tmp, (*pacer)(nil).clock())
+		if !slices.EqualFunc(items, want, func(a, b sortItem) bool { return a.barcode == b.barcode && a.line == b.line }) {
+			t.Fatalf("n=%d: sortItems differs from a plain sort", n)
+		}
+		for _, x := range tmp[:cap(tmp)] {
+			if x.barcode != "" {
+				t.Fatalf("n=%d: the merge buffer keeps references", n)
+			}
+		}
 	}
 }
