@@ -219,6 +219,8 @@ func (ix *Index) reopen() error {
 	for _, seq := range finished {
 		ix.wm.finish(seq)
 	}
+	// The fixups rewrote redemptions behind the caches' back.
+	ix.forgetCached()
 	if err := ix.load(false); err != nil {
 		return fail(err)
 	}

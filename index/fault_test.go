@@ -109,6 +109,7 @@ func TestWriteFault(t *testing.T) {
 		}
 	}
 	checkCounters(t, ix)
+	checkCaches(t, ix)
 }
 
 // TestReadFault: a read error refuses with error without changing anything.

@@ -38,6 +38,7 @@ type Index struct {
 	faulted atomic.Bool
 
 	stripes []stripe
+	tcache  ticketCache   // decoded ticket records of recent scans; see cache.go
 	adminMu chan struct{} // serializes ticket-record writers: imports and admin changes
 
 	catMu     sync.Mutex
@@ -128,6 +129,7 @@ func Open(dir string, opts *Options) (*Index, error) {
 	}
 	ix.jw.init()
 	ix.nonces.init()
+	ix.tcache.init()
 	if err := ix.fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
@@ -284,10 +286,12 @@ func (ix *Index) lockAdmin(ctx context.Context) error {
 
 func (ix *Index) unlockAdmin() { <-ix.adminMu }
 
-// stripe is one redeem-once lock.
+// stripe is one redeem-once lock, and the redemptions of a few ticket keys
+// it guards (see cache.go).
 type stripe struct {
 	sync.Mutex
-	_ [56]byte // keep neighbours off the same cache line
+	reds *stripeReds // under the mutex; nil until used
+	_    [48]byte    // keep neighbours off the same cache line
 }
 
 func (ix *Index) stripe(key uint64) *stripe {

@@ -162,6 +162,7 @@ func TestRaceScansDuringChanges(t *testing.T) {
 	waitWritten(t, ix)
 	checkCounters(t, ix)
 	checkBrute(t, ix, derby, fest)
+	checkCaches(t, ix)
 }
 
 // checkCounters compares every event's report with a count from scratch.

@@ -72,51 +72,61 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	sc := getScratch()
 	defer putScratch(sc)
 	version := ix.recVersion.Load()
-	rec, ok, err := ix.getTicket(sc, s.Barcode)
-	if err != nil {
-		ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read ticket")
-		return ix.refuseMaybe(s, write, gate.ReasonError, "storage read failed")
-	}
-	if !ok {
-		return ix.refuseMaybe(s, write, gate.ReasonUnknown, "")
+	rec := ix.tcache.get(s.Barcode, version)
+	if rec == nil {
+		r, ok, err := ix.getTicket(sc, s.Barcode)
+		if err != nil {
+			ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read ticket")
+			return ix.refuseMaybe(s, write, gate.ReasonError, "storage read failed")
+		}
+		if !ok {
+			return ix.refuseMaybe(s, write, gate.ReasonUnknown, "")
+		}
+		rec = ix.tcache.put(s.Barcode, version, r)
 	}
 	// gate.Decide keeps the addresses of its inputs as far as escape
-	// analysis can tell: the scan and the ticket move to one heap object
-	// here, so that the refusals above allocate nothing for them.
-	in := &decideInput{scan: *s, rec: rec}
+	// analysis can tell: the scan moves to the heap here, so that the
+	// refusals above allocate nothing for it. The record is the cached,
+	// never modified copy.
+	in := &decideInput{scan: *s}
 	if !write {
-		rs, err := ix.getRedemptions(sc, in.rec.Key)
+		rs, err := ix.getRedemptions(sc, rec.Key)
 		if err != nil {
 			return s.Refusal(gate.ReasonError, "storage read failed")
 		}
-		out := gate.Decide(gate.Input{Scan: &in.scan, Ticket: &in.rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
+		out := gate.Decide(gate.Input{Scan: &in.scan, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
 		return out.Decision
 	}
 
 	ix.noteScan()
-	mu := ix.stripe(in.rec.Key)
-	mu.Lock()
-	defer mu.Unlock()
-	if ix.recVersion.Load() != version {
+	st := ix.stripe(rec.Key)
+	st.Lock()
+	defer st.Unlock()
+	if v := ix.recVersion.Load(); v != version {
 		// A ticket changed since the read (maybe this one): read it again
 		// under the lock.
-		in.rec, ok, err = ix.getTicket(sc, s.Barcode)
+		r, ok, err := ix.getTicket(sc, s.Barcode)
 		if err != nil || !ok {
 			if !ok && err == nil {
 				return ix.refuse(s, gate.ReasonUnknown, "", 0, nil)
 			}
 			return ix.refuse(s, gate.ReasonError, "storage read failed", 0, nil)
 		}
+		rec = ix.tcache.put(s.Barcode, v, r)
 	}
-	key := in.rec.Key
-	rs, err := ix.getRedemptions(sc, key)
-	if err != nil {
-		ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read redemptions")
-		return ix.refuse(s, gate.ReasonError, "storage read failed", key, in.rec.T.Info())
+	key := rec.Key
+	rs, cached := st.redemptions(key)
+	if !cached {
+		var err error
+		if rs, err = ix.getRedemptions(sc, key); err != nil {
+			ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read redemptions")
+			return ix.refuse(s, gate.ReasonError, "storage read failed", key, rec.T.Info())
+		}
+		st.remember(key, rs)
 	}
 	events := ix.events.Load()
 	seq := ix.seq.Add(1)
-	out := gate.Decide(gate.Input{Scan: &in.scan, Ticket: &in.rec.T, Redemptions: rs, Events: events, Seq: seq, Appliance: ix.opts.Appliance})
+	out := gate.Decide(gate.Input{Scan: &in.scan, Ticket: &rec.T, Redemptions: rs, Events: events, Seq: seq, Appliance: ix.opts.Appliance})
 	d := out.Decision
 	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: key}
 	if !out.Write {
@@ -140,9 +150,10 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	if s.Nonce != "" {
 		_ = b.Set(nonceKey(s.Nonce), nonceValue(seq, s.At), nil)
 	}
-	err = ix.apply(b)
+	err := ix.apply(b)
 	_ = b.Close()
 	if err != nil {
+		st.forget(key)
 		ix.log.Error().Err(err).Str("barcode", s.Barcode).Uint64("seq", seq).Msg("scan: commit failed; refused with error")
 		var prev []byte
 		if len(rs) > 0 {
@@ -160,10 +171,11 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		ix.journalAsync(se)
 		return failed
 	}
+	st.remember(key, next)
 	ix.wm.finish(seq)
-	counted := &in.rec
+	counted := rec
 	if counted.T.State == gate.StateRevoked { // an exit through a replaced barcode
-		if live, err := ix.liveTicket(in.rec); err == nil {
+		if live, err := ix.liveTicket(*rec); err == nil {
 			counted = &live
 		}
 	}
@@ -171,10 +183,9 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	return d
 }
 
-// decideInput holds what gate.Decide reads by pointer.
+// decideInput holds the scan gate.Decide reads by pointer.
 type decideInput struct {
 	scan gate.Scan
-	rec  ticketRec
 }
 
 // scratch holds the buffers one scan encodes its keys and records into:

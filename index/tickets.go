@@ -311,9 +311,9 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	if se.Key == 0 || se.Decision.Event == "" {
 		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d changed nothing; there is nothing to annul", seq)
 	}
-	mu := ix.stripe(se.Key)
-	mu.Lock()
-	defer mu.Unlock()
+	st := ix.stripe(se.Key)
+	st.Lock()
+	defer st.Unlock()
 	if se, ok, err = ix.entry(seq); err != nil || !ok {
 		return gate.JournalEntry{}, fmt.Errorf("index: annul %d: entry vanished: %w", seq, err)
 	}
@@ -355,10 +355,12 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	err = ix.apply(b)
 	_ = b.Close()
 	if err != nil {
+		st.forget(se.Key)
 		ix.addFixup(fixup{lostIfMissing: annSeq})
 		ix.fault(err)
 		return gate.JournalEntry{}, fmt.Errorf("index: annul %d: %w", seq, err)
 	}
+	st.remember(se.Key, next)
 	ix.wm.finish(annSeq)
 	ix.ctrs().annulled(&rec.T, rs, next, &se.Decision)
 	ix.log.Info().Uint64("seq", seq).Uint64("annulment", annSeq).Str("by", by).Msg("admission annulled")
