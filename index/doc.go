@@ -15,13 +15,25 @@
 // concurrent scans of one ticket admit exactly once, and an answered
 // admission survives a crash.
 //
+// A repeated scan of a ticket (already used, an exit, a re-entry) decides
+// from memory: decoded ticket records of recent scans are cached by barcode,
+// valid only while no ticket record has changed since they were read, and
+// the lock stripes keep the redemptions of their recent ticket keys, written
+// only under the stripe after a successful commit (see cache.go). After Open
+// a background warm-up reads the ticket records once so that Pebble's block
+// cache holds them: the first scan of a ticket then reads no file.
+//
 // # The journal
 //
 // Every decision and annulment gets a number from one gapless sequence.
 // Refusals are numbered at once and written by a background writer in
-// batches, so they never wait for the disk; Entries reads only up to the
-// watermark below which everything is written. Numbers a crash left unwritten
-// are filled with gate.KindLost entries at Open. A per-ticket history index
+// batches, so they never wait for the disk. The writer commits them without
+// a sync of its own: the next admission's Sync commit makes them durable
+// with it (or the writer syncs after 2 ms without one), so a refusal never
+// adds an fsync to an admission's wait. Entries reads only up to the
+// watermark, below which everything is written and synced: a reader never
+// sees an entry a crash could take back. Numbers a crash left unwritten are
+// filled with gate.KindLost entries at Open. A per-ticket history index
 // serves TicketView.History.
 //
 // # Nonces
@@ -40,6 +52,10 @@
 // Redemptions are keyed by ticket key and are never touched by imports.
 // Load (see its documentation) sorts with bounded memory, classifies by
 // merging with the stored tickets, and writes one atomic batch or ingest.
+// An import's goroutines use both cores when nobody scans; while durable
+// scans are being made (one in the last second) they share half a core, so
+// the thread returning from a scan's WAL sync always finds a free core (see
+// pace.go): the import takes longer and the scans keep their latency.
 //
 // # Concurrency
 //
