@@ -153,8 +153,12 @@ func (l *loader) reject(e gate.LineError) {
 	}
 }
 
-// read consumes the source, checks each line and sorts the good ones.
+// read consumes the source, checks each line and sorts the good ones. The
+// source is read (and so parsed) by a goroutine of its own, a batch of lines
+// ahead, so that parsing and the work here use both cores.
 func (l *loader) read(ctx context.Context, src gate.LineSource) error {
+	lines := startReader(src, l.pace)
+	defer lines.stop()
 	clk := l.pace.clock()
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
@@ -162,7 +166,7 @@ func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 				return err
 			}
 		}
-		line, err := src.Next()
+		line, err := lines.next(clk)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -216,6 +220,98 @@ func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 	l.res.Format = src.Format()
 	l.res.Digest = src.Digest()
 	return nil
+}
+
+// lineReader calls a LineSource's Next in its own goroutine and hands the
+// lines over in batches. The source is used by that goroutine only until
+// stop returns.
+type lineReader struct {
+	batches chan lineBatch
+	free    chan []gate.ImportLine
+	quit    chan struct{}
+	done    chan struct{}
+	cur     lineBatch
+	i       int
+}
+
+// lineBatch is lines read in order, then err (io.EOF at the end) if not nil.
+type lineBatch struct {
+	lines []gate.ImportLine
+	err   error
+}
+
+const readBatch = 256
+
+func startReader(src gate.LineSource, p *pacer) *lineReader {
+	r := &lineReader{batches: make(chan lineBatch, 8), free: make(chan []gate.ImportLine, 10),
+		quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		defer close(r.batches)
+		clk := p.clock()
+		batch := make([]gate.ImportLine, 0, readBatch)
+		for {
+			line, err := src.Next()
+			if err != nil {
+				r.batches <- lineBatch{batch, err}
+				return
+			}
+			batch = append(batch, line)
+			clk.tick()
+			if len(batch) < readBatch {
+				continue
+			}
+			select {
+			case r.batches <- lineBatch{lines: batch}:
+			case <-r.quit:
+				return
+			}
+			select {
+			case batch = <-r.free:
+			default:
+				batch = make([]gate.ImportLine, 0, readBatch)
+			}
+			select {
+			case <-r.quit:
+				return
+			default:
+			}
+		}
+	}()
+	return r
+}
+
+// next returns the next line, or the source's error (io.EOF at the end).
+func (r *lineReader) next(clk *paceClock) (gate.ImportLine, error) {
+	for r.i >= len(r.cur.lines) {
+		if r.cur.err != nil {
+			return gate.ImportLine{}, r.cur.err
+		}
+		if r.cur.lines != nil {
+			clear(r.cur.lines)
+			select {
+			case r.free <- r.cur.lines[:0]:
+			default:
+			}
+		}
+		b, ok := <-r.batches
+		if !ok {
+			return gate.ImportLine{}, io.ErrUnexpectedEOF // the reader was stopped
+		}
+		r.cur, r.i = b, 0
+		clk.reset() // the wait was not work
+	}
+	r.i++
+	return r.cur.lines[r.i-1], nil
+}
+
+// stop ends the reading goroutine and waits for it, so the source is no
+// longer used.
+func (r *lineReader) stop() {
+	close(r.quit)
+	for range r.batches { // unblock a pending send
+	}
+	<-r.done
 }
 
 // feeder adds barcodes to a filter that nobody reads yet, in its own

@@ -2,8 +2,12 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/admitgate/admit/gate"
 )
@@ -344,5 +348,69 @@ func TestLoadCancelled(t *testing.T) {
 	left, err := fs.List(ix.opts.TempDir)
 	if err != nil || len(left) != 0 {
 		t.Fatalf("temporary files left: %v %v", left, err)
+	}
+}
+
+// failingSource yields n good lines, then fails; it records whether Next
+// ever ran beside another call or after Load returned.
+type failingSource struct {
+	n, i     int
+	busy     atomic.Bool
+	overlap  atomic.Bool
+	finished atomic.Bool
+	late     atomic.Bool
+}
+
+var errDisk = errors.New("disk on fire")
+
+func (s *failingSource) Next() (gate.ImportLine, error) {
+	if !s.busy.CompareAndSwap(false, true) {
+		s.overlap.Store(true)
+	}
+	defer s.busy.Store(false)
+	if s.finished.Load() {
+		s.late.Store(true)
+	}
+	if s.i >= s.n {
+		return gate.ImportLine{}, errDisk
+	}
+	s.i++
+	return gate.ImportLine{Line: s.i, Ticket: tk(fmt.Sprintf("F%06d", s.i), "derby")}, nil
+}
+func (s *failingSource) Format() gate.Format { return gate.FormatLines }
+func (s *failingSource) Digest() string      { return "" }
+
+// A source that fails part way (the lines are read a batch ahead, in
+// another goroutine) fails the import with the line it failed at, changes
+// nothing, and is not called again once Load returned.
+func TestLoadSourceFailsMidway(t *testing.T) {
+	ix, _ := openMem(t)
+	for _, n := range []int{0, 1, readBatch - 1, readBatch, 3*readBatch + 5} {
+		src := &failingSource{n: n}
+		_, err := ix.Load(context.Background(), gate.ImportRequest{Provider: "p1"}, src)
+		src.finished.Store(true)
+		if !errors.Is(err, errDisk) || !strings.Contains(err.Error(), fmt.Sprintf("read line %d:", n+1)) {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		if src.overlap.Load() {
+			t.Fatalf("n=%d: Next called concurrently", n)
+		}
+		if n > 0 {
+			if _, err := ix.Ticket(context.Background(), "F000001"); gate.ErrorCode(err) != gate.ENOTFOUND {
+				t.Fatalf("n=%d: a failed import left a ticket: %v", n, err)
+			}
+		}
+	}
+	// A cancelled import stops reading too.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	src := &failingSource{n: 1 << 20}
+	if _, err := ix.Load(ctx, gate.ImportRequest{Provider: "p1"}, src); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	src.finished.Store(true)
+	time.Sleep(20 * time.Millisecond)
+	if src.late.Load() {
+		t.Fatal("the source was read after Load returned")
 	}
 }
