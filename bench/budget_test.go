@@ -72,7 +72,7 @@ func TestDefaultBudgets(t *testing.T) {
 		"validate/first-use/lanes=1 p50/fsync ≤ 1.30×",
 		"validate/first-use/lanes=1 p99 ≤ 999µs",
 		"validate/first-use/lanes=64 rate ≥ 40,000/s",
-		"http/closed/conns=8/scan rate/trivial ≥ 0.50×",
+		"http/closed/conns=64/scan rate/trivial ≥ 0.50×",
 		"http/closed/conns=8/scan p99 ≤ 999µs",
 		"import/secutix/lines=10M seconds ≤ 25.00s",
 		"import/secutix/lines=10M rss-MiB ≤ 1024 MiB",
