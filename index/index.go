@@ -47,6 +47,7 @@ type Index struct {
 
 	filter atomic.Pointer[filter]
 	open   atomic.Pointer[openSet] // cache of the events open now
+	ids    atomic.Pointer[idSlices]
 
 	// recVersion counts the changes of ticket records that can alter a
 	// decision (admin changes, reissues, withdrawals, import updates). Each

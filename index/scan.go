@@ -85,16 +85,17 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		rec = ix.tcache.put(s.Barcode, version, r)
 	}
 	// gate.Decide keeps the addresses of its inputs as far as escape
-	// analysis can tell: the scan moves to the heap here, so that the
-	// refusals above allocate nothing for it. The record is the cached,
-	// never modified copy.
-	in := &decideInput{scan: *s}
+	// analysis can tell (it is pure: nothing it returns points into them).
+	// The scan is copied into the pooled scratch rather than letting every
+	// scan escape to the heap; the record is the cached, never modified copy.
+	sc.scan = *s
+	in := &sc.scan
 	if !write {
 		rs, err := ix.getRedemptions(sc, rec.Key)
 		if err != nil {
 			return s.Refusal(gate.ReasonError, "storage read failed")
 		}
-		out := gate.Decide(gate.Input{Scan: &in.scan, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
+		out := gate.Decide(gate.Input{Scan: in, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
 		return out.Decision
 	}
 
@@ -126,7 +127,7 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	}
 	events := ix.events.Load()
 	seq := ix.seq.Add(1)
-	out := gate.Decide(gate.Input{Scan: &in.scan, Ticket: &rec.T, Redemptions: rs, Events: events, Seq: seq, Appliance: ix.opts.Appliance})
+	out := gate.Decide(gate.Input{Scan: in, Ticket: &rec.T, Redemptions: rs, Events: events, Seq: seq, Appliance: ix.opts.Appliance})
 	d := out.Decision
 	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: key}
 	if !out.Write {
@@ -183,17 +184,13 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	return d
 }
 
-// decideInput holds the scan gate.Decide reads by pointer.
-type decideInput struct {
-	scan gate.Scan
-}
-
 // scratch holds the buffers one scan encodes its keys and records into:
 // batches and Get copy or drop them before the scan ends, so they are
 // reused through scratchPool instead of allocated per scan.
 type scratch struct {
-	key []byte
-	val []byte
+	scan gate.Scan // the copy gate.Decide reads
+	key  []byte
+	val  []byte
 	rk  [9]byte
 	jk  [9]byte
 	hk  [17]byte
@@ -207,6 +204,7 @@ func putScratch(sc *scratch) {
 	if cap(sc.key) > 4096 || cap(sc.val) > 64<<10 {
 		return // an outsize record: let it go
 	}
+	sc.scan = gate.Scan{} // keep no strings alive
 	scratchPool.Put(sc)
 }
 
@@ -239,12 +237,35 @@ func (ix *Index) denialEvents(s *gate.Scan, d *gate.Decision, events *gate.Event
 		return nil
 	}
 	if d.Event != "" {
-		return []string{d.Event}
+		return ix.eventIDs(events, d.Event)
 	}
 	if s.LaneEvents != nil {
 		return s.LaneEvents
 	}
 	return ix.openEvents(events, s.At)
+}
+
+// idSlices holds, for one event set, a one-element slice of each event's
+// id, shared (never modified) so that refusals do not allocate one each.
+type idSlices struct {
+	set *gate.EventSet
+	ids map[string][]string
+}
+
+// eventIDs returns []string{id}.
+func (ix *Index) eventIDs(events *gate.EventSet, id string) []string {
+	c := ix.ids.Load()
+	if c == nil || c.set != events {
+		c = &idSlices{set: events, ids: map[string][]string{}}
+		for _, e := range events.All() {
+			c.ids[e.ID] = []string{e.ID}
+		}
+		ix.ids.Store(c)
+	}
+	if ids, ok := c.ids[id]; ok {
+		return ids
+	}
+	return []string{id}
 }
 
 // openSet is the events open during [from, until), for one event set.
