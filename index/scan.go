@@ -191,9 +191,9 @@ type scratch struct {
 	scan gate.Scan // the copy gate.Decide reads
 	key  []byte
 	val  []byte
-	rk  [9]byte
-	jk  [9]byte
-	hk  [17]byte
+	rk   [9]byte
+	jk   [9]byte
+	hk   [17]byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{key: make([]byte, 0, 64), val: make([]byte, 0, 512)} }}
