@@ -63,13 +63,14 @@ type Options struct {
 	CacheSize int64
 
 	// MemTableSize is Pebble's memtable size; it is also the size of the WAL
-	// files Pebble recycles. Default 64 MiB.
+	// files Pebble recycles, and Open writes six of it as WAL warm-up.
+	// Default 16 MiB.
 	MemTableSize uint64
 
 	// DisableWALWarmup turns off the WAL warm-up at Open. By default Open
-	// leaves Pebble with a pre-written, recyclable WAL file, so the first
-	// durable admits after a restart do not pay for growing a fresh file.
-	// Default false (warm-up on).
+	// leaves Pebble with pre-written, recyclable WAL files of full size, so
+	// durable admits never pay for growing a fresh file. Default false
+	// (warm-up on).
 	DisableWALWarmup bool
 
 	// DisableCacheWarmup turns off the block cache warm-up. By default Open
@@ -136,7 +137,7 @@ func (o *Options) EnsureDefaults() *Options {
 		o.CacheSize = 512 << 20
 	}
 	if o.MemTableSize == 0 {
-		o.MemTableSize = 64 << 20
+		o.MemTableSize = 16 << 20
 	}
 	if o.RecoveryInterval <= 0 {
 		o.RecoveryInterval = 500 * time.Millisecond

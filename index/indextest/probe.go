@@ -117,7 +117,7 @@ func PebbleProbe(dir string, g, n int) (ProbeResult, error) {
 		return res, fmt.Errorf("indextest: pebble probe: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	const memtable = 64 << 20
+	const memtable = 16 << 20 // index.Options' default
 	db, err := pebble.Open(tmp, &pebble.Options{Logger: quietLogger{}, MemTableSize: memtable})
 	if err != nil {
 		return res, fmt.Errorf("indextest: pebble probe: %w", err)
@@ -204,11 +204,11 @@ func (quietLogger) Fatalf(format string, args ...any) {
 }
 
 // warmWAL leaves db writing into a recycled WAL of full size, as index.Open
-// does: two memtables of filler, flushed, then one more flush.
+// does: six memtables of filler, flushed, then one more flush.
 func warmWAL(db *pebble.DB, memtable int) error {
 	filler := make([]byte, 64<<10)
 	key := []byte("warm")
-	for written := 0; written < 2*memtable; written += len(filler) {
+	for written := 0; written < 6*memtable; written += len(filler) {
 		if err := db.Set(key, filler, pebble.NoSync); err != nil {
 			return err
 		}
