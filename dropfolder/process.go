@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/admitgate/admit/gate"
 )
 
@@ -37,6 +39,21 @@ type ReportError struct {
 	Message string `json:"message"`
 }
 
+// notClaimed handles a file that could not be claimed: one that went away
+// is forgotten; one that stays is logged once (what) and tried again on the
+// next pass.
+func (f *folder) notClaimed(log *zerolog.Logger, name string, s *sighting, err error, what string) {
+	if errors.Is(err, fs.ErrNotExist) {
+		delete(f.seen, name)
+		log.Info().Msg("the file went away before it was imported")
+		return
+	}
+	if s != nil && !s.warned {
+		s.warned = true
+		log.Error().Err(err).Msg(what)
+	}
+}
+
 // claimAndImport moves a settled file into processing/ (so no other pass
 // and no restart takes it again), imports it, and files it with its report.
 func (w *Watcher) claimAndImport(ctx context.Context, f *folder, name string) {
@@ -44,15 +61,7 @@ func (w *Watcher) claimAndImport(ctx context.Context, f *folder, name string) {
 	from := filepath.Join(f.Dir, name)
 	s := f.seen[name]
 	if r, err := os.Open(from); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			delete(f.seen, name)
-			log.Info().Msg("the file went away before it was imported")
-			return
-		}
-		if s != nil && !s.warned {
-			s.warned = true
-			log.Error().Err(err).Msg("cannot read the file; it stays until it can be read")
-		}
+		f.notClaimed(&log, name, s, err, "cannot read the file; it stays until it can be read")
 		return
 	} else {
 		r.Close()
@@ -63,15 +72,7 @@ func (w *Watcher) claimAndImport(ctx context.Context, f *folder, name string) {
 		err = os.Rename(from, to)
 	}
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			delete(f.seen, name)
-			log.Info().Msg("the file went away before it was imported")
-			return
-		}
-		if s != nil && !s.warned {
-			s.warned = true
-			log.Error().Err(err).Msg("cannot move the file to processing; it stays")
-		}
+		f.notClaimed(&log, name, s, err, "cannot move the file to processing; it stays")
 		return
 	}
 	delete(f.seen, name)
