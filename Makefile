@@ -17,8 +17,10 @@ build: deps-build
 test: deps-test fmt-check vet test-go
 	$(GO) run ./cmd/admit bench -short -gate -json none
 
+# The browser tests keep their screenshots in artifacts/web/<test>/.
 test-go:
-	$(GO) test -race -timeout 12m ./...
+	rm -rf artifacts/web
+	ADMIT_WEB_ARTIFACTS=$(CURDIR)/artifacts/web $(GO) test -race -timeout 12m ./...
 
 vet:
 	$(GO) vet ./...
@@ -40,4 +42,4 @@ deps-test:
 	@scripts/deps.sh test
 
 clean:
-	rm -rf bin
+	rm -rf bin artifacts
