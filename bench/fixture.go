@@ -120,3 +120,48 @@ func openFixture(ctx context.Context, dir string, n int, opts *index.Options) (*
 	}
 	return ix, nil
 }
+
+// SettleLimit is how long WaitSettled waits at most before a step.
+const SettleLimit = 2 * time.Minute
+
+// WaitSettled waits until ix has done the background work that opening it
+// and the steps before left: the block cache warm-up after Open, the
+// journal writer's backlog of refusals (written and synced), and Pebble's
+// memtable flushes and compactions. It returns when all are done on two
+// polls in a row 10 ms apart (a finished flush schedules its compaction), or
+// an error when ctx ends or limit passes first.
+//
+// Steps wait for it because each measures its own operation, not the
+// writeback of the one before: the CPU-only steps refuse 0.5-1.2 M scans a
+// second, a journal a door fills in days, and leave tens of thousands of
+// refusals queued and tens of megabytes of memtables to flush and compact,
+// which took a first use that followed from a p99 of ~0.3 ms to 3-10 ms. A
+// store at a door's rate flushes a memtable about once per 200 k decisions.
+// A step's own background work (the 64-lane first uses fill a memtable
+// every second or so) stays in its figures.
+func WaitSettled(ctx context.Context, ix *index.Index, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	quiet := 0
+	for {
+		st := ix.Stats()
+		busy := !st.CacheWarmed || st.JournalBacklog > 0 || st.WrittenSeq < st.LastSeq ||
+			st.FlushesRunning > 0 || st.CompactionsRunning > 0
+		if st.Closed || st.Faulted {
+			return fmt.Errorf("bench: the store is closed or faulted")
+		}
+		if busy {
+			quiet = 0
+		} else if quiet++; quiet == 2 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: the store did not settle in %v: cache warmed %t, %d refusals queued, %d entries unwritten, %d flushes and %d compactions running",
+				limit, st.CacheWarmed, st.JournalBacklog, st.LastSeq-st.WrittenSeq, st.FlushesRunning, st.CompactionsRunning)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}

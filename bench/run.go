@@ -128,7 +128,8 @@ func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Ob
 			if c.InjectDelay > 0 {
 				v = slowValidator{Validator: ix, delay: c.InjectDelay}
 			}
-			_, err = RunValidate(ctx, v, ValidateConfig{Lanes: c.Lanes, Limit: step, Used: c.Used, Fresh: fresh, Each: each})
+			settle := func(ctx context.Context) error { return WaitSettled(ctx, ix, SettleLimit) }
+			_, err = RunValidate(ctx, v, ValidateConfig{Lanes: c.Lanes, Limit: step, Used: c.Used, Fresh: fresh, Each: each, Settle: settle})
 		}
 		if cerr := ix.Close(); err == nil {
 			err = cerr
@@ -176,7 +177,12 @@ func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Ob
 			if err != nil {
 				return out, err
 			}
-			err = eachAll(RunImportWhileScanning(ctx, ix, fresh, c.CacheDir, c.Tickets, c.ImportScanLines, c.Logger))
+			// As the daemon's doors open after its start, and as the
+			// validate steps begin: after the cache warm-up and the
+			// writeback the reopen and the http workload left.
+			if err = WaitSettled(ctx, ix, SettleLimit); err == nil {
+				err = eachAll(RunImportWhileScanning(ctx, ix, fresh, c.CacheDir, c.Tickets, c.ImportScanLines, c.Logger))
+			}
 			if cerr := ix.Close(); err == nil {
 				err = cerr
 			}

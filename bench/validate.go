@@ -176,6 +176,10 @@ type ValidateConfig struct {
 	Used  int      // tickets admitted for the already-used steps
 	Fresh *Tickets // the store's fresh tickets
 	Each  func(Observation)
+	// Settle, when set, is called before every step and must return once
+	// the store has done the background work the steps before left (Run
+	// passes WaitSettled); an error ends the workload.
+	Settle func(context.Context) error
 }
 
 // RunValidate runs the in-process steps on v: unknown and already used at
@@ -183,6 +187,12 @@ type ValidateConfig struct {
 // set, sees every observation as it is made.
 func RunValidate(ctx context.Context, v gate.Validator, cfg ValidateConfig) ([]Observation, error) {
 	var out []Observation
+	settle := func() error {
+		if cfg.Settle == nil {
+			return nil
+		}
+		return cfg.Settle(ctx)
+	}
 	add := func(o Observation, err error) error {
 		if err != nil {
 			return err
@@ -195,6 +205,9 @@ func RunValidate(ctx context.Context, v gate.Validator, cfg ValidateConfig) ([]O
 	}
 	cpu := cpuLanes(cfg.Lanes)
 	for _, l := range cpu {
+		if err := settle(); err != nil {
+			return out, err
+		}
 		if err := add(RunUnknown(ctx, v, l, cfg.Limit)); err != nil {
 			return out, err
 		}
@@ -204,12 +217,18 @@ func RunValidate(ctx context.Context, v gate.Validator, cfg ValidateConfig) ([]O
 		return out, err
 	}
 	for _, l := range cpu {
+		if err := settle(); err != nil {
+			return out, err
+		}
 		if err := add(RunAlreadyUsed(ctx, v, used, l, cfg.Limit)); err != nil {
 			return out, err
 		}
 	}
 	oneLane := 0.0
 	for _, l := range cfg.Lanes {
+		if err := settle(); err != nil {
+			return out, err
+		}
 		o, err := RunFirstUse(ctx, v, cfg.Fresh, l, cfg.Limit)
 		if err != nil {
 			return out, err

@@ -104,6 +104,13 @@ type Stats struct {
 	Faulted        bool    // a write fault is being recovered: scans are refused with error
 	CacheWarmed    bool    // the block cache warm-up after Open is over (see Options.DisableCacheWarmup)
 	Closed         bool
+
+	// Pebble's background work now: memtables being flushed to tables and
+	// compactions running (zero while faulted or closed). Both share the
+	// disk and the cores with durable scans; a store written at a high rate
+	// (an import, a flood of refusals) has some running for a while after.
+	FlushesRunning     int64
+	CompactionsRunning int64
 }
 
 // Open opens (creating when missing) the store in dir. It replays Pebble's
@@ -317,6 +324,11 @@ func (ix *Index) Stats() Stats {
 	}
 	if p := ix.providers.Load(); p != nil {
 		s.Providers = len(*p)
+	}
+	if ix.enter() == nil {
+		m := ix.db.Metrics()
+		s.FlushesRunning, s.CompactionsRunning = m.Flush.NumInProgress, m.Compact.NumInProgress
+		ix.exit()
 	}
 	if c := ix.ctrs(); c != nil {
 		s.Imports = c.imports.Load()
