@@ -95,6 +95,7 @@ func BenchmarkScanHandler(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ctx.Init(&req, remote, nil)
+		ctx.Response.Reset() // as the server does between requests
 		h(&ctx)
 		if ctx.Response.StatusCode() != 200 {
 			b.Fatalf("status %d", ctx.Response.StatusCode())

@@ -84,6 +84,22 @@ func writeErrorBody(ctx *fasthttp.RequestCtx, status int, code, msg string) {
 	ctx.SetBody(append(b, '\n'))
 }
 
+// writeDecision answers a scan's or a check's decision, 200, as writeJSON
+// would, without reflection for the decisions appendDecision writes.
+func writeDecision(ctx *fasthttp.RequestCtx, d *gate.Decision) error {
+	bp := bodyPool.Get().(*[]byte)
+	defer bodyPool.Put(bp)
+	b, ok := appendDecision((*bp)[:0], d)
+	*bp = b[:0]
+	if !ok {
+		return writeJSON(ctx, fasthttp.StatusOK, d)
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+	return nil
+}
+
 // writeJSON answers v as JSON with status.
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) error {
 	ctx.SetStatusCode(status)
@@ -98,28 +114,55 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b
 // JSON, one value, no unknown fields. Every problem is EINVALID or
 // ETOOLARGE with a message that says what to fix.
 func (s *Server) readJSON(ctx *fasthttp.RequestCtx, v any) error {
+	bp, body, err := s.readBody(ctx)
+	defer bodyPool.Put(bp)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+// readScan is readJSON for a ScanRequest: the plain requests every scanner
+// sends are parsed by hand, anything else by encoding/json, whose errors
+// stay the API's.
+func (s *Server) readScan(ctx *fasthttp.RequestCtx, req *ScanRequest) error {
+	bp, body, err := s.readBody(ctx)
+	defer bodyPool.Put(bp)
+	if err != nil {
+		return err
+	}
+	if utf8.Valid(body) && parseScanRequest(body, req) {
+		return nil
+	}
+	*req = ScanRequest{}
+	return decodeJSON(body, req)
+}
+
+// readBody reads the request body, at most MaxBodyBytes, into a pooled
+// buffer; the caller puts the buffer back into bodyPool once done with the
+// body, whatever the error.
+func (s *Server) readBody(ctx *fasthttp.RequestCtx) (*[]byte, []byte, error) {
+	bp := bodyPool.Get().(*[]byte)
 	limit := s.cfg.MaxBodyBytes
 	if cl := ctx.Request.Header.ContentLength(); cl > limit {
-		return gate.Errorf(gate.ETOOLARGE, "the request body is %d bytes; the limit is %d", cl, limit)
+		return bp, nil, gate.Errorf(gate.ETOOLARGE, "the request body is %d bytes; the limit is %d", cl, limit)
 	}
-	bp := bodyPool.Get().(*[]byte)
-	defer bodyPool.Put(bp)
 	body := (*bp)[:0]
 	if r := ctx.RequestBodyStream(); r != nil {
 		var err error
 		body, err = readLimited(r, body, limit)
 		*bp = body[:0]
 		if err != nil {
-			return err
+			return bp, nil, err
 		}
 	} else {
 		body = append(body, ctx.PostBody()...)
 		*bp = body[:0]
 		if len(body) > limit {
-			return gate.Errorf(gate.ETOOLARGE, "the request body is over the limit of %d bytes", limit)
+			return bp, nil, gate.Errorf(gate.ETOOLARGE, "the request body is over the limit of %d bytes", limit)
 		}
 	}
-	return decodeJSON(body, v)
+	return bp, body, nil
 }
 
 // readLimited appends r's bytes to buf, failing with ETOOLARGE past limit.

@@ -35,7 +35,7 @@ func (s *Server) check(ctx *fasthttp.RequestCtx, c *call) error {
 // hanging up does not cancel: a decision is made whole or not at all.
 func (s *Server) decide(ctx *fasthttp.RequestCtx, c *call, redeem bool) error {
 	var req ScanRequest
-	if err := s.readJSON(ctx, &req); err != nil {
+	if err := s.readScan(ctx, &req); err != nil {
 		return err
 	}
 	if req.Barcode == "" {
@@ -82,7 +82,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *call, redeem bool) error {
 	if d.Reason == gate.ReasonError {
 		s.log.Warn().Str("lane", sc.Lane).Uint64("seq", d.Seq).Str("detail", d.Detail).Msg("scan refused by a fault")
 	}
-	return writeJSON(ctx, fasthttp.StatusOK, &d)
+	return writeDecision(ctx, &d)
 }
 
 // LanesResponse is the answer to GET /v1/lanes.
