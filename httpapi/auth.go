@@ -58,7 +58,8 @@ type Auth struct {
 
 type authToken struct {
 	Token
-	hash [sha256.Size]byte
+	hash   [sha256.Size]byte
+	source string // "http:<name>", the source of its scans
 }
 
 // NewAuth returns an Auth for tokens. Names must be unique and non-empty,
@@ -94,7 +95,7 @@ func NewAuth(tokens []Token) (*Auth, error) {
 		}
 		hashes[h] = t.Name
 		t.Lanes = slices.Clone(t.Lanes)
-		a.tokens = append(a.tokens, authToken{Token: t, hash: h})
+		a.tokens = append(a.tokens, authToken{Token: t, hash: h, source: "http:" + t.Name})
 	}
 	return a, nil
 }
@@ -114,6 +115,16 @@ var bearerPrefix = []byte("Bearer ")
 // hashes, whatever matches first, so timing tells nothing about secrets.
 // EUNAUTHORIZED for a missing, malformed or unknown token.
 func (a *Auth) Authenticate(header []byte) (*Token, error) {
+	t, err := a.authenticate(header)
+	if err != nil {
+		return nil, err
+	}
+	return &t.Token, nil
+}
+
+// authenticate is Authenticate returning the token with what the server
+// keeps of it.
+func (a *Auth) authenticate(header []byte) (*authToken, error) {
 	if len(header) == 0 {
 		return nil, gate.Errorf(gate.EUNAUTHORIZED, "a bearer token is required (Authorization: Bearer <token>)")
 	}
@@ -133,7 +144,7 @@ func (a *Auth) Authenticate(header []byte) (*Token, error) {
 	if match < 0 {
 		return nil, gate.Errorf(gate.EUNAUTHORIZED, "the bearer token is not valid")
 	}
-	return &a.tokens[match].Token, nil
+	return &a.tokens[match], nil
 }
 
 // access is what a route requires of a token.

@@ -125,17 +125,20 @@ func (s *Server) readJSON(ctx *fasthttp.RequestCtx, v any) error {
 // readScan is readJSON for a ScanRequest: the plain requests every scanner
 // sends are parsed by hand, anything else by encoding/json, whose errors
 // stay the API's.
-func (s *Server) readScan(ctx *fasthttp.RequestCtx, req *ScanRequest) error {
+func (s *Server) readScan(ctx *fasthttp.RequestCtx, c *call, req *ScanRequest) error {
 	bp, body, err := s.readBody(ctx)
 	defer bodyPool.Put(bp)
 	if err != nil {
 		return err
 	}
-	if utf8.Valid(body) && parseScanRequest(body, req) {
+	c.bodyRead = true
+	if utf8.Valid(body) && parseScanRequest(body, req, s.lanes) {
 		return nil
 	}
-	*req = ScanRequest{}
-	return decodeJSON(body, req)
+	r := new(ScanRequest) // encoding/json's target escapes; req stays on the stack
+	err = decodeJSON(body, r)
+	*req = *r
+	return err
 }
 
 // readBody reads the request body, at most MaxBodyBytes, into a pooled

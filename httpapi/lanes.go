@@ -111,6 +111,19 @@ func (b *laneBoard) lane(id string) (*laneState, bool) {
 	return st, ok
 }
 
+// id returns the configured id equal to b, or a copy of b when no lane has
+// it (or b is nil).
+func (b *laneBoard) id(lane []byte) string {
+	if b != nil {
+		if t := b.table.Load(); t != nil {
+			if st, ok := t.byID[string(lane)]; ok {
+				return st.info.ID
+			}
+		}
+	}
+	return string(lane)
+}
+
 // record notes a decision the API made (or checked) at st.
 func (st *laneState) record(d *gate.Decision, redeemed bool) {
 	if !redeemed {

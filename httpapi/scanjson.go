@@ -22,8 +22,9 @@ import (
 // control characters, and nothing after it but white space. body must be
 // valid UTF-8. It reports false, leaving req unspecified, for anything
 // else; encoding/json then decodes it (the last of repeated keys, keys in
-// another case, escapes, null, errors).
-func parseScanRequest(body []byte, req *ScanRequest) bool {
+// another case, escapes, null, errors). A lane that lanes (when not nil)
+// holds takes its configured id string rather than a copy.
+func parseScanRequest(body []byte, req *ScanRequest, lanes *laneBoard) bool {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return false
@@ -53,7 +54,7 @@ func parseScanRequest(body []byte, req *ScanRequest) bool {
 				req.Barcode = string(val)
 			case "lane":
 				bit = 2
-				req.Lane = string(val)
+				req.Lane = lanes.id(val)
 			case "direction":
 				bit = 4
 				switch string(val) {

@@ -46,7 +46,7 @@ func FuzzScanJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var fast ScanRequest
-		if !utf8.Valid(body) || !parseScanRequest(body, &fast) {
+		if !utf8.Valid(body) || !parseScanRequest(body, &fast, nil) {
 			return
 		}
 		var slow ScanRequest
@@ -65,7 +65,7 @@ func FuzzScanJSON(f *testing.F) {
 func TestParseScanRequestTakesThePlainRequests(t *testing.T) {
 	for i, b := range scanBodies {
 		var req ScanRequest
-		got := parseScanRequest([]byte(b), &req)
+		got := parseScanRequest([]byte(b), &req, nil)
 		if want := i < 6; got != want {
 			t.Errorf("parseScanRequest(%q) = %v, want %v", b, got, want)
 		}

@@ -242,9 +242,11 @@ func (s *Server) Handler() fasthttp.RequestHandler {
 
 // call is one request's matched route and authenticated token.
 type call struct {
-	route  *route
-	token  *Token
-	params []string // decoded path parameters, in pattern order
+	route    *route
+	token    *Token
+	source   string   // the token's scan source, "http:<name>"
+	params   []string // decoded path parameters, in pattern order
+	bodyRead bool     // the request body was read to its end
 }
 
 func (c *call) by() string {
@@ -268,7 +270,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if err := s.serve(ctx, &c); err != nil {
 		s.writeError(ctx, &c, err)
 	}
-	finishBody(ctx)
+	if !c.bodyRead {
+		finishBody(ctx)
+	}
 }
 
 // finishBody reads what is left of a streamed request body so the next
@@ -299,12 +303,13 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call) error {
 		if err := s.ready(); err != nil {
 			return err
 		}
-		tok, err := s.auth.Load().Authenticate(ctx.Request.Header.Peek("Authorization"))
+		at, err := s.auth.Load().authenticate(ctx.Request.Header.Peek("Authorization"))
 		if err != nil {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="admit"`)
 			return err
 		}
-		c.token = tok
+		tok := &at.Token
+		c.token, c.source = tok, at.source
 		if !r.access.allows(tok.Role) {
 			return gate.Errorf(gate.EFORBIDDEN, "token %q (%s) may not %s %s; it needs %s", tok.Name, tok.Role, method, r.pattern, r.access)
 		}
