@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/admitgate/admit/gate"
 )
@@ -212,17 +213,32 @@ func appendEnum(buf []byte, set bool, name func() string) []byte {
 }
 
 // appendString appends s as a JSON string, escaped as json.Marshal escapes
-// it: the common plain strings directly, any other through encoding/json.
+// it: strings that need no escape (UTF-8 without control characters, '"',
+// '\\', the HTML-unsafe '<', '>', '&', U+2028 or U+2029) directly, any other
+// through encoding/json.
 func appendString(buf []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // a string always marshals
-			return append(buf, b...)
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+				return appendMarshaled(buf, s)
+			}
+			i += size - 1
+			continue
+		}
+		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendMarshaled(buf, s)
 		}
 	}
 	buf = append(buf, '"')
 	buf = append(buf, s...)
 	return append(buf, '"')
+}
+
+func appendMarshaled(buf []byte, s string) []byte {
+	b, _ := json.Marshal(s) // a string always marshals
+	return append(buf, b...)
 }
 
 // appendTime appends t as time.Time's MarshalJSON does, or reports false

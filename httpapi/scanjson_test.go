@@ -85,6 +85,7 @@ func decisionSamples() []gate.Decision {
 		{Reason: gate.ReasonAlreadyUsed, FirstUsed: &gate.Movement{Lane: gate.UpstreamLane}, At: time.Unix(0, 1).In(time.FixedZone("", -9000))},
 		{Reason: gate.ReasonMalformed, Barcode: "\xff\xfe", Detail: "bad \x01 bytes"},
 		{At: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", 3600+30))},
+		{Reason: gate.ReasonOK, Barcode: "Zürich ☃ 𝄞", Lane: "a\u2028b", Event: "c\u2029d", Detail: "é\xe2\x80"},
 	}
 }
 
@@ -176,6 +177,29 @@ func FuzzDecisionJSON(f *testing.F) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
+
+// BenchmarkAppendDecision is a first use's answer as the bench fixture's
+// tickets give it (a product name with an en dash), hand-written and
+// through json.Encoder.
+func BenchmarkAppendDecision(b *testing.B) {
+	d := decisionSamples()[1]
+	d.Ticket.ProductName = "FC Example – Derby"
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			buf, _ = appendDecision(buf[:0], &d)
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			_ = json.NewEncoder(&buf).Encode(&d)
 		}
 	})
 }

@@ -51,6 +51,9 @@ type Config struct {
 	Emergency EmergencyControl
 	// Ready reports whether the store and its filter are open; /readyz and
 	// every /v1 route answer 503 while it returns an error. Nil: always ready.
+	// It is called on every /v1 request, scans included, so it must cost
+	// next to nothing: read flags, never gather figures (Pebble's metrics
+	// take its lock and allocate kilobytes).
 	Ready func() error
 	// Metrics are the collectors served on /metrics. Nil: new ones on a new
 	// registry with the Go and process collectors.
