@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -57,11 +59,13 @@ func BenchmarkScanOverhead(b *testing.B) {
 	for _, conns := range []int{8, 64} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
 			n := int64(max(b.N, conns))
+			cpu0 := processCPU(b)
 			tr, err := httpapitest.Run(context.Background(), httpapitest.LoadConfig{Addr: tln.Addr().String(), Conns: conns, Requests: n,
 				Request: httpapitest.PostJSON("x", "/v1/scan", "", mix.Body)})
 			if err != nil {
 				b.Fatal(err)
 			}
+			cpu1 := processCPU(b)
 			b.ResetTimer()
 			res, err := httpapitest.Run(context.Background(), httpapitest.LoadConfig{Addr: ln.Addr().String(), Conns: conns, Requests: n,
 				Request: httpapitest.PostJSON("x", "/v1/scan", adminSecret, mix.Body), Check: ok})
@@ -69,11 +73,29 @@ func BenchmarkScanOverhead(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			cpu2 := processCPU(b)
 			reportLoad(b, "scan-", res)
 			reportLoad(b, "trivial-", tr)
 			b.ReportMetric(100*res.PerSecond()/tr.PerSecond(), "%-of-trivial")
+			// CPU per request, client and server together (one process):
+			// what the API costs above the trivial handler, whatever else
+			// loads the machine.
+			perReq := func(d time.Duration, r *httpapitest.LoadResult) float64 {
+				return float64(d.Microseconds()) / float64(r.Requests)
+			}
+			b.ReportMetric(perReq(cpu2-cpu1, res), "scan-cpu-µs/req")
+			b.ReportMetric(perReq(cpu1-cpu0, tr), "trivial-cpu-µs/req")
 		})
 	}
+}
+
+// processCPU is the process's user and system CPU time so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkScanHandler is the handler alone on one core: parse, token,

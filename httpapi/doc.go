@@ -22,6 +22,12 @@
 // handler is recovered, logged and answered 500 without stopping the
 // process.
 //
+// POST /v1/scan and /v1/check, the routes every turnstile and handheld
+// calls, read the plain request shape and write the decision by hand
+// (scanjson.go) and leave every other body to encoding/json, so the API's
+// errors and bytes are those of encoding/json; fuzz tests compare the two.
+// Config.Ready is called on every /v1 request and must stay cheap.
+//
 // Path parameters are matched on the raw path and percent-decoded one
 // segment at a time, so /v1/tickets/{barcode} takes any barcode ('/', '?',
 // '%', spaces, any UTF-8) that the client percent-encodes.
