@@ -29,11 +29,13 @@ func (p *pendingIndex) ready() error {
 	if ix == nil || !p.serving.Load() {
 		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is opening")
 	}
-	st := ix.Stats()
+	// Health, not Stats: this runs on every /v1 request, and Stats
+	// gathers Pebble's metrics.
+	h := ix.Health()
 	switch {
-	case st.Closed:
+	case h.Closed:
 		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is closed")
-	case st.Faulted:
+	case h.Faulted:
 		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is recovering from a disk fault")
 	}
 	return nil
