@@ -61,6 +61,12 @@ func serveAPI(ctx context.Context, dir string, opts *index.Options) (Target, fun
 	if err != nil {
 		return Target{}, nil, err
 	}
+	// As a daemon's doors open some time after its start: after the block
+	// cache warm-up and the background work the Open left, not during it.
+	if err := WaitSettled(ctx, ix, SettleLimit); err != nil {
+		_ = ix.Close()
+		return Target{}, nil, err
+	}
 	secret := Secret()
 	auth, err := httpapi.NewAuth([]httpapi.Token{{Name: "bench", Role: httpapi.RoleScanner, Secret: secret}})
 	if err != nil {
