@@ -97,13 +97,26 @@ type Stats struct {
 	BloomFill      float64 // Tickets / BloomCapacity
 	LastSeq        uint64  // the last journal sequence number assigned
 	WrittenSeq     uint64  // every entry up to this one is written
-	JournalBacklog int     // refusals waiting for the background writer
-	Nonces         int     // nonces remembered within the window
-	DiskFaults     uint64  // storage errors seen (reads and writes)
-	Recoveries     uint64  // database reopens after a write fault
-	Faulted        bool    // a write fault is being recovered: scans are refused with error
-	CacheWarmed    bool    // the block cache warm-up after Open is over (see Options.DisableCacheWarmup)
-	Closed         bool
+	JournalBacklog int     // journal entries reserved, queued or being written by the background writer
+	// JournalBacklogLimit is Options.JournalBacklog; JournalBacklogPeak the
+	// highest JournalBacklog since Open (it passes the limit only by the
+	// admissions whose commit failed at a fault, at most one per scan then
+	// in flight).
+	JournalBacklogLimit int
+	JournalBacklogPeak  int
+	// JournalWaits counts scans that found the backlog full and waited for
+	// room, JournalWaitsAbandoned those of them that gave up (their context
+	// ended or the store closed: answered error, Seq 0, not journaled), and
+	// JournalWaitTime is the time they waited, summed.
+	JournalWaits          uint64
+	JournalWaitsAbandoned uint64
+	JournalWaitTime       time.Duration
+	Nonces                int    // nonces remembered within the window
+	DiskFaults            uint64 // storage errors seen (reads and writes)
+	Recoveries            uint64 // database reopens after a write fault
+	Faulted               bool   // a write fault is being recovered: scans are refused with error
+	CacheWarmed           bool   // the block cache warm-up after Open is over (see Options.DisableCacheWarmup)
+	Closed                bool
 
 	// Pebble's background work now: memtables being flushed to tables and
 	// compactions running (zero while faulted or closed). Both share the
@@ -135,7 +148,7 @@ func Open(dir string, opts *Options) (*Index, error) {
 		// A folder of our own inside it: Open empties it.
 		ix.opts.TempDir = ix.fs.PathJoin(o.TempDir, "admit-index-tmp")
 	}
-	ix.jw.init()
+	ix.jw.init(o.JournalBacklog)
 	ix.nonces.init()
 	ix.tcache.init()
 	if err := ix.fs.MkdirAll(dir, 0o755); err != nil {
@@ -315,12 +328,18 @@ func (ix *Index) Stats() Stats {
 		LastSeq:        ix.seq.Load(),
 		WrittenSeq:     ix.wm.get(),
 		JournalBacklog: ix.jw.backlog(),
-		Nonces:         ix.nonces.len(),
-		DiskFaults:     ix.faults.Load(),
-		Recoveries:     ix.recoveries.Load(),
-		Faulted:        ix.faulted.Load(),
-		CacheWarmed:    ix.warmed.Load(),
-		Closed:         ix.closed.Load(),
+
+		JournalBacklogLimit:   ix.jw.limit,
+		JournalBacklogPeak:    int(ix.jw.peak.Load()),
+		JournalWaits:          ix.jw.waits.Load(),
+		JournalWaitsAbandoned: ix.jw.abandoned.Load(),
+		JournalWaitTime:       time.Duration(ix.jw.waitNanos.Load()),
+		Nonces:                ix.nonces.len(),
+		DiskFaults:            ix.faults.Load(),
+		Recoveries:            ix.recoveries.Load(),
+		Faulted:               ix.faulted.Load(),
+		CacheWarmed:           ix.warmed.Load(),
+		Closed:                ix.closed.Load(),
 	}
 	if p := ix.providers.Load(); p != nil {
 		s.Providers = len(*p)

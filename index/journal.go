@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/admitgate/admit/gate"
@@ -60,19 +61,110 @@ func (w *watermark) finish(seq uint64) {
 
 // journalWriter commits refusals (and anything else that need not be on disk
 // before it is answered) in batches, in the background.
+//
+// Its backlog is bounded: a scan reserves a slot (tryReserve, or reserve
+// when it may wait) before it takes a sequence number for an entry it will
+// queue, and the slot is released only once the entry is written and synced
+// (or when the scan turns out to need none, an admission). So the entries
+// reserved, queued and being written never exceed limit, even while a
+// failed write puts its batch back, and a scan that finds the backlog full
+// waits for room before it is decided rather than growing memory.
 type journalWriter struct {
+	limit int          // most entries reserved, queued and being written
+	used  atomic.Int64 // slots reserved now
+	// waiters counts scans blocked in reserve; release wakes them by
+	// closing room (under mu) when it is non-zero.
+	waiters atomic.Int64
+
 	mu     sync.Mutex
 	queue  []storedEntry
 	spare  []storedEntry // the previous queue, emptied, reused to avoid growing a new one
+	room   chan struct{} // closed by release when waiters are blocked; under mu
 	wake   chan struct{} // entries were queued
 	synced chan struct{} // a Sync commit covered more of the writer's commits, or the store faulted
+
+	peak      atomic.Int64  // the highest used seen
+	waits     atomic.Uint64 // reserve calls that found the backlog full
+	abandoned atomic.Uint64 // of those, the ones whose context ended (or the store closed) first
+	waitNanos atomic.Int64  // time spent waiting, summed
 }
 
-func (w *journalWriter) init() {
+func (w *journalWriter) init(limit int) {
+	w.limit = limit
 	w.wake = make(chan struct{}, 1)
 	w.synced = make(chan struct{}, 1)
 }
 
+// tryReserve takes a slot of the backlog if one is free.
+func (w *journalWriter) tryReserve() bool {
+	n := w.used.Add(1)
+	if n <= int64(w.limit) {
+		w.notePeak(n)
+		return true
+	}
+	w.used.Add(-1)
+	return false
+}
+
+// notePeak raises peak to n.
+func (w *journalWriter) notePeak(n int64) {
+	for {
+		p := w.peak.Load()
+		if n <= p || w.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+// reserve takes a slot of the backlog, waiting for the writer to free one
+// when it is full. It gives up with ctx's error when ctx ends first, and
+// with ErrClosed when the index stops.
+func (w *journalWriter) reserve(ctx context.Context, stop <-chan struct{}) error {
+	if w.tryReserve() {
+		return nil
+	}
+	w.waits.Add(1)
+	start := time.Now()
+	defer func() { w.waitNanos.Add(int64(time.Since(start))) }()
+	w.waiters.Add(1)
+	defer w.waiters.Add(-1)
+	for {
+		w.mu.Lock()
+		if w.tryReserve() {
+			w.mu.Unlock()
+			return nil
+		}
+		if w.room == nil {
+			w.room = make(chan struct{})
+		}
+		room := w.room
+		w.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			w.abandoned.Add(1)
+			return ctx.Err()
+		case <-stop:
+			w.abandoned.Add(1)
+			return ErrClosed
+		}
+	}
+}
+
+// release frees n slots and wakes the scans waiting for one.
+func (w *journalWriter) release(n int) {
+	w.used.Add(-int64(n))
+	if w.waiters.Load() > 0 {
+		w.mu.Lock()
+		if w.room != nil {
+			close(w.room)
+			w.room = nil
+		}
+		w.mu.Unlock()
+	}
+}
+
+// add queues an entry whose slot the caller reserved.
 func (w *journalWriter) add(se storedEntry) {
 	w.mu.Lock()
 	w.queue = append(w.queue, se)
@@ -83,7 +175,23 @@ func (w *journalWriter) add(se storedEntry) {
 	}
 }
 
+// addUnreserved queues an entry that took its sequence number before it
+// could reserve a slot (an admission whose commit failed): it takes a slot
+// past the limit, as it must not be lost. At most one per scan in flight
+// when the store faults, after which scans reserve first.
+func (w *journalWriter) addUnreserved(se storedEntry) {
+	w.notePeak(w.used.Add(1))
+	w.add(se)
+}
+
+// backlog is the number of slots reserved now: entries queued, being
+// written, or about to be queued by a scan.
 func (w *journalWriter) backlog() int {
+	return int(w.used.Load())
+}
+
+// queued is the number of entries in the queue, not yet taken by the writer.
+func (w *journalWriter) queued() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.queue)
@@ -143,6 +251,9 @@ func (w *journalWriter) run(ix *Index) {
 		}
 		q := w.take()
 		if len(q) > 0 {
+			if ix.opts.beforeJournalWrite != nil {
+				ix.opts.beforeJournalWrite()
+			}
 			err := ix.writeEntries(q)
 			if err == nil {
 				err = ix.awaitSynced(wait, stopping)
@@ -160,6 +271,7 @@ func (w *journalWriter) run(ix *Index) {
 			for i := range q {
 				ix.wm.finish(q[i].Seq)
 			}
+			w.release(len(q))
 			w.recycle(q)
 		}
 		if stopping {
@@ -303,12 +415,6 @@ func (ix *Index) openJournal() error {
 	ix.seq.Store(last)
 	ix.wm.reset(last)
 	return nil
-}
-
-// journal assigns the next sequence to a refusal and queues it for the
-// background writer.
-func (ix *Index) journalAsync(se storedEntry) {
-	ix.jw.add(se)
 }
 
 // Entries returns up to limit journal entries with Seq > after, in order,

@@ -64,7 +64,7 @@ func openPiggyback(t *testing.T, wait time.Duration) (*Index, *walSyncs) {
 func waitUnsynced(t *testing.T, ix *Index, commits uint64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for ix.walWritten.Load() < commits || ix.jw.backlog() > 0 {
+	for ix.walWritten.Load() < commits || ix.jw.queued() > 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the journal writer did not commit")
 		}

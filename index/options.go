@@ -88,10 +88,26 @@ type Options struct {
 	// writer commits in one batch. Default 4096.
 	JournalBatch int
 
+	// JournalBacklog is the most journal entries waiting for the
+	// background writer: refusals queued or being written and synced. A
+	// scan whose refusal finds it full waits for room (or until its context
+	// ends) before it is decided, so a flood of refusals cannot grow memory
+	// without limit; admissions never wait for it. Each entry holds about
+	// 300 bytes of heap (BenchmarkJournalBacklog). Default 65,536 (some
+	// 20 MiB), which a flood of refusals fills without slowing: the writer,
+	// not the bound, sets their pace (BenchmarkJournalFlood; 4,096 halves
+	// it).
+	JournalBacklog int
+
 	// piggybackWait is how long the journal writer waits for an admission's
 	// Sync commit to make its refusals durable before it syncs them itself.
 	// Default 2ms; tests change it.
 	piggybackWait time.Duration
+
+	// beforeJournalWrite, when set, is called by the journal writer before
+	// it writes what it took from its queue. Tests block in it to hold the
+	// writer.
+	beforeJournalWrite func()
 }
 
 // EnsureDefaults fills unset fields with their defaults and returns o. It is
@@ -144,6 +160,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.JournalBatch <= 0 {
 		o.JournalBatch = 4096
+	}
+	if o.JournalBacklog <= 0 {
+		o.JournalBacklog = 65536
 	}
 	if o.piggybackWait <= 0 {
 		o.piggybackWait = 2 * time.Millisecond

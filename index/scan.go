@@ -3,6 +3,8 @@ package index
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -46,28 +48,65 @@ func (ix *Index) decide(ctx context.Context, s gate.Scan, write bool) gate.Decis
 
 func detail(err error) string { return strings.TrimPrefix(err.Error(), "gate: ") }
 
+// decideOnce decides s. A scan that must journal a refusal while the
+// journal's backlog is full gives up every lock, waits for room (outside the
+// index, so that neither a recovery nor Close waits for it) and is decided
+// again from the start, holding a slot of the backlog.
 func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.Decision {
+	slot := false // a backlog slot reserved for this scan's journal entry
+	for {
+		d, full := ix.decideWith(s, write, &slot)
+		if !full {
+			if slot {
+				ix.jw.release(1) // an admission, or a scan of a closed store
+			}
+			return d
+		}
+		if err := ix.jw.reserve(ctx, ix.stop); err != nil {
+			return ix.undecided(s, err)
+		}
+		slot = true
+	}
+}
+
+// undecided answers a scan that gave up waiting for room in the journal
+// before it was decided: nothing was looked up or journaled (Seq 0), as for
+// a scan of a closed store.
+func (ix *Index) undecided(s *gate.Scan, err error) gate.Decision {
+	if errors.Is(err, ErrClosed) {
+		return s.Refusal(gate.ReasonError, "the ticket store is closed")
+	}
+	return s.Refusal(gate.ReasonError, fmt.Sprintf(
+		"not decided: the journal backlog is full (%d entries) and the scan gave up waiting for room: %v",
+		ix.jw.limit, err))
+}
+
+// decideWith decides s. It never blocks on the journal: when it would queue
+// a refusal and neither *slot holds a reserved slot nor one is free, it
+// returns full (having taken no sequence number), and decideOnce waits for
+// room and calls it again. A refusal it queues consumes *slot.
+func (ix *Index) decideWith(s *gate.Scan, write bool, slot *bool) (d gate.Decision, full bool) {
 	if write && len(s.Nonce) > gate.MaxNonceLen {
-		return ix.refuse(s, gate.ReasonMalformed, errNonceTooLong.Error(), 0, nil)
+		return ix.refuse(s, slot, gate.ReasonMalformed, errNonceTooLong.Error(), 0, nil)
 	}
 	if s.Deny != 0 {
 		if !write {
-			return s.Refusal(s.Deny, s.Detail)
+			return s.Refusal(s.Deny, s.Detail), false
 		}
-		return ix.refuse(s, s.Deny, s.Detail, 0, nil)
+		return ix.refuse(s, slot, s.Deny, s.Detail, 0, nil)
 	}
 	if err := gate.CheckBarcode(s.Barcode); err != nil {
-		return ix.refuseMaybe(s, write, gate.ReasonMalformed, detail(err))
+		return ix.refuseMaybe(s, slot, write, gate.ReasonMalformed, detail(err))
 	}
 	if err := ix.enter(); err != nil {
 		if err == ErrClosed {
-			return s.Refusal(gate.ReasonError, "the ticket store is closed")
+			return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
 		}
-		return ix.refuseMaybe(s, write, gate.ReasonError, "storage fault; the ticket store is recovering")
+		return ix.refuseMaybe(s, slot, write, gate.ReasonError, "storage fault; the ticket store is recovering")
 	}
 	defer ix.exit()
 	if !ix.filter.Load().test(s.Barcode) {
-		return ix.refuseMaybe(s, write, gate.ReasonUnknown, "")
+		return ix.refuseMaybe(s, slot, write, gate.ReasonUnknown, "")
 	}
 	sc := getScratch()
 	defer putScratch(sc)
@@ -77,10 +116,10 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		r, ok, err := ix.getTicket(sc, s.Barcode)
 		if err != nil {
 			ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read ticket")
-			return ix.refuseMaybe(s, write, gate.ReasonError, "storage read failed")
+			return ix.refuseMaybe(s, slot, write, gate.ReasonError, "storage read failed")
 		}
 		if !ok {
-			return ix.refuseMaybe(s, write, gate.ReasonUnknown, "")
+			return ix.refuseMaybe(s, slot, write, gate.ReasonUnknown, "")
 		}
 		rec = ix.tcache.put(s.Barcode, version, r)
 	}
@@ -93,10 +132,10 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 	if !write {
 		rs, err := ix.getRedemptions(sc, rec.Key)
 		if err != nil {
-			return s.Refusal(gate.ReasonError, "storage read failed")
+			return s.Refusal(gate.ReasonError, "storage read failed"), false
 		}
 		out := gate.Decide(gate.Input{Scan: in, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
-		return out.Decision
+		return out.Decision, false
 	}
 
 	ix.noteScan()
@@ -109,9 +148,9 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		r, ok, err := ix.getTicket(sc, s.Barcode)
 		if err != nil || !ok {
 			if !ok && err == nil {
-				return ix.refuse(s, gate.ReasonUnknown, "", 0, nil)
+				return ix.refuse(s, slot, gate.ReasonUnknown, "", 0, nil)
 			}
-			return ix.refuse(s, gate.ReasonError, "storage read failed", 0, nil)
+			return ix.refuse(s, slot, gate.ReasonError, "storage read failed", 0, nil)
 		}
 		rec = ix.tcache.put(s.Barcode, v, r)
 	}
@@ -121,22 +160,33 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		var err error
 		if rs, err = ix.getRedemptions(sc, key); err != nil {
 			ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read redemptions")
-			return ix.refuse(s, gate.ReasonError, "storage read failed", key, rec.T.Info())
+			return ix.refuse(s, slot, gate.ReasonError, "storage read failed", key, rec.T.Info())
 		}
 		st.remember(key, rs)
 	}
 	events := ix.events.Load()
+	if !*slot && !ix.jw.tryReserve() {
+		// The backlog is full: only an admission (journaled by its own
+		// commit) may go on without a slot. gate.Decide is pure, so the
+		// probe decides as the real call below will.
+		probe := gate.Decide(gate.Input{Scan: in, Ticket: &rec.T, Redemptions: rs, Events: events, Appliance: ix.opts.Appliance})
+		if !probe.Write {
+			return gate.Decision{}, true
+		}
+	} else {
+		*slot = true
+	}
 	seq := ix.seq.Add(1)
 	out := gate.Decide(gate.Input{Scan: in, Ticket: &rec.T, Redemptions: rs, Events: events, Seq: seq, Appliance: ix.opts.Appliance})
-	d := out.Decision
+	d = out.Decision
 	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: key}
 	if !out.Write {
 		if !d.Admit {
 			se.Events = ix.denialEvents(s, &d, events)
 			ix.ctrs().denied(&d, se.Events)
 		}
-		ix.journalAsync(se)
-		return d
+		ix.queueEntry(se, slot)
+		return d, false
 	}
 
 	next := withRedemption(rs, out.Redemption)
@@ -169,8 +219,8 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		se.Decision = failed
 		se.Events = ix.denialEvents(s, &failed, events)
 		ix.ctrs().denied(&failed, se.Events)
-		ix.journalAsync(se)
-		return failed
+		ix.queueEntry(se, slot)
+		return failed, false
 	}
 	st.remember(key, next)
 	ix.wm.finish(seq)
@@ -181,7 +231,19 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		}
 	}
 	ix.ctrs().redeemed(&counted.T, rs, next, &d)
-	return d
+	return d, false
+}
+
+// queueEntry hands an entry that has its sequence number to the journal
+// writer, in the slot *slot holds, or past the limit when it holds none
+// (see journalWriter.addUnreserved): a numbered entry is never dropped.
+func (ix *Index) queueEntry(se storedEntry, slot *bool) {
+	if *slot {
+		*slot = false
+		ix.jw.add(se)
+		return
+	}
+	ix.jw.addUnreserved(se)
 }
 
 // scratch holds the buffers one scan encodes its keys and records into:
@@ -209,16 +271,23 @@ func putScratch(sc *scratch) {
 }
 
 // refuseMaybe refuses (journaling it) when write, else only answers.
-func (ix *Index) refuseMaybe(s *gate.Scan, write bool, r gate.Reason, det string) gate.Decision {
+func (ix *Index) refuseMaybe(s *gate.Scan, slot *bool, write bool, r gate.Reason, det string) (gate.Decision, bool) {
 	if !write {
-		return s.Refusal(r, det)
+		return s.Refusal(r, det), false
 	}
-	return ix.refuse(s, r, det, 0, nil)
+	return ix.refuse(s, slot, r, det, 0, nil)
 }
 
 // refuse assigns the next sequence to a refusal, counts it and queues it for
-// the background journal writer.
-func (ix *Index) refuse(s *gate.Scan, r gate.Reason, det string, key uint64, info *gate.TicketInfo) gate.Decision {
+// the background journal writer, in the backlog slot *slot holds or a free
+// one. With neither it returns full and takes no sequence number.
+func (ix *Index) refuse(s *gate.Scan, slot *bool, r gate.Reason, det string, key uint64, info *gate.TicketInfo) (gate.Decision, bool) {
+	if !*slot {
+		if !ix.jw.tryReserve() {
+			return gate.Decision{}, true
+		}
+		*slot = true
+	}
 	d := s.Refusal(r, det)
 	d.Ticket = info
 	d.Seq = ix.seq.Add(1)
@@ -226,8 +295,8 @@ func (ix *Index) refuse(s *gate.Scan, r gate.Reason, det string, key uint64, inf
 	events := ix.events.Load()
 	se.Events = ix.denialEvents(s, &d, events)
 	ix.ctrs().denied(&d, se.Events)
-	ix.journalAsync(se)
-	return d
+	ix.queueEntry(se, slot)
+	return d, false
 }
 
 // denialEvents returns the events a refusal counts against: its event, or
