@@ -129,6 +129,9 @@ func (s *stripe) redemptions(key uint64) ([]gate.Redemption, bool) {
 // remember caches the redemptions the store now holds for key, which the
 // caller must not modify afterwards. The stripe's lock is held.
 func (s *stripe) remember(key uint64, rs []gate.Redemption) {
+	if len(rs) > 0 && s.redeemed != nil {
+		s.redeemed.mark(key)
+	}
 	if s.reds == nil {
 		s.reds = &stripeReds{}
 	}
@@ -146,6 +149,9 @@ func (s *stripe) remember(key uint64, rs []gate.Redemption) {
 // forget drops the cached redemptions of key: a write of them failed and
 // the store's state is not known. The stripe's lock is held.
 func (s *stripe) forget(key uint64) {
+	if s.redeemed != nil {
+		s.redeemed.mark(key) // its record may have reached the disk after all
+	}
 	if s.reds == nil {
 		return
 	}

@@ -180,6 +180,9 @@ func (ix *Index) getTicket(sc *scratch, barcode string) (rec ticketRec, ok bool,
 // getRedemptions reads the redemptions of a ticket key. The key is built in
 // sc (nil: allocated).
 func (ix *Index) getRedemptions(sc *scratch, key uint64) ([]gate.Redemption, error) {
+	if !ix.redeemed.mayHave(key) {
+		return nil, nil // never redeemed: see redeemed.go
+	}
 	var k []byte
 	if sc != nil {
 		sc.key = append(sc.key[:0], putRedemptionKey(&sc.rk, key)...)

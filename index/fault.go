@@ -139,6 +139,11 @@ func (ix *Index) recoverLoop() {
 			ix.recoveries.Add(1)
 			ix.log.Info().Int("attempts", attempt).Msg("store reopened after a write fault")
 			ix.faulted.Store(false)
+			if !ix.redeemed.ready.Load() && !ix.closed.Load() {
+				// The fault cut short the read of the redeemed tickets at Open.
+				ix.bg.Add(1)
+				go ix.loadRedeemed()
+			}
 			select {
 			case ix.jw.wake <- struct{}{}:
 			default:
@@ -189,6 +194,7 @@ func (ix *Index) reopen() error {
 			_ = b.Set(journalKey(f.lostIfMissing), encodeEntry(nil, &se), nil)
 			continue
 		}
+		ix.redeemed.mark(f.key) // already marked when its scan failed; kept so whatever the path
 		v, closer, err := db.Get(redemptionKey(f.key))
 		if errors.Is(err, pebble.ErrNotFound) {
 			continue

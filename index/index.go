@@ -37,9 +37,10 @@ type Index struct {
 	closed  atomic.Bool
 	faulted atomic.Bool
 
-	stripes []stripe
-	tcache  ticketCache   // decoded ticket records of recent scans; see cache.go
-	adminMu chan struct{} // serializes ticket-record writers: imports and admin changes
+	stripes  []stripe
+	tcache   ticketCache   // decoded ticket records of recent scans; see cache.go
+	redeemed *redeemedSet  // ticket keys that may have redemptions stored; see redeemed.go
+	adminMu  chan struct{} // serializes ticket-record writers: imports and admin changes
 
 	catMu     sync.Mutex
 	events    atomic.Pointer[gate.EventSet]
@@ -133,14 +134,15 @@ type Stats struct {
 func Open(dir string, opts *Options) (*Index, error) {
 	o := *opts.EnsureDefaults()
 	ix := &Index{
-		dir:     dir,
-		opts:    &o,
-		log:     o.Logger.With().Str("component", "index").Logger(),
-		fs:      o.FS,
-		stripes: make([]stripe, o.LockStripes),
-		adminMu: make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		born:    time.Now(),
+		dir:      dir,
+		opts:     &o,
+		log:      o.Logger.With().Str("component", "index").Logger(),
+		fs:       o.FS,
+		stripes:  make([]stripe, o.LockStripes),
+		redeemed: &redeemedSet{},
+		adminMu:  make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		born:     time.Now(),
 	}
 	if o.TempDir == "" {
 		ix.opts.TempDir = ix.fs.PathJoin(dir, "tmp")
@@ -151,6 +153,9 @@ func Open(dir string, opts *Options) (*Index, error) {
 	ix.jw.init(o.JournalBacklog)
 	ix.nonces.init()
 	ix.tcache.init()
+	for i := range ix.stripes {
+		ix.stripes[i].redeemed = ix.redeemed
+	}
 	if err := ix.fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
@@ -174,6 +179,8 @@ func Open(dir string, opts *Options) (*Index, error) {
 	}
 	ix.bg.Add(1)
 	go ix.jw.run(ix)
+	ix.bg.Add(1)
+	go ix.loadRedeemed()
 	if o.DisableCacheWarmup {
 		ix.warmed.Store(true)
 	} else {
@@ -311,8 +318,9 @@ func (ix *Index) unlockAdmin() { <-ix.adminMu }
 // it guards (see cache.go).
 type stripe struct {
 	sync.Mutex
-	reds *stripeReds // under the mutex; nil until used
-	_    [48]byte    // keep neighbours off the same cache line
+	reds     *stripeReds  // under the mutex; nil until used
+	redeemed *redeemedSet // the index's, shared by every stripe (nil in tests of the cache alone)
+	_        [40]byte     // keep neighbours off the same cache line
 }
 
 func (ix *Index) stripe(key uint64) *stripe {
