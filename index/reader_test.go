@@ -164,12 +164,13 @@ func openWithTickets(t *testing.T) *Index {
 }
 
 // settleJournal waits until the journal writer has nothing queued and the
-// entries are written, so Stats and the keys stop moving.
+// entries are written, and the block cache warm-up is over, so Stats and
+// the keys stop moving.
 func settleJournal(t *testing.T, ix *Index) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		st := ix.Stats()
-		if st.JournalBacklog == 0 && st.WrittenSeq == st.LastSeq {
+		if st.JournalBacklog == 0 && st.WrittenSeq == st.LastSeq && st.CacheWarmed {
 			return
 		}
 		if time.Now().After(deadline) {
