@@ -49,7 +49,10 @@ func (ix *Index) addFixup(f fixup) {
 // that in walSynced.
 func (ix *Index) apply(b *pebble.Batch) error {
 	covers := ix.walWritten.Load()
-	if err := ix.commitBatch(b, pebble.Sync); err != nil {
+	ix.syncing.Add(1)
+	err := ix.commitBatch(b, pebble.Sync)
+	ix.syncing.Add(-1)
+	if err != nil {
 		return err
 	}
 	if covers > ix.walSynced.Load() {

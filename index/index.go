@@ -62,6 +62,9 @@ type Index struct {
 	walWritten atomic.Uint64
 	walSynced  atomic.Uint64
 
+	// syncing counts Sync commits in flight (see walMinSyncInterval).
+	syncing atomic.Int64
+
 	seq      atomic.Uint64 // the last journal sequence assigned
 	wm       watermark
 	jw       journalWriter
@@ -207,6 +210,7 @@ func (ix *Index) pebbleOptions() *pebble.Options {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = pebblebloom.FilterPolicy(10)
 	}
+	po.WALMinSyncInterval = ix.walMinSyncInterval
 	po.EnsureDefaults()
 	return po
 }
