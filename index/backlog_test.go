@@ -10,6 +10,7 @@ import (
 
 	"github.com/admitgate/admit/gate"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 )
 
 // heldWriter holds the journal writer before each write until released.
@@ -354,4 +355,67 @@ func TestJournalBacklogFlood(t *testing.T) {
 		t.Errorf("%d admissions, want 32", admits)
 	}
 	t.Logf("waits %d, waited %v", st.JournalWaits, st.JournalWaitTime)
+}
+
+// While the store is faulted nothing drains: once the backlog is full a
+// refusal waits, outside the index, so the recovery (which waits for every
+// scan inside it) still reopens the store; then the writer drains and the
+// waiting scan is decided and journaled, the journal without a hole.
+func TestJournalBacklogFullDuringFault(t *testing.T) {
+	const limit = 4
+	w := &walSyncs{}
+	o := testOptions(errorfs.Wrap(vfs.NewMem(), w))
+	o.JournalBacklog = limit
+	ix, err := Open("data", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ix.Close() })
+	if _, err := ix.PutEvent(context.Background(), derby); err != nil {
+		t.Fatal(err)
+	}
+	load(t, ix, tk("A", "derby"), tk("B", "derby"))
+
+	w.failing.Store(true)
+	bySeq := map[uint64]gate.Decision{}
+	failed := scanAt(ix, "A", during)
+	if failed.Reason != gate.ReasonError || failed.Seq == 0 {
+		t.Fatalf("admission with a failing WAL: %+v", failed)
+	}
+	bySeq[failed.Seq] = failed
+	for i := 0; ix.Stats().JournalBacklog < limit; i++ {
+		d := scanAt(ix, fmt.Sprintf("nope-%d", i), during)
+		if d.Seq == 0 {
+			t.Fatalf("refusal %d while faulted: %+v", i, d)
+		}
+		bySeq[d.Seq] = d
+	}
+	result := make(chan gate.Decision, 1)
+	go func() { result <- scanAt(ix, "nope-x", during) }()
+	waitFor(t, "the scan to wait for room", func() bool { return ix.Stats().JournalWaits == 1 })
+	time.Sleep(50 * time.Millisecond) // a few recovery attempts, all failing
+	select {
+	case d := <-result:
+		t.Fatalf("answered while the faulted backlog is full: %+v", d)
+	default:
+	}
+
+	w.failing.Store(false)
+	var d gate.Decision
+	select {
+	case d = <-result:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the waiting scan never finished (recoveries %d, faulted %v)", ix.Stats().Recoveries, ix.Stats().Faulted)
+	}
+	if d.Seq == 0 || d.Barcode != "nope-x" {
+		t.Fatalf("after the recovery: %+v", d)
+	}
+	bySeq[d.Seq] = d
+	checkJournal(t, ix, 0, bySeq)
+	if d := scanAt(ix, "A", during); !d.Admit {
+		t.Fatalf("A after the recovery: %+v", d)
+	}
+	if st := ix.Stats(); st.JournalBacklogPeak > limit || st.Recoveries == 0 {
+		t.Errorf("stats: %+v", st)
+	}
 }
