@@ -222,7 +222,7 @@ func TestJournalBacklogCancelledWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan gate.Decision, 1)
 	go func() {
-		result <- ix.Scan(ctx, gate.Scan{Barcode: "nope-x", Lane: "north-1", At: during})
+		result <- ix.Scan(ctx, gate.Scan{Barcode: "nope-x", Lane: "north-1", At: during, Nonce: "n-1"})
 	}()
 	waitFor(t, "the scan to wait for room", func() bool { return ix.Stats().JournalWaits == 1 })
 	cancel()
@@ -241,9 +241,10 @@ func TestJournalBacklogCancelledWait(t *testing.T) {
 
 	h.let()
 	checkJournal(t, ix, first, bySeq)
-	// With room again, the same context-free scan is decided and journaled.
-	again := scanAt(ix, "nope-x", during)
-	if again.Reason != gate.ReasonUnknown || again.Seq != first+limit+1 {
+	// With room again, the scan retried (same nonce) is decided and
+	// journaled: the undecided answer did not claim the nonce.
+	again := ix.Scan(context.Background(), gate.Scan{Barcode: "nope-x", Lane: "north-1", At: during, Nonce: "n-1"})
+	if again.Reason != gate.ReasonUnknown || again.Seq != first+limit+1 || again.Replayed {
 		t.Fatalf("after the writer ran: %+v", again)
 	}
 	bySeq[again.Seq] = again
