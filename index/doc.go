@@ -52,7 +52,8 @@
 // default size drains in 30–75 ms. While the store is faulted nothing
 // drains, so once the backlog is full refusals wait for the recovery (or
 // their context). Stats shows the backlog, its limit and
-// peak, and the waits.
+// peak, and the waits; a warning is logged at most once a second while
+// refusals wait.
 //
 // # Nonces
 //

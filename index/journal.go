@@ -84,6 +84,7 @@ type journalWriter struct {
 	synced chan struct{} // a Sync commit covered more of the writer's commits, or the store faulted
 
 	peak      atomic.Int64  // the highest used seen
+	warned    atomic.Int64  // when full was last logged, ns since the index's birth
 	waits     atomic.Uint64 // reserve calls that found the backlog full
 	abandoned atomic.Uint64 // of those, the ones whose context ended (or the store closed) first
 	waitNanos atomic.Int64  // time spent waiting, summed
@@ -149,6 +150,18 @@ func (w *journalWriter) reserve(ctx context.Context, stop <-chan struct{}) error
 			return ErrClosed
 		}
 	}
+}
+
+// warnFull logs, at most once a second, that refusals wait for room.
+func (ix *Index) warnFull() {
+	now := int64(time.Since(ix.born))
+	last := ix.jw.warned.Load()
+	if last != 0 && now-last < int64(time.Second) || !ix.jw.warned.CompareAndSwap(last, now) {
+		return
+	}
+	ix.log.Warn().Int("limit", ix.jw.limit).Uint64("waits", ix.jw.waits.Load()).
+		Dur("waited", time.Duration(ix.jw.waitNanos.Load())).Bool("faulted", ix.faulted.Load()).
+		Msg("journal backlog full: refusals wait for the journal writer")
 }
 
 // release frees n slots and wakes the scans waiting for one.

@@ -62,6 +62,7 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 			}
 			return d
 		}
+		ix.warnFull()
 		if err := ix.jw.reserve(ctx, ix.stop); err != nil {
 			return ix.undecided(s, err)
 		}
