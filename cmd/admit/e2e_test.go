@@ -301,7 +301,7 @@ func TestWholeFlowOverARealSocket(t *testing.T) {
 	}
 	// Metrics carry the scans, the store and the imports.
 	m := string(api.must(200, "GET", "/metrics", "", nil).body)
-	for _, w := range []string{`admit_scans_total{lane="north-1",reason="ok"}`, `admit_store_tickets 90`, `admit_imports_total{result="rejected"} 2`, "admit_decision_seconds_bucket"} {
+	for _, w := range []string{`admit_scans_total{lane="north-1",reason="ok"}`, `admit_store_tickets 90`, "admit_store_journal_backlog_limit 65536", `admit_imports_total{result="rejected"} 2`, "admit_decision_seconds_bucket"} {
 		if !strings.Contains(m, w) {
 			t.Errorf("metrics lack %q", w)
 		}

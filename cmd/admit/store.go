@@ -192,7 +192,12 @@ var storeMetrics = []struct{ name, help string }{
 	{"admit_store_bloom_fill_ratio", "Tickets over the bloom filter's capacity."},
 	{"admit_store_journal_last_seq", "The last journal sequence number assigned."},
 	{"admit_store_journal_written_seq", "Every journal entry up to this one is written."},
-	{"admit_store_journal_backlog", "Refusals waiting for the background journal writer."},
+	{"admit_store_journal_backlog", "Journal entries waiting for or being written by the background journal writer."},
+	{"admit_store_journal_backlog_limit", "The most entries the journal writer's backlog may hold; refusals wait for room beyond it."},
+	{"admit_store_journal_backlog_peak", "The highest journal backlog since the store opened."},
+	{"admit_store_journal_waits_total", "Scans that found the journal backlog full and waited for room."},
+	{"admit_store_journal_waits_abandoned_total", "Scans that gave up waiting for room in the journal backlog (answered error, nothing redeemed)."},
+	{"admit_store_journal_wait_seconds_total", "Time scans spent waiting for room in the journal backlog."},
 	{"admit_store_nonces", "Scan nonces remembered within the window."},
 	{"admit_store_disk_faults_total", "Storage errors seen."},
 	{"admit_store_recoveries_total", "Database reopens after a write fault."},
@@ -238,6 +243,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge("admit_store_journal_last_seq", float64(st.LastSeq))
 	gauge("admit_store_journal_written_seq", float64(st.WrittenSeq))
 	gauge("admit_store_journal_backlog", float64(st.JournalBacklog))
+	gauge("admit_store_journal_backlog_limit", float64(st.JournalBacklogLimit))
+	gauge("admit_store_journal_backlog_peak", float64(st.JournalBacklogPeak))
+	counter("admit_store_journal_waits_total", float64(st.JournalWaits))
+	counter("admit_store_journal_waits_abandoned_total", float64(st.JournalWaitsAbandoned))
+	counter("admit_store_journal_wait_seconds_total", st.JournalWaitTime.Seconds())
 	gauge("admit_store_nonces", float64(st.Nonces))
 	counter("admit_store_disk_faults_total", float64(st.DiskFaults))
 	counter("admit_store_recoveries_total", float64(st.Recoveries))
