@@ -21,7 +21,18 @@
 // the lock stripes keep the redemptions of their recent ticket keys, written
 // only under the stripe after a successful commit (see cache.go). After Open
 // a background warm-up reads the ticket records once so that Pebble's block
-// cache holds them: the first scan of a ticket then reads no file.
+// cache holds them: the first scan of a ticket then reads no file. A first
+// use learns that its ticket has no redemptions from memory too: a bit per
+// ticket key says "may have redemptions stored", set under the stripe
+// before an admission is answered and, for what was stored before, by a
+// background read at Open (until it ends, Pebble is asked; see redeemed.go).
+// Lock stripes are chosen by the top bits of a Fibonacci hash of the ticket
+// key, so tickets scanned together (consecutive keys) never share a stripe.
+//
+// While 16 or more Sync commits are in flight (many lanes or API clients at
+// once), WAL syncs are spaced at least 100 µs apart so that each fdatasync
+// carries more commits; below that a sync starts as soon as asked, and a
+// lone lane's admission never waits for the interval (see walsync.go).
 //
 // # The journal
 //
