@@ -53,14 +53,7 @@ func openBacklog(t *testing.T, limit int, h *heldWriter) *Index {
 	o := testOptions(vfs.NewMem())
 	o.JournalBacklog = limit
 	o.beforeJournalWrite = h.hook
-	ix, err := Open("data", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ix.Close() })
-	if _, err := ix.PutEvent(context.Background(), derby); err != nil {
-		t.Fatal(err)
-	}
+	ix := openDerby(t, o)
 	load(t, ix, tk("used-1", "derby"), tk("fresh-1", "derby"))
 	if d := scanAt(ix, "used-1", during); !d.Admit {
 		t.Fatalf("first scan of used-1: %+v", d)
@@ -305,14 +298,7 @@ func TestJournalBacklogFlood(t *testing.T) {
 	const limit = 16
 	o := testOptions(vfs.NewMem())
 	o.JournalBacklog = limit
-	ix, err := Open("data", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ix.Close() })
-	if _, err := ix.PutEvent(context.Background(), derby); err != nil {
-		t.Fatal(err)
-	}
+	ix := openDerby(t, o)
 	var tickets []gate.Ticket
 	for i := range 32 {
 		tickets = append(tickets, tk(fmt.Sprintf("t-%d", i), "derby"))
@@ -367,14 +353,7 @@ func TestJournalBacklogFullDuringFault(t *testing.T) {
 	w := &walSyncs{}
 	o := testOptions(errorfs.Wrap(vfs.NewMem(), w))
 	o.JournalBacklog = limit
-	ix, err := Open("data", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ix.Close() })
-	if _, err := ix.PutEvent(context.Background(), derby); err != nil {
-		t.Fatal(err)
-	}
+	ix := openDerby(t, o)
 	load(t, ix, tk("A", "derby"), tk("B", "derby"))
 
 	w.failing.Store(true)

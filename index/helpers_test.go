@@ -59,6 +59,21 @@ func openFS(t testing.TB, fs vfs.FS) *Index {
 	return ix
 }
 
+// openDerby opens a store in "data" with o, closed after t, holding the
+// derby event.
+func openDerby(t testing.TB, o *Options) *Index {
+	t.Helper()
+	ix, err := Open("data", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ix.Close() })
+	if _, err := ix.PutEvent(context.Background(), derby); err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
 func tk(barcode string, events ...string) gate.Ticket {
 	return gate.Ticket{Barcode: barcode, Provider: "p1", Events: events, State: gate.StateValid,
 		PriceType: gate.Code{Code: "ADU", Name: "Adult"}}

@@ -47,14 +47,7 @@ func openPiggyback(t *testing.T, wait time.Duration) (*Index, *walSyncs) {
 	w := &walSyncs{}
 	opts := testOptions(errorfs.Wrap(vfs.NewMem(), w))
 	opts.piggybackWait = wait
-	ix, err := Open("data", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ix.Close() })
-	if _, err := ix.PutEvent(context.Background(), derby); err != nil {
-		t.Fatal(err)
-	}
+	ix := openDerby(t, opts)
 	load(t, ix, tk("A", "derby"), tk("B", "derby"))
 	return ix, w
 }

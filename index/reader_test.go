@@ -147,14 +147,7 @@ func openWithTickets(t *testing.T) *Index {
 	t.Helper()
 	o := testOptions(vfs.NewMem())
 	o.ImportBatchLines = 300
-	ix, err := Open("data", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ix.Close() })
-	if _, err := ix.PutEvent(context.Background(), derby); err != nil {
-		t.Fatal(err)
-	}
+	ix := openDerby(t, o)
 	load(t, ix, tk("KEEP1", "derby"), tk("KEEP2", "derby"), tk("R0000001", "derby"))
 	if d := scanAt(ix, "KEEP1", during); !d.Admit {
 		t.Fatalf("setup scan: %s", d.Reason)
