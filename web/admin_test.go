@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/internal/samples"
 )
 
@@ -250,4 +253,95 @@ func TestAdminFixesATicket(t *testing.T) {
 	b.run("look up an unknown barcode", chromedp.Evaluate[chromedp.Void](`document.getElementById('ticket-barcode').value = ''`),
 		chromedp.SendKeys(chromedp.ID("ticket-barcode"), "NOPE\r"))
 	b.waitFor("not found", `document.getElementById('ticket-message').textContent === 'No ticket has the barcode “NOPE”.'`, 10*time.Second)
+}
+
+// An admin corrects a pass's events on the admin page: an added event
+// admits the ticket at once, a removed one (after the dialog) refuses it as
+// wrong_event, and a refusal from a change made elsewhere is shown in words
+// with the ticket as it is now.
+func TestAdminChangesAPassesEvents(t *testing.T) {
+	a := startAppliance(t)
+	const friendly = "FRIENDLY-2026"
+	now := time.Now()
+	if _, err := a.ix.PutEvent(context.Background(), gate.Event{ID: friendly, Name: "Friendly",
+		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(6 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	// The Derby entry is spent; a lane for every event has nothing left to
+	// admit the ticket to.
+	if d := a.scan(sxAdult1, "north-1"); !d.Admit {
+		t.Fatalf("first scan: %+v", d)
+	}
+	if d := a.scan(sxAdult1, "south-1"); d.Admit || d.Reason.String() != "already_used" {
+		t.Fatalf("second scan before the change: %+v", d)
+	}
+
+	b := newTab(t, desktop)
+	b.signIn(a.base+"/admin?ticket="+sxAdult1, adminSecret, "admin")
+	b.waitFor("the ticket's events", `!!document.querySelector('#ticket-events li[data-event="`+derby+`"]') &&
+		!!document.getElementById('add-event')`, 10*time.Second)
+	if n := eval[int](b, `document.querySelectorAll('#ticket-events [data-remove-event]').length`); n != 0 {
+		t.Errorf("the only event can be removed (%d buttons): the index would refuse it", n)
+	}
+	if got := eval[[]string](b, `[...document.querySelectorAll('#add-event option')].map((o) => o.value)`); !slices.Equal(got, []string{friendly, cup}) {
+		t.Errorf("events offered %q, want the catalog's others, %q", got, []string{friendly, cup})
+	}
+
+	// Add the friendly: listed, stored, and the ticket is admitted to it.
+	b.run("add the friendly", chromedp.SetValue(chromedp.ID("add-event"), friendly), chromedp.Click(chromedp.ID("act-add-event")))
+	b.waitFor("the friendly listed", `!!document.querySelector('#ticket-events li[data-event="`+friendly+`"]')`, 10*time.Second)
+	if msg := b.text("#ticket-message"); !strings.HasPrefix(msg, "Added Friendly ("+friendly+")") {
+		t.Errorf("message %q", msg)
+	}
+	if got := eval[[]string](b, `[...document.querySelectorAll('#add-event option')].map((o) => o.value)`); !slices.Equal(got, []string{cup}) {
+		t.Errorf("events offered after the add %q, want %q", got, []string{cup})
+	}
+	if ev := a.mustTicket(sxAdult1).Events; !slices.Equal(ev, []string{friendly, derby}) {
+		t.Errorf("stored events %q", ev)
+	}
+	b.screenshot("ticket-event-added")
+	if d := a.scan(sxAdult1, "south-1"); !d.Admit || d.Event != friendly {
+		t.Errorf("scan after adding the friendly: %+v, want admitted to %s", d, friendly)
+	}
+
+	// Remove the Derby: cancelling the dialog changes nothing; confirming
+	// removes it, and the panel shows the friendly's admission.
+	removeDerby := chromedp.Click(chromedp.CSS(`#ticket-events [data-remove-event="` + derby + `"]`))
+	b.run("remove the Derby, then think again", removeDerby, chromedp.WaitVisible(chromedp.ID("confirm")),
+		chromedp.Click(chromedp.ID("confirm-cancel")), chromedp.WaitNotPresent(chromedp.ID("confirm")))
+	if ev := a.mustTicket(sxAdult1).Events; !slices.Equal(ev, []string{friendly, derby}) {
+		t.Fatalf("events %q after a cancelled dialog", ev)
+	}
+	b.run("remove the Derby", removeDerby, chromedp.WaitVisible(chromedp.ID("confirm")))
+	b.screenshot("confirm-remove-event")
+	b.run("confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("the Derby gone", `!document.querySelector('#ticket-events li[data-event="`+derby+`"]') &&
+		!!document.querySelector('#redemptions tr[data-event="`+friendly+`"]')`, 10*time.Second)
+	if msg := b.text("#ticket-message"); !strings.HasPrefix(msg, "Removed FC Example – Derby ("+derby+")") {
+		t.Errorf("message %q", msg)
+	}
+	if ev := a.mustTicket(sxAdult1).Events; !slices.Equal(ev, []string{friendly}) {
+		t.Errorf("stored events %q", ev)
+	}
+	if d := a.scan(sxAdult1, "north-1"); d.Admit || d.Reason.String() != "wrong_event" {
+		t.Errorf("a Derby lane after removing the Derby: %+v, want wrong_event", d)
+	}
+	b.screenshot("ticket-event-removed")
+
+	// Another admin removes the friendly behind this page's back; removing
+	// the cup here would leave no event: refused in words, and the panel
+	// shows what the ticket admits to now.
+	b.run("add the cup", chromedp.SetValue(chromedp.ID("add-event"), cup), chromedp.Click(chromedp.ID("act-add-event")))
+	b.waitFor("the cup listed", `!!document.querySelector('#ticket-events [data-remove-event="`+cup+`"]')`, 10*time.Second)
+	a.call("POST", "/v1/tickets/"+sxAdult1+"/events", adminSecret, map[string][]string{"remove": {friendly}}, nil)
+	b.run("remove the cup", chromedp.Click(chromedp.CSS(`#ticket-events [data-remove-event="`+cup+`"]`)),
+		chromedp.WaitVisible(chromedp.ID("confirm")), chromedp.Click(chromedp.ID("confirm-ok")))
+	b.waitFor("the refusal", `document.getElementById('ticket-message').classList.contains('error') &&
+		!document.querySelector('#ticket-events li[data-event="`+friendly+`"]')`, 10*time.Second)
+	if msg := b.text("#ticket-message"); !strings.HasPrefix(msg, "The request was refused: ") || !strings.Contains(msg, "would admit to no event") {
+		t.Errorf("message %q", msg)
+	}
+	if ev := a.mustTicket(sxAdult1).Events; !slices.Equal(ev, []string{cup}) {
+		t.Errorf("stored events %q after the refusal", ev)
+	}
 }

@@ -45,7 +45,13 @@
 // Apply loads it. Imports can be withdrawn. A ticket is looked up with its
 // redemptions and history, and cancelled, invalidated, blocked, unblocked,
 // reissued or an admission of it annulled, each destructive action after a
-// confirmation. Providers and events are kept there too.
+// confirmation. The events a pass admits to are listed with the ticket:
+// one is added from the catalog's others (POST /v1/tickets/{barcode}/events)
+// and admits at once; removing one asks first. The only event of a ticket
+// without a period offers no removal (the index refuses a ticket that admits
+// to nothing); when a change made elsewhere meanwhile gets a refusal, the
+// refusal is shown in words over the ticket as it is now. Providers and
+// events are kept there too.
 //
 // # Serving
 //

@@ -1,8 +1,9 @@
 // admin.js: the admin page. Load a barcode set (a file or pasted lines)
 // after a dry-run preview of what it would add, update and reject; withdraw
 // an import; look up a ticket with its redemptions and history and cancel,
-// invalidate, block, unblock, reissue it or annul one of its admissions;
-// keep the providers and events. Destructive actions ask first.
+// invalidate, block, unblock, reissue it, add or remove the events it admits
+// to, or annul one of its admissions; keep the providers and events.
+// Destructive actions (those that take access away) ask first.
 
 import {api, start, el, setText, errorText, decodeAnswer, ApiError, confirmDialog, reasonTitle, fmtDateTime, fmtNum,
   isZeroTime, laneName, token} from './common.js';
@@ -29,6 +30,8 @@ function admin(session) {
       el('td', {text: fmtDateTime(e.closes_at) || '—'}), el('td', {text: e.reentry ? 'yes' : 'no'}),
       el('td', {class: 'num', text: String(e.entries || 1)}),
       el('td', {}, el('button', {type: 'button', class: 'link', text: 'Edit', onclick: () => editEvent(e)})))));
+    // The looked-up ticket's "add event" choices follow the catalog.
+    if (current) renderTicket(current);
   }
 
   function fillSelect(sel, options, emptyText) {
@@ -286,7 +289,6 @@ function admin(session) {
         el('span', {class: 'badge state-' + s, id: 'ticket-state', text: s})),
       el('dl', {class: 'fields'},
         ...field('Provider', t.provider),
-        ...field('Events', (t.events || []).join(', ')),
         ...field('Period pass', period),
         ...field('Price type', t.price_type ? (t.price_type.name ? `${t.price_type.name} (${t.price_type.code})` : t.price_type.code) : ''),
         ...field('Product', t.product && t.product.code ? (t.product.name ? `${t.product.name} (${t.product.code})` : t.product.code) : ''),
@@ -296,6 +298,8 @@ function admin(session) {
         ...link('Replaced by', t.replaced_by), ...link('Replaces', t.replaces),
         ...field('Import', t.import_id ? '#' + t.import_id : '')),
       actions,
+      el('h3', {text: 'Events'}),
+      ...eventsSection(t, period),
       el('h3', {text: 'Redemptions'}),
       redemptions.length ? el('div', {class: 'scroll'}, el('table', {class: 'table', id: 'redemptions'},
         el('thead', {}, el('tr', {}, ...['Event', 'Entries', 'Re-entries', 'Exits', 'Inside', 'First entry', 'Last movement']
@@ -310,6 +314,72 @@ function admin(session) {
         el('thead', {}, el('tr', {}, ...['#', 'When', 'What', 'Lane', 'Way', 'By', ''].map((h) => el('th', {text: h})))),
         el('tbody', {}, ...history.map(historyRow))))
         : el('p', {class: 'empty', text: 'No scan recorded.'}));
+  }
+
+  // eventName is an event's name and id from the catalog.
+  function eventName(id) {
+    const e = events.find((x) => x.id === id);
+    if (!e) return `${id} (not in the catalog)`;
+    return e.name ? `${e.name} (${id})` : id;
+  }
+
+  // eventsSection lists the events the ticket admits to, each removable,
+  // and offers the catalog's other events to add. A revoked ticket is
+  // changed through its new barcode, so it only lists them.
+  function eventsSection(t, period) {
+    const mine = t.events || [];
+    const editable = t.state !== 'revoked';
+    // The index refuses a change that leaves a ticket with no event; a
+    // period pass admits to its period's events without naming them.
+    const onlyOne = mine.length === 1 && !period;
+    const list = mine.length
+      ? el('ul', {class: 'ticket-events', id: 'ticket-events'}, ...mine.map((id) => el('li', {dataset: {event: id}},
+        el('span', {class: 'ticket-event', text: eventName(id)}),
+        editable && !onlyOne ? el('button', {type: 'button', class: 'danger small', text: 'Remove', dataset: {removeEvent: id},
+          'aria-label': `Remove ${eventName(id)}`, onclick: () => removeEvent(t, id)}) : null)))
+      : el('p', {class: 'empty', id: 'ticket-events', text: period
+        ? 'None by name: the period pass admits to every event in its period.' : 'None: this ticket admits to no event.'});
+    const out = [list];
+    if (!editable) return out;
+    if (onlyOne) out.push(el('p', {class: 'muted', text: 'This is the ticket’s only event: add the right one before removing it.'}));
+    const others = events.filter((e) => !mine.includes(e.id));
+    if (!others.length) {
+      out.push(el('p', {class: 'muted', id: 'add-event-none', text: events.length
+        ? 'The ticket already admits to every event in the catalog.' : 'The catalog has no event yet (add one below).'}));
+      return out;
+    }
+    const sel = el('select', {id: 'add-event', 'aria-label': 'Event to add'},
+      ...others.map((e) => el('option', {value: e.id, text: eventName(e.id)})));
+    out.push(el('form', {class: 'inline-form add-event', id: 'add-event-form', onsubmit: (ev) => {
+      ev.preventDefault();
+      addEvent(t, sel.value);
+    }}, sel, el('button', {type: 'submit', id: 'act-add-event', text: 'Add event'})));
+    return out;
+  }
+
+  async function addEvent(t, id) {
+    if (!id) return;
+    await changeEvents(t, {add: [id]}, `Added ${eventName(id)}: the ticket admits to it from now on, while it is open.`);
+  }
+
+  async function removeEvent(t, id) {
+    if (!(await confirmDialog(`Remove ${eventName(id)} from ticket ${t.barcode}? It will be refused at that event’s lanes ` +
+      '(its entries so far stay recorded).', {ok: 'Remove', danger: true}))) return;
+    await changeEvents(t, {remove: [id]}, `Removed ${eventName(id)}: the ticket no longer admits to it.`);
+  }
+
+  // changeEvents applies the change and shows the ticket as it is now.
+  async function changeEvents(t, body, done) {
+    try {
+      await api('POST', `/v1/tickets/${encodeURIComponent(t.barcode)}/events`, {body});
+      await lookup(t.barcode, done);
+    } catch (e) {
+      // A refusal may come from a change made elsewhere meanwhile: show
+      // the ticket as it is now, with the refusal in words.
+      if (e.status === 400 || e.status === 409) await lookup(t.barcode);
+      ticketMsg.className = 'message error';
+      setText(ticketMsg, errorText(e));
+    }
   }
 
   function movement(m) {
