@@ -248,6 +248,14 @@ func TestAdminFixesATicket(t *testing.T) {
 	if msg := b.text("#ticket-message"); !strings.HasPrefix(msg, "That change conflicts with the ticket’s state: ") {
 		t.Errorf("message %q", msg)
 	}
+	// The replaced barcode lists its events but offers no change: the new
+	// barcode is the one to change.
+	b.run("look up the replaced barcode", chromedp.Click(chromedp.CSS(`.fields button.link`)))
+	b.waitFor("the replaced ticket", `document.getElementById('ticket-state').textContent === 'revoked' &&
+		!!document.querySelector('#ticket-events li[data-event="`+derby+`"]')`, 10*time.Second)
+	if n := eval[int](b, `document.querySelectorAll('#ticket-events [data-remove-event], #add-event').length`); n != 0 {
+		t.Errorf("a revoked ticket offers %d event changes", n)
+	}
 	// An unknown barcode.
 	// (Typed with Enter, as a handheld scanner sends it.)
 	b.run("look up an unknown barcode", chromedp.Evaluate[chromedp.Void](`document.getElementById('ticket-barcode').value = ''`),
