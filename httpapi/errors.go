@@ -70,10 +70,10 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, c *call, err error) {
 		s.log.Error().Err(err).Str("route", route).Msg("internal error")
 		msg = "internal error"
 	}
-	if status == fasthttp.StatusRequestEntityTooLarge {
-		ctx.SetConnectionClose() // the rest of the body is not read
-	}
 	writeErrorBody(ctx, status, code, msg)
+	if status == fasthttp.StatusRequestEntityTooLarge {
+		closeLingering(ctx) // the rest of the body is not read
+	}
 }
 
 func writeErrorBody(ctx *fasthttp.RequestCtx, status int, code, msg string) {

@@ -287,7 +287,7 @@ func finishBody(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if _, err := io.CopyN(io.Discard, r, 64<<10); err != io.EOF {
-		ctx.SetConnectionClose()
+		closeLingering(ctx)
 	}
 }
 
