@@ -17,10 +17,11 @@ build: deps-build
 test: deps-test fmt-check vet test-go
 	$(GO) run ./cmd/admit bench -short -gate -json none
 
-# The browser tests keep their screenshots in artifacts/web/<test>/.
+# Every test runs (-count=1: no cached results, so the browser tests always
+# leave their screenshots in artifacts/web/<test>/).
 test-go:
 	rm -rf artifacts/web
-	ADMIT_WEB_ARTIFACTS=$(CURDIR)/artifacts/web $(GO) test -race -timeout 12m ./...
+	ADMIT_WEB_ARTIFACTS=$(CURDIR)/artifacts/web $(GO) test -race -count=1 -timeout 12m ./...
 
 vet:
 	$(GO) vet ./...
