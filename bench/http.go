@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/admitgate/admit/httpapi/httpapitest"
+	"github.com/admitgate/admit/index/indextest"
 )
 
 // HTTPConfig is the http workload: POST /v1/scan with the mix (70%
@@ -147,22 +150,24 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 		// step, so a change in the machine's load weighs on both alike.
 		var tr, res loadSum
 		part := Limit{Duration: cfg.Limit.Duration / interleave, Ops: cfg.Limit.Ops / interleave}
+		syncsBefore := scrapeSyncs(host)
 		for range interleave {
-			r, err := load(taddr, trivialReq, nil, part)
-			if err != nil {
+			if err := tr.timed(func() (*httpapitest.LoadResult, error) { return load(taddr, trivialReq, nil, part) }); err != nil {
 				return out, err
 			}
-			tr.add(r)
-			if r, err = load(host, scan(mix), chk.check, part); err != nil {
+			if err := res.timed(func() (*httpapitest.LoadResult, error) { return load(host, scan(mix), chk.check, part) }); err != nil {
 				return out, err
 			}
-			res.add(r)
 		}
 		cfg.release(mix, first)
-		emit(closedObservation(fmt.Sprintf("http/closed/conns=%d/trivial", conns), &tr.LoadResult))
-		o := closedObservation(fmt.Sprintf("http/closed/conns=%d/scan", conns), &res.LoadResult)
+		emit(closedObservation(fmt.Sprintf("http/closed/conns=%d/trivial", conns), &tr))
+		o := closedObservation(fmt.Sprintf("http/closed/conns=%d/scan", conns), &res)
 		if tr.PerSecond() > 0 {
 			o.Sample[StatRateTrivial] = res.PerSecond() / tr.PerSecond()
+		}
+		if d := scrapeSyncs(host).sub(syncsBefore); d.walSyncs > 0 && res.Elapsed > 0 {
+			// Includes the trivial slices' time, when the store is idle.
+			o.Sample[StatCommitsPerSync] = d.commits / d.walSyncs
 		}
 		// Each of the 1+interleave loads may leave conns first uses in
 		// flight when it ends: sent, maybe admitted, never read.
@@ -240,7 +245,23 @@ func firstUsesOnly(mix *httpapitest.ScanMix) func(buf []byte, conn, i int) []byt
 const interleave = 4
 
 // loadSum adds up the slices of a closed-loop step.
-type loadSum struct{ httpapitest.LoadResult }
+// loadSum adds up the slices of a step, with the process's CPU time.
+type loadSum struct {
+	httpapitest.LoadResult
+	CPU time.Duration
+}
+
+// timed runs one slice of a step and adds it with the CPU time it took.
+func (s *loadSum) timed(load func() (*httpapitest.LoadResult, error)) error {
+	cpu := indextest.CPUTime()
+	r, err := load()
+	if err != nil {
+		return err
+	}
+	s.CPU += indextest.CPUTime() - cpu
+	s.add(r)
+	return nil
+}
 
 func (s *loadSum) add(r *httpapitest.LoadResult) {
 	if s.Latency == nil {
@@ -259,11 +280,15 @@ func (s *loadSum) add(r *httpapitest.LoadResult) {
 	}
 }
 
-func closedObservation(name string, r *httpapitest.LoadResult) Observation {
+func closedObservation(name string, r *loadSum) Observation {
 	s := latencies(r.Latency)
 	s[StatOps] = float64(r.Requests)
 	s[StatErrs] = float64(r.Errors)
 	s[StatRate] = r.PerSecond()
+	if r.CPU > 0 && r.Requests > 0 && r.Elapsed > 0 {
+		s[StatCPU] = float64(r.CPU.Microseconds()) / float64(r.Requests)
+		s[StatBusy] = r.CPU.Seconds() / r.Elapsed.Seconds() / float64(runtime.NumCPU())
+	}
 	o := Observation{Name: name, Unit: "request", Sample: s}
 	if r.FirstErr != nil {
 		o.FirstError = r.FirstErr.Error()
@@ -284,4 +309,38 @@ func openObservation(name string, r *OpenLoopResult) Observation {
 		o.FirstError = r.FirstErr.Error()
 	}
 	return o
+}
+
+// syncCounts are an appliance's Sync commits and WAL syncs so far, read
+// from its /metrics; zero when it does not export them.
+type syncCounts struct{ commits, walSyncs float64 }
+
+func (a syncCounts) sub(b syncCounts) syncCounts {
+	return syncCounts{a.commits - b.commits, a.walSyncs - b.walSyncs}
+}
+
+// scrapeSyncs reads the store's sync counters from http://host/metrics.
+func scrapeSyncs(host string) syncCounts {
+	var c syncCounts
+	code, body, err := fasthttp.GetTimeout(nil, "http://"+host+"/metrics", 5*time.Second)
+	if err != nil || code != fasthttp.StatusOK {
+		return c
+	}
+	for line := range bytes.Lines(body) {
+		name, value, ok := bytes.Cut(bytes.TrimSpace(line), []byte{' '})
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(string(value), 64)
+		if err != nil {
+			continue
+		}
+		switch string(name) {
+		case "admit_store_sync_commits_total":
+			c.commits = v
+		case "admit_store_wal_syncs_total":
+			c.walSyncs = v
+		}
+	}
+	return c
 }

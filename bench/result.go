@@ -231,6 +231,15 @@ func other(s Sample) string {
 	if v, ok := s[StatLagP99]; ok {
 		parts = append(parts, "lag p99 "+dur(v))
 	}
+	if v, ok := s[StatCommitsPerSync]; ok {
+		parts = append(parts, fmt.Sprintf("%.1f commits/sync", v))
+	}
+	if v, ok := s[StatCPU]; ok {
+		parts = append(parts, fmt.Sprintf("%.1f CPU-µs", v))
+		if b, ok := s[StatBusy]; ok {
+			parts[len(parts)-1] += fmt.Sprintf(" (busy %.0f%%)", 100*b)
+		}
+	}
 	if v := s[StatErrs]; v > 0 {
 		parts = append(parts, fmt.Sprintf("%.0f ERRORS", v))
 	}

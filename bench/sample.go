@@ -45,6 +45,17 @@ const (
 	// StatLagP99 is how late the open-loop generator sent its requests
 	// (99th percentile, µs): the generator's own share of the latency.
 	StatLagP99 = "lag-p99"
+
+	// StatCPU is the process's CPU time (user and system, every
+	// goroutine: with an in-process appliance the client's share too) per
+	// operation, µs; StatBusy is that CPU time over the step's wall time and
+	// the machine's CPUs: near 1, the step was CPU-bound.
+	StatCPU  = "cpu-µs"
+	StatBusy = "busy"
+	// StatCommitsPerSync is the appliance's Sync commits over its WAL
+	// syncs during a step (from its /metrics): how many durable
+	// admissions group commit made share each fdatasync.
+	StatCommitsPerSync = "commits/sync"
 )
 
 // Sample is one run's figures of one measurement, by statistic.

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/admitgate/admit/gate"
 )
 
 // holdTablesFS holds every creation of an SSTable, once armed, until
@@ -66,5 +68,25 @@ func TestStatsShowsFlushes(t *testing.T) {
 	}
 	if st := ix.Stats(); !st.Closed || st.FlushesRunning != 0 || st.CompactionsRunning != 0 {
 		t.Errorf("closed: %+v", st)
+	}
+}
+
+// Stats counts Sync commits and the WAL syncs that carried them: each
+// admission is one Sync commit, and one after the other each needs a sync.
+func TestStatsCountsSyncs(t *testing.T) {
+	ix, _ := openMem(t)
+	load(t, ix, tk("A", "derby"), tk("B", "derby"))
+	before := ix.Stats()
+	for _, barcode := range []string{"A", "B"} {
+		if d := scanAt(ix, barcode, during); d.Reason != gate.ReasonOK {
+			t.Fatalf("%s: %s", barcode, d.Reason)
+		}
+	}
+	after := ix.Stats()
+	if got := after.SyncCommits - before.SyncCommits; got != 2 {
+		t.Errorf("two admissions: %d Sync commits, want 2", got)
+	}
+	if got := after.WALSyncs - before.WALSyncs; got != 2 {
+		t.Errorf("two admissions one after the other: %d WAL syncs, want 2", got)
 	}
 }

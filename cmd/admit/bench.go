@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,6 +66,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		importLines, importScan          string
 		dir, cacheDir, jsonPath, budgets string
 		target, token, lane, freshPath   string
+		cpuProfile                       string
 	)
 	fs := m.flags("bench", benchUsage)
 	fs.BoolVar(&short, "short", false, "the short profile: 100k tickets, 200ms steps, fewer steps (the CI gate)")
@@ -89,6 +91,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	fs.StringVar(&lane, "lane", m.Getenv("ADMIT_LANE"), "with -target: the lane to scan at (ADMIT_LANE)")
 	fs.StringVar(&freshPath, "fresh", "", "with -target: a file of barcodes never scanned, one a line, for first uses")
 	fs.BoolVar(&verbose, "v", false, "log what the stores and servers do")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (client and in-process appliance) here, for go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -168,6 +171,20 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: -cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("bench: -cpuprofile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	res, err := bench.Run(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {

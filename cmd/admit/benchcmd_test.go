@@ -52,12 +52,18 @@ why = "nothing is this fast"
 	toy := []string{"bench", "-workloads", "validate,http", "-tickets", "4000", "-runs", "1", "-duration", "20ms", "-lanes", "1,2",
 		"-used", "100", "-conns", "2", "-rates", "200", "-rate-conns", "4", "-cache-dir", dir}
 
-	out, code := run(append(toy, "-json", result, "-gate", "-budgets", lenient)...)
+	profile := filepath.Join(dir, "cpu.prof")
+	out, code := run(append(toy, "-json", result, "-gate", "-budgets", lenient, "-cpuprofile", profile)...)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
+	if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
+		t.Errorf("-cpuprofile wrote nothing: %v", err)
+	}
+	// The daemon's /metrics gives the WAL syncs the scans shared.
 	for _, want := range []string{"admit bench (full): 4k tickets, 1 run(s), 20ms per step", "fsync", "validate/first-use/lanes=2",
-		"http/closed/conns=2/scan", "http/open/rate=200/scan", "% of trivial", "result: " + result, "gate: PASS (1 budgets)"} {
+		"http/closed/conns=2/scan", "http/open/rate=200/scan", "% of trivial", "commits/sync", "CPU-µs (busy ",
+		"result: " + result, "gate: PASS (1 budgets)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

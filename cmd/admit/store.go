@@ -201,6 +201,8 @@ var storeMetrics = []struct{ name, help string }{
 	{"admit_store_nonces", "Scan nonces remembered within the window."},
 	{"admit_store_disk_faults_total", "Storage errors seen."},
 	{"admit_store_recoveries_total", "Database reopens after a write fault."},
+	{"admit_store_sync_commits_total", "Sync commits (admissions, admin changes, journal syncs) since the store opened."},
+	{"admit_store_wal_syncs_total", "WAL fdatasyncs since the database opened (or last recovered); sync commits over WAL syncs is what group commit shares."},
 }
 
 func newStoreCollector(p *pendingIndex) *storeCollector {
@@ -251,6 +253,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge("admit_store_nonces", float64(st.Nonces))
 	counter("admit_store_disk_faults_total", float64(st.DiskFaults))
 	counter("admit_store_recoveries_total", float64(st.Recoveries))
+	counter("admit_store_sync_commits_total", float64(st.SyncCommits))
+	counter("admit_store_wal_syncs_total", float64(st.WALSyncs))
 }
 
 // closeQuietly closes c, for deferred cleanups whose error has nowhere to go.
