@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -89,7 +90,8 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: listen: %w", err)
 	}
-	trivial := httpapitest.ServeTrivial(tln)
+	var trivial *fasthttp.Server
+	pprof.Do(ctx, pprof.Labels("bench", "trivial-server"), func(context.Context) { trivial = httpapitest.ServeTrivial(tln) })
 	defer func() { _ = trivial.Shutdown() }()
 	taddr := tln.Addr().String()
 	trivialMix := httpapitest.NewScanMix(cfg.Target.Lane, nil, nil)
@@ -124,9 +126,16 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 	stepDur := cfg.Limit.Duration
 	warm := cfg.Limit.warmup()
 	for _, conns := range cfg.Conns {
-		load := func(addr string, req httpapitest.Request, check func(*fasthttp.Response) error, lim Limit) (*httpapitest.LoadResult, error) {
-			return httpapitest.Run(ctx, httpapitest.LoadConfig{Addr: addr, Conns: conns, Duration: lim.Duration, Requests: lim.Ops,
-				Request: req, Check: check})
+		load := func(addr string, req httpapitest.Request, check func(*fasthttp.Response) error, lim Limit) (r *httpapitest.LoadResult, err error) {
+			client := "scan-client"
+			if addr == taddr {
+				client = "trivial-client"
+			}
+			pprof.Do(ctx, pprof.Labels("bench", client), func(ctx context.Context) {
+				r, err = httpapitest.Run(ctx, httpapitest.LoadConfig{Addr: addr, Conns: conns, Duration: lim.Duration, Requests: lim.Ops,
+					Request: req, Check: check})
+			})
+			return r, err
 		}
 		if _, err := load(taddr, trivialReq, nil, warm); err != nil {
 			return out, err

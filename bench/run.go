@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -149,7 +150,11 @@ func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Ob
 			_, err = RunHTTP(ctx, hc)
 		} else {
 			var stop func() error
-			hc.Target, stop, err = c.Serve(ctx, store, c.Logger)
+			// Its goroutines (and those they start: the server's workers,
+			// the store's writers) carry the label in a CPU profile.
+			pprof.Do(ctx, pprof.Labels("bench", "appliance"), func(ctx context.Context) {
+				hc.Target, stop, err = c.Serve(ctx, store, c.Logger)
+			})
 			if err != nil {
 				return out, fmt.Errorf("bench: start the appliance: %w", err)
 			}
