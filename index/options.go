@@ -8,6 +8,14 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// The defaults of the Options an operator may want to size (admit's
+// [store] configuration section).
+const (
+	DefaultCacheSize      = 512 << 20 // Options.CacheSize
+	DefaultMemTableSize   = 16 << 20  // Options.MemTableSize
+	DefaultJournalBacklog = 65536     // Options.JournalBacklog
+)
+
 // Options configures an Index. Every field's comment states its default; a
 // nil *Options is valid and means all defaults.
 type Options struct {
@@ -150,10 +158,10 @@ func (o *Options) EnsureDefaults() *Options {
 		o.ImportTableBytes = 128 << 20
 	}
 	if o.CacheSize <= 0 {
-		o.CacheSize = 512 << 20
+		o.CacheSize = DefaultCacheSize
 	}
 	if o.MemTableSize == 0 {
-		o.MemTableSize = 16 << 20
+		o.MemTableSize = DefaultMemTableSize
 	}
 	if o.RecoveryInterval <= 0 {
 		o.RecoveryInterval = 500 * time.Millisecond
@@ -162,7 +170,7 @@ func (o *Options) EnsureDefaults() *Options {
 		o.JournalBatch = 4096
 	}
 	if o.JournalBacklog <= 0 {
-		o.JournalBacklog = 65536
+		o.JournalBacklog = DefaultJournalBacklog
 	}
 	if o.piggybackWait <= 0 {
 		o.piggybackWait = 2 * time.Millisecond

@@ -18,6 +18,7 @@ import (
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/httpapi"
+	"github.com/admitgate/admit/index"
 )
 
 // Config is admit's configuration file (TOML). docs/config.md documents
@@ -31,8 +32,9 @@ type Config struct {
 	// (SecuTix writes local time). Default the system's.
 	Timezone string `toml:"timezone"`
 
-	HTTP HTTPConfig `toml:"http"`
-	Log  LogConfig  `toml:"log"`
+	HTTP  HTTPConfig  `toml:"http"`
+	Log   LogConfig   `toml:"log"`
+	Store StoreConfig `toml:"store"`
 
 	Tokens      []TokenConfig      `toml:"tokens"`
 	Providers   []ProviderConfig   `toml:"providers"`
@@ -53,6 +55,26 @@ type HTTPConfig struct {
 	ShutdownGrace Duration `toml:"shutdown_grace"` // default 15s: draining requests at SIGTERM
 	MaxBodySize   Size     `toml:"max_body_size"`  // default 8KiB: JSON bodies
 	MaxImportSize Size     `toml:"max_import_size"`
+}
+
+// StoreConfig sizes the ticket store's memory (index.Options). It changes
+// only at restart.
+type StoreConfig struct {
+	// CacheSize is the block cache: two memtables plus about 150 bytes a
+	// ticket keep every ticket record in memory. Default 512MiB (about 2M
+	// tickets).
+	CacheSize Size `toml:"cache_size"`
+	// MemtableSize is the write buffer (and WAL file) size. Default 16MiB.
+	MemtableSize Size `toml:"memtable_size"`
+	// JournalBacklog bounds the refusals waiting for the journal writer
+	// (about 300 bytes each). Default 65536.
+	JournalBacklog int `toml:"journal_backlog"`
+}
+
+// indexOptions are the store's options for this configuration.
+func (c *Config) indexOptions(log zerolog.Logger) *index.Options {
+	return &index.Options{Appliance: c.Appliance, Logger: log, CacheSize: int64(c.Store.CacheSize),
+		MemTableSize: uint64(c.Store.MemtableSize), JournalBacklog: c.Store.JournalBacklog}
 }
 
 // LogConfig is where and how admit logs.
@@ -113,6 +135,8 @@ func DefaultConfig() *Config {
 			MaxImportSize: httpapi.DefaultMaxImportBytes,
 		},
 		Log: LogConfig{Level: "info", Format: "auto"},
+		Store: StoreConfig{CacheSize: index.DefaultCacheSize, MemtableSize: index.DefaultMemTableSize,
+			JournalBacklog: index.DefaultJournalBacklog},
 	}
 }
 
@@ -245,6 +269,15 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.MaxImportSize < 1<<10 {
 		add("http.max_import_size must be at least 1KiB")
+	}
+	if m := c.Store.MemtableSize; m < 1<<20 || m > 1<<30 {
+		add("store.memtable_size must be between 1MiB and 1GiB")
+	}
+	if c.Store.CacheSize < 2*c.Store.MemtableSize+16<<20 {
+		add("store.cache_size must be at least two memtables (store.memtable_size) and 16MiB")
+	}
+	if b := c.Store.JournalBacklog; b < 1024 || b > 1<<24 {
+		add("store.journal_backlog must be between 1024 and 16777216")
 	}
 	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
 		add("log.level must be debug, info, warn or error, not %q", c.Log.Level)

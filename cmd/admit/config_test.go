@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/index"
 )
 
 func TestExampleConfigIsValid(t *testing.T) {
@@ -73,6 +77,10 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 		{"tls half", token + "[http]\ntls_cert = \"c.pem\"\n", "go together"},
 		{"timezone", token + "timezone = \"Mars/Olympus\"\n", "timezone"},
 		{"log level", token + "[log]\nlevel = \"loud\"\n", "log.level"},
+		{"memtable size", token + "[store]\nmemtable_size = \"64KiB\"\n", "store.memtable_size"},
+		{"cache below memtables", token + "[store]\ncache_size = \"64MiB\"\nmemtable_size = \"32MiB\"\n", "store.cache_size"},
+		{"journal backlog", token + "[store]\njournal_backlog = 10\n", "store.journal_backlog"},
+		{"unknown store key", token + "[store]\ncache = \"1GiB\"\n", `unknown key "store.cache"`},
 		{"drop folder", token + "[[drop_folders]]\ndir = \"/x\"\nprovider = \"\"\n", "drop_folders[0]"},
 	}
 	for _, tt := range tests {
@@ -110,6 +118,17 @@ func TestSizesAndDurations(t *testing.T) {
 	}
 	if c.HTTP.MaxBodySize != 4096 || time.Duration(c.HTTP.ReadTimeout) != 1500*time.Millisecond {
 		t.Errorf("http = %+v", c.HTTP)
+	}
+	if c.Store.CacheSize != index.DefaultCacheSize || c.Store.MemtableSize != index.DefaultMemTableSize || c.Store.JournalBacklog != index.DefaultJournalBacklog {
+		t.Errorf("store defaults = %+v", c.Store)
+	}
+	c, err = ParseConfig(strings.NewReader("[store]\ncache_size = \"4GiB\"\nmemtable_size = \"64MiB\"\njournal_backlog = 4096\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.indexOptions(zerolog.Nop())
+	if o.CacheSize != 4<<30 || o.MemTableSize != 64<<20 || o.JournalBacklog != 4096 {
+		t.Errorf("index options from [store] = %+v", o)
 	}
 }
 

@@ -129,7 +129,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}()
 
 	start := time.Now()
-	ix, err := index.Open(d.cfg.DataDir, &index.Options{Appliance: d.cfg.Appliance, Logger: d.Logger})
+	ix, err := index.Open(d.cfg.DataDir, d.cfg.indexOptions(d.Logger))
 	if err != nil {
 		return fmt.Errorf("admit: open the ticket store: %w", err)
 	}
@@ -212,7 +212,7 @@ func (d *Daemon) applyCatalog(ctx context.Context, c *Config) error {
 // (SIGHUP). The new configuration is validated whole first: a bad one
 // changes nothing and returns the error, and the daemon keeps running on
 // the old one. Settings that need a restart (listen address, TLS, data
-// directory, limits, log) are reported and left as they are.
+// directory, limits, store sizes, log) are reported and left as they are.
 func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -239,8 +239,8 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	for _, w := range laneWarnings {
 		log.Warn().Msg("reload: " + w)
 	}
-	if c.HTTP != d.cfg.HTTP || c.DataDir != d.cfg.DataDir || c.Log != d.cfg.Log || c.Appliance != d.cfg.Appliance {
-		log.Warn().Msg("reload: http, data_dir, appliance and log settings change only at restart")
+	if c.HTTP != d.cfg.HTTP || c.DataDir != d.cfg.DataDir || c.Log != d.cfg.Log || c.Appliance != d.cfg.Appliance || c.Store != d.cfg.Store {
+		log.Warn().Msg("reload: http, data_dir, appliance, store and log settings change only at restart")
 	}
 	log.Info().Int("tokens", auth.Len()).Int("lanes", len(lanes)).Int("events", len(c.Events)).
 		Int("providers", len(c.Providers)).Msg("configuration reloaded")

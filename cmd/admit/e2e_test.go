@@ -299,9 +299,11 @@ func TestWholeFlowOverARealSocket(t *testing.T) {
 	if len(lanes.Lanes) != 3 || lanes.Lanes[0].Last == nil || lanes.Lanes[0].Scans == 0 || lanes.Lanes[0].State != "idle" {
 		t.Errorf("lanes = %+v", lanes.Lanes)
 	}
-	// Metrics carry the scans, the store and the imports.
+	// Metrics carry the scans, the store (sized by testConfig's [store]) and
+	// the imports.
 	m := string(api.must(200, "GET", "/metrics", "", nil).body)
-	for _, w := range []string{`admit_scans_total{lane="north-1",reason="ok"}`, `admit_store_tickets 90`, "admit_store_journal_backlog_limit 65536", `admit_imports_total{result="rejected"} 2`, "admit_decision_seconds_bucket"} {
+	for _, w := range []string{`admit_scans_total{lane="north-1",reason="ok"}`, `admit_store_tickets 90`, "admit_store_journal_backlog_limit 4096",
+		"admit_store_sync_commits_total", "admit_store_wal_syncs_total", `admit_imports_total{result="rejected"} 2`, "admit_decision_seconds_bucket"} {
 		if !strings.Contains(m, w) {
 			t.Errorf("metrics lack %q", w)
 		}

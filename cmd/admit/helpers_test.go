@@ -31,6 +31,8 @@ timezone = "Europe/Zurich"
 [http]
 listen = "127.0.0.1:0"
 max_import_size = "4MiB"
+[store]
+journal_backlog = 4096
 [[tokens]]
 name = "ops"
 role = "admin"
