@@ -52,10 +52,10 @@ func (ix *Index) apply(b *pebble.Batch) error {
 	ix.syncing.Add(1)
 	err := ix.commitBatch(b, pebble.Sync)
 	ix.syncing.Add(-1)
-	ix.syncCommits.Add(1)
 	if err != nil {
 		return err
 	}
+	ix.syncCommits.Add(1)
 	if covers > ix.walSynced.Load() {
 		ix.markSynced(covers)
 	}

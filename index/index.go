@@ -133,7 +133,7 @@ type Stats struct {
 	FlushesRunning     int64
 	CompactionsRunning int64
 
-	// SyncCommits counts the Sync commits made since Open (an admission,
+	// SyncCommits counts the Sync commits that succeeded since Open (an admission,
 	// an admin change, the journal writer's own syncs), WALSyncs the WAL
 	// syncs (fdatasync) Pebble made since it was opened (at Open or by the
 	// last recovery; zero while faulted): group commit lets concurrent
