@@ -133,13 +133,15 @@ type Stats struct {
 	FlushesRunning     int64
 	CompactionsRunning int64
 
-	// SyncCommits counts the Sync commits that succeeded since Open (an admission,
-	// an admin change, the journal writer's own syncs), WALSyncs the WAL
-	// syncs (fdatasync) Pebble made since it was opened (at Open or by the
-	// last recovery; zero while faulted): group commit lets concurrent
-	// Sync commits share one, so SyncCommits/WALSyncs is the commits each
-	// sync carried. An fdatasync costs CPU as well as time (~50 CPU-µs on
-	// a virtual disk), so the ratio is what a busy gate's CPU depends on.
+	// SyncCommits counts the Sync commits that succeeded since Open (an
+	// admission, an admin change, the journal writer's own syncs), WALSyncs
+	// the WAL syncs (fdatasync) Pebble made since it was opened (at Open or
+	// by the last recovery; zero while faulted), for them and for its own
+	// needs (a WAL it rotates away from, an import's ingest). Group commit
+	// lets concurrent Sync commits share a sync, so under scan load the
+	// ratio of their increases is the admissions each sync carried. An
+	// fdatasync costs CPU as well as time (~50 CPU-µs on a virtual disk),
+	// so that ratio is what a busy gate's CPU depends on.
 	SyncCommits uint64
 	WALSyncs    uint64
 }

@@ -202,7 +202,7 @@ var storeMetrics = []struct{ name, help string }{
 	{"admit_store_disk_faults_total", "Storage errors seen."},
 	{"admit_store_recoveries_total", "Database reopens after a write fault."},
 	{"admit_store_sync_commits_total", "Sync commits (admissions, admin changes, journal syncs) since the store opened."},
-	{"admit_store_wal_syncs_total", "WAL fdatasyncs since the database opened (or last recovered); sync commits over WAL syncs is what group commit shares."},
+	{"admit_store_wal_syncs_total", "WAL fdatasyncs since the database opened (or last recovered), for sync commits and for WAL rotations and imports; under scan load, the increase of sync commits over that of WAL syncs is the admissions each sync carried."},
 }
 
 func newStoreCollector(p *pendingIndex) *storeCollector {
