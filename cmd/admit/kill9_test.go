@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,6 +130,13 @@ id = "l1"
 	}
 	c := startChild(t, bin, config, base)
 	api.must(200, "POST", "/v1/imports?provider=p&event=E&price_type=GEN&format=lines", adminSecret, seed.String())
+	if os.Getenv("GOMAXPROCS") == "" {
+		// serve runs Go on twice the CPUs it may use (serveProcs).
+		want := fmt.Sprintf("go_sched_gomaxprocs_threads %d\n", 2*runtime.GOMAXPROCS(0))
+		if m := string(api.must(200, "GET", "/metrics", "", nil).body); !strings.Contains(m, want) {
+			t.Errorf("the daemon's metrics lack %q", strings.TrimSpace(want))
+		}
+	}
 
 	admitted := map[string]uint64{} // barcode → seq, every admit:true answered
 	var mu sync.Mutex

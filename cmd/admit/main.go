@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -23,7 +24,7 @@ import (
 var version = "dev"
 
 func main() {
-	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, SetProcs: runtime.GOMAXPROCS}
 	err := m.Run(context.Background(), os.Args[1:])
 	os.Exit(exitCode(err, m.Stderr))
 }
@@ -73,6 +74,10 @@ type Main struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// SetProcs is runtime.GOMAXPROCS in the binary, for serve (see
+	// serveProcs); nil leaves the process's setting alone (tests running
+	// commands in their own process).
+	SetProcs func(int) int
 }
 
 const usage = `admit is a gate validation appliance.
@@ -243,6 +248,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 	}
 	log := newLogger(logCfg, logOut)
+	if m.SetProcs != nil {
+		procs := serveProcs(m.Getenv, m.SetProcs(0))
+		m.SetProcs(procs)
+		msg := "Go runs on twice the usable CPUs: a WAL sync holds one while it waits (GOMAXPROCS overrides)"
+		if m.Getenv("GOMAXPROCS") != "" {
+			msg = "Go runs on GOMAXPROCS from the environment"
+		}
+		log.Info().Str("component", "daemon").Int("gomaxprocs", procs).Int("cpus", runtime.NumCPU()).Msg(msg)
+	}
 	d := &Daemon{Config: cfg, Logger: log}
 	if demo != nil {
 		d.Seed = demo.seed
