@@ -87,6 +87,8 @@ type Index struct {
 	fixups     []fixup
 	recovering atomic.Bool
 	warmed     atomic.Bool // the block cache warm-up after Open is over
+	// warmedTickets is how many ticket records the last warm-up loaded.
+	warmedTickets atomic.Int64
 
 	born     time.Time    // Open's time: lastScan counts from it (monotonic)
 	lastScan atomic.Int64 // when the last durable scan began, ns since born; see pacer
@@ -124,7 +126,12 @@ type Stats struct {
 	Recoveries            uint64 // database reopens after a write fault
 	Faulted               bool   // a write fault is being recovered: scans are refused with error
 	CacheWarmed           bool   // the block cache warm-up after Open is over (see Options.DisableCacheWarmup)
-	Closed                bool
+	// WarmedTickets is how many ticket records the warm-up loaded into the
+	// block cache: fewer than Tickets when the cache (Options.CacheSize)
+	// cannot hold them all, and the first scan of each other ticket then
+	// reads the disk.
+	WarmedTickets int64
+	Closed        bool
 
 	// Pebble's background work now: memtables being flushed to tables and
 	// compactions running (zero while faulted or closed). Both share the
@@ -368,6 +375,7 @@ func (ix *Index) Stats() Stats {
 		Faulted:               ix.faulted.Load(),
 		SyncCommits:           ix.syncCommits.Load(),
 		CacheWarmed:           ix.warmed.Load(),
+		WarmedTickets:         ix.warmedTickets.Load(),
 		Closed:                ix.closed.Load(),
 	}
 	if p := ix.providers.Load(); p != nil {

@@ -2,9 +2,11 @@ package index
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -88,5 +90,49 @@ func TestStatsCountsSyncs(t *testing.T) {
 	}
 	if got := after.WALSyncs - before.WALSyncs; got != 2 {
 		t.Errorf("two admissions one after the other: %d WAL syncs, want 2", got)
+	}
+}
+
+// The warm-up says how many ticket records the block cache took: all of
+// them in a cache of the default size, fewer in one too small for them.
+func TestStatsWarmedTickets(t *testing.T) {
+	tickets := make([]gate.Ticket, 2000)
+	for i := range tickets {
+		tickets[i] = tk(fmt.Sprintf("W-%05d", i), "derby")
+	}
+	for _, tt := range []struct {
+		name  string
+		cache int64
+		all   bool
+	}{{"default cache", 0, true}, {"cache of two memtables and a little", 2*(4<<20) + 1200<<10, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := vfs.NewMem()
+			ix := openFS(t, fs)
+			if _, err := ix.PutEvent(context.Background(), derby); err != nil {
+				t.Fatal(err)
+			}
+			load(t, ix, tickets...)
+			if err := ix.Close(); err != nil {
+				t.Fatal(err)
+			}
+			o := testOptions(fs)
+			o.CacheSize = tt.cache
+			ix, err := Open("data", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ix.Close()
+			deadline := time.Now().Add(10 * time.Second)
+			for !ix.Stats().CacheWarmed {
+				if time.Now().After(deadline) {
+					t.Fatal("the warm-up never ended")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			st := ix.Stats()
+			if got := st.WarmedTickets == st.Tickets; got != tt.all || st.Tickets != int64(len(tickets)) {
+				t.Errorf("%d of %d tickets warmed; want all: %v", st.WarmedTickets, st.Tickets, tt.all)
+			}
+		})
 	}
 }
