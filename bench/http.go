@@ -174,8 +174,8 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 		if tr.PerSecond() > 0 {
 			o.Sample[StatRateTrivial] = res.PerSecond() / tr.PerSecond()
 		}
-		if d := scrapeSyncs(host).sub(syncsBefore); d.walSyncs > 0 && res.Elapsed > 0 {
-			// Includes the trivial slices' time, when the store is idle.
+		if d := scrapeSyncs(host).sub(syncsBefore); d.walSyncs > 0 {
+			// Over the whole step: the store is idle in the trivial slices.
 			o.Sample[StatCommitsPerSync] = d.commits / d.walSyncs
 		}
 		// Each of the 1+interleave loads may leave conns first uses in
@@ -253,8 +253,8 @@ func firstUsesOnly(mix *httpapitest.ScanMix) func(buf []byte, conn, i int) []byt
 // interleave is how many slices a closed-loop step is cut into.
 const interleave = 4
 
-// loadSum adds up the slices of a closed-loop step.
-// loadSum adds up the slices of a step, with the process's CPU time.
+// loadSum adds up the slices of a closed-loop step, with the process's
+// CPU time during them.
 type loadSum struct {
 	httpapitest.LoadResult
 	CPU time.Duration
