@@ -167,21 +167,28 @@ type ImportResult struct {
 
 // ImportRecord is the record of one applied import.
 type ImportRecord struct {
-	ID          uint64    `json:"id"`
-	Provider    string    `json:"provider"`
-	Event       string    `json:"event,omitempty"`
-	Format      Format    `json:"format"`
-	Source      string    `json:"source"`
-	By          string    `json:"by"`
-	At          time.Time `json:"at"`
-	Lines       int       `json:"lines"`
-	Added       int       `json:"added"`
-	Updated     int       `json:"updated"`
-	Unchanged   int       `json:"unchanged"`
-	Rejected    int       `json:"rejected"`
-	Digest      string    `json:"digest"`
+	ID        uint64    `json:"id"`
+	Provider  string    `json:"provider"`
+	Event     string    `json:"event,omitempty"`
+	Format    Format    `json:"format"`
+	Source    string    `json:"source"`
+	By        string    `json:"by"`
+	At        time.Time `json:"at"`
+	Lines     int       `json:"lines"`
+	Added     int       `json:"added"`
+	Updated   int       `json:"updated"`
+	Unchanged int       `json:"unchanged"`
+	Rejected  int       `json:"rejected"`
+	Digest    string    `json:"digest"`
+	// WithdrawnAt is when a withdrawal finished; WithdrawnBy who asked for
+	// it (set from the moment it was asked).
 	WithdrawnAt time.Time `json:"withdrawn_at,omitzero"`
 	WithdrawnBy string    `json:"withdrawn_by,omitempty"`
+	// WithdrawPending is true from the moment a withdrawal is asked for
+	// until it has cancelled every ticket it should. One cut short (a
+	// crash, a write fault, an abandoned request) is finished when the
+	// store next opens, or when it is asked for again.
+	WithdrawPending bool `json:"withdraw_pending,omitempty"`
 	// Cancelled counts the tickets a withdrawal cancelled (added by this
 	// import and never used).
 	Cancelled int `json:"cancelled,omitempty"`

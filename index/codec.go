@@ -21,7 +21,7 @@ const (
 	redemptionVersion = 1
 	entryVersion      = 1
 	eventVersion      = 1
-	importVersion     = 1
+	importVersion     = 2 // 2 added the withdrawal flags; 1 is still read
 )
 
 var errCorrupt = errors.New("index: corrupt record")
@@ -498,12 +498,24 @@ func encodeImport(r *gate.ImportRecord) []byte {
 	e.time(r.WithdrawnAt)
 	e.string(r.WithdrawnBy)
 	e.uvarint(uint64(r.Cancelled))
+	var flags byte
+	if r.WithdrawPending {
+		flags |= importWithdrawPending
+	}
+	e.byte(flags)
 	return e.b
 }
 
+// importWithdrawPending flags an import record whose withdrawal has begun
+// and not finished (from importVersion 2).
+const importWithdrawPending = 1
+
 func decodeImport(id uint64, b []byte) (gate.ImportRecord, error) {
 	d := decoder{b: b}
-	d.version(importVersion)
+	v := d.byte()
+	if d.err == nil && (v < 1 || v > importVersion) {
+		return gate.ImportRecord{}, fmt.Errorf("index: import record version %d, want 1 to %d: %w", v, importVersion, errCorrupt)
+	}
 	r := gate.ImportRecord{ID: id}
 	r.Provider = d.string()
 	r.Event = d.string()
@@ -520,6 +532,13 @@ func decodeImport(id uint64, b []byte) (gate.ImportRecord, error) {
 	r.WithdrawnAt = d.time()
 	r.WithdrawnBy = d.string()
 	r.Cancelled = d.int()
+	if v >= 2 {
+		flags := d.byte()
+		if flags&^importWithdrawPending != 0 && d.err == nil {
+			return gate.ImportRecord{}, fmt.Errorf("index: import record flags %#x: %w", flags, errCorrupt)
+		}
+		r.WithdrawPending = flags&importWithdrawPending != 0
+	}
 	return r, d.finish()
 }
 

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -50,9 +51,47 @@ func TestCodecRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(gotImp, imp) {
 		t.Fatalf("import: %+v %v", gotImp, err)
 	}
+	imp.WithdrawPending = true
+	if gotImp, err := decodeImport(3, encodeImport(&imp)); err != nil || !reflect.DeepEqual(gotImp, imp) {
+		t.Fatalf("import, withdrawal pending: %+v %v", gotImp, err)
+	}
 	gotEv, err := decodeEvent("fest", encodeEvent(fest))
 	if err != nil || !reflect.DeepEqual(gotEv, fest) {
 		t.Fatalf("event: %+v %v", gotEv, err)
+	}
+}
+
+// TestDecodeImportVersions: records written before the withdrawal flags
+// (version 1) still read; unknown versions and flags are corruption.
+func TestDecodeImportVersions(t *testing.T) {
+	imp := gate.ImportRecord{ID: 7, Provider: "p", Format: gate.FormatLines, At: t0, Lines: 3, Added: 3, Digest: "d"}
+	v2 := encodeImport(&imp)
+	v1 := append([]byte{1}, v2[1:len(v2)-1]...) // no flags byte
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		ok   bool
+	}{
+		{"version 2", v2, true},
+		{"version 1", v1, true},
+		{"version 1 with a flags byte", append(append([]byte(nil), v1...), 0), false},
+		{"version 2 without its flags byte", append([]byte{2}, v1[1:]...), false},
+		{"version 3", append([]byte{3}, v2[1:]...), false},
+		{"version 0", append([]byte{0}, v2[1:]...), false},
+		{"unknown flag", append(append([]byte(nil), v2[:len(v2)-1]...), 2), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeImport(7, tc.b)
+			if !tc.ok {
+				if !errors.Is(err, errCorrupt) {
+					t.Fatalf("decoded %+v, err %v; want corruption", got, err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, imp) {
+				t.Fatalf("got %+v %v, want %+v", got, err, imp)
+			}
+		})
 	}
 }
 

@@ -72,13 +72,31 @@ func crashChild(mode, dir string) int {
 			fmt.Fprintf(out, "IMPORT %d\n", res.ID)
 			out.Flush()
 		}
+	case "withdraw":
+		imps, err := ix.Imports(ctx)
+		if err != nil || len(imps) == 0 {
+			fmt.Fprintln(os.Stderr, "imports:", imps, err)
+			return 2
+		}
+		fmt.Fprintln(out, "READY")
+		out.Flush()
+		start := time.Now()
+		rec, err := ix.Withdraw(ctx, imps[0].ID, "crash")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "withdraw:", err)
+			return 2
+		}
+		fmt.Fprintf(out, "WITHDRAWN %d in %v\n", rec.Cancelled, time.Since(start))
+		out.Flush()
+		select {} // wait for the kill
 	}
 	return 2
 }
 
 const (
-	crashTickets = 3000
-	crashImport  = 5000
+	crashTickets  = 3000
+	crashImport   = 5000
+	crashWithdraw = 4000
 )
 
 func runChild(t *testing.T, mode, dir string, kill func(lines <-chan string)) []string {
@@ -269,4 +287,94 @@ func TestCrashImportAtomic(t *testing.T) {
 		}
 		t.Logf("run %d: killed after %v, %d imports whole", run, wait, len(imps))
 	}
+}
+
+// TestCrashWithdrawWhole: a withdrawal killed at any moment is, once the
+// store reopens, either not begun (no ticket of the import cancelled) or
+// whole (every ticket cancelled, the record withdrawn, the count exact):
+// Open finishes one that was cut short.
+func TestCrashWithdrawWhole(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	runs := 8
+	if testing.Short() {
+		runs = 3
+	}
+	outcomes := map[string]int{}
+	for run := range runs {
+		ix, err := Open(dir, crashOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run == 0 {
+			if _, err := ix.PutEvent(ctx, derby); err != nil {
+				t.Fatal(err)
+			}
+		}
+		prefix := fmt.Sprintf("W%02d-", run)
+		var ts []gate.Ticket
+		for i := range crashWithdraw {
+			ts = append(ts, tk(fmt.Sprintf("%s%05d", prefix, i), "derby"))
+		}
+		res := load(t, ix, ts...)
+		if err := ix.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		wait := time.Duration(rand.IntN(30_000)) * time.Microsecond
+		var said []string
+		runChild(t, "withdraw", dir, func(lines <-chan string) {
+			deadline := time.After(wait)
+			for {
+				select {
+				case l := <-lines:
+					said = append(said, l)
+				case <-deadline:
+					return
+				}
+			}
+		})
+
+		ix, err = Open(dir, crashOptions())
+		if err != nil {
+			t.Fatalf("run %d: reopen: %v", run, err)
+		}
+		imps, err := ix.Imports(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := imps[0]
+		if rec.ID != res.ID {
+			t.Fatalf("run %d: newest import %d, want %d", run, rec.ID, res.ID)
+		}
+		cancelled := 0
+		for i := range crashWithdraw {
+			v, err := ix.Ticket(ctx, fmt.Sprintf("%s%05d", prefix, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.State == gate.StateCancelled {
+				cancelled++
+			}
+		}
+		outcome := "whole"
+		switch {
+		case rec.WithdrawPending:
+			t.Fatalf("run %d: still pending after Open: %+v", run, rec)
+		case rec.WithdrawnAt.IsZero():
+			outcome = "not begun"
+			if cancelled != 0 || rec.Cancelled != 0 {
+				t.Fatalf("run %d: not withdrawn, yet %d tickets cancelled (record %+v)", run, cancelled, rec)
+			}
+		case cancelled != crashWithdraw || rec.Cancelled != crashWithdraw:
+			t.Fatalf("run %d: withdrawn with %d of %d tickets cancelled (record says %d)", run, cancelled, crashWithdraw, rec.Cancelled)
+		}
+		outcomes[outcome]++
+		checkCounters(t, ix)
+		if err := ix.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("run %d: killed after %v: %s (child said %q)", run, wait, outcome, said)
+	}
+	t.Logf("outcomes: %v", outcomes)
 }

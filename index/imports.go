@@ -43,12 +43,19 @@ const withdrawChunk = 512
 
 // Withdraw cancels the tickets import id added that were never used (no
 // admission here, not used upstream, not already cancelled, invalidated or
-// revoked); nothing is deleted and no redemption is lost. It scans the
-// tickets once and commits in chunks, each under the chunk's ticket
-// stripes, so a scan racing with the withdrawal either admits before the
-// ticket is cancelled (and the ticket is then left alone) or is refused.
-// The import record (withdrawn when, by whom, how many cancelled) is written
-// last; a withdrawal cut short by a crash can be run again.
+// revoked); nothing is deleted and no redemption is lost.
+//
+// A withdrawal of a large import is too big for one commit, so it is made
+// whole another way: the import record is marked WithdrawPending first,
+// then the tickets are cancelled in chunks, each chunk committed with the
+// record's running Cancelled count, and the record is marked withdrawn
+// last. A withdrawal cut short (a crash, a write fault, ctx ending) is
+// finished by Open, or by calling Withdraw again; so after a restart an
+// import is never left half withdrawn.
+//
+// Each chunk is committed under its tickets' stripes, so a scan racing with
+// the withdrawal either admits before the ticket is cancelled (and the
+// ticket is then left alone) or is refused.
 func (ix *Index) Withdraw(ctx context.Context, id uint64, by string) (gate.ImportRecord, error) {
 	if err := ix.enter(); err != nil {
 		return gate.ImportRecord{}, err
@@ -58,6 +65,29 @@ func (ix *Index) Withdraw(ctx context.Context, id uint64, by string) (gate.Impor
 		return gate.ImportRecord{}, err
 	}
 	defer ix.unlockAdmin()
+	rec, err := ix.importRecord(id)
+	if err != nil {
+		return gate.ImportRecord{}, err
+	}
+	if !rec.WithdrawnAt.IsZero() {
+		return gate.ImportRecord{}, gate.Errorf(gate.ECONFLICT, "index: import %d was already withdrawn at %s by %s",
+			id, rec.WithdrawnAt.Format(time.RFC3339), rec.WithdrawnBy)
+	}
+	if rec.WithdrawPending {
+		ix.log.Info().Uint64("import", id).Str("asked_by", rec.WithdrawnBy).Str("by", by).
+			Int("cancelled_so_far", rec.Cancelled).Msg("resuming an unfinished withdrawal")
+	} else {
+		rec.WithdrawPending = true
+		rec.WithdrawnBy = by
+		if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(importKey(id), encodeImport(&rec), nil) }); err != nil {
+			return gate.ImportRecord{}, fmt.Errorf("index: withdraw %d: %w", id, err)
+		}
+	}
+	return ix.finishWithdrawal(ctx, rec)
+}
+
+// importRecord reads the record of import id.
+func (ix *Index) importRecord(id uint64) (gate.ImportRecord, error) {
 	v, closer, err := ix.db.Get(importKey(id))
 	if err == pebble.ErrNotFound {
 		return gate.ImportRecord{}, gate.Errorf(gate.ENOTFOUND, "index: no import %d", id)
@@ -65,16 +95,18 @@ func (ix *Index) Withdraw(ctx context.Context, id uint64, by string) (gate.Impor
 	if err != nil {
 		return gate.ImportRecord{}, ix.readFault("import", err)
 	}
+	defer closer.Close()
 	rec, err := decodeImport(id, v)
-	closer.Close()
 	if err != nil {
 		return gate.ImportRecord{}, fmt.Errorf("index: import %d: %w", id, err)
 	}
-	if !rec.WithdrawnAt.IsZero() {
-		return gate.ImportRecord{}, gate.Errorf(gate.ECONFLICT, "index: import %d was already withdrawn at %s by %s",
-			id, rec.WithdrawnAt.Format(time.RFC3339), rec.WithdrawnBy)
-	}
+	return rec, nil
+}
 
+// finishWithdrawal cancels what is left to cancel of the pending withdrawal
+// rec and marks it withdrawn. The caller holds the admin lock.
+func (ix *Index) finishWithdrawal(ctx context.Context, rec gate.ImportRecord) (gate.ImportRecord, error) {
+	id := rec.ID
 	// Collect the candidates first (an iterator over a consistent view),
 	// then re-check each under its stripe.
 	var candidates []string
@@ -83,35 +115,76 @@ func (ix *Index) Withdraw(ctx context.Context, id uint64, by string) (gate.Impor
 		if err != nil {
 			return fmt.Errorf("ticket %q: %w", k[1:], err)
 		}
-		if t.T.ImportID == id && t.T.State == gate.StateValid || t.T.ImportID == id && t.T.State == gate.StateBlocked {
+		if t.T.ImportID == id && (t.T.State == gate.StateValid || t.T.State == gate.StateBlocked) {
 			candidates = append(candidates, t.T.Barcode)
 		}
 		return nil
 	}); err != nil {
 		return gate.ImportRecord{}, fmt.Errorf("index: withdraw %d: %w", id, err)
 	}
-	cancelled := 0
 	for start := 0; start < len(candidates); start += withdrawChunk {
 		if err := ctx.Err(); err != nil {
-			return gate.ImportRecord{}, fmt.Errorf("index: withdraw %d: %w", id, err)
+			return gate.ImportRecord{}, fmt.Errorf("index: withdraw %d (%d cancelled so far; it finishes when asked again or at the next start): %w",
+				id, rec.Cancelled, err)
 		}
-		n, err := ix.withdrawChunk(candidates[start:min(start+withdrawChunk, len(candidates))])
-		cancelled += n
-		if err != nil {
-			return gate.ImportRecord{}, fmt.Errorf("index: withdraw %d: %w", id, err)
+		if err := ix.withdrawChunk(candidates[start:min(start+withdrawChunk, len(candidates))], &rec); err != nil {
+			return gate.ImportRecord{}, fmt.Errorf("index: withdraw %d (%d cancelled so far; it finishes when asked again or at the next start): %w",
+				id, rec.Cancelled, err)
 		}
 	}
-	rec.WithdrawnAt = time.Now().UTC()
-	rec.WithdrawnBy = by
-	rec.Cancelled = cancelled
-	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(importKey(id), encodeImport(&rec), nil) }); err != nil {
+	done := rec
+	done.WithdrawPending = false
+	done.WithdrawnAt = time.Now().UTC()
+	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(importKey(id), encodeImport(&done), nil) }); err != nil {
 		return gate.ImportRecord{}, fmt.Errorf("index: withdraw %d: %w", id, err)
 	}
-	ix.log.Info().Uint64("import", id).Int("cancelled", cancelled).Str("by", by).Msg("import withdrawn")
-	return rec, nil
+	ix.log.Info().Uint64("import", id).Int("cancelled", done.Cancelled).Str("by", done.WithdrawnBy).Msg("import withdrawn")
+	return done, nil
 }
 
-func (ix *Index) withdrawChunk(barcodes []string) (int, error) {
+// resumeWithdrawals finishes the withdrawals a crash or a write fault cut
+// short (see Withdraw). Open runs it before the store answers anything.
+func (ix *Index) resumeWithdrawals() error {
+	if err := ix.enter(); err != nil {
+		return err
+	}
+	defer ix.exit()
+	var pending []gate.ImportRecord
+	if err := ix.iterPrefix(prefixImport, func(k, v []byte) error {
+		id, err := decodeU64(k[len(prefixImport):])
+		if err != nil {
+			return fmt.Errorf("import key %x: %w", k, err)
+		}
+		r, err := decodeImport(id, v)
+		if err != nil {
+			return fmt.Errorf("import %d: %w", id, err)
+		}
+		if r.WithdrawPending {
+			pending = append(pending, r)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("index: find unfinished withdrawals: %w", err)
+	}
+	for _, r := range pending {
+		ix.log.Warn().Uint64("import", r.ID).Str("asked_by", r.WithdrawnBy).Int("cancelled_so_far", r.Cancelled).
+			Msg("finishing a withdrawal cut short before the last stop")
+		if err := ix.lockAdmin(context.Background()); err != nil {
+			return err
+		}
+		_, err := ix.finishWithdrawal(context.Background(), r)
+		ix.unlockAdmin()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withdrawChunk cancels the tickets of barcodes that may still be cancelled,
+// in one commit that also records rec's new Cancelled count; it adds them
+// to rec.Cancelled once committed.
+func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error {
 	type change struct {
 		before, after ticketRec
 		rs            []gate.Redemption
@@ -122,7 +195,7 @@ func (ix *Index) withdrawChunk(barcodes []string) (int, error) {
 	for _, bc := range barcodes {
 		r, ok, err := ix.getTicket(nil, bc)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if ok {
 			recs = append(recs, r)
@@ -150,7 +223,7 @@ func (ix *Index) withdrawChunk(barcodes []string) (int, error) {
 		}
 		rs, err := ix.getRedemptions(nil, r.Key)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		used := false
 		for _, x := range rs {
@@ -169,16 +242,20 @@ func (ix *Index) withdrawChunk(barcodes []string) (int, error) {
 		changes = append(changes, change{r, after, rs})
 	}
 	if len(changes) == 0 {
-		return 0, nil
+		return nil
 	}
+	progress := *rec
+	progress.Cancelled += len(changes)
+	_ = b.Set(importKey(rec.ID), encodeImport(&progress), nil)
 	err := ix.apply(b)
 	ix.recVersion.Add(1)
 	if err != nil {
 		ix.fault(err)
-		return 0, err
+		return err
 	}
+	rec.Cancelled = progress.Cancelled
 	for _, c := range changes {
 		ix.ctrs().changed(&c.before.T, c.rs, &c.after.T, c.rs)
 	}
-	return len(changes), nil
+	return nil
 }

@@ -205,6 +205,11 @@ func Open(dir string, opts *Options) (*Index, error) {
 	}
 	ix.bg.Add(1)
 	go ix.jw.run(ix)
+	if err := ix.resumeWithdrawals(); err != nil {
+		// The import stays marked pending (GET /v1/imports shows it) and
+		// the next Withdraw of it or the next Open finishes it.
+		ix.log.Error().Err(err).Msg("an unfinished withdrawal could not be finished; withdraw the import again")
+	}
 	ix.bg.Add(1)
 	go ix.loadRedeemed()
 	if o.DisableCacheWarmup {

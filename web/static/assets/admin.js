@@ -218,7 +218,13 @@ function admin(session) {
         el('td', {class: 'num', text: fmtNum(r.rejected)}), el('td', {text: r.by}),
         el('td', {}, withdrawn
           ? el('span', {class: 'muted', text: `withdrawn by ${r.withdrawn_by} (${fmtNum(r.cancelled)} cancelled)`})
-          : el('button', {type: 'button', class: 'danger small', text: 'Withdraw', onclick: () => withdraw(r)})));
+          : r.withdraw_pending
+            // A withdrawal cut short (the appliance stopped, a disk error):
+            // the next start finishes it, or this button does now.
+            ? el('span', {}, el('span', {class: 'muted', text: `withdrawal by ${r.withdrawn_by} unfinished ` +
+                `(${fmtNum(r.cancelled || 0)} cancelled so far) `}),
+              el('button', {type: 'button', class: 'danger small', text: 'Finish withdrawal', onclick: () => withdraw(r)}))
+            : el('button', {type: 'button', class: 'danger small', text: 'Withdraw', onclick: () => withdraw(r)})));
     }));
   }
 
