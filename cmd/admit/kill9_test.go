@@ -88,9 +88,69 @@ func (c *child) kill(t *testing.T) {
 	_ = c.cmd.Wait()
 }
 
+// killMidWithdrawal withdraws the import named source (lines tickets
+// prefix-000000 on, none of them used), kills the daemon at a random moment
+// of the withdrawal, restarts it, and checks that the withdrawal is whole or
+// not begun: the restart finishes one that was cut short.
+func killMidWithdrawal(t *testing.T, api apiClient, bin, config, base string, c **child, source, prefix string, lines int) {
+	t.Helper()
+	find := func() gate.ImportRecord {
+		var imports httpapi.ImportsResponse
+		api.must(200, "GET", "/v1/imports", adminSecret, nil).decode(t, &imports)
+		for _, r := range imports.Imports {
+			if r.Source == source {
+				return r
+			}
+		}
+		t.Fatalf("no import %q", source)
+		return gate.ImportRecord{}
+	}
+	id := find().ID
+	answered := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/imports/%d/withdraw", base, id), nil)
+		req.Header.Set("Authorization", "Bearer "+adminSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
+	(*c).kill(t)
+	status := <-answered
+	*c = startChild(t, bin, config, base)
+
+	rec := find()
+	cancelled := 0
+	sample := []int{0, 1, lines / 2, lines - 1}
+	for _, i := range sample {
+		var v gate.TicketView
+		api.must(200, "GET", "/v1/tickets/"+url.PathEscape(fmt.Sprintf("%s-%06d", prefix, i)), adminSecret, nil).decode(t, &v)
+		if v.State == gate.StateCancelled {
+			cancelled++
+		}
+	}
+	switch {
+	case rec.WithdrawPending:
+		t.Errorf("the withdrawal is still pending after the restart: %+v", rec)
+	case rec.WithdrawnAt.IsZero():
+		if status == 200 || cancelled != 0 || rec.Cancelled != 0 {
+			t.Errorf("not withdrawn after the restart, yet it answered %d and %d of %d sampled tickets (%d by the record) are cancelled",
+				status, cancelled, len(sample), rec.Cancelled)
+		}
+	case rec.Cancelled != lines || cancelled != len(sample):
+		t.Errorf("withdrawn with %d cancelled (want %d), %d of %d sampled tickets cancelled", rec.Cancelled, lines, cancelled, len(sample))
+	}
+	t.Logf("killed mid-withdrawal (it answered %d): after the restart withdrawn=%v, %d cancelled", status, !rec.WithdrawnAt.IsZero(), rec.Cancelled)
+}
+
 // TestKill9UnderLoad kills the daemon with SIGKILL while scans and an
 // import are in flight, restarts it, and checks that every scan answered
-// admit:true is redeemed and that the import is there whole or not at all.
+// admit:true is redeemed and that the import is there whole or not at all;
+// then kills it in the middle of withdrawing an import.
 func TestKill9UnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -269,6 +329,7 @@ id = "l1"
 	if len(admitted) == 0 {
 		t.Error("no scan was admitted before the kills; the test proved nothing")
 	}
+	killMidWithdrawal(t, api, bin, config, base, &c, "big1", "BIG1", bigLines)
 	// SIGHUP reloads the tokens from the file; a broken file keeps the old ones.
 	newSecret := "reloaded-admin-secret-0000"
 	if err := os.WriteFile(config, []byte(strings.Replace(src, adminSecret, newSecret, 1)), 0o600); err != nil {
