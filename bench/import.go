@@ -163,7 +163,7 @@ func RunImportWhileScanning(ctx context.Context, ix *index.Index, fresh *Tickets
 		stopScans()
 	}()
 	scans := laneScans(1)
-	r := runLanes(sctx, 1, Limit{Duration: 24 * time.Hour}, int64(len(barcodes)), func(l int, i int64) string {
+	r := runLanes(sctx, 1, Limit{Duration: 24 * time.Hour}, int64(len(barcodes)), nil, func(l int, i int64) string {
 		s := scans[l]
 		s.Barcode = barcodes[i]
 		d := ix.Scan(ctx, s)

@@ -100,11 +100,22 @@ func (r *lanesResult) sample(allocs bool) Sample {
 	return s
 }
 
+// opTimes records when each operation of a step began and how long it
+// took (ns from origin), lane by lane: what the slowest ones coincided
+// with is told afterwards (see tailAgainst).
+type opTimes struct {
+	origin time.Time
+	lanes  [][]opTime
+}
+
+type opTime struct{ start, took int64 }
+
 // runLanes calls op from lanes goroutines, each operation numbered from 0
 // across all lanes, until lim is reached, maxOps operations have run (when
 // > 0) or ctx ends (checked before every operation). op returns "" for a correct answer, else what was
-// wrong. Each call is timed alone; the clock reads are in the figure.
-func runLanes(ctx context.Context, lanes int, lim Limit, maxOps int64, op func(lane int, i int64) string) lanesResult {
+// wrong. Each call is timed alone; the clock reads are in the figure. When
+// times is not nil, each operation's start and duration are added to it.
+func runLanes(ctx context.Context, lanes int, lim Limit, maxOps int64, times *opTimes, op func(lane int, i int64) string) lanesResult {
 	if lim.Ops > 0 && (maxOps <= 0 || lim.Ops < maxOps) {
 		maxOps = lim.Ops
 	}
@@ -115,6 +126,9 @@ func runLanes(ctx context.Context, lanes int, lim Limit, maxOps int64, op func(l
 	errs := make([]int64, lanes)
 	var errMu sync.Mutex
 	res := lanesResult{hist: newHistogram()}
+	if times != nil && len(times.lanes) < lanes {
+		times.lanes = append(times.lanes, make([][]opTime, lanes-len(times.lanes))...)
+	}
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	var wg sync.WaitGroup
@@ -151,7 +165,11 @@ func runLanes(ctx context.Context, lanes int, lim Limit, maxOps int64, op func(l
 					return
 				}
 				msg := op(l, i)
-				record(h, time.Since(t0))
+				took := time.Since(t0)
+				record(h, took)
+				if times != nil {
+					times.lanes[l] = append(times.lanes[l], opTime{t0.Sub(times.origin).Nanoseconds(), took.Nanoseconds()})
+				}
 				done++
 				highest = max(highest, i)
 				if msg != "" {

@@ -234,6 +234,10 @@ func other(s Sample) string {
 	if v, ok := s[StatCommitsPerSync]; ok {
 		parts = append(parts, fmt.Sprintf("%.1f commits/sync", v))
 	}
+	if f, ok := s[StatTailFlush]; ok {
+		parts = append(parts, fmt.Sprintf("p99 tail in flush %.0f%% / compaction %.0f%% (running %.0f%% / %.0f%%)",
+			100*f, 100*s[StatTailCompaction], 100*s[StatFlushTime], 100*s[StatCompactionTime]))
+	}
 	if v, ok := s[StatCPU]; ok {
 		parts = append(parts, fmt.Sprintf("%.1f CPU-µs", v))
 		if b, ok := s[StatBusy]; ok {

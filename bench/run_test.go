@@ -88,6 +88,15 @@ func TestRunEveryWorkload(t *testing.T) {
 			}
 		}
 	}
+	// First-use steps in process say what their slowest admissions met.
+	for _, name := range []string{"validate/first-use/lanes=1", "validate/first-use/lanes=4"} {
+		m := res.Find(name)
+		for _, s := range []string{bench.StatTailFlush, bench.StatTailCompaction, bench.StatFlushTime, bench.StatCompactionTime} {
+			if v, ok := m.Median[s]; !ok || v < 0 || v > 1 {
+				t.Errorf("%s: %s = %v, %v; want a share", name, s, v, ok)
+			}
+		}
+	}
 	// CPU-only steps stop at the cores; first use goes to every lane count.
 	if res.Find("validate/unknown/lanes=4") != nil && res.Machine.CPUs < 4 {
 		t.Errorf("a CPU-only step ran more lanes than the %d cores", res.Machine.CPUs)
@@ -113,7 +122,7 @@ func TestRunEveryWorkload(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"admit bench (full): 5k tickets, 2 run(s), 30ms per step", "validate/first-use/lanes=4",
-		"% of trivial", "RSS "} {
+		"% of trivial", "RSS ", "p99 tail in flush "} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, table.String())
 		}

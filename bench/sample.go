@@ -56,6 +56,17 @@ const (
 	// syncs during a step (from its /metrics): how many durable
 	// admissions group commit made share each fdatasync.
 	StatCommitsPerSync = "commits/sync"
+
+	// The tail of a durable step against Pebble's background work (from
+	// the store's BackgroundSpans; in-process first-use steps): the share
+	// of the operations at or above the step's p99 that overlapped a
+	// memtable flush, or a compaction, and the share of the step's time
+	// one ran. A tail share far above the time share says the slowest
+	// admissions are the ones that met that work.
+	StatTailFlush      = "p99-tail-in-flush"
+	StatTailCompaction = "p99-tail-in-compaction"
+	StatFlushTime      = "flush-time"
+	StatCompactionTime = "compaction-time"
 )
 
 // Sample is one run's figures of one measurement, by statistic.

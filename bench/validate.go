@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/index"
 )
 
 // unknownPool is how many distinct unknown barcodes the unknown step cycles
@@ -51,8 +52,8 @@ func RunUnknown(ctx context.Context, v gate.Validator, lanes int, lim Limit) (Ob
 		d := v.Scan(ctx, s)
 		return expect(&d, gate.ReasonUnknown)
 	}
-	runLanes(ctx, lanes, lim.warmup(), 0, op)
-	r := runLanes(ctx, lanes, lim, 0, op)
+	runLanes(ctx, lanes, lim.warmup(), 0, nil, op)
+	r := runLanes(ctx, lanes, lim, 0, nil, op)
 	return observe(fmt.Sprintf("validate/unknown/lanes=%d", lanes), "scan", &r, true, false)
 }
 
@@ -64,7 +65,7 @@ func AdmitTickets(ctx context.Context, v gate.Validator, t *Tickets, k int) ([]s
 		return nil, fmt.Errorf("bench: %d fresh tickets left, %d needed for the already-used set", len(used), k)
 	}
 	scans := laneScans(64)
-	r := runLanes(ctx, 64, Limit{Ops: int64(k)}, 0, func(l int, i int64) string {
+	r := runLanes(ctx, 64, Limit{Ops: int64(k)}, 0, nil, func(l int, i int64) string {
 		s := scans[l]
 		s.Barcode = used[i]
 		d := v.Scan(ctx, s)
@@ -94,8 +95,8 @@ func RunAlreadyUsed(ctx context.Context, v gate.Validator, used []string, lanes 
 		d := v.Scan(ctx, s)
 		return expect(&d, gate.ReasonAlreadyUsed)
 	}
-	runLanes(ctx, lanes, lim.warmup(), 0, op)
-	r := runLanes(ctx, lanes, lim, 0, op)
+	runLanes(ctx, lanes, lim.warmup(), 0, nil, op)
+	r := runLanes(ctx, lanes, lim, 0, nil, op)
 	return observe(fmt.Sprintf("validate/already-used/lanes=%d", lanes), "scan", &r, true, false)
 }
 
@@ -108,8 +109,9 @@ func RunFirstUse(ctx context.Context, v gate.Validator, t *Tickets, lanes int, l
 		return Observation{}, err
 	}
 	scans := laneScans(lanes)
+	var times *opTimes
 	step := func(lim Limit, barcodes []string) lanesResult {
-		return runLanes(ctx, lanes, lim, int64(len(barcodes)), func(l int, i int64) string {
+		return runLanes(ctx, lanes, lim, int64(len(barcodes)), times, func(l int, i int64) string {
 			s := scans[l]
 			s.Barcode = barcodes[i]
 			d := v.Scan(ctx, s)
@@ -131,6 +133,10 @@ func RunFirstUse(ctx context.Context, v gate.Validator, t *Tickets, lanes int, l
 	}
 	var total lanesResult
 	left := lim
+	bg, _ := v.(backgroundReporter)
+	if bg != nil {
+		times = &opTimes{origin: time.Now()}
+	}
 	for {
 		first, barcodes := t.Take(int(chunk))
 		if len(barcodes) == 0 {
@@ -154,7 +160,82 @@ func RunFirstUse(ctx context.Context, v gate.Validator, t *Tickets, lanes int, l
 		}
 		chunk *= 2
 	}
-	return observe(fmt.Sprintf("validate/first-use/lanes=%d", lanes), "admit", &total, true, true)
+	o, err := observe(fmt.Sprintf("validate/first-use/lanes=%d", lanes), "admit", &total, true, true)
+	if err == nil && bg != nil {
+		end := time.Now()
+		tailAgainst(o.Sample, times, time.Duration(total.hist.ValueAtQuantile(99)), bg.BackgroundSpans(times.origin), end)
+	}
+	return o, err
+}
+
+// backgroundReporter is a store that tells when Pebble flushed and
+// compacted (*index.Index).
+type backgroundReporter interface {
+	BackgroundSpans(since time.Time) []index.BackgroundSpan
+}
+
+// tailAgainst adds to s the tail statistics (StatTailFlush and the rest):
+// which of the operations in times that took p99 or longer overlapped a
+// flush or a compaction of spans, and how much of the time from
+// times.origin to end each kind ran. A span still running ends at end.
+func tailAgainst(s Sample, times *opTimes, p99 time.Duration, spans []index.BackgroundSpan, end time.Time) {
+	type iv struct{ from, to int64 }
+	byKind := map[string][]iv{}
+	for _, sp := range spans {
+		to := end
+		if !sp.End.IsZero() && sp.End.Before(end) {
+			to = sp.End
+		}
+		from := max(sp.Start.Sub(times.origin).Nanoseconds(), 0)
+		if t := to.Sub(times.origin).Nanoseconds(); t > from {
+			byKind[sp.Kind] = append(byKind[sp.Kind], iv{from, t})
+		}
+	}
+	total := end.Sub(times.origin).Nanoseconds()
+	// covered is the time within [0, total) that the intervals cover (they
+	// are sorted by start).
+	covered := func(ivs []iv) float64 {
+		var sum, reach int64
+		for _, x := range ivs {
+			from := max(x.from, reach)
+			if x.to > from {
+				sum += x.to - from
+				reach = x.to
+			}
+		}
+		return float64(sum) / float64(max(total, 1))
+	}
+	overlaps := func(ivs []iv, op opTime) bool {
+		// The intervals are few (a flush a second or two); a scan is enough.
+		for _, x := range ivs {
+			if x.from < op.start+op.took && op.start < x.to {
+				return true
+			}
+		}
+		return false
+	}
+	var slow, inFlush, inCompaction int
+	for _, lane := range times.lanes {
+		for _, op := range lane {
+			if op.took < p99.Nanoseconds() {
+				continue
+			}
+			slow++
+			if overlaps(byKind["flush"], op) {
+				inFlush++
+			}
+			if overlaps(byKind["compaction"], op) {
+				inCompaction++
+			}
+		}
+	}
+	if slow == 0 {
+		return
+	}
+	s[StatTailFlush] = float64(inFlush) / float64(slow)
+	s[StatTailCompaction] = float64(inCompaction) / float64(slow)
+	s[StatFlushTime] = covered(byKind["flush"])
+	s[StatCompactionTime] = covered(byKind["compaction"])
 }
 
 // observe turns a step's result into an observation.

@@ -90,8 +90,9 @@ type Index struct {
 	// warmedTickets is how many ticket records the last warm-up loaded.
 	warmedTickets atomic.Int64
 
-	born     time.Time    // Open's time: lastScan counts from it (monotonic)
-	lastScan atomic.Int64 // when the last durable scan began, ns since born; see pacer
+	bgLog    backgroundLog // Pebble's flushes and compactions (BackgroundSpans)
+	born     time.Time     // Open's time: lastScan counts from it (monotonic)
+	lastScan atomic.Int64  // when the last durable scan began, ns since born; see pacer
 
 	stop chan struct{}
 	bg   sync.WaitGroup
@@ -239,6 +240,7 @@ func (ix *Index) pebbleOptions() *pebble.Options {
 		po.Levels[i].FilterPolicy = pebblebloom.FilterPolicy(10)
 	}
 	po.WALMinSyncInterval = ix.walMinSyncInterval
+	po.EventListener = ix.bgLog.listener()
 	po.EnsureDefaults()
 	return po
 }
