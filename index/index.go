@@ -90,9 +90,10 @@ type Index struct {
 	// warmedTickets is how many ticket records the last warm-up loaded.
 	warmedTickets atomic.Int64
 
-	bgLog    backgroundLog // Pebble's flushes and compactions (BackgroundSpans)
-	born     time.Time     // Open's time: lastScan counts from it (monotonic)
-	lastScan atomic.Int64  // when the last durable scan began, ns since born; see pacer
+	bgLog backgroundLog // Pebble's flushes and compactions (BackgroundSpans)
+	compactionCounters
+	born     time.Time    // Open's time: lastScan counts from it (monotonic)
+	lastScan atomic.Int64 // when the last durable scan began, ns since born; see pacer
 
 	stop chan struct{}
 	bg   sync.WaitGroup
@@ -152,6 +153,12 @@ type Stats struct {
 	// so that ratio is what a busy gate's CPU depends on.
 	SyncCommits uint64
 	WALSyncs    uint64
+
+	// CompactionsPaced counts the compactions that slept to leave scans
+	// the cores (see compaction.go), CompactionPacedTime the time they
+	// slept, since Open.
+	CompactionsPaced    uint64
+	CompactionPacedTime time.Duration
 }
 
 // Open opens (creating when missing) the store in dir. It replays Pebble's
@@ -241,6 +248,8 @@ func (ix *Index) pebbleOptions() *pebble.Options {
 	}
 	po.WALMinSyncInterval = ix.walMinSyncInterval
 	po.EventListener = ix.bgLog.listener()
+	// Compactions leave scans the cores (compaction.go).
+	po.Experimental.CompactionScheduler = newCompactionScheduler(ix)
 	po.EnsureDefaults()
 	return po
 }
@@ -381,6 +390,8 @@ func (ix *Index) Stats() Stats {
 		Recoveries:            ix.recoveries.Load(),
 		Faulted:               ix.faulted.Load(),
 		SyncCommits:           ix.syncCommits.Load(),
+		CompactionsPaced:      ix.compactionsPaced.Load(),
+		CompactionPacedTime:   time.Duration(ix.compactionPaced.Load()),
 		CacheWarmed:           ix.warmed.Load(),
 		WarmedTickets:         ix.warmedTickets.Load(),
 		Closed:                ix.closed.Load(),

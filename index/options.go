@@ -88,6 +88,11 @@ type Options struct {
 	// Default false (warm-up on).
 	DisableCacheWarmup bool
 
+	// DisableCompactionPacing lets Pebble's compactions use the cores
+	// unpaced while scans are made (by default they get half a core then;
+	// see compaction.go). For comparisons.
+	DisableCompactionPacing bool
+
 	// RecoveryInterval is how often a store that hit a write fault tries to
 	// reopen its database. Default 500ms.
 	RecoveryInterval time.Duration

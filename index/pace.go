@@ -60,24 +60,26 @@ func (c *paceClock) reset() { c.last = time.Now() }
 // over its share.
 func (c *paceClock) tick() { c.work(1) }
 
-// work counts n items of work.
-func (c *paceClock) work(n int) {
+// work counts n items of work, and returns how long it slept.
+func (c *paceClock) work(n int) time.Duration {
 	c.n += n
 	if c.n < 256 {
-		return
+		return 0
 	}
 	c.n = 0
 	if c.p == nil || c.p.ix == nil {
 		runtime.Gosched()
-		return
+		return 0
 	}
 	now := time.Now()
-	if sleep := c.p.account(now, now.Sub(c.last)); sleep > 0 {
+	sleep := c.p.account(now, now.Sub(c.last))
+	if sleep > 0 {
 		time.Sleep(sleep)
 	} else {
 		runtime.Gosched()
 	}
 	c.last = time.Now()
+	return sleep
 }
 
 // account adds work done until now and returns how long to sleep.

@@ -303,7 +303,7 @@ func TestWholeFlowOverARealSocket(t *testing.T) {
 	// the imports.
 	m := string(api.must(200, "GET", "/metrics", "", nil).body)
 	for _, w := range []string{`admit_scans_total{lane="north-1",reason="ok"}`, `admit_store_tickets 90`, "admit_store_journal_backlog_limit 4096", "admit_store_cache_warmed_tickets",
-		"admit_store_sync_commits_total", "admit_store_wal_syncs_total", `admit_imports_total{result="rejected"} 2`, "admit_decision_seconds_bucket"} {
+		"admit_store_sync_commits_total", "admit_store_wal_syncs_total", "admit_store_compactions_paced_total", "admit_store_compaction_paced_seconds_total", `admit_imports_total{result="rejected"} 2`, "admit_decision_seconds_bucket"} {
 		if !strings.Contains(m, w) {
 			t.Errorf("metrics lack %q", w)
 		}

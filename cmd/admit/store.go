@@ -203,6 +203,8 @@ var storeMetrics = []struct{ name, help string }{
 	{"admit_store_recoveries_total", "Database reopens after a write fault."},
 	{"admit_store_cache_warmed_tickets", "Ticket records the block cache warm-up loaded at open; below admit_store_tickets the cache is too small for every ticket ([store] cache_size)."},
 	{"admit_store_sync_commits_total", "Sync commits (admissions, admin changes, journal syncs) since the store opened."},
+	{"admit_store_compactions_paced_total", "Pebble compactions that slept to leave durable scans the cores (compactions get half a core while scans are made)."},
+	{"admit_store_compaction_paced_seconds_total", "Time paced compactions slept."},
 	{"admit_store_wal_syncs_total", "WAL fdatasyncs since the database opened (or last recovered), for sync commits and for WAL rotations and imports; under scan load, the increase of sync commits over that of WAL syncs is the admissions each sync carried."},
 }
 
@@ -257,6 +259,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge("admit_store_cache_warmed_tickets", float64(st.WarmedTickets))
 	counter("admit_store_sync_commits_total", float64(st.SyncCommits))
 	counter("admit_store_wal_syncs_total", float64(st.WALSyncs))
+	counter("admit_store_compactions_paced_total", float64(st.CompactionsPaced))
+	counter("admit_store_compaction_paced_seconds_total", st.CompactionPacedTime.Seconds())
 }
 
 // closeQuietly closes c, for deferred cleanups whose error has nowhere to go.
