@@ -12,8 +12,8 @@ import (
 // one compaction: disk and CPU work that a durable scan made meanwhile
 // shares the machine with. Measured here (`admit bench -workloads
 // fsync,validate -lanes 1,8`), in the 8-lane first-use runs a compaction
-// ran in for 10-26% of the step, 77-91% of the admissions at or above the
-// p99 overlapped it, and the p99 was 1.3-2.5 ms instead of 0.4-0.5 ms.
+// ran in for 10-26% of the step, 52-91% of the admissions at or above the
+// p99 overlapped it, and the p99 was mostly 1.3-2.5 ms instead of 0.4-0.8 ms.
 type BackgroundSpan struct {
 	Kind  string    // "flush" or "compaction"
 	Start time.Time // when Pebble began it
