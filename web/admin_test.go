@@ -353,3 +353,40 @@ func TestAdminChangesAPassesEvents(t *testing.T) {
 		t.Errorf("stored events %q after the refusal", ev)
 	}
 }
+
+// cutShort is a context whose Err says cancelled from the first call: a
+// withdrawal asked with it marks its import pending and stops before its
+// first chunk, as one cut short by a stop or a disk error.
+type cutShort struct{ context.Context }
+
+func (cutShort) Err() error { return context.Canceled }
+
+// A withdrawal cut short shows on the admin page as unfinished, and its
+// button finishes it: the import's unused tickets are cancelled.
+func TestAdminFinishesAnUnfinishedWithdrawal(t *testing.T) {
+	a := startAppliance(t)
+	imps, err := a.ix.Imports(context.Background())
+	if err != nil || len(imps) != 1 {
+		t.Fatalf("imports %+v, %v", imps, err)
+	}
+	id := imps[0].ID
+	if _, err := a.ix.Withdraw(cutShort{context.Background()}, id, "ops"); err == nil {
+		t.Fatal("the cut-short withdrawal finished")
+	}
+	ad := newTab(t, desktop)
+	ad.signIn(a.base+"/admin", adminSecret, "admin")
+	row := `document.querySelector('#imports tr[data-import="` + strconv.FormatUint(id, 10) + `"]')`
+	ad.waitFor("the unfinished withdrawal", `!!`+row+` && `+row+`.textContent.includes('unfinished')`, 10*time.Second)
+	if got := ad.text(`#imports tr[data-import="` + strconv.FormatUint(id, 10) + `"] button`); got != "Finish withdrawal" {
+		t.Errorf("the row's button says %q", got)
+	}
+	ad.screenshot("admin-withdrawal-unfinished")
+	ad.run("finish it", chromedp.Click(chromedp.CSS(`#imports tr[data-import="`+strconv.FormatUint(id, 10)+`"] button`)),
+		chromedp.WaitVisible(chromedp.ID("confirm")), chromedp.Click(chromedp.ID("confirm-ok")))
+	ad.waitFor("withdrawn", row+`.classList.contains('withdrawn')`, 10*time.Second)
+	imps, err = a.ix.Imports(context.Background())
+	// (some of the sample's tickets are already cancelled or used upstream)
+	if err != nil || imps[0].WithdrawPending || imps[0].WithdrawnAt.IsZero() || imps[0].Cancelled == 0 {
+		t.Fatalf("after finishing: %+v, %v", imps[0], err)
+	}
+}
