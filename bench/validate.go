@@ -163,7 +163,7 @@ func RunFirstUse(ctx context.Context, v gate.Validator, t *Tickets, lanes int, l
 	o, err := observe(fmt.Sprintf("validate/first-use/lanes=%d", lanes), "admit", &total, true, true)
 	if err == nil && bg != nil {
 		end := time.Now()
-		tailAgainst(o.Sample, times, time.Duration(total.hist.ValueAtQuantile(99)), bg.BackgroundSpans(times.origin), end)
+		tailAgainst(o.Sample, times, bg.BackgroundSpans(times.origin), end)
 	}
 	return o, err
 }
@@ -175,10 +175,22 @@ type backgroundReporter interface {
 }
 
 // tailAgainst adds to s the tail statistics (StatTailFlush and the rest):
-// which of the operations in times that took p99 or longer overlapped a
+// which of the operations in times that took their p99 or longer (exactly,
+// not the histogram's rounded p99: at least one operation) overlapped a
 // flush or a compaction of spans, and how much of the time from
 // times.origin to end each kind ran. A span still running ends at end.
-func tailAgainst(s Sample, times *opTimes, p99 time.Duration, spans []index.BackgroundSpan, end time.Time) {
+func tailAgainst(s Sample, times *opTimes, spans []index.BackgroundSpan, end time.Time) {
+	var took []int64
+	for _, lane := range times.lanes {
+		for _, op := range lane {
+			took = append(took, op.took)
+		}
+	}
+	if len(took) == 0 {
+		return
+	}
+	slices.Sort(took)
+	p99 := took[int(math.Ceil(0.99*float64(len(took))))-1]
 	type iv struct{ from, to int64 }
 	byKind := map[string][]iv{}
 	for _, sp := range spans {
@@ -217,7 +229,7 @@ func tailAgainst(s Sample, times *opTimes, p99 time.Duration, spans []index.Back
 	var slow, inFlush, inCompaction int
 	for _, lane := range times.lanes {
 		for _, op := range lane {
-			if op.took < p99.Nanoseconds() {
+			if op.took < p99 {
 				continue
 			}
 			slow++
@@ -228,9 +240,6 @@ func tailAgainst(s Sample, times *opTimes, p99 time.Duration, spans []index.Back
 				inCompaction++
 			}
 		}
-	}
-	if slow == 0 {
-		return
 	}
 	s[StatTailFlush] = float64(inFlush) / float64(slow)
 	s[StatTailCompaction] = float64(inCompaction) / float64(slow)
