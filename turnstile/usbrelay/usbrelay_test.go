@@ -166,7 +166,10 @@ func TestFaultyBoards(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {
-			waitFor(t, "connected", b.Connected)
+			// A fault before (a stall) dropped the board; the link shows
+			// it down only once Run's session has ended, so wait for a
+			// switch to work again rather than for Connected.
+			waitFor(t, "a working board", func() bool { return b.Connected() && b.Channel(1).Set(false) == nil })
 			dev.SetFault(tt.fault)
 			defer dev.SetFault(usbemu.FaultNone)
 			start := time.Now()
