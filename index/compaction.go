@@ -204,6 +204,9 @@ func (g *compactionGrant) MeasureCPU(pebble.CompactionGoroutineKind) {}
 // compaction goroutine calls it every 128 keys, without Pebble's mutex.
 func (g *compactionGrant) CumulativeStats(pebble.CompactionGrantHandleStats) {
 	if now := time.Now(); g.checked.IsZero() || now.Sub(g.checked) >= compactionDebtCheck {
+		if g.clock == nil { // Started not called first: not Pebble's contract, but harmless
+			g.clock = g.s.pacer.clock()
+		}
 		if g.checked.IsZero() {
 			g.clock.reset()
 		}
