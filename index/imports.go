@@ -149,22 +149,15 @@ func (ix *Index) resumeWithdrawals() error {
 		return err
 	}
 	defer ix.exit()
+	all, err := ix.Imports(context.Background())
+	if err != nil {
+		return fmt.Errorf("index: find unfinished withdrawals: %w", err)
+	}
 	var pending []gate.ImportRecord
-	if err := ix.iterPrefix(prefixImport, func(k, v []byte) error {
-		id, err := decodeU64(k[len(prefixImport):])
-		if err != nil {
-			return fmt.Errorf("import key %x: %w", k, err)
-		}
-		r, err := decodeImport(id, v)
-		if err != nil {
-			return fmt.Errorf("import %d: %w", id, err)
-		}
+	for _, r := range all {
 		if r.WithdrawPending {
 			pending = append(pending, r)
 		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("index: find unfinished withdrawals: %w", err)
 	}
 	for _, r := range pending {
 		ix.log.Warn().Uint64("import", r.ID).Str("asked_by", r.WithdrawnBy).Int("cancelled_so_far", r.Cancelled).
