@@ -14,10 +14,10 @@ import (
 // EINVALID when digits is empty or holds a non-digit.
 func GTINCheckDigit(digits string) (byte, error) {
 	if len(digits) == 0 {
-		return 0, gate.Errorf(gate.EINVALID, "decode: no digits to check")
+		return 0, gate.Errorf(gate.EINVALID, "no digits to check")
 	}
 	if i := firstNonDigit(digits); i >= 0 {
-		return 0, gate.Errorf(gate.EINVALID, "decode: %q holds a non-digit at character %d", digits, i+1)
+		return 0, gate.Errorf(gate.EINVALID, "%q holds a non-digit at character %d", digits, i+1)
 	}
 	return mod10(digits), nil
 }
@@ -29,7 +29,7 @@ func GTINCheckDigit(digits string) (byte, error) {
 func ExpandUPCE(upce string) (string, error) {
 	var a [12]byte
 	if !expandUPCE(upce, &a) {
-		return "", gate.Errorf(gate.EINVALID, "decode: %q is not an 8-digit UPC-E number with number system 0 or 1", upce)
+		return "", gate.Errorf(gate.EINVALID, "%q is not an 8-digit UPC-E number with number system 0 or 1", upce)
 	}
 	return string(a[:]), nil
 }
@@ -40,7 +40,7 @@ func ExpandUPCE(upce string) (string, error) {
 func Code39CheckChar(data string) (byte, error) {
 	c, bad := mod43(data)
 	if bad >= 0 {
-		return 0, gate.Errorf(gate.EINVALID, "decode: %q holds %q at character %d, outside Code 39", data, data[bad], bad+1)
+		return 0, gate.Errorf(gate.EINVALID, "%q holds %q at character %d, outside Code 39", data, data[bad], bad+1)
 	}
 	return c, nil
 }
@@ -51,7 +51,7 @@ func Code39CheckChar(data string) (byte, error) {
 // a check digit pass. The error (EINVALID) says which digit failed and why.
 func VerifyCheckDigit(sym Symbology, data string) error {
 	if p := checkProblem(sym, data); p != "" {
-		return gate.Errorf(gate.EINVALID, "decode: %s", p)
+		return gate.Errorf(gate.EINVALID, "%s", p)
 	}
 	return nil
 }

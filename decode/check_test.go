@@ -142,7 +142,7 @@ func TestVerifyCheckDigit(t *testing.T) {
 		switch {
 		case tc.detail == "" && err != nil:
 			t.Errorf("VerifyCheckDigit(%s, %q) = %v, want nil", tc.sym, tc.data, err)
-		case tc.detail != "" && (err == nil || err.Error() != "decode: "+tc.detail):
+		case tc.detail != "" && (err == nil || err.Error() != tc.detail):
 			t.Errorf("VerifyCheckDigit(%s, %q) = %v, want %q", tc.sym, tc.data, err, tc.detail)
 		case err != nil && gate.ErrorCode(err) != gate.EINVALID:
 			t.Errorf("VerifyCheckDigit(%s, %q) code = %s", tc.sym, tc.data, gate.ErrorCode(err))

@@ -172,11 +172,11 @@ func ParseTerminators(text string) (Terminators, error) {
 		case "none":
 			t |= TermNone
 		default:
-			return 0, gate.Errorf(gate.EINVALID, "decode: unknown terminator %q (want enter, lf, tab or none)", strings.TrimSpace(f))
+			return 0, gate.Errorf(gate.EINVALID, "unknown terminator %q (want enter, lf, tab or none)", strings.TrimSpace(f))
 		}
 	}
 	if t&TermNone != 0 && t != TermNone {
-		return 0, gate.Errorf(gate.EINVALID, "decode: terminators %q mix none with others", text)
+		return 0, gate.Errorf(gate.EINVALID, "terminators %q mix none with others", text)
 	}
 	return t, nil
 }
@@ -222,7 +222,7 @@ func ParseFraming(text string) (Framing, error) {
 	case "stx-etx", "stxetx", "stx/etx":
 		return FramingSTXETX, nil
 	}
-	return 0, gate.Errorf(gate.EINVALID, "decode: unknown framing %q (want lines or stx-etx)", text)
+	return 0, gate.Errorf(gate.EINVALID, "unknown framing %q (want lines or stx-etx)", text)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -288,7 +288,7 @@ func (c Config) resolve(k decoderKind) (*settings, error) {
 	}
 	s.layout = layoutByName(name)
 	if s.layout == nil {
-		return nil, gate.Errorf(gate.EINVALID, "decode: unknown keyboard layout %q (want %s)", c.Layout, strings.Join(Layouts(), ", "))
+		return nil, gate.Errorf(gate.EINVALID, "unknown keyboard layout %q (want %s)", c.Layout, strings.Join(Layouts(), ", "))
 	}
 	if s.terms == 0 {
 		s.terms = TermEnter | TermTab
@@ -297,10 +297,10 @@ func (c Config) resolve(k decoderKind) (*settings, error) {
 		}
 	}
 	if s.terms&TermNone != 0 && s.terms != TermNone {
-		return nil, gate.Errorf(gate.EINVALID, "decode: terminators mix none with others")
+		return nil, gate.Errorf(gate.EINVALID, "terminators mix none with others")
 	}
 	if s.terms&^(TermEnter|TermLF|TermTab|TermNone) != 0 {
-		return nil, gate.Errorf(gate.EINVALID, "decode: unknown terminator bits %#x", uint8(s.terms))
+		return nil, gate.Errorf(gate.EINVALID, "unknown terminator bits %#x", uint8(s.terms))
 	}
 	switch k {
 	case kindPOS:
@@ -308,7 +308,7 @@ func (c Config) resolve(k decoderKind) (*settings, error) {
 		s.aim = false                // the AIM identifier has its own field
 	case kindSerial:
 		if s.framing != FramingLines && s.framing != FramingSTXETX {
-			return nil, gate.Errorf(gate.EINVALID, "decode: unknown framing %d", s.framing)
+			return nil, gate.Errorf(gate.EINVALID, "unknown framing %d", s.framing)
 		}
 	}
 	s.suffixEnds = s.terms == TermNone && len(s.suffix) > 0 && !(k == kindSerial && s.framing == FramingSTXETX)
@@ -323,13 +323,13 @@ func (c Config) resolve(k decoderKind) (*settings, error) {
 		s.timeout = 0
 	}
 	if s.timeoutEnds && s.timeout == 0 {
-		return nil, gate.Errorf(gate.EINVALID, "decode: with no terminator and no suffix, reads end only by the timeout; it cannot be off")
+		return nil, gate.Errorf(gate.EINVALID, "with no terminator and no suffix, reads end only by the timeout; it cannot be off")
 	}
 	if s.allow&NoSymbologies != 0 {
-		return nil, gate.Errorf(gate.EINVALID, "decode: symbologies none would refuse every read")
+		return nil, gate.Errorf(gate.EINVALID, "symbologies none would refuse every read")
 	}
 	if !s.allow.IsEmpty() && !s.aim && k != kindPOS {
-		return nil, gate.Errorf(gate.EINVALID, "decode: restricting symbologies (%s) needs AIM identifiers: enable them on the scanner and set aim", s.allow)
+		return nil, gate.Errorf(gate.EINVALID, "restricting symbologies (%s) needs AIM identifiers: enable them on the scanner and set aim", s.allow)
 	}
 	if s.check == 0 {
 		s.check = DefaultCheckDigits
@@ -344,18 +344,18 @@ func (c Config) resolve(k decoderKind) (*settings, error) {
 		s.maxLen = DefaultMaxLen
 	}
 	if s.maxLen < 0 {
-		return nil, gate.Errorf(gate.EINVALID, "decode: max_len %d is negative", c.MaxLen)
+		return nil, gate.Errorf(gate.EINVALID, "max_len %d is negative", c.MaxLen)
 	}
 	if s.posReportID == 0 {
 		s.posReportID = DefaultPOSReportID
 	}
 	for _, part := range []struct{ name, v string }{{"prefix", c.Prefix}, {"suffix", c.Suffix}} {
 		if len(part.v) > 64 {
-			return nil, gate.Errorf(gate.EINVALID, "decode: %s is longer than 64 bytes", part.name)
+			return nil, gate.Errorf(gate.EINVALID, "%s is longer than 64 bytes", part.name)
 		}
 		for i := 0; i < len(part.v); i++ {
 			if s.terms.has(part.v[i]) && k != kindPOS {
-				return nil, gate.Errorf(gate.EINVALID, "decode: %s %q holds a terminator; remove it from the %s or from the terminators", part.name, part.v, part.name)
+				return nil, gate.Errorf(gate.EINVALID, "%s %q holds a terminator; remove it from the %s or from the terminators", part.name, part.v, part.name)
 			}
 		}
 	}

@@ -23,7 +23,7 @@ func windows1252(b byte) rune { return charmap.Windows1252.DecodeByte(b) }
 func KeyboardReports(layout string, text string) ([][8]byte, error) {
 	l := layoutByName(layout)
 	if l == nil {
-		return nil, gate.Errorf(gate.EINVALID, "decode: unknown keyboard layout %q", layout)
+		return nil, gate.Errorf(gate.EINVALID, "unknown keyboard layout %q", layout)
 	}
 	out := make([][8]byte, 0, 2*len(text)+2)
 	press := func(st stroke) {
@@ -32,11 +32,11 @@ func KeyboardReports(layout string, text string) ([][8]byte, error) {
 	for i, r := range text {
 		switch {
 		case r == utf8.RuneError:
-			return nil, gate.Errorf(gate.EINVALID, "decode: text is not valid UTF-8 (or holds U+FFFD) at byte %d", i)
+			return nil, gate.Errorf(gate.EINVALID, "text is not valid UTF-8 (or holds U+FFFD) at byte %d", i)
 		case r == 0 || r == '\r' || r == '\n' || r == '\t':
-			return nil, gate.Errorf(gate.EINVALID, "decode: text holds %q at byte %d, which a scanner cannot type inside a read", r, i)
+			return nil, gate.Errorf(gate.EINVALID, "text holds %q at byte %d, which a scanner cannot type inside a read", r, i)
 		case r >= 0x80 && r <= 0x9F:
-			return nil, gate.Errorf(gate.EINVALID, "decode: text holds the C1 control %U at byte %d", r, i)
+			return nil, gate.Errorf(gate.EINVALID, "text holds the C1 control %U at byte %d", r, i)
 		}
 		if st, ok := l.strokes[r]; ok && r >= 0x20 {
 			press(st)
@@ -93,10 +93,10 @@ const posDataMax = POSReportLen - 8
 func POSReports(id string, data []byte) ([][POSReportLen]byte, error) {
 	aim, n := splitAIM(id)
 	if n == 0 || len(id) != 3 {
-		return nil, gate.Errorf(gate.EINVALID, "decode: %q is not an AIM identifier", id)
+		return nil, gate.Errorf(gate.EINVALID, "%q is not an AIM identifier", id)
 	}
 	if len(data) == 0 {
-		return nil, gate.Errorf(gate.EINVALID, "decode: no data to send")
+		return nil, gate.Errorf(gate.EINVALID, "no data to send")
 	}
 	var out [][POSReportLen]byte
 	for len(data) > 0 {

@@ -55,7 +55,7 @@ func ParseSymbology(s string) (Symbology, error) {
 			return sym, nil
 		}
 	}
-	return "", gate.Errorf(gate.EINVALID, "decode: unknown symbology %q (want one of %s)", s, symbologyNames())
+	return "", gate.Errorf(gate.EINVALID, "unknown symbology %q (want one of %s)", s, symbologyNames())
 }
 
 func symbologyNames() string {
@@ -168,7 +168,7 @@ func ParseSymbologySet(text string) (SymbologySet, error) {
 		s |= sym.bit()
 	}
 	if s&NoSymbologies != 0 && !s.IsEmpty() {
-		return 0, gate.Errorf(gate.EINVALID, "decode: symbology list %q mixes none with names", text)
+		return 0, gate.Errorf(gate.EINVALID, "symbology list %q mixes none with names", text)
 	}
 	return s, nil
 }

@@ -22,11 +22,11 @@ type Folder struct {
 // Validate checks the folder's settings.
 func (f Folder) Validate() error {
 	if f.Dir == "" {
-		return gate.Errorf(gate.EINVALID, "dropfolder: a folder needs a dir")
+		return gate.Errorf(gate.EINVALID, "a folder needs a dir")
 	}
 	req := f.request("", "")
 	if err := req.Validate(); err != nil {
-		return gate.Errorf(gate.EINVALID, "dropfolder: folder %s: %s", f.Dir, gate.ErrorMessage(err))
+		return gate.Errorf(gate.EINVALID, "folder %s: %s", f.Dir, gate.ErrorMessage(err))
 	}
 	return nil
 }

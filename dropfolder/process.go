@@ -121,7 +121,7 @@ func (w *Watcher) importClaimed(ctx context.Context, f *folder, claim, name stri
 		if errors.As(err, &pe) {
 			msg = pe.Err.Error()
 		}
-		err = gate.Errorf(gate.EINVALID, "dropfolder: cannot read %s: %s", name, msg)
+		err = gate.Errorf(gate.EINVALID, "cannot read %s: %s", name, msg)
 	}
 	rep.Outcome = doneDir
 	if err != nil {

@@ -55,7 +55,7 @@ func New(importer gate.Importer, folders []Folder, logger zerolog.Logger, opts *
 		}
 		f = f.clean()
 		if dirs[f.Dir] {
-			return nil, gate.Errorf(gate.EINVALID, "dropfolder: folder %s is configured twice", f.Dir)
+			return nil, gate.Errorf(gate.EINVALID, "folder %s is configured twice", f.Dir)
 		}
 		dirs[f.Dir] = true
 		for _, d := range []string{f.Dir, filepath.Join(f.Dir, processingDir), filepath.Join(f.Dir, doneDir), filepath.Join(f.Dir, failedDir)} {

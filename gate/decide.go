@@ -166,7 +166,7 @@ func Annul(r Redemption, d Decision) (Redemption, error) {
 	switch d.Reason {
 	case ReasonOK:
 		if r.Admissions == 0 {
-			return r, Errorf(ECONFLICT, "gate: scan %d has no admission left to annul", d.Seq)
+			return r, Errorf(ECONFLICT, "scan %d has no admission left to annul", d.Seq)
 		}
 		r.Admissions--
 		if r.Admissions == 0 && r.Reentries == 0 {
@@ -175,18 +175,18 @@ func Annul(r Redemption, d Decision) (Redemption, error) {
 		r.Inside = false
 	case ReasonReentry:
 		if r.Reentries == 0 {
-			return r, Errorf(ECONFLICT, "gate: scan %d has no re-entry left to annul", d.Seq)
+			return r, Errorf(ECONFLICT, "scan %d has no re-entry left to annul", d.Seq)
 		}
 		r.Reentries--
 		r.Inside = false
 	case ReasonExit:
 		if r.Exits == 0 {
-			return r, Errorf(ECONFLICT, "gate: scan %d has no exit left to annul", d.Seq)
+			return r, Errorf(ECONFLICT, "scan %d has no exit left to annul", d.Seq)
 		}
 		r.Exits--
 		r.Inside = true
 	default:
-		return r, Errorf(ECONFLICT, "gate: scan %d was refused (%s); there is nothing to annul", d.Seq, d.Reason)
+		return r, Errorf(ECONFLICT, "scan %d was refused (%s); there is nothing to annul", d.Seq, d.Reason)
 	}
 	return r, nil
 }

@@ -20,7 +20,9 @@ const (
 )
 
 // Error is a failure with a code and a message fit to show the user who caused
-// it. Wrap internal faults with fmt.Errorf instead: they must not reach users.
+// it: words for a person, with no package prefix to strip (logs get their
+// context from the %w wrapping around it). Wrap internal faults with
+// fmt.Errorf instead: they must not reach users.
 type Error struct {
 	Code    string
 	Message string

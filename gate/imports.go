@@ -23,7 +23,7 @@ func ParseFormat(s string) (Format, error) {
 	case FormatAuto, FormatLines, FormatCSV, FormatSecutix:
 		return f, nil
 	}
-	return "", Errorf(EINVALID, "gate: format must be lines, csv or secutix, not %q", s)
+	return "", Errorf(EINVALID, "format must be lines, csv or secutix, not %q", s)
 }
 
 // OnError says what an import does with bad lines.
@@ -43,7 +43,7 @@ func ParseOnError(s string) (OnError, error) {
 	case string(OnErrorSkip):
 		return OnErrorSkip, nil
 	}
-	return "", Errorf(EINVALID, "gate: on_error must be reject or skip, not %q", s)
+	return "", Errorf(EINVALID, "on_error must be reject or skip, not %q", s)
 }
 
 // ImportRequest is what an admin asks of an import.

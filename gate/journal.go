@@ -52,7 +52,7 @@ func (k *EntryKind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return Errorf(EINVALID, "gate: unknown journal entry kind %q", b)
+	return Errorf(EINVALID, "unknown journal entry kind %q", b)
 }
 
 // JournalEntry is one numbered line of the journal. Sequence numbers start at

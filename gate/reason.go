@@ -79,7 +79,7 @@ func ParseReason(s string) (Reason, error) {
 			return r, nil
 		}
 	}
-	return 0, Errorf(EINVALID, "gate: unknown reason %q", s)
+	return 0, Errorf(EINVALID, "unknown reason %q", s)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -167,7 +167,7 @@ func ParseState(s string) (State, error) {
 			return st, nil
 		}
 	}
-	return 0, Errorf(EINVALID, "gate: unknown ticket state %q", s)
+	return 0, Errorf(EINVALID, "unknown ticket state %q", s)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -224,7 +224,7 @@ func ParseDirection(s string) (Direction, error) {
 	case "out":
 		return Out, nil
 	}
-	return 0, Errorf(EINVALID, "gate: direction must be \"in\" or \"out\", not %q", s)
+	return 0, Errorf(EINVALID, "direction must be \"in\" or \"out\", not %q", s)
 }
 
 // MarshalText implements encoding.TextMarshaler.

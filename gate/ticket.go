@@ -26,15 +26,15 @@ type BarcodeError struct {
 func (e *BarcodeError) Error() string {
 	switch e.Problem {
 	case "empty":
-		return "gate: barcode is empty"
+		return "barcode is empty"
 	case "too_long":
-		return "gate: barcode is longer than 256 bytes"
+		return "barcode is longer than 256 bytes"
 	case "invalid_utf8":
-		return "gate: barcode is not valid UTF-8 at byte " + strconv.Itoa(e.Offset)
+		return "barcode is not valid UTF-8 at byte " + strconv.Itoa(e.Offset)
 	case "control_character":
-		return "gate: barcode holds a control character at byte " + strconv.Itoa(e.Offset)
+		return "barcode holds a control character at byte " + strconv.Itoa(e.Offset)
 	}
-	return "gate: malformed barcode"
+	return "malformed barcode"
 }
 
 // CheckBarcode reports whether b is a barcode admit can hold: 1 to 256 bytes
@@ -77,10 +77,10 @@ const MaxIDLen = 128
 // and logs. kind names the thing in the error ("event").
 func CheckID(kind, id string) error {
 	if id == "" {
-		return Errorf(EINVALID, "gate: %s id is empty", kind)
+		return Errorf(EINVALID, "%s id is empty", kind)
 	}
 	if len(id) > MaxIDLen {
-		return Errorf(EINVALID, "gate: %s id is longer than %d characters", kind, MaxIDLen)
+		return Errorf(EINVALID, "%s id is longer than %d characters", kind, MaxIDLen)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
@@ -88,7 +88,7 @@ func CheckID(kind, id string) error {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
 		case c == '.', c == '_', c == ':', c == '@', c == '+', c == '-':
 		default:
-			return Errorf(EINVALID, "gate: %s id %q may hold only letters, digits and . _ : @ + -", kind, id)
+			return Errorf(EINVALID, "%s id %q may hold only letters, digits and . _ : @ + -", kind, id)
 		}
 	}
 	return nil
@@ -107,7 +107,7 @@ func (p Provider) Validate() error {
 		return err
 	}
 	if len(p.Name) > 256 || !utf8.ValidString(p.Name) {
-		return Errorf(EINVALID, "gate: provider name must be valid UTF-8 of at most 256 bytes")
+		return Errorf(EINVALID, "provider name must be valid UTF-8 of at most 256 bytes")
 	}
 	return nil
 }
@@ -128,13 +128,13 @@ func (e Event) Validate() error {
 		return err
 	}
 	if len(e.Name) > 256 || !utf8.ValidString(e.Name) {
-		return Errorf(EINVALID, "gate: event name must be valid UTF-8 of at most 256 bytes")
+		return Errorf(EINVALID, "event name must be valid UTF-8 of at most 256 bytes")
 	}
 	if !e.OpensAt.IsZero() && !e.ClosesAt.IsZero() && !e.ClosesAt.After(e.OpensAt) {
-		return Errorf(EINVALID, "gate: event %s closes_at must be after opens_at", e.ID)
+		return Errorf(EINVALID, "event %s closes_at must be after opens_at", e.ID)
 	}
 	if e.Entries < 0 || e.Entries > 10000 {
-		return Errorf(EINVALID, "gate: event %s entries must be between 1 and 10000", e.ID)
+		return Errorf(EINVALID, "event %s entries must be between 1 and 10000", e.ID)
 	}
 	return nil
 }
@@ -238,7 +238,7 @@ func (t *Ticket) Validate() error {
 		return err
 	}
 	if len(t.Events) == 0 && t.Period.IsZero() {
-		return Errorf(EINVALID, "gate: ticket %q admits to no event", t.Barcode)
+		return Errorf(EINVALID, "ticket %q admits to no event", t.Barcode)
 	}
 	for _, e := range t.Events {
 		if err := CheckID("event", e); err != nil {
@@ -246,7 +246,7 @@ func (t *Ticket) Validate() error {
 		}
 	}
 	if !t.State.Valid() {
-		return Errorf(EINVALID, "gate: ticket %q has no valid state", t.Barcode)
+		return Errorf(EINVALID, "ticket %q has no valid state", t.Barcode)
 	}
 	return nil
 }

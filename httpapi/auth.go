@@ -26,7 +26,7 @@ func ParseRole(s string) (Role, error) {
 	case RoleAdmin, RoleScanner, RoleViewer:
 		return r, nil
 	}
-	return "", gate.Errorf(gate.EINVALID, "httpapi: role must be admin, scanner or viewer, not %q", s)
+	return "", gate.Errorf(gate.EINVALID, "role must be admin, scanner or viewer, not %q", s)
 }
 
 // MinSecretLen is the shortest secret a token may have.
@@ -71,27 +71,27 @@ func NewAuth(tokens []Token) (*Auth, error) {
 	hashes := make(map[[sha256.Size]byte]string, len(tokens))
 	for i, t := range tokens {
 		if t.Name == "" {
-			return nil, gate.Errorf(gate.EINVALID, "httpapi: token %d has no name", i+1)
+			return nil, gate.Errorf(gate.EINVALID, "token %d has no name", i+1)
 		}
 		if names[t.Name] {
-			return nil, gate.Errorf(gate.EINVALID, "httpapi: token name %q is used twice", t.Name)
+			return nil, gate.Errorf(gate.EINVALID, "token name %q is used twice", t.Name)
 		}
 		names[t.Name] = true
 		if _, err := ParseRole(string(t.Role)); err != nil {
-			return nil, gate.Errorf(gate.EINVALID, "httpapi: token %q: %v", t.Name, err)
+			return nil, gate.Errorf(gate.EINVALID, "token %q: %v", t.Name, err)
 		}
 		if len(t.Secret) < MinSecretLen {
-			return nil, gate.Errorf(gate.EINVALID, "httpapi: token %q: secret is shorter than %d bytes", t.Name, MinSecretLen)
+			return nil, gate.Errorf(gate.EINVALID, "token %q: secret is shorter than %d bytes", t.Name, MinSecretLen)
 		}
 		if bytes.ContainsAny([]byte(t.Secret), " \t\r\n") {
-			return nil, gate.Errorf(gate.EINVALID, "httpapi: token %q: secret holds white space", t.Name)
+			return nil, gate.Errorf(gate.EINVALID, "token %q: secret holds white space", t.Name)
 		}
 		if len(t.Lanes) > 0 && t.Role != RoleScanner {
-			return nil, gate.Errorf(gate.EINVALID, "httpapi: token %q: only scanner tokens may be limited to lanes", t.Name)
+			return nil, gate.Errorf(gate.EINVALID, "token %q: only scanner tokens may be limited to lanes", t.Name)
 		}
 		h := sha256.Sum256([]byte(t.Secret))
 		if other, ok := hashes[h]; ok {
-			return nil, gate.Errorf(gate.EINVALID, "httpapi: tokens %q and %q have the same secret", other, t.Name)
+			return nil, gate.Errorf(gate.EINVALID, "tokens %q and %q have the same secret", other, t.Name)
 		}
 		hashes[h] = t.Name
 		t.Lanes = slices.Clone(t.Lanes)

@@ -65,11 +65,11 @@ func checkLanes(lanes []LaneInfo) error {
 			return err
 		}
 		if seen[l.ID] {
-			return gate.Errorf(gate.EINVALID, "httpapi: lane %q is configured twice", l.ID)
+			return gate.Errorf(gate.EINVALID, "lane %q is configured twice", l.ID)
 		}
 		seen[l.ID] = true
 		if l.Direction != gate.In && l.Direction != gate.Out {
-			return gate.Errorf(gate.EINVALID, "httpapi: lane %q has no direction", l.ID)
+			return gate.Errorf(gate.EINVALID, "lane %q has no direction", l.ID)
 		}
 	}
 	return nil

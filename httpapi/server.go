@@ -190,7 +190,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) ServeTLS(ln net.Listener, certFile, keyFile string) error {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return gate.Errorf(gate.EINVALID, "httpapi: tls: %v", err)
+		return gate.Errorf(gate.EINVALID, "tls: %v", err)
 	}
 	s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	return s.http.Serve(tls.NewListener(ln, s.http.TLSConfig))

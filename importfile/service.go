@@ -36,7 +36,7 @@ func (s *Service) Import(ctx context.Context, req gate.ImportRequest, file io.Re
 		return gate.ImportResult{}, err
 	}
 	if file == nil {
-		return gate.ImportResult{}, gate.Errorf(gate.EINVALID, "importfile: no file to import")
+		return gate.ImportResult{}, gate.Errorf(gate.EINVALID, "no file to import")
 	}
 	if s.Loader == nil {
 		return gate.ImportResult{}, errors.New("importfile: service has no loader")

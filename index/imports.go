@@ -70,7 +70,7 @@ func (ix *Index) Withdraw(ctx context.Context, id uint64, by string) (gate.Impor
 		return gate.ImportRecord{}, err
 	}
 	if !rec.WithdrawnAt.IsZero() {
-		return gate.ImportRecord{}, gate.Errorf(gate.ECONFLICT, "index: import %d was already withdrawn at %s by %s",
+		return gate.ImportRecord{}, gate.Errorf(gate.ECONFLICT, "import %d was already withdrawn at %s by %s",
 			id, rec.WithdrawnAt.Format(time.RFC3339), rec.WithdrawnBy)
 	}
 	if rec.WithdrawPending {
@@ -90,7 +90,7 @@ func (ix *Index) Withdraw(ctx context.Context, id uint64, by string) (gate.Impor
 func (ix *Index) importRecord(id uint64) (gate.ImportRecord, error) {
 	v, closer, err := ix.db.Get(importKey(id))
 	if err == pebble.ErrNotFound {
-		return gate.ImportRecord{}, gate.Errorf(gate.ENOTFOUND, "index: no import %d", id)
+		return gate.ImportRecord{}, gate.Errorf(gate.ENOTFOUND, "no import %d", id)
 	}
 	if err != nil {
 		return gate.ImportRecord{}, ix.readFault("import", err)

@@ -23,7 +23,7 @@ var _ gate.Index = (*Index)(nil)
 var ErrClosed = errors.New("index: closed")
 
 // errFaulted is returned while the store is recovering from a write fault.
-var errFaulted = gate.Errorf(gate.EUNAVAILABLE, "index: storage fault; recovering")
+var errFaulted = gate.Errorf(gate.EUNAVAILABLE, "storage fault; recovering")
 
 // Index is the ticket store: Pebble on disk with a bloom filter in front. It
 // implements gate.Index. All methods are safe for concurrent use; see the

@@ -40,7 +40,7 @@ func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.Line
 	events := ix.events.Load()
 	if req.Event != "" {
 		if _, ok := events.Get(req.Event); !ok {
-			return gate.ImportResult{}, gate.Errorf(gate.EINVALID, "index: import: no event %q; create it first", req.Event)
+			return gate.ImportResult{}, gate.Errorf(gate.EINVALID, "import: no event %q; create it first", req.Event)
 		}
 	}
 	if err := ix.enter(); err != nil {
@@ -89,7 +89,7 @@ func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.Line
 	res := l.res
 	if res.Rejected > 0 && onErr == gate.OnErrorReject {
 		l.abort()
-		return res, gate.Errorf(gate.EREJECTED, "index: import rejected: %d of %d lines are bad (first: %s); nothing was changed",
+		return res, gate.Errorf(gate.EREJECTED, "import rejected: %d of %d lines are bad (first: %s); nothing was changed",
 			res.Rejected, res.Lines, firstError(res.Errors))
 	}
 	if req.DryRun {

@@ -223,7 +223,7 @@ func (ix *Index) Report(ctx context.Context, event string, now time.Time) (gate.
 	}
 	e, ok := ix.events.Load().Get(event)
 	if !ok {
-		return gate.Report{}, gate.Errorf(gate.ENOTFOUND, "index: no event %q", event)
+		return gate.Report{}, gate.Errorf(gate.ENOTFOUND, "no event %q", event)
 	}
 	return ix.ctrs().report(e, now), nil
 }

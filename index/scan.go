@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -46,7 +45,7 @@ func (ix *Index) decide(ctx context.Context, s gate.Scan, write bool) gate.Decis
 	return ix.decideOnce(ctx, &s, write)
 }
 
-func detail(err error) string { return strings.TrimPrefix(err.Error(), "gate: ") }
+func detail(err error) string { return err.Error() }
 
 // decideOnce decides s. A scan that must journal a refusal while the
 // journal's backlog is full gives up every lock, waits for room (outside the

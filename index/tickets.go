@@ -23,7 +23,7 @@ func (ix *Index) Ticket(ctx context.Context, barcode string) (gate.TicketView, e
 		return gate.TicketView{}, err
 	}
 	if !ok {
-		return gate.TicketView{}, gate.Errorf(gate.ENOTFOUND, "index: no ticket with barcode %q", barcode)
+		return gate.TicketView{}, gate.Errorf(gate.ENOTFOUND, "no ticket with barcode %q", barcode)
 	}
 	rs, err := ix.getRedemptions(nil, rec.Key)
 	if err != nil {
@@ -96,7 +96,7 @@ func (ix *Index) Block(ctx context.Context, barcode, by string) (gate.Ticket, er
 		case gate.StateBlocked:
 			return false, nil
 		case gate.StateCancelled, gate.StateInvalidated:
-			return false, gate.Errorf(gate.ECONFLICT, "index: ticket %q is %s; only a valid ticket can be blocked", r.T.Barcode, r.T.State)
+			return false, gate.Errorf(gate.ECONFLICT, "ticket %q is %s; only a valid ticket can be blocked", r.T.Barcode, r.T.State)
 		}
 		r.Admin = adminBlocked
 		return true, nil
@@ -112,7 +112,7 @@ func (ix *Index) Unblock(ctx context.Context, barcode, by string) (gate.Ticket, 
 		case gate.StateValid:
 			return false, nil
 		case gate.StateCancelled, gate.StateInvalidated:
-			return false, gate.Errorf(gate.ECONFLICT, "index: ticket %q is %s, not blocked", r.T.Barcode, r.T.State)
+			return false, gate.Errorf(gate.ECONFLICT, "ticket %q is %s, not blocked", r.T.Barcode, r.T.State)
 		}
 		r.Admin = adminNone
 		return true, nil
@@ -124,7 +124,7 @@ func (ix *Index) UpdateEvents(ctx context.Context, barcode string, add, remove [
 	events := ix.events.Load()
 	for _, id := range add {
 		if _, ok := events.Get(id); !ok {
-			return gate.Ticket{}, gate.Errorf(gate.EINVALID, "index: no event %q", id)
+			return gate.Ticket{}, gate.Errorf(gate.EINVALID, "no event %q", id)
 		}
 	}
 	return ix.change(ctx, barcode, by, "update events", func(r *ticketRec) (bool, error) {
@@ -140,7 +140,7 @@ func (ix *Index) UpdateEvents(ctx context.Context, barcode string, add, remove [
 		}
 		slices.Sort(next)
 		if len(next) == 0 && r.T.Period.IsZero() {
-			return false, gate.Errorf(gate.EINVALID, "index: ticket %q would admit to no event", r.T.Barcode)
+			return false, gate.Errorf(gate.EINVALID, "ticket %q would admit to no event", r.T.Barcode)
 		}
 		if slices.Equal(next, r.T.Events) {
 			return false, nil
@@ -151,7 +151,7 @@ func (ix *Index) UpdateEvents(ctx context.Context, barcode string, add, remove [
 }
 
 func revokedConflict(r *ticketRec) error {
-	return gate.Errorf(gate.ECONFLICT, "index: ticket %q was revoked (replaced by %q); change the new barcode", r.T.Barcode, r.T.ReplacedBy)
+	return gate.Errorf(gate.ECONFLICT, "ticket %q was revoked (replaced by %q); change the new barcode", r.T.Barcode, r.T.ReplacedBy)
 }
 
 // change applies fn to a ticket under the admin lock and the ticket's
@@ -170,7 +170,7 @@ func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r
 		return gate.Ticket{}, err
 	}
 	if !ok {
-		return gate.Ticket{}, gate.Errorf(gate.ENOTFOUND, "index: no ticket with barcode %q", barcode)
+		return gate.Ticket{}, gate.Errorf(gate.ENOTFOUND, "no ticket with barcode %q", barcode)
 	}
 	mu := ix.stripe(rec.Key)
 	mu.Lock()
@@ -200,10 +200,10 @@ func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r
 // new one inherits the ticket, its ticket key and so its redemptions.
 func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string) (gate.Ticket, error) {
 	if err := gate.CheckBarcode(newBarcode); err != nil {
-		return gate.Ticket{}, gate.Errorf(gate.EINVALID, "index: new barcode: %s", detail(err))
+		return gate.Ticket{}, gate.Errorf(gate.EINVALID, "new barcode: %s", detail(err))
 	}
 	if oldBarcode == newBarcode {
-		return gate.Ticket{}, gate.Errorf(gate.EINVALID, "index: the new barcode is the old one")
+		return gate.Ticket{}, gate.Errorf(gate.EINVALID, "the new barcode is the old one")
 	}
 	if err := ix.enter(); err != nil {
 		return gate.Ticket{}, err
@@ -218,7 +218,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 		return gate.Ticket{}, err
 	}
 	if !ok {
-		return gate.Ticket{}, gate.Errorf(gate.ENOTFOUND, "index: no ticket with barcode %q", oldBarcode)
+		return gate.Ticket{}, gate.Errorf(gate.ENOTFOUND, "no ticket with barcode %q", oldBarcode)
 	}
 	if old.T.State == gate.StateRevoked {
 		return gate.Ticket{}, revokedConflict(&old)
@@ -226,7 +226,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	if _, exists, err := ix.getTicket(nil, newBarcode); err != nil {
 		return gate.Ticket{}, err
 	} else if exists {
-		return gate.Ticket{}, gate.Errorf(gate.ECONFLICT, "index: barcode %q already exists", newBarcode)
+		return gate.Ticket{}, gate.Errorf(gate.ECONFLICT, "barcode %q already exists", newBarcode)
 	}
 	// Both barcodes share the ticket key, hence one stripe.
 	mu := ix.stripe(old.Key)
@@ -303,13 +303,13 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 		return gate.JournalEntry{}, err
 	}
 	if !ok || se.Kind != gate.KindDecision {
-		return gate.JournalEntry{}, gate.Errorf(gate.ENOTFOUND, "index: no scan with seq %d", seq)
+		return gate.JournalEntry{}, gate.Errorf(gate.ENOTFOUND, "no scan with seq %d", seq)
 	}
 	if !se.Decision.Admit {
-		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d was refused (%s); there is nothing to annul", seq, se.Decision.Reason)
+		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "scan %d was refused (%s); there is nothing to annul", seq, se.Decision.Reason)
 	}
 	if se.Key == 0 || se.Decision.Event == "" {
-		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d changed nothing; there is nothing to annul", seq)
+		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "scan %d changed nothing; there is nothing to annul", seq)
 	}
 	st := ix.stripe(se.Key)
 	st.Lock()
@@ -318,7 +318,7 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 		return gate.JournalEntry{}, fmt.Errorf("index: annul %d: entry vanished: %w", seq, err)
 	}
 	if se.Annulled != 0 {
-		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d was already annulled (seq %d)", seq, se.Annulled)
+		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "scan %d was already annulled (seq %d)", seq, se.Annulled)
 	}
 	rec, ok, err := ix.getTicket(nil, se.Decision.Barcode)
 	if err != nil {
@@ -336,7 +336,7 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	}
 	r := findRed(rs, se.Decision.Event)
 	if r == nil {
-		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "index: scan %d: the ticket has no redemption for %s left to annul", seq, se.Decision.Event)
+		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "scan %d: the ticket has no redemption for %s left to annul", seq, se.Decision.Event)
 	}
 	undone, err := gate.Annul(*r, se.Decision)
 	if err != nil {

@@ -180,23 +180,23 @@ func (c *Config) EnsureDefaults() *Config {
 func (c *Config) Validate() error {
 	switch {
 	case c.UnlockTime <= 0 || c.UnlockTime > MaxUnlockTime:
-		return gate.Errorf(gate.EINVALID, "turnstile: unlock time %v must be positive and at most %v", c.UnlockTime, MaxUnlockTime)
+		return gate.Errorf(gate.EINVALID, "unlock time %v must be positive and at most %v", c.UnlockTime, MaxUnlockTime)
 	case c.Confirm != ConfirmNone && c.Confirm != ConfirmPassage:
-		return gate.Errorf(gate.EINVALID, "turnstile: confirm must be \"none\" or \"passage\", not %q", c.Confirm)
+		return gate.Errorf(gate.EINVALID, "confirm must be \"none\" or \"passage\", not %q", c.Confirm)
 	case c.PassageTimeout < c.UnlockTime:
-		return gate.Errorf(gate.EINVALID, "turnstile: passage timeout %v is shorter than the unlock time %v", c.PassageTimeout, c.UnlockTime)
+		return gate.Errorf(gate.EINVALID, "passage timeout %v is shorter than the unlock time %v", c.PassageTimeout, c.UnlockTime)
 	case c.PassageTimeout > MaxUnlockTime+time.Minute:
-		return gate.Errorf(gate.EINVALID, "turnstile: passage timeout %v is longer than %v", c.PassageTimeout, MaxUnlockTime+time.Minute)
+		return gate.Errorf(gate.EINVALID, "passage timeout %v is longer than %v", c.PassageTimeout, MaxUnlockTime+time.Minute)
 	case c.MaxQueue < 1 || c.MaxQueue > 100:
-		return gate.Errorf(gate.EINVALID, "turnstile: max queue %d must be between 1 and 100", c.MaxQueue)
+		return gate.Errorf(gate.EINVALID, "max queue %d must be between 1 and 100", c.MaxQueue)
 	case c.Emergency != EmergencyOpen && c.Emergency != EmergencyHold:
-		return gate.Errorf(gate.EINVALID, "turnstile: emergency must be \"open\" or \"hold\", not %q", c.Emergency)
+		return gate.Errorf(gate.EINVALID, "emergency must be \"open\" or \"hold\", not %q", c.Emergency)
 	case c.RetestInterval < 10*time.Millisecond || c.RetestInterval > time.Hour:
-		return gate.Errorf(gate.EINVALID, "turnstile: retest interval %v must be between 10ms and 1h", c.RetestInterval)
+		return gate.Errorf(gate.EINVALID, "retest interval %v must be between 10ms and 1h", c.RetestInterval)
 	case c.AnnulAttempts < 1 || c.AnnulAttempts > 20:
-		return gate.Errorf(gate.EINVALID, "turnstile: annul attempts %d must be between 1 and 20", c.AnnulAttempts)
+		return gate.Errorf(gate.EINVALID, "annul attempts %d must be between 1 and 20", c.AnnulAttempts)
 	case c.AnnulTimeout <= 0:
-		return gate.Errorf(gate.EINVALID, "turnstile: annul timeout %v must be positive", c.AnnulTimeout)
+		return gate.Errorf(gate.EINVALID, "annul timeout %v must be positive", c.AnnulTimeout)
 	}
 	return nil
 }
@@ -208,7 +208,7 @@ func (c *Confirm) UnmarshalText(b []byte) error {
 		*c = v
 		return nil
 	}
-	return gate.Errorf(gate.EINVALID, "turnstile: confirm must be \"none\" or \"passage\", not %q", b)
+	return gate.Errorf(gate.EINVALID, "confirm must be \"none\" or \"passage\", not %q", b)
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler ("open", "hold").
@@ -218,5 +218,5 @@ func (m *EmergencyMode) UnmarshalText(b []byte) error {
 		*m = v
 		return nil
 	}
-	return gate.Errorf(gate.EINVALID, "turnstile: emergency must be \"open\" or \"hold\", not %q", b)
+	return gate.Errorf(gate.EINVALID, "emergency must be \"open\" or \"hold\", not %q", b)
 }

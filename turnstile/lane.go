@@ -130,9 +130,9 @@ func NewLane(l gate.Lane, v gate.Validator, parts Parts, cfg *Config, log zerolo
 	case v == nil:
 		return nil, fmt.Errorf("turnstile: lane %s: no validator", l.ID)
 	case parts.Lock == nil:
-		return nil, gate.Errorf(gate.EINVALID, "turnstile: lane %s has no unlock relay", l.ID)
+		return nil, gate.Errorf(gate.EINVALID, "lane %s has no unlock relay", l.ID)
 	case c.Confirm == ConfirmPassage && parts.Passage == nil:
-		return nil, gate.Errorf(gate.EINVALID, "turnstile: lane %s: confirm \"passage\" needs a passage sensor", l.ID)
+		return nil, gate.Errorf(gate.EINVALID, "lane %s: confirm \"passage\" needs a passage sensor", l.ID)
 	}
 	ln := &Lane{
 		lane:    l,

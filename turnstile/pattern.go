@@ -49,7 +49,7 @@ func ParsePattern(s string) (Pattern, error) {
 	p := Pattern{set: true}
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
-		return p, gate.Errorf(gate.EINVALID, "turnstile: empty pattern (write \"off\" for none)")
+		return p, gate.Errorf(gate.EINVALID, "empty pattern (write \"off\" for none)")
 	}
 	if len(fields) == 1 && fields[0] == "off" {
 		return p, nil
@@ -58,11 +58,11 @@ func ParsePattern(s string) (Pattern, error) {
 		p.Repeat = true
 		fields = fields[:len(fields)-1]
 		if len(fields) == 0 {
-			return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q repeats nothing", s)
+			return Pattern{}, gate.Errorf(gate.EINVALID, "pattern %q repeats nothing", s)
 		}
 	}
 	if len(fields) > MaxPatternSteps {
-		return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q has more than %d steps", s, MaxPatternSteps)
+		return Pattern{}, gate.Errorf(gate.EINVALID, "pattern %q has more than %d steps", s, MaxPatternSteps)
 	}
 	for i, f := range fields {
 		level, dur, timed := strings.Cut(f, ":")
@@ -72,19 +72,19 @@ func ParsePattern(s string) (Pattern, error) {
 			st.On = true
 		case "off":
 		default:
-			return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q: step %d %q must be on:DURATION or off:DURATION", s, i+1, f)
+			return Pattern{}, gate.Errorf(gate.EINVALID, "pattern %q: step %d %q must be on:DURATION or off:DURATION", s, i+1, f)
 		}
 		if timed {
 			d, err := time.ParseDuration(dur)
 			if err != nil {
-				return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q: step %d: bad duration %q", s, i+1, dur)
+				return Pattern{}, gate.Errorf(gate.EINVALID, "pattern %q: step %d: bad duration %q", s, i+1, dur)
 			}
 			if d < MinPatternStep || d > MaxPatternStep {
-				return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q: step %d lasts %v; steps last %v to %v", s, i+1, d, MinPatternStep, MaxPatternStep)
+				return Pattern{}, gate.Errorf(gate.EINVALID, "pattern %q: step %d lasts %v; steps last %v to %v", s, i+1, d, MinPatternStep, MaxPatternStep)
 			}
 			st.For = d
 		} else if !st.On || i != len(fields)-1 {
-			return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q: only the last step may be a bare \"on\" (held); give step %d a duration", s, i+1)
+			return Pattern{}, gate.Errorf(gate.EINVALID, "pattern %q: only the last step may be a bare \"on\" (held); give step %d a duration", s, i+1)
 		}
 		p.Steps = append(p.Steps, st)
 	}
@@ -92,12 +92,12 @@ func ParsePattern(s string) (Pattern, error) {
 		var period time.Duration
 		for _, st := range p.Steps {
 			if st.For == 0 {
-				return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q: a repeating pattern cannot hold a step", s)
+				return Pattern{}, gate.Errorf(gate.EINVALID, "pattern %q: a repeating pattern cannot hold a step", s)
 			}
 			period += st.For
 		}
 		if period < MinRepeatPeriod {
-			return Pattern{}, gate.Errorf(gate.EINVALID, "turnstile: pattern %q repeats every %v; the least is %v", s, period, MinRepeatPeriod)
+			return Pattern{}, gate.Errorf(gate.EINVALID, "pattern %q repeats every %v; the least is %v", s, period, MinRepeatPeriod)
 		}
 	}
 	return p, nil

@@ -60,7 +60,7 @@ func NewSet(clock Clock, log zerolog.Logger, lanes ...*Lane) (*Set, error) {
 		log: log.With().Str("component", "turnstile").Logger()}
 	for _, l := range lanes {
 		if _, dup := s.byID[l.ID()]; dup {
-			return nil, gate.Errorf(gate.EINVALID, "turnstile: lane %s is configured twice", l.ID())
+			return nil, gate.Errorf(gate.EINVALID, "lane %s is configured twice", l.ID())
 		}
 		s.byID[l.ID()] = l
 		s.lanes = append(s.lanes, l)
@@ -108,7 +108,7 @@ func (s *Set) Clear(by string) (EmergencyStatus, error) {
 	defer s.mu.Unlock()
 	for name, in := range s.inputs {
 		if in.active {
-			return s.em, gate.Errorf(gate.ECONFLICT, "turnstile: the emergency input %s is still active", name)
+			return s.em, gate.Errorf(gate.ECONFLICT, "the emergency input %s is still active", name)
 		}
 	}
 	if !s.em.Active {

@@ -288,12 +288,12 @@ func (c *Config) Validate() error {
 		add("log.format must be auto, json or console, not %q", c.Log.Format)
 	}
 	if _, err := c.auth(); err != nil {
-		add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "httpapi: "))
+		add("%s", gate.ErrorMessage(err))
 	}
 	providers := map[string]bool{}
 	for i, p := range c.Providers {
 		if err := (gate.Provider{ID: p.ID, Name: p.Name}).Validate(); err != nil {
-			add("providers[%d]: %s", i, strings.TrimPrefix(gate.ErrorMessage(err), "gate: "))
+			add("providers[%d]: %s", i, gate.ErrorMessage(err))
 		}
 		if providers[p.ID] {
 			add("providers[%d]: %q is declared twice", i, p.ID)
@@ -303,7 +303,7 @@ func (c *Config) Validate() error {
 	events := map[string]bool{}
 	for i, e := range c.Events {
 		if err := e.event().Validate(); err != nil {
-			add("events[%d]: %s", i, strings.TrimPrefix(gate.ErrorMessage(err), "gate: "))
+			add("events[%d]: %s", i, gate.ErrorMessage(err))
 		}
 		if events[e.ID] {
 			add("events[%d]: %q is declared twice", i, e.ID)
@@ -340,7 +340,7 @@ func (c *Config) Validate() error {
 		}
 		req := gate.ImportRequest{Provider: d.Provider, Event: d.Event, Format: gate.Format(d.Format), OnError: gate.OnError(d.OnError)}
 		if err := req.Validate(); err != nil {
-			add("drop_folders[%d]: %s", i, strings.TrimPrefix(gate.ErrorMessage(err), "gate: "))
+			add("drop_folders[%d]: %s", i, gate.ErrorMessage(err))
 		}
 		if d.Settle < 0 {
 			add("drop_folders[%d]: settle must not be negative", i)

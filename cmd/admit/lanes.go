@@ -317,7 +317,7 @@ func (l *LaneConfig) validate() []string {
 		tc := l.turnstileConfig()
 		tc.EnsureDefaults()
 		if err := tc.Validate(); err != nil {
-			add("%s", strings.TrimPrefix(gate.ErrorMessage(err), "turnstile: "))
+			add("%s", gate.ErrorMessage(err))
 		}
 	} else {
 		for _, part := range []struct {
@@ -352,9 +352,7 @@ func (l *LaneConfig) validate() []string {
 func (s *ScannerConfig) validate() []string {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf("scanner."+format, args...)) }
-	note := func(err error, prefix string) {
-		errs = append(errs, "scanner: "+strings.TrimPrefix(gate.ErrorMessage(err), prefix))
-	}
+	note := func(err error) { errs = append(errs, "scanner: "+gate.ErrorMessage(err)) }
 	switch s.Driver {
 	case "", scannerNone:
 		if !reflect.DeepEqual(*s, ScannerConfig{Driver: s.Driver}) {
@@ -363,7 +361,7 @@ func (s *ScannerConfig) validate() []string {
 		return errs
 	case scannerUSBHID:
 		if err := s.match().Validate(); err != nil {
-			note(err, "usbdev: ")
+			note(err)
 		}
 		switch s.Protocol {
 		case "", "keyboard", "pos":
@@ -396,7 +394,7 @@ func (s *ScannerConfig) validate() []string {
 		return errs
 	}
 	if _, err := s.newDecoder(zerolog.Nop()); err != nil {
-		note(err, "decode: ")
+		note(err)
 	}
 	return errs
 }
@@ -404,9 +402,7 @@ func (s *ScannerConfig) validate() []string {
 func (o *OutputConfig) validate(name string) []string {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(name+"."+format, args...)) }
-	note := func(err error, prefix string) {
-		errs = append(errs, name+": "+strings.TrimPrefix(gate.ErrorMessage(err), prefix))
-	}
+	note := func(err error) { errs = append(errs, name+": "+gate.ErrorMessage(err)) }
 	channel := func(board string) {
 		if o.Channel < 1 || o.Channel > 8 {
 			add("channel must be 1 to 8 on %s", board)
@@ -437,7 +433,7 @@ func (o *OutputConfig) validate(name string) []string {
 	case outputUSBRelay:
 		channel("a USBRelay board")
 		if err := (usbrelay.Config{Board: o.Board, Port: o.Port}).Validate(); err != nil {
-			note(err, "usbrelay: ")
+			note(err)
 		}
 		foreign(outputUSBRelay, "board", "port", "channel")
 	case outputLCUS:
@@ -445,7 +441,7 @@ func (o *OutputConfig) validate(name string) []string {
 		if o.Device == "" {
 			add("driver lcus needs a device such as /dev/ttyUSB0 (or its /dev/serial/by-id link)")
 		} else if err := (serialrelay.Config{Device: o.Device, Baud: o.Baud, Channels: o.Channels}).Validate(); err != nil {
-			note(err, "serialrelay: ")
+			note(err)
 		}
 		if o.Channels != 0 && o.Channel > o.Channels {
 			add("channel %d is beyond the board's %d channels", o.Channel, o.Channels)

@@ -151,7 +151,7 @@ driver = "sim"
 		{name: "sensor needs a turnstile", src: "[[lanes]]\nid = \"a\"\n[lanes.sensor]\ndriver = \"gpio\"\nchip = \"gpiochip0\"\n", want: "a passage sensor needs a turnstile"},
 		{name: "queue needs a turnstile", src: "[[lanes]]\nid = \"a\"\nqueue = true\n", want: "queue needs a turnstile"},
 		{name: "emergency needs a turnstile", src: "[[lanes]]\nid = \"a\"\n[lanes.emergency]\nmode = \"hold\"\n", want: "emergency settings needs a turnstile"},
-		{name: "bad pattern", src: "[[lanes]]\nid = \"a\"\n[lanes.relay]\ndriver = \"sim\"\n[lanes.lights.red]\ndriver = \"sim\"\ndeny = \"blink\"\n", want: `line 11: turnstile: pattern "blink"`},
+		{name: "bad pattern", src: "[[lanes]]\nid = \"a\"\n[lanes.relay]\ndriver = \"sim\"\n[lanes.lights.red]\ndriver = \"sim\"\ndeny = \"blink\"\n", want: `line 11: pattern "blink"`},
 		{name: "pattern without driver", src: "[[lanes]]\nid = \"a\"\n[lanes.relay]\ndriver = \"sim\"\n[lanes.lights.red]\ndeny = \"on\"\n", want: "patterns without a driver play nowhere"},
 		{name: "emergency mode", src: "[[lanes]]\nid = \"a\"\n[lanes.relay]\ndriver = \"sim\"\n[lanes.emergency]\nmode = \"panic\"\n", want: "emergency.mode must be open or hold"},
 		{name: "sensor driver", src: "[[lanes]]\nid = \"a\"\n[lanes.relay]\ndriver = \"sim\"\n[lanes.sensor]\ndriver = \"usbrelay\"\n", want: "sensor.driver must be none, sim or gpio"},

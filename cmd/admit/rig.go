@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -664,7 +663,7 @@ func (e emergencyControl) Clear(_ context.Context, by string) (httpapi.Emergency
 		return e.Status(), gate.Errorf(gate.ECONFLICT, "no lane of this appliance drives a turnstile: there is nothing to release")
 	}
 	if _, err := set.Clear(by); err != nil {
-		return e.Status(), gate.Errorf(gate.ErrorCode(err), "%s", strings.TrimPrefix(gate.ErrorMessage(err), "turnstile: "))
+		return e.Status(), err
 	}
 	return e.Status(), nil
 }

@@ -18,6 +18,6 @@ func ExampleConfig_Validate() {
 	}
 	// Output:
 	// <nil>
-	// serialscan: parity "mark": want none, odd or even
-	// serialscan: a serial scanner needs its device (/dev/ttyACM0 or a /dev/serial/by-id link)
+	// parity "mark": want none, odd or even
+	// a serial scanner needs its device (/dev/ttyACM0 or a /dev/serial/by-id link)
 }

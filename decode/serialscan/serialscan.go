@@ -74,16 +74,16 @@ type Config struct {
 // Validate checks the config; errors carry gate.EINVALID.
 func (c Config) Validate() error {
 	if c.Device == "" {
-		return gate.Errorf(gate.EINVALID, "serialscan: a serial scanner needs its device (/dev/ttyACM0 or a /dev/serial/by-id link)")
+		return gate.Errorf(gate.EINVALID, "a serial scanner needs its device (/dev/ttyACM0 or a /dev/serial/by-id link)")
 	}
 	if c.Baud < 0 || c.Baud > 4_000_000 {
-		return gate.Errorf(gate.EINVALID, "serialscan: baud %d out of range", c.Baud)
+		return gate.Errorf(gate.EINVALID, "baud %d out of range", c.Baud)
 	}
 	if _, err := parity(c.Parity); err != nil {
 		return err
 	}
 	if c.ReadTimeout < 0 {
-		return gate.Errorf(gate.EINVALID, "serialscan: read timeout %v is negative", c.ReadTimeout)
+		return gate.Errorf(gate.EINVALID, "read timeout %v is negative", c.ReadTimeout)
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func parity(s string) (serial.Parity, error) {
 	case "even":
 		return serial.EvenParity, nil
 	}
-	return 0, gate.Errorf(gate.EINVALID, "serialscan: parity %q: want none, odd or even", s)
+	return 0, gate.Errorf(gate.EINVALID, "parity %q: want none, odd or even", s)
 }
 
 // Source reads one serial scanner: it opens the port, reads it with

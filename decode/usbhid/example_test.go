@@ -23,6 +23,6 @@ func ExampleConfig() {
 	// Output:
 	// 0c2e:0b61 serial=17011B0C29: <nil>
 	// port=1-1.4: <nil>
-	// 0c2e:0b61: usbhid: protocol "serial": want keyboard or pos
-	// any USB device: usbdev: a USB device needs usb (vendor:product), serial or port
+	// 0c2e:0b61: protocol "serial": want keyboard or pos
+	// any USB device: a USB device needs usb (vendor:product), serial or port
 }

@@ -52,13 +52,13 @@ func (c Config) Validate() error {
 	switch c.Protocol {
 	case "", ProtocolKeyboard, ProtocolPOS:
 	default:
-		return gate.Errorf(gate.EINVALID, "usbhid: protocol %q: want keyboard or pos", c.Protocol)
+		return gate.Errorf(gate.EINVALID, "protocol %q: want keyboard or pos", c.Protocol)
 	}
 	if c.Interface < 0 || c.Interface > 255 {
-		return gate.Errorf(gate.EINVALID, "usbhid: interface %d: want 0-255", c.Interface)
+		return gate.Errorf(gate.EINVALID, "interface %d: want 0-255", c.Interface)
 	}
 	if c.ReadTimeout < 0 {
-		return gate.Errorf(gate.EINVALID, "usbhid: read timeout %v is negative", c.ReadTimeout)
+		return gate.Errorf(gate.EINVALID, "read timeout %v is negative", c.ReadTimeout)
 	}
 	return nil
 }
@@ -206,5 +206,5 @@ func findEndpoint(dev *usbdev.Device, cfg Config) (gousb.InterfaceSetting, gousb
 	if cfg.Interface > 0 {
 		what = fmt.Sprintf("HID interface %d", cfg.Interface)
 	}
-	return gousb.InterfaceSetting{}, gousb.EndpointDesc{}, gate.Errorf(gate.EINVALID, "usbhid: %s has no %s with an interrupt IN endpoint (is protocol %q right?)", dev.Info, what, cfg.Protocol)
+	return gousb.InterfaceSetting{}, gousb.EndpointDesc{}, gate.Errorf(gate.EINVALID, "%s has no %s with an interrupt IN endpoint (is protocol %q right?)", dev.Info, what, cfg.Protocol)
 }

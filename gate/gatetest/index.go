@@ -217,5 +217,5 @@ func (x *LaneMonitor) Lanes() []gate.LaneStatus {
 }
 
 func notSet(method string) error {
-	return gate.Errorf(gate.EINTERNAL, "gatetest: %sFunc not set", method)
+	return gate.Errorf(gate.EINTERNAL, "%sFunc not set", method)
 }

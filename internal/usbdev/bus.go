@@ -196,13 +196,13 @@ func (b *Bus) Open(ctx context.Context, m Match) (*Device, error) {
 		}
 		sort.Strings(ports)
 		closeAll(found)
-		return nil, gate.Errorf(gate.ECONFLICT, "usbdev: %d devices match %s (ports %s): add a port or serial to tell them apart", len(found), m, strings.Join(ports, ", "))
+		return nil, gate.Errorf(gate.ECONFLICT, "%d devices match %s (ports %s): add a port or serial to tell them apart", len(found), m, strings.Join(ports, ", "))
 	case len(candidates) > len(devs) && openErr != nil:
 		return nil, fmt.Errorf("usbdev: open %s: %w%s", m, openErr, permissionHint(openErr))
 	case openErr != nil && m.Serial != "":
 		return nil, fmt.Errorf("usbdev: open %s: %w", m, openErr)
 	}
-	return nil, gate.Errorf(gate.ENOTFOUND, "usbdev: no attached device matches %s", m)
+	return nil, gate.Errorf(gate.ENOTFOUND, "no attached device matches %s", m)
 }
 
 // OpenAll opens every attached device m selects (by id and port; a
@@ -211,7 +211,7 @@ func (b *Bus) Open(ctx context.Context, m Match) (*Device, error) {
 // each one. No device is not an error: the slice is empty.
 func (b *Bus) OpenAll(ctx context.Context, m Match) ([]*Device, error) {
 	if m.ID.IsZero() && m.Serial == "" && m.Port == "" {
-		return nil, gate.Errorf(gate.EINVALID, "usbdev: a USB device needs usb (vendor:product), serial or port")
+		return nil, gate.Errorf(gate.EINVALID, "a USB device needs usb (vendor:product), serial or port")
 	}
 	uctx, err := b.Context()
 	if err != nil {

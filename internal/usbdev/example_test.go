@@ -21,5 +21,5 @@ func ExampleMatch() {
 	// Output:
 	// 0c2e:0b61 port=1-1.4 <nil>
 	// 1 [1 4]
-	// usbdev: a USB device needs usb (vendor:product), serial or port
+	// a USB device needs usb (vendor:product), serial or port
 }

@@ -18,12 +18,12 @@ type ID struct {
 func ParseID(s string) (ID, error) {
 	v, p, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok {
-		return ID{}, gate.Errorf(gate.EINVALID, "usbdev: USB id %q: want vendor:product in hexadecimal, like 0c2e:0b61", s)
+		return ID{}, gate.Errorf(gate.EINVALID, "USB id %q: want vendor:product in hexadecimal, like 0c2e:0b61", s)
 	}
 	vendor, err1 := strconv.ParseUint(v, 16, 16)
 	product, err2 := strconv.ParseUint(p, 16, 16)
 	if err1 != nil || err2 != nil || v == "" || p == "" || len(v) > 4 || len(p) > 4 {
-		return ID{}, gate.Errorf(gate.EINVALID, "usbdev: USB id %q: want vendor:product in hexadecimal, like 0c2e:0b61", s)
+		return ID{}, gate.Errorf(gate.EINVALID, "USB id %q: want vendor:product in hexadecimal, like 0c2e:0b61", s)
 	}
 	return ID{uint16(vendor), uint16(product)}, nil
 }
@@ -71,7 +71,7 @@ type Match struct {
 // formed. Errors carry gate.EINVALID.
 func (m Match) Validate() error {
 	if m.ID.IsZero() && m.Serial == "" && m.Port == "" {
-		return gate.Errorf(gate.EINVALID, "usbdev: a USB device needs usb (vendor:product), serial or port")
+		return gate.Errorf(gate.EINVALID, "a USB device needs usb (vendor:product), serial or port")
 	}
 	if m.Port != "" {
 		if _, _, err := ParsePort(m.Port); err != nil {
@@ -112,7 +112,7 @@ func (m Match) matchesDesc(id ID, port string) bool {
 // dash, and the port numbers from the root hub down, dot-separated.
 func ParsePort(s string) (bus int, ports []int, err error) {
 	bad := func() (int, []int, error) {
-		return 0, nil, gate.Errorf(gate.EINVALID, "usbdev: port path %q: want bus-port[.port...], like 1-2 or 1-1.4 (see admit devices)", s)
+		return 0, nil, gate.Errorf(gate.EINVALID, "port path %q: want bus-port[.port...], like 1-2 or 1-1.4 (see admit devices)", s)
 	}
 	b, rest, ok := strings.Cut(s, "-")
 	if !ok || b == "" || rest == "" {

@@ -18,5 +18,5 @@ func ExampleNewFrame() {
 	// A0 01 01 A2
 	// A0 02 00 A2
 	// 1 true <nil>
-	// serialrelay: frame a0 01 01 00: checksum 00, want A2
+	// frame a0 01 01 00: checksum 00, want A2
 }

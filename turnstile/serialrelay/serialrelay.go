@@ -37,13 +37,13 @@ func NewFrame(n int, on bool) Frame {
 // carries gate.EINVALID for a frame that is not an LCUS command.
 func ParseFrame(b []byte) (n int, on bool, err error) {
 	if len(b) != 4 || b[0] != header {
-		return 0, false, gate.Errorf(gate.EINVALID, "serialrelay: % x is not an LCUS frame (A0 relay state checksum)", b)
+		return 0, false, gate.Errorf(gate.EINVALID, "% x is not an LCUS frame (A0 relay state checksum)", b)
 	}
 	if b[3] != b[0]+b[1]+b[2] {
-		return 0, false, gate.Errorf(gate.EINVALID, "serialrelay: frame % x: checksum %02X, want %02X", b, b[3], b[0]+b[1]+b[2])
+		return 0, false, gate.Errorf(gate.EINVALID, "frame % x: checksum %02X, want %02X", b, b[3], b[0]+b[1]+b[2])
 	}
 	if b[1] < 1 || b[1] > MaxChannels || b[2] > 1 {
-		return 0, false, gate.Errorf(gate.EINVALID, "serialrelay: frame % x: relay %d state %d", b, b[1], b[2])
+		return 0, false, gate.Errorf(gate.EINVALID, "frame % x: relay %d state %d", b, b[1], b[2])
 	}
 	return int(b[1]), b[2] == 1, nil
 }
@@ -78,13 +78,13 @@ type Config struct {
 // Validate checks the config; errors carry gate.EINVALID.
 func (c Config) Validate() error {
 	if c.Device == "" {
-		return gate.Errorf(gate.EINVALID, "serialrelay: an LCUS board needs its device (/dev/ttyUSB0 or a /dev/serial/by-id link)")
+		return gate.Errorf(gate.EINVALID, "an LCUS board needs its device (/dev/ttyUSB0 or a /dev/serial/by-id link)")
 	}
 	if c.Channels < 0 || c.Channels > MaxChannels {
-		return gate.Errorf(gate.EINVALID, "serialrelay: %d channels: LCUS boards have 1 to %d", c.Channels, MaxChannels)
+		return gate.Errorf(gate.EINVALID, "%d channels: LCUS boards have 1 to %d", c.Channels, MaxChannels)
 	}
 	if c.Baud < 0 {
-		return gate.Errorf(gate.EINVALID, "serialrelay: baud %d", c.Baud)
+		return gate.Errorf(gate.EINVALID, "baud %d", c.Baud)
 	}
 	return nil
 }
@@ -272,7 +272,7 @@ func (b *Board) write(frames ...Frame) error {
 // Set closes (on) or opens relay n (1-based).
 func (b *Board) Set(n int, on bool) error {
 	if n < 1 || n > b.cfg.Channels {
-		return gate.Errorf(gate.EINVALID, "serialrelay: %s has no relay %d (channels = %d)", b, n, b.cfg.Channels)
+		return gate.Errorf(gate.EINVALID, "%s has no relay %d (channels = %d)", b, n, b.cfg.Channels)
 	}
 	return b.write(NewFrame(n, on))
 }

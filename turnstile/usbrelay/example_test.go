@@ -26,5 +26,5 @@ func ExampleBoard_Channel() {
 	// Output:
 	// usbrelay QWERT/1
 	// usbrelay: board not connected: QWERT
-	// usbrelay: board serial "TOO-LONG": boards have 5-character serials
+	// board serial "TOO-LONG": boards have 5-character serials
 }

@@ -65,7 +65,7 @@ type Config struct {
 // Validate checks the config; errors carry gate.EINVALID.
 func (c Config) Validate() error {
 	if len(c.Board) > serialLen {
-		return gate.Errorf(gate.EINVALID, "usbrelay: board serial %q: boards have %d-character serials", c.Board, serialLen)
+		return gate.Errorf(gate.EINVALID, "board serial %q: boards have %d-character serials", c.Board, serialLen)
 	}
 	if c.Port != "" {
 		if _, _, err := usbdev.ParsePort(c.Port); err != nil {
@@ -73,7 +73,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.ControlTimeout < 0 || c.ProbeInterval < 0 {
-		return gate.Errorf(gate.EINVALID, "usbrelay: negative timeout")
+		return gate.Errorf(gate.EINVALID, "negative timeout")
 	}
 	return nil
 }
@@ -252,7 +252,7 @@ func (b *Board) connect(ctx context.Context) (string, error) {
 	if b.cfg.Board == "" && len(serials) > 1 {
 		release()
 		chosen.Close()
-		return "", gate.Errorf(gate.ECONFLICT, "usbrelay: %d boards attached (%s): name one by its board serial", len(serials), strings.Join(serials, ", "))
+		return "", gate.Errorf(gate.ECONFLICT, "%d boards attached (%s): name one by its board serial", len(serials), strings.Join(serials, ", "))
 	}
 	channels := 0
 	if n, err := strconv.Atoi(strings.TrimPrefix(chosen.Info.Product, "USBRelay")); err == nil && strings.HasPrefix(chosen.Info.Product, "USBRelay") && n > 0 && n <= 8 {
@@ -352,7 +352,7 @@ func (b *Board) Set(n int, on bool) error {
 	channels := b.channels
 	b.mu.Unlock()
 	if n < 1 || n > 8 || (channels > 0 && n > channels) {
-		return gate.Errorf(gate.EINVALID, "usbrelay: board %s has no relay %d", b.name(), n)
+		return gate.Errorf(gate.EINVALID, "board %s has no relay %d", b.name(), n)
 	}
 	bit := uint8(1) << (n - 1)
 	cmd, want := byte(cmdOff), uint8(0)
