@@ -142,8 +142,13 @@ type RotatingVerdict struct {
 	Reason gate.Reason // 0: good so far; stale_code
 	Detail string      // for people; no key, no code
 	// Offset is how far the appliance's clock is ahead of the code's time
-	// (negative: behind), whole seconds; see SkewWindow.
+	// (negative: behind), whole seconds.
 	Offset time.Duration
+	// Drawn reports whether the event's code matches the code's own time:
+	// the event key drew it, however old it is. Feed the Offset of drawn
+	// codes to a SkewWindow: a wrong appliance clock shows there even while
+	// it refuses every code.
+	Drawn bool
 }
 
 // CheckClock decides what needs no ticket: the code's time against the
@@ -152,17 +157,16 @@ type RotatingVerdict struct {
 // screenshot costs no disk read.
 func (r *Rotating) CheckClock(c *RotatingCode, now time.Time) RotatingVerdict {
 	off := now.Unix() - c.At
-	v := RotatingVerdict{Offset: time.Duration(off) * time.Second}
-	if off > r.skew || off < -r.skew {
+	v := RotatingVerdict{Offset: time.Duration(off) * time.Second, Drawn: r.match(r.eventKey, c.At, c.OTP1)}
+	switch {
+	case off > r.skew || off < -r.skew:
 		v.Reason = gate.ReasonStaleCode
 		dir := "before"
 		if off < 0 {
 			off, dir = -off, "after"
 		}
 		v.Detail = fmt.Sprintf("the code was drawn %ds %s the appliance's clock (%ds allowed): a screenshot, or a clock that is wrong", off, dir, r.skew)
-		return v
-	}
-	if !r.match(r.eventKey, c.At, c.OTP1) {
+	case !v.Drawn:
 		v.Reason, v.Detail = gate.ReasonStaleCode, "the event's one-time code does not match the code's time"
 	}
 	return v
@@ -185,7 +189,7 @@ func (r *Rotating) Check(c *RotatingCode, customerKey []byte, now time.Time) Rot
 		return v
 	}
 	cv := r.CheckCustomer(c, customerKey)
-	cv.Offset = v.Offset
+	cv.Offset, cv.Drawn = v.Offset, v.Drawn
 	return cv
 }
 
@@ -228,9 +232,9 @@ func Rotate(token string, eventKey, customerKey []byte, at time.Time, step time.
 	return code, nil
 }
 
-// SkewWindow keeps the offsets of the latest rotating codes (RotatingVerdict
-// Offset) to show how far the phones' clocks, on the whole, run from the
-// appliance's: a median far from zero means the appliance's clock is wrong
+// SkewWindow keeps the offsets of the latest drawn rotating codes
+// (RotatingVerdict Offset where Drawn) to show how far the phones' clocks,
+// on the whole, run from the appliance's: a median far from zero means the appliance's clock is wrong
 // (check NTP) before it means anything about a guest. Safe for concurrent
 // use; the zero value is ready.
 type SkewWindow struct {

@@ -116,8 +116,8 @@ func TestRotatingClock(t *testing.T) {
 		if got.Reason != tt.want || got.Offset != tt.now.Truncate(time.Second) {
 			t.Errorf("skew %s, now %s after: %s %q offset %s, want %s", tt.skew, tt.now, got.Reason, got.Detail, got.Offset, tt.want)
 		}
-		if cc := r.CheckClock(c, drawn.Add(tt.now)); cc.Reason != tt.want {
-			t.Errorf("skew %s, now %s after: CheckClock %s", tt.skew, tt.now, cc.Reason)
+		if cc := r.CheckClock(c, drawn.Add(tt.now)); cc.Reason != tt.want || !cc.Drawn {
+			t.Errorf("skew %s, now %s after: CheckClock %+v", tt.skew, tt.now, cc)
 		}
 	}
 	r, _ := codes.NewRotating(codes.RotatingConfig{EventKey: ek})
@@ -158,8 +158,8 @@ func TestRotatingCodesMustMatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := r.Check(c, ck, at)
-		if got.Reason != tt.want || !strings.Contains(got.Detail, tt.detail) {
-			t.Errorf("%s: %s %q", tt.name, got.Reason, got.Detail)
+		if got.Reason != tt.want || !strings.Contains(got.Detail, tt.detail) || got.Drawn != !strings.Contains(tt.detail, "event's") {
+			t.Errorf("%s: %+v", tt.name, got)
 		}
 	}
 	c, _ := codes.ParseRotating(good)
