@@ -245,8 +245,12 @@ func TestCheckBarcode(t *testing.T) {
 }
 
 func TestReasonsRoundTrip(t *testing.T) {
-	if n := len(gate.Reasons()); n != 15 {
-		t.Fatalf("%d reasons, want the 15 of DESIGN.md plus lane_busy", n)
+	if n := len(gate.Reasons()); n != 16 {
+		t.Fatalf("%d reasons, want the 15 of DESIGN.md plus lane_busy and stale_code", n)
+	}
+	// The numbers are stored in the journal: new reasons are appended.
+	if gate.ReasonError != 15 || gate.ReasonStaleCode != 16 {
+		t.Errorf("error = %d, stale_code = %d: a reason was inserted, not appended", gate.ReasonError, gate.ReasonStaleCode)
 	}
 	for _, r := range gate.Reasons() {
 		b, err := r.MarshalText()

@@ -28,6 +28,10 @@ const (
 	ReasonLaneBusy    // the lane still holds an admission nobody has passed on
 	ReasonError       // a fault (storage, relay): fail closed
 
+	// Appended after the first list, so stored and journaled reasons keep
+	// their numbers.
+	ReasonStaleCode // a rotating code drawn too far from now, or whose one-time codes do not match its time: a screenshot
+
 	reasonEnd
 )
 
@@ -47,6 +51,7 @@ var reasonNames = [...]string{
 	ReasonExpired:     "expired",
 	ReasonLaneBusy:    "lane_busy",
 	ReasonError:       "error",
+	ReasonStaleCode:   "stale_code",
 }
 
 // Reasons lists every reason in declaration order.

@@ -91,6 +91,8 @@ Usage:
   admit devices [-json]       list attached scanners and relay boards, with config snippets
   admit version               print the version
   admit bench [flags]         benchmark this box; -gate holds the budgets
+  admit codes COMMAND         make and read signed and rotating codes (keygen, sign,
+                              rotate, decode)
 
 Run "admit COMMAND -h" for a command's flags. The tools read ADMIT_URL and
 ADMIT_TOKEN from the environment.
@@ -116,6 +118,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.devices(ctx, rest)
 	case "bench":
 		return m.bench(ctx, rest)
+	case "codes":
+		return m.codesCmd(rest)
 	case "version", "-version", "--version":
 		fmt.Fprintln(m.Stdout, "admit", version)
 		return nil

@@ -143,6 +143,7 @@ export const REASONS = {
   expired: {title: 'Expired', words: 'The ticket’s event is over.'},
   lane_busy: {title: 'Lane busy', words: 'The lane still holds an admission; let that person pass first.'},
   error: {title: 'System fault', words: 'The appliance could not decide. Do not admit; call a supervisor.'},
+  stale_code: {title: 'Old code', words: 'A rotating code that is not live: a screenshot, or a phone with the wrong time. Show the code in the app.'},
 };
 
 export function reasonTitle(r) { return (REASONS[r] || {title: r}).title; }
