@@ -238,7 +238,7 @@ func (c *compiler) fold(n *node, v *jval) (*node, error) {
 func setOf(n *node, byText bool) {
 	n.strs = map[string]struct{}{}
 	n.nums = map[float64]struct{}{}
-	for _, e := range n.args[1].lit.a {
+	for _, e := range n.args[1].lit.arr() {
 		switch e.k {
 		case kStr:
 			n.strs[e.s] = struct{}{}

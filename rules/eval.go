@@ -55,6 +55,7 @@ type env struct {
 	fault fault
 	fnode *node // where the fault was met
 	fgot  kind  // what the faulting operation was given
+	day   day   // the scan's day, once asked for (today)
 }
 
 // frame is the data "var" reads: the element of map, filter, ... or, in
@@ -206,10 +207,10 @@ func (e *env) eval(n *node, fr *frame) value {
 		for _, x := range n.args {
 			v := e.eval(x, fr)
 			if v.k == kArr {
-				if !e.charge(len(v.a), n) {
+				if !e.charge(len(v.arr()), n) {
 					return null
 				}
-				out = append(out, v.a...)
+				out = append(out, v.arr()...)
 			} else {
 				out = append(out, v)
 			}
@@ -224,7 +225,7 @@ func (e *env) eval(n *node, fr *frame) value {
 		case kStr:
 			return boolean(strings.Contains(b.s, e.text(a, n)))
 		case kArr:
-			for _, x := range b.a {
+			for _, x := range b.arr() {
 				if strictEqual(x, a) {
 					return boolean(true)
 				}
@@ -245,7 +246,7 @@ func (e *env) eval(n *node, fr *frame) value {
 	case opInList:
 		a, b := e.eval(n.args[0], fr), e.eval(n.args[1], fr)
 		if b.k == kArr {
-			for _, x := range b.a {
+			for _, x := range b.arr() {
 				if sameText(x, a) {
 					return boolean(true)
 				}
@@ -271,9 +272,9 @@ func (e *env) eval(n *node, fr *frame) value {
 		miss := e.missingOf(n, opts, fr)
 		total := 1
 		if opts.k == kArr {
-			total = len(opts.a)
+			total = len(opts.arr())
 		}
-		if float64(total-len(miss.a)) >= need {
+		if float64(total-len(miss.arr())) >= need {
 			return array([]value{})
 		}
 		return miss
@@ -300,7 +301,7 @@ func (e *env) eval(n *node, fr *frame) value {
 
 // text is JavaScript's String(v).
 func (e *env) text(v value, n *node) string {
-	if v.k == kArr && !e.charge(len(v.a), n) {
+	if v.k == kArr && !e.charge(len(v.arr()), n) {
 		return ""
 	}
 	return toString(v)
@@ -311,7 +312,7 @@ func (e *env) parseFloat(v value, n *node) float64 {
 		e.fail(faultNeedTime, n, kTime)
 		return math.NaN()
 	}
-	if v.k == kArr && !e.charge(len(v.a), n) {
+	if v.k == kArr && !e.charge(len(v.arr()), n) {
 		return math.NaN()
 	}
 	return parseFloat(v)
@@ -361,10 +362,10 @@ func (e *env) less(a, b value, orEqual bool, n *node) bool {
 			e.fail(faultNeedTime, n, got)
 			return false
 		}
-		return a.t < b.t || (orEqual && a.t == b.t)
+		return a.n < b.n || (orEqual && a.n == b.n)
 	}
 	if a.k == kArr || b.k == kArr {
-		if !e.charge(len(a.a)+len(b.a), n) {
+		if !e.charge(len(a.arr())+len(b.arr()), n) {
 			return false
 		}
 	}
@@ -383,7 +384,7 @@ func (e *env) data(n *node, path []string, fr *frame) value {
 	cur := fr.v
 	if fr.reduce {
 		if len(path) == 0 {
-			return value{k: kObj, o: map[string]value{"current": fr.v, "accumulator": fr.acc}}
+			return object(map[string]value{"current": fr.v, "accumulator": fr.acc})
 		}
 		switch path[0] {
 		case "current":
@@ -418,17 +419,17 @@ func (e *env) def(n *node, fr *frame) value {
 func member(v value, key string) (value, bool) {
 	switch v.k {
 	case kObj:
-		m, ok := v.o[key]
+		m, ok := v.obj()[key]
 		return m, ok
 	case kArr:
 		if key == "length" {
-			return number(float64(len(v.a))), true
+			return number(float64(len(v.arr()))), true
 		}
 		i, err := strconv.Atoi(key)
-		if err != nil || i < 0 || i >= len(v.a) || strconv.Itoa(i) != key {
+		if err != nil || i < 0 || i >= len(v.arr()) || strconv.Itoa(i) != key {
 			return null, false
 		}
-		return v.a[i], true
+		return v.arr()[i], true
 	}
 	return null, false
 }
@@ -472,11 +473,11 @@ func (e *env) missingOf(n *node, names value, fr *frame) value {
 	if names.k != kArr {
 		names = array([]value{names})
 	}
-	if !e.charge(len(names.a), n) {
+	if !e.charge(len(names.arr()), n) {
 		return null
 	}
 	out := []value{}
-	for _, k := range names.a {
+	for _, k := range names.arr() {
 		var v value
 		switch {
 		case n.facts:
@@ -508,11 +509,11 @@ func (e *env) iterate(n *node, fr *frame) value {
 		if len(n.args) > 2 {
 			acc = e.eval(n.args[2], fr)
 		}
-		if src.k != kArr || !e.charge(len(src.a), n) {
+		if src.k != kArr || !e.charge(len(src.arr()), n) {
 			return acc
 		}
 		sub := frame{reduce: true}
-		for _, el := range src.a {
+		for _, el := range src.arr() {
 			sub.v, sub.acc = el, acc
 			if acc = e.eval(body, &sub); e.fault != 0 {
 				return null
@@ -529,21 +530,21 @@ func (e *env) iterate(n *node, fr *frame) value {
 		}
 		return array([]value{})
 	}
-	if !e.charge(len(src.a), n) {
+	if !e.charge(len(src.arr()), n) {
 		return null
 	}
 	sub := frame{}
 	switch n.op {
 	case opMap:
-		out := make([]value, len(src.a))
-		for i, el := range src.a {
+		out := make([]value, len(src.arr()))
+		for i, el := range src.arr() {
 			sub.v = el
 			out[i] = e.eval(body, &sub)
 		}
 		return array(out)
 	case opFilter:
 		out := []value{}
-		for _, el := range src.a {
+		for _, el := range src.arr() {
 			sub.v = el
 			if truthy(e.eval(body, &sub)) {
 				out = append(out, el)
@@ -551,10 +552,10 @@ func (e *env) iterate(n *node, fr *frame) value {
 		}
 		return array(out)
 	case opAll:
-		if len(src.a) == 0 {
+		if len(src.arr()) == 0 {
 			return boolean(false)
 		}
-		for _, el := range src.a {
+		for _, el := range src.arr() {
 			sub.v = el
 			if !truthy(e.eval(body, &sub)) {
 				return boolean(false)
@@ -563,7 +564,7 @@ func (e *env) iterate(n *node, fr *frame) value {
 		return boolean(true)
 	}
 	found := false // none, some
-	for _, el := range src.a {
+	for _, el := range src.arr() {
 		sub.v = el
 		if truthy(e.eval(body, &sub)) {
 			found = true
@@ -626,9 +627,8 @@ func (e *env) buildTime(n *node) value {
 	}
 	switch n.bt {
 	case btCustomTime:
-		loc := f.location()
-		y, m, d := f.At.In(loc).Date()
-		return instant(wallClock(y, m, d, n.clock[0], n.clock[1], n.clock[2], loc))
+		t := e.today()
+		return instant(wallClock(t.y, t.m, t.d, n.clock[0], n.clock[1], n.clock[2], f.location()))
 	case btDateFrom:
 		if f.DateFrom.IsZero() {
 			return e.fail(faultNoDate, n, 0)
@@ -660,7 +660,7 @@ func (e *env) timeCompare(n *node, fr *frame) value {
 		}
 		return e.fail(faultNeedTime, n, got)
 	}
-	var tol int64
+	var tol float64
 	if len(n.args) == 3 {
 		// pretix: "if tolerance:" then float(tolerance); 0, "" and null mean none.
 		if t := e.eval(n.args[2], fr); truthy(t) {
@@ -668,13 +668,13 @@ func (e *env) timeCompare(n *node, fr *frame) value {
 			if t.k == kTime || t.k == kArr || t.k == kObj || math.IsNaN(m) || math.IsInf(m, 0) {
 				return e.fail(faultTolerance, n, t.k)
 			}
-			tol = int64(math.Round(m * float64(time.Minute/time.Microsecond)))
+			tol = math.Round(m * float64(time.Minute/time.Microsecond))
 		}
 	}
 	if n.op == opIsBefore {
-		return boolean(a.t < b.t+tol)
+		return boolean(a.n < b.n+tol)
 	}
-	return boolean(b.t < a.t+tol)
+	return boolean(b.n < a.n+tol)
 }
 
 // entriesAt is pretix's entries_since, entries_before, entries_days_since

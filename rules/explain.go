@@ -111,10 +111,10 @@ func (x *explainer) show(v value) string {
 		}
 		return t.Format(time.RFC3339Nano)
 	case kArr:
-		parts := make([]string, 0, min(len(v.a), 9))
-		for i, e := range v.a {
+		parts := make([]string, 0, min(len(v.arr()), 9))
+		for i, e := range v.arr() {
 			if i == 8 {
-				parts = append(parts, fmt.Sprintf("… %d more", len(v.a)-8))
+				parts = append(parts, fmt.Sprintf("… %d more", len(v.arr())-8))
 				break
 			}
 			parts = append(parts, x.show(e))

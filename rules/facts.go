@@ -143,7 +143,7 @@ func (e *env) fact(v variable) value {
 	case varEntriesNumber:
 		return number(float64(len(f.Entries)))
 	case varEntriesToday:
-		return number(float64(countSince(f.Entries, startOfDay(f.At, f.location()))))
+		return number(float64(countSince(f.Entries, e.today().start)))
 	case varEntriesDays:
 		return number(float64(distinctDays(f.Entries, f.location())))
 	case varMinutesSinceLastEntry:
@@ -224,6 +224,24 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 	return wallClock(y, m, d, 0, 0, 0, loc)
 }
 
+// day is the scan's calendar day in the event's time zone.
+type day struct {
+	y     int
+	m     time.Month
+	d     int
+	start time.Time // its first instant
+}
+
+// today returns the scan's day, worked out once per evaluation.
+func (e *env) today() *day {
+	if e.day.start.IsZero() {
+		loc := e.f.location()
+		y, m, d := e.f.At.In(loc).Date()
+		e.day = day{y: y, m: m, d: d, start: wallClock(y, m, d, 0, 0, 0, loc)}
+	}
+	return &e.day
+}
+
 // wallClock is the instant at which clocks in loc show the given date and
 // time, as Python's zoneinfo resolves it (fold=0): when the clock shows it
 // twice (clocks turned back) the earlier instant, and when it never shows it
@@ -231,6 +249,12 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 // which is the jump itself for a skipped midnight. time.Date leaves both
 // cases unspecified and resolves a skipped midnight to the day before.
 func wallClock(y int, mo time.Month, d, h, mi, s int, loc *time.Location) time.Time {
+	// Far from any change of offset, time.Date is exact: one lookup more.
+	t := time.Date(y, mo, d, h, mi, s, 0, loc)
+	if start, end := t.ZoneBounds(); (start.IsZero() || t.Sub(start) > 26*time.Hour) &&
+		(end.IsZero() || end.Sub(t) > 26*time.Hour) {
+		return t
+	}
 	w := time.Date(y, mo, d, h, mi, s, 0, time.UTC).Unix()
 	// A day either side is past any one transition near w.
 	_, before := time.Unix(w-86400, 0).In(loc).Zone()

@@ -230,7 +230,7 @@ func (v *jval) toValue() value {
 		for i, k := range v.keys {
 			o[k] = v.vals[i].toValue()
 		}
-		return value{k: kObj, o: o}
+		return object(o)
 	}
 	return null
 }

@@ -90,14 +90,14 @@ func toJSON(v value) string {
 		case kStr:
 			return v.s
 		case kArr:
-			a := make([]any, len(v.a))
-			for i, e := range v.a {
+			a := make([]any, len(v.arr()))
+			for i, e := range v.arr() {
 				a[i] = conv(e)
 			}
 			return a
 		case kObj:
 			o := map[string]any{}
-			for k, e := range v.o {
+			for k, e := range v.obj() {
 				o[k] = conv(e)
 			}
 			return o

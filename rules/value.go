@@ -24,31 +24,57 @@ const (
 var kindNames = [...]string{kNull: "null", kBool: "a boolean", kNum: "a number", kStr: "a string",
 	kArr: "an array", kObj: "an object", kTime: "a time"}
 
-// value is what an expression evaluates to. It is passed by value and holds
-// no pointer it does not share with the compiled rule or the facts, so the
-// evaluation of a rule that builds no array allocates nothing.
+// value is what an expression evaluates to. It is passed by value (40
+// bytes: the evaluator copies it at every step) and holds no pointer it does
+// not share with the compiled rule or the facts, so the evaluation of a rule
+// that builds no array allocates nothing.
 type value struct {
 	k kind
 	b bool
-	n float64          // kNum
-	t int64            // kTime: microseconds since 1970 UTC, pretix's precision
-	s string           // kStr
-	a []value          // kArr
-	o map[string]value // kObj (data of the official suite only; rules have no object literals)
+	// n is a kNum's number, or a kTime's microseconds since 1970 UTC
+	// (pretix's precision; exact within 285 years of 1970, and rounded to a
+	// few microseconds beyond).
+	n float64
+	s string    // kStr
+	c *compound // kArr, kObj
 }
+
+// compound holds an array's elements or an object's members.
+type compound struct {
+	a []value
+	o map[string]value // data of the official suite only: rules have no object literals
+}
+
+// arr returns an array's elements.
+func (v value) arr() []value {
+	if v.c == nil {
+		return nil
+	}
+	return v.c.a
+}
+
+// obj returns an object's members.
+func (v value) obj() map[string]value {
+	if v.c == nil {
+		return nil
+	}
+	return v.c.o
+}
+
+func object(o map[string]value) value { return value{k: kObj, c: &compound{o: o}} }
 
 var null = value{}
 
 func boolean(b bool) value   { return value{k: kBool, b: b} }
 func number(n float64) value { return value{k: kNum, n: n} }
 func str(s string) value     { return value{k: kStr, s: s} }
-func array(a []value) value  { return value{k: kArr, a: a} }
+func array(a []value) value  { return value{k: kArr, c: &compound{a: a}} }
 func instant(t time.Time) value {
-	return value{k: kTime, t: t.UnixMicro()}
+	return value{k: kTime, n: float64(t.UnixMicro())}
 }
 
 // time returns the instant of a kTime value.
-func (v value) time() time.Time { return time.UnixMicro(v.t) }
+func (v value) time() time.Time { return time.UnixMicro(int64(v.n)) }
 
 // truthy is JsonLogic's truth: false, null, 0, NaN, "" and [] are false,
 // everything else true (so "0" is true and [] is not, unlike in JavaScript).
@@ -63,7 +89,7 @@ func truthy(v value) bool {
 	case kStr:
 		return v.s != ""
 	case kArr:
-		return len(v.a) > 0
+		return len(v.arr()) > 0
 	}
 	return true
 }
@@ -270,7 +296,7 @@ func toString(v value) string {
 		return v.s
 	case kArr:
 		var b strings.Builder
-		for i, e := range v.a {
+		for i, e := range v.arr() {
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -328,7 +354,7 @@ func strictEqual(a, b value) bool {
 	case kStr:
 		return a.s == b.s
 	case kTime:
-		return a.t == b.t
+		return a.n == b.n
 	}
 	return false
 }
@@ -340,21 +366,21 @@ func deepEqual(a, b value) bool {
 	}
 	switch a.k {
 	case kArr:
-		if len(a.a) != len(b.a) {
+		if len(a.arr()) != len(b.arr()) {
 			return false
 		}
-		for i := range a.a {
-			if !deepEqual(a.a[i], b.a[i]) {
+		for i := range a.arr() {
+			if !deepEqual(a.arr()[i], b.arr()[i]) {
 				return false
 			}
 		}
 		return true
 	case kObj:
-		if len(a.o) != len(b.o) {
+		if len(a.obj()) != len(b.obj()) {
 			return false
 		}
-		for k, av := range a.o {
-			bv, ok := b.o[k]
+		for k, av := range a.obj() {
+			bv, ok := b.obj()[k]
 			if !ok || !deepEqual(av, bv) {
 				return false
 			}
