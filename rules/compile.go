@@ -44,6 +44,7 @@ type node struct {
 	name string // the operation as written ("?:" or "if"), for details
 	args []*node
 	off  int // byte offset in the rule
+	size int // nodes in this subtree: the work of evaluating it once
 
 	lit   value    // opLit
 	fact  variable // opFact
@@ -101,6 +102,7 @@ func compile(src []byte, withFacts bool) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
+	sizeOf(n)
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, src); err != nil { // cannot fail: parseJSON accepted it
 		return nil, fmt.Errorf("rules: compact: %w", err)
@@ -196,10 +198,22 @@ func (c *compiler) compile(v *jval, scope int) (*node, error) {
 	if (o == opInList || o == opIn) && n.args[1].op == opLit && n.args[1].lit.k == kArr {
 		setOf(n, o == opInList)
 	}
-	if !info.impure && n.op != opInSet && allLit(n.args) {
+	if !info.impure && n.op != opInSet && len(n.args) > 0 && allLit(n.args) {
 		return c.fold(n, v)
 	}
 	return n, nil
+}
+
+// sizeOf sets the size of every node of a tree.
+func sizeOf(n *node) int {
+	if n == nil {
+		return 0
+	}
+	n.size = 1 + sizeOf(n.def)
+	for _, a := range n.args {
+		n.size += sizeOf(a)
+	}
+	return n.size
 }
 
 func allLit(ns []*node) bool {
@@ -224,6 +238,7 @@ func litOf(n *node) *node {
 // pretix's objectList of lookups becomes the list it stands for. A fault
 // found now (a time compared with a number) refuses the rule.
 func (c *compiler) fold(n *node, v *jval) (*node, error) {
+	sizeOf(n)
 	e := env{}
 	r := e.eval(n, &frame{})
 	if e.fault != 0 {

@@ -90,7 +90,7 @@ func (e *env) num(v value, n *node) float64 {
 		e.fail(faultNeedTime, n, kTime)
 		return math.NaN()
 	}
-	return toNumber(v)
+	return toNumber(e.primitive(v, n))
 }
 
 func (e *env) eval(n *node, fr *frame) value {
@@ -127,8 +127,15 @@ func (e *env) eval(n *node, fr *frame) value {
 		}
 		return null
 	case opEq, opNe:
-		eq := looseEqual(e.eval(n.args[0], fr), e.eval(n.args[1], fr))
-		return boolean(eq == (n.op == opEq))
+		a, b := e.eval(n.args[0], fr), e.eval(n.args[1], fr)
+		// An array meets a number, text or boolean as its text: convert it here,
+		// where the work is charged.
+		if a.k == kArr && (b.k == kNum || b.k == kStr || b.k == kBool) {
+			a = e.primitive(a, n)
+		} else if b.k == kArr && (a.k == kNum || a.k == kStr || a.k == kBool) {
+			b = e.primitive(b, n)
+		}
+		return boolean(looseEqual(a, b) == (n.op == opEq))
 	case opStrictEq, opStrictNe:
 		eq := strictEqual(e.eval(n.args[0], fr), e.eval(n.args[1], fr))
 		return boolean(eq == (n.op == opStrictEq))
@@ -299,12 +306,44 @@ func (e *env) eval(n *node, fr *frame) value {
 	return null
 }
 
-// text is JavaScript's String(v).
+// text is JavaScript's String(v), charging the work of turning arrays (and
+// arrays in arrays, which may share elements many times over) into text.
 func (e *env) text(v value, n *node) string {
-	if v.k == kArr && !e.charge(len(v.arr()), n) {
-		return ""
+	if v.k != kArr {
+		return toString(v)
 	}
-	return toString(v)
+	var b strings.Builder
+	e.join(&b, v, n)
+	return b.String()
+}
+
+func (e *env) join(b *strings.Builder, v value, n *node) {
+	if !e.charge(1+len(v.arr())+b.Len()/64, n) {
+		return
+	}
+	for i, x := range v.arr() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		switch x.k {
+		case kNull:
+		case kArr:
+			e.join(b, x, n)
+		default:
+			b.WriteString(toString(x))
+		}
+		if e.fault != 0 {
+			return
+		}
+	}
+}
+
+// primitive is toPrimitive with the work charged.
+func (e *env) primitive(v value, n *node) value {
+	if v.k == kArr {
+		return str(e.text(v, n))
+	}
+	return toPrimitive(v)
 }
 
 func (e *env) parseFloat(v value, n *node) float64 {
@@ -312,10 +351,7 @@ func (e *env) parseFloat(v value, n *node) float64 {
 		e.fail(faultNeedTime, n, kTime)
 		return math.NaN()
 	}
-	if v.k == kArr && !e.charge(len(v.arr()), n) {
-		return math.NaN()
-	}
-	return parseFloat(v)
+	return parseFloat(e.primitive(v, n))
 }
 
 // sameText is inList's match: equal values, or a number and its text.
@@ -364,12 +400,7 @@ func (e *env) less(a, b value, orEqual bool, n *node) bool {
 		}
 		return a.n < b.n || (orEqual && a.n == b.n)
 	}
-	if a.k == kArr || b.k == kArr {
-		if !e.charge(len(a.arr())+len(b.arr()), n) {
-			return false
-		}
-	}
-	pa, pb := toPrimitive(a), toPrimitive(b)
+	pa, pb := e.primitive(a, n), e.primitive(b, n)
 	if pa.k == kStr && pb.k == kStr {
 		return pa.s < pb.s || (orEqual && pa.s == pb.s)
 	}
@@ -484,13 +515,13 @@ func (e *env) missingOf(n *node, names value, fr *frame) value {
 			if e.f == nil {
 				return e.fail(faultNoFacts, n, 0)
 			}
-			if fv, ok := lookupVariable(toString(k)); ok {
+			if fv, ok := lookupVariable(e.text(k, n)); ok {
 				v = e.fact(fv)
 			}
 		case k.k == kNull || (k.k == kStr && k.s == ""):
 			v = e.data(&node{}, nil, fr)
 		default:
-			v = e.data(&node{}, strings.Split(toString(k), "."), fr)
+			v = e.data(&node{}, strings.Split(e.text(k, n), "."), fr)
 		}
 		if v.k == kNull || (v.k == kStr && v.s == "") {
 			out = append(out, k)
@@ -509,15 +540,16 @@ func (e *env) iterate(n *node, fr *frame) value {
 		if len(n.args) > 2 {
 			acc = e.eval(n.args[2], fr)
 		}
-		if src.k != kArr || !e.charge(len(src.arr()), n) {
+		if src.k != kArr {
 			return acc
 		}
 		sub := frame{reduce: true}
 		for _, el := range src.arr() {
 			sub.v, sub.acc = el, acc
-			if acc = e.eval(body, &sub); e.fault != 0 {
+			if !e.charge(body.size, n) {
 				return null
 			}
+			acc = e.eval(body, &sub)
 		}
 		return acc
 	}
@@ -530,14 +562,14 @@ func (e *env) iterate(n *node, fr *frame) value {
 		}
 		return array([]value{})
 	}
-	if !e.charge(len(src.arr()), n) {
-		return null
-	}
 	sub := frame{}
 	switch n.op {
 	case opMap:
 		out := make([]value, len(src.arr()))
 		for i, el := range src.arr() {
+			if !e.charge(1+body.size, n) {
+				return null
+			}
 			sub.v = el
 			out[i] = e.eval(body, &sub)
 		}
@@ -545,6 +577,9 @@ func (e *env) iterate(n *node, fr *frame) value {
 	case opFilter:
 		out := []value{}
 		for _, el := range src.arr() {
+			if !e.charge(1+body.size, n) {
+				return null
+			}
 			sub.v = el
 			if truthy(e.eval(body, &sub)) {
 				out = append(out, el)
@@ -556,6 +591,9 @@ func (e *env) iterate(n *node, fr *frame) value {
 			return boolean(false)
 		}
 		for _, el := range src.arr() {
+			if !e.charge(body.size, n) {
+				return null
+			}
 			sub.v = el
 			if !truthy(e.eval(body, &sub)) {
 				return boolean(false)
@@ -565,6 +603,9 @@ func (e *env) iterate(n *node, fr *frame) value {
 	}
 	found := false // none, some
 	for _, el := range src.arr() {
+		if !e.charge(body.size, n) {
+			return null
+		}
 		sub.v = el
 		if truthy(e.eval(body, &sub)) {
 			found = true

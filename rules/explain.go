@@ -78,32 +78,34 @@ func (x *explainer) values(n *node, fr *frame) string {
 			return
 		}
 		switch n.op {
-		case opFact, opData, opBuildTime, opEntriesSince, opEntriesBefore, opEntriesDaysSince, opEntriesDaysBefore:
+		case opFact, opBuildTime, opEntriesSince, opEntriesBefore, opEntriesDaysSince, opEntriesDaysBefore:
 			name := x.render(n)
 			if !seen[name] {
 				seen[name] = true
 				parts = append(parts, name+" = "+x.show(x.env.eval(n, fr)))
 			}
-			if n.op != opData {
-				return
-			}
+			return
 		}
 		for _, a := range n.args {
 			walk(a)
 		}
 	}
 	walk(n)
-	if len(parts) == 0 || (len(parts) == 1 && (n.op == opFact || n.op == opData)) {
+	if len(parts) == 0 || (len(parts) == 1 && n.op == opFact) {
 		return ""
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// show writes a value for people: text in quotes, times in the event's zone.
-func (x *explainer) show(v value) string {
+// show writes a value for people: text in quotes, times in the event's zone,
+// arrays cut short (and arrays in arrays shown two deep), so a detail stays
+// short whatever a rule built.
+func (x *explainer) show(v value) string { return x.showDepth(v, 0) }
+
+func (x *explainer) showDepth(v value, depth int) string {
 	switch v.k {
 	case kStr:
-		return fmt.Sprintf("%q", v.s)
+		return fmt.Sprintf("%q", clip(v.s, 64))
 	case kTime:
 		t := v.time().In(x.loc)
 		if t.Nanosecond() == 0 {
@@ -111,13 +113,16 @@ func (x *explainer) show(v value) string {
 		}
 		return t.Format(time.RFC3339Nano)
 	case kArr:
+		if depth >= 2 {
+			return "[…]"
+		}
 		parts := make([]string, 0, min(len(v.arr()), 9))
 		for i, e := range v.arr() {
 			if i == 8 {
 				parts = append(parts, fmt.Sprintf("… %d more", len(v.arr())-8))
 				break
 			}
-			parts = append(parts, x.show(e))
+			parts = append(parts, x.showDepth(e, depth+1))
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case kObj:
@@ -172,6 +177,12 @@ func (x *explainer) render(n *node) string {
 		if len(n.args) == 1 {
 			return n.name + x.render(n.args[0])
 		}
+	case opArray:
+		parts := make([]string, len(n.args))
+		for i, a := range n.args {
+			parts[i] = x.render(a)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
 	}
 	if sym, ok := infix[n.op]; ok && len(n.args) >= 2 {
 		parts := make([]string, len(n.args))

@@ -23,10 +23,12 @@ const (
 	// MaxNodes is the most values (operations, arguments, list entries) a rule may hold.
 	MaxNodes = 10000
 	// MaxWork bounds what one evaluation may do beyond walking the rule once:
-	// each element an array operation (map, filter, reduce, all, none, some,
-	// merge, missing) visits or builds counts 1, each 64 bytes of text built
-	// count 1. An evaluation that would do more refuses.
-	MaxWork = 100000
+	// each time an array operation (map, filter, reduce, all, none, some)
+	// evaluates its expression for an element counts the expression's size,
+	// each element an array is built or read with or turned into text counts
+	// 1, each 64 bytes of text built count 1. An evaluation that would do more
+	// refuses.
+	MaxWork = 50000
 )
 
 // jval is one parsed JSON value with where it stands in the rule, kept only
@@ -125,15 +127,18 @@ func (p *parser) token() (json.Token, int, error) {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &se):
-			at := int(se.Offset)
-			if at > 0 {
-				at-- // Offset counts the offending byte
+			// The tokenizer's offset can stand short of the offending byte
+			// (inside a literal); a whole-input check names it exactly.
+			at, msg := int(se.Offset), se.Error()
+			var full *json.SyntaxError
+			if errors.As(json.Unmarshal(p.src, new(json.RawMessage)), &full) && full.Offset > 0 {
+				at, msg = int(full.Offset)-1, full.Error()
 			}
-			return nil, at, &CompileError{Offset: at, Path: "", Msg: "invalid JSON: " + strings.TrimPrefix(se.Error(), "invalid character ")}
+			return nil, at, &CompileError{Offset: min(at, len(p.src)), Path: "", Msg: "not JSON: " + msg}
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, len(p.src), &CompileError{Offset: len(p.src), Path: "", Msg: "the rule ends too early"}
 		}
-		return nil, off, &CompileError{Offset: off, Path: "", Msg: "invalid JSON: " + err.Error()}
+		return nil, off, &CompileError{Offset: off, Path: "", Msg: "not JSON: " + err.Error()}
 	}
 	return tok, off, nil
 }
