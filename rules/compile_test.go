@@ -22,6 +22,8 @@ func TestCompileErrors(t *testing.T) {
 		{"missing colon", `{"and" [true]}`, "[true", "$", "not JSON"},
 		{"unclosed", `{"and": [true`, "", "$['and']", "ends too early"},
 		{"text after", `true false`, "false", "$", "unexpected text after the rule"},
+		{"a comma after", `"", `, ",", "$", "unexpected text after the rule"},
+		{"a colon after", `{"var": "zone"}: 1`, ": 1", "$", "unexpected text after the rule"},
 		{"unknown variable", `{"and": [{"<": [{"var": "entries_todya"}, 1]}]}`, `"entries_todya"`,
 			"$['and'][0]['<'][0]['var']", `unknown variable "entries_todya"; did you mean "entries_today"?`},
 		{"unknown variable, case", `{"var": "Product"}`, `"Product"`, "$['var']", `did you mean "product"?`},

@@ -99,7 +99,12 @@ func parseJSON(src []byte, maxNodes int) (*jval, error) {
 	if err != nil {
 		return nil, err
 	}
-	if off := p.next(); off < len(src) {
+	// Only white space may follow; next() would also skip a ',' or ':'.
+	off := int(p.dec.InputOffset())
+	for off < len(src) && (src[off] == ' ' || src[off] == '\t' || src[off] == '\r' || src[off] == '\n') {
+		off++
+	}
+	if off < len(src) {
 		return nil, &CompileError{Offset: off, Path: "$", Msg: "unexpected text after the rule"}
 	}
 	return v, nil
