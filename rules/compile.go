@@ -421,7 +421,7 @@ func quoteList(ss []string) string {
 
 func suggestOperator(name string) string {
 	if _, ok := lookupVariable(name); ok {
-		return fmt.Sprintf("; a variable is read with {\"var\": %q}", name)
+		return fmt.Sprintf(" (a variable is read with {\"var\": %q})", name)
 	}
 	return suggest(name, Operators())
 }
@@ -431,7 +431,7 @@ func suggest(name string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
 		if strings.EqualFold(k, name) {
-			return fmt.Sprintf("; did you mean %q?", k)
+			return fmt.Sprintf(" (did you mean %q?)", k)
 		}
 		if d := distance(strings.ToLower(name), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
@@ -440,7 +440,7 @@ func suggest(name string, known []string) string {
 	if best == "" || len(name) < 3 {
 		return ""
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
 // distance is the Levenshtein distance, for short names only.

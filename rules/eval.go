@@ -389,6 +389,9 @@ func (e *env) compare(n *node, fr *frame) bool {
 }
 
 func (e *env) less(a, b value, orEqual bool, n *node) bool {
+	if a.k == kNum && b.k == kNum { // the usual case: a count and a limit
+		return a.n < b.n || (orEqual && a.n == b.n)
+	}
 	if a.k == kTime || b.k == kTime {
 		if a.k != b.k {
 			got := a.k
