@@ -26,6 +26,8 @@ const (
   {"==": [{"var": "price_type"}, "VIP"]}, {"in": [{"var": "gate"}, ["vip-1", "vip-2"]]},
   true
 ]}`
+	// A festival ticket valid on any three days.
+	anyThreeDays = `{"or": [{"<": [{"var": "entries_days"}, 3]}, {">": [{"var": "entries_today"}, 0]}]}`
 	// Goldstar tickets only into the family zone, and only on the way in.
 	goldstarFamily = `{"or": [
   {"!=": [{"var": "provider"}, "goldstar"]},
@@ -100,6 +102,15 @@ func TestVenueRules(t *testing.T) {
 			f.Provider, f.Zone, f.Direction = "goldstar", "family", gate.Out
 		}, false, `none held: provider != "goldstar" was false (provider = "goldstar"); direction == "in" was false (direction = "out")`},
 
+		{"festival, third day", anyThreeDays, func(f *Facts) {
+			f.Entries = []time.Time{day.Add(-48*time.Hour + 10*time.Hour), day.Add(-24*time.Hour + 10*time.Hour)}
+		}, true, ""},
+		{"festival, back in on the third day", anyThreeDays, func(f *Facts) {
+			f.Entries = []time.Time{day.Add(-48*time.Hour + 10*time.Hour), day.Add(-24*time.Hour + 10*time.Hour), day.Add(10 * time.Hour)}
+		}, true, ""},
+		{"festival, a fourth day", anyThreeDays, func(f *Facts) {
+			f.Entries = []time.Time{day.Add(-72*time.Hour + 10*time.Hour), day.Add(-48*time.Hour + 10*time.Hour), day.Add(-24*time.Hour + 10*time.Hour)}
+		}, false, "none held: entries_days < 3 was false (entries_days = 3); entries_today > 0 was false (entries_today = 0)"},
 		{"typical: in the window", typicalRule, func(f *Facts) {
 			f.At = day.Add(16*time.Hour + 51*time.Minute)
 		}, true, ""},
