@@ -52,9 +52,13 @@ type node struct {
 	def   *node    // opData, opVarDyn: the default when the variable is missing, nil for null
 	facts bool     // opVarDyn, opMissing, opMissingSome: names are Facts variables
 
-	// opInSet: the constant list as text and numbers, so a lookup allocates nothing.
-	strs map[string]struct{}
-	nums map[float64]struct{}
+	// opInSet: the constant list as text and numbers, so a lookup allocates
+	// nothing, and whether it holds true, false or null.
+	strs  map[string]struct{}
+	nums  map[float64]struct{}
+	other [3]bool // true, false, null
+
+	src string // a part worked out when compiled: its JSON, for details
 
 	bt    buildKind // opBuildTime
 	clock [3]int    // opBuildTime customtime: hour, minute, second
@@ -244,7 +248,7 @@ func (c *compiler) fold(n *node, v *jval) (*node, error) {
 	if e.fault != 0 {
 		return nil, errAt(v, "%s", e.faultMessage())
 	}
-	return &node{op: opLit, lit: r, off: n.off}, nil
+	return &node{op: opLit, lit: r, off: n.off, src: v.json()}, nil
 }
 
 // setOf makes an "in" or "inList" on a constant list a set lookup. inList
@@ -265,6 +269,14 @@ func setOf(n *node, byText bool) {
 			if byText {
 				n.strs[numberString(e.n)] = struct{}{}
 			}
+		case kBool:
+			if e.b {
+				n.other[0] = true
+			} else {
+				n.other[1] = true
+			}
+		case kNull:
+			n.other[2] = true
 		}
 	}
 	n.op = opInSet

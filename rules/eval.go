@@ -246,6 +246,10 @@ func (e *env) eval(n *node, fr *frame) value {
 		case kNum:
 			_, ok := n.nums[a.n]
 			return boolean(ok)
+		case kBool:
+			return boolean((a.b && n.other[0]) || (!a.b && n.other[1]))
+		case kNull:
+			return boolean(n.other[2])
 		}
 		return boolean(false)
 	case opInList:

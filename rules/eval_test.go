@@ -144,6 +144,9 @@ func TestDetails(t *testing.T) {
 	tests := []struct{ rule, detail string }{
 		{`{"<": [{"var": "entries_today"}, 1]}`, "entries_today < 1 was false (entries_today = 1)"},
 		{`false`, "the rule is false"},
+		{`{"==": [1, 2]}`, "the rule is false"},
+		{`{"and": [{"var": "product"}, {"==": [1, 2]}]}`, `{"==":[1,2]} is always false`},
+		{`{"and": [{"var": "product"}, 0]}`, `0 is always 0`},
 		{`{"and": []}`, `an "and" without conditions is false`},
 		{`{"or": []}`, `an "or" without conditions is false`},
 		{`{"==": [{"reduce": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [{"var": "accumulator"}, {"var": "current"}], 0]}, 1]}`,
@@ -260,6 +263,10 @@ func TestArrayOperationsInRules(t *testing.T) {
 		`{"inList": ["3", {"objectList": [{"lookup": ["product", 3, "Three"]}]}]}`,
 		`{"inList": [3, ["1", "3"]]}`,
 		`{"!": {"in": [3, ["1", "3"]]}}`, // in is strict, as in JavaScript
+		`{"in": [true, [1, true]]}`,
+		`{"!": {"in": [false, [1, true]]}}`,
+		`{"in": [{"var": [{"cat": ["no", {"var": "zone"}, "such"]}]}, ["a", null]]}`,
+		`{"!": {"in": [1, [true]]}}`,
 	} {
 		if ok, detail := MustCompile(rule).Eval(f); !ok {
 			t.Errorf("%s: %s", rule, detail)

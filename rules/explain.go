@@ -15,6 +15,9 @@ const MaxDetail = 400
 // "if" down to the parts that failed.
 func (r *Rule) explain(f *Facts) string {
 	x := &explainer{env: env{f: f}, loc: f.location()}
+	if r.root.op == opLit {
+		return "the rule is " + x.render(r.root)
+	}
 	d := x.why(r.root, &frame{})
 	if x.env.fault != 0 {
 		d = x.env.faultMessage()
@@ -63,7 +66,11 @@ func (x *explainer) why(n *node, fr *frame) string {
 		}
 		return "no condition of the \"" + n.name + "\" held"
 	case opLit:
-		return "the rule is " + x.render(n)
+		text := n.src
+		if text == "" {
+			text = x.render(n)
+		}
+		return text + " is always " + x.show(n.lit)
 	}
 	return x.render(n) + " was " + x.show(x.env.eval(n, fr)) + x.values(n, fr)
 }

@@ -244,3 +244,45 @@ func (v *jval) toValue() value {
 	}
 	return null
 }
+
+// json writes the value back as compact JSON.
+func (v *jval) json() string {
+	var b strings.Builder
+	v.write(&b)
+	return b.String()
+}
+
+func (v *jval) write(b *strings.Builder) {
+	switch v.k {
+	case kNull:
+		b.WriteString("null")
+	case kBool:
+		b.WriteString(strconv.FormatBool(v.b))
+	case kNum:
+		b.WriteString(numberString(v.n))
+	case kStr:
+		q, _ := json.Marshal(v.s)
+		b.Write(q)
+	case kArr:
+		b.WriteByte('[')
+		for i, e := range v.arr {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			e.write(b)
+		}
+		b.WriteByte(']')
+	case kObj:
+		b.WriteByte('{')
+		for i, k := range v.keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			q, _ := json.Marshal(k)
+			b.Write(q)
+			b.WriteByte(':')
+			v.vals[i].write(b)
+		}
+		b.WriteByte('}')
+	}
+}
