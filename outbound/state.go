@@ -68,6 +68,9 @@ func (f stateFile) save(st state) error {
 	if err != nil {
 		return fmt.Errorf("outbound: encode state: %w", err)
 	}
+	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+		return fmt.Errorf("outbound: save state: %w", err)
+	}
 	if err := writeFileAtomic(f.path, append(b, '\n')); err != nil {
 		return fmt.Errorf("outbound: save state: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -357,4 +358,41 @@ type emptyJournal struct{}
 
 func (emptyJournal) Entries(context.Context, uint64, int) ([]gate.JournalEntry, error) {
 	return []gate.JournalEntry{}, nil
+}
+
+// While Options.Active says no (another appliance of a venue delivers),
+// nothing is written or posted and the positions stay; once it says yes,
+// everything goes out.
+func TestStandbyDeliversNothing(t *testing.T) {
+	ix, data := seededIndex(t)
+	rec := newReceiver(t, testSecret, nil)
+	out := t.TempDir()
+	var active atomic.Bool
+	s := newTestService(t, ix, filepath.Join(data, "outbound"), []Export{{Name: "e", Dir: out, Interval: 10 * time.Millisecond}},
+		[]Webhook{fastHook(rec.srv.URL)}, func(o *Options) { o.Active = active.Load })
+	runService(t, s)
+	last := scan(ix, 1, "l")
+	waitFor(t, "both to see the scan", func() bool {
+		st := s.Status()
+		return st[0].Head >= last.Seq && st[1].Head >= last.Seq
+	})
+	for _, st := range s.Status() {
+		if st.Active || st.Position != 0 || st.LagEntries != last.Seq {
+			t.Errorf("standby status %+v", st)
+		}
+	}
+	rec.mu.Lock()
+	posts := rec.requests
+	rec.mu.Unlock()
+	if ents, _ := os.ReadDir(out); len(ents) != 0 || posts != 0 {
+		t.Fatalf("in standby: %d files, %d posts", len(ents), posts)
+	}
+	active.Store(true)
+	waitFor(t, "both to deliver", func() bool {
+		st := s.Status()
+		return st[0].Position >= last.Seq && st[1].Position >= last.Seq && st[0].Active
+	})
+	if ents, _ := os.ReadDir(out); len(ents) != 1 {
+		t.Errorf("%d files once active", len(ents))
+	}
 }
