@@ -81,7 +81,7 @@
 // Options.Active is asked before each export and each batch: while it says
 // no, the targets wait and keep their positions. In a venue it will say
 // whether this appliance is the elected one, the journal will be the
-// venue's feed of uses, and the position (stateFile's load and save) will
+// venue's feed of uses, and the position (the positions interface) will
 // move to the hub, so that the next elected appliance resumes where the
 // last one stopped.
 package outbound

@@ -153,7 +153,7 @@ const (
 type Exporter struct {
 	s     *Service
 	cfg   Export
-	state stateFile
+	state positions
 	log   zerolog.Logger
 	t     tracker
 

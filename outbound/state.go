@@ -37,10 +37,19 @@ type pendingFile struct {
 	Temp   string `json:"temp"` // its temporary name, in the same folder
 }
 
+// positions keeps a target's state. stateFile is the one implementation
+// today; in a venue a second one will keep the state at the hub (saved with
+// compare-and-set on its revision, so a deposed appliance cannot move it),
+// so that whichever appliance is elected resumes it (see doc.go).
+type positions interface {
+	load() (state, error)
+	save(st state) error
+}
+
+var _ positions = stateFile{}
+
 // stateFile is a target's state, kept in one small JSON file replaced
-// atomically. It is the seam where a venue would keep the position at its
-// hub instead, so that whichever appliance is elected resumes it (see
-// doc.go).
+// atomically.
 type stateFile struct {
 	path string
 }

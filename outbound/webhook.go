@@ -183,7 +183,7 @@ type Hook struct {
 	s      *Service
 	cfg    Webhook
 	target string // the URL, redacted
-	state  stateFile
+	state  positions
 	log    zerolog.Logger
 	t      tracker
 	client *http.Client
