@@ -245,7 +245,7 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	for _, w := range laneWarnings {
 		log.Warn().Msg("reload: " + w)
 	}
-	if w := outboundChanged(d.cfg, c); w != "" {
+	if w := d.outbound.changed(c); w != "" {
 		log.Warn().Msg(w)
 	}
 	if c.HTTP != d.cfg.HTTP || c.DataDir != d.cfg.DataDir || c.Log != d.cfg.Log || c.Appliance != d.cfg.Appliance || c.Store != d.cfg.Store {

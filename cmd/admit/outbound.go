@@ -163,21 +163,23 @@ func (c *Config) outboundTargets() ([]outbound.Export, []outbound.Webhook) {
 	return exports, webhooks
 }
 
-// outboundChanged says, for a reload, that exports and webhooks change only
-// at restart; "" when they did not change.
-func outboundChanged(old, c *Config) string {
-	if reflect.DeepEqual(old.Exports, c.Exports) && reflect.DeepEqual(old.Webhooks, c.Webhooks) {
-		return ""
-	}
-	return "reload: exports and webhooks change only at restart"
-}
-
 // outboundRunner runs the exports and webhooks for the daemon and serves
 // their status (GET /v1/exports, /metrics).
 type outboundRunner struct {
-	svc  *outbound.Service
-	stop context.CancelFunc
-	done chan struct{}
+	svc      *outbound.Service
+	exports  []ExportConfig  // what runs, for reloads
+	webhooks []WebhookConfig // what runs, for reloads
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// changed says, for a reload, that exports and webhooks change only at
+// restart; "" when c has the ones running.
+func (o *outboundRunner) changed(c *Config) string {
+	if o == nil || reflect.DeepEqual(o.exports, c.Exports) && reflect.DeepEqual(o.webhooks, c.Webhooks) {
+		return ""
+	}
+	return "reload: exports and webhooks change only at restart"
 }
 
 // newOutbound prepares the exports and webhooks over the store (read only
@@ -204,7 +206,7 @@ func newOutbound(c *Config, store *pendingIndex, reg *prometheus.Registry, log z
 	if err := reg.Register(svc); err != nil {
 		return nil, fmt.Errorf("admit: outbound metrics: %w", err)
 	}
-	return &outboundRunner{svc: svc}, nil
+	return &outboundRunner{svc: svc, exports: c.Exports, webhooks: c.Webhooks}, nil
 }
 
 // start runs the exports and webhooks until stopped.
