@@ -49,6 +49,9 @@ type Config struct {
 	// Emergency is the emergency release behind /v1/emergency. Nil: the
 	// status shows no release and release/clear answer 409 (no turnstile).
 	Emergency EmergencyControl
+	// Exports answers GET /v1/exports (the export files and webhooks). Nil:
+	// an empty list.
+	Exports ExportsMonitor
 	// Ready reports whether the store and its filter are open; /readyz and
 	// every /v1 route answer 503 while it returns an error. Nil: always ready.
 	// It is called on every /v1 request, scans included, so it must cost

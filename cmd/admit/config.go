@@ -41,6 +41,8 @@ type Config struct {
 	Events      []EventConfig      `toml:"events"`
 	Lanes       []LaneConfig       `toml:"lanes"`
 	DropFolders []DropFolderConfig `toml:"drop_folders"`
+	Exports     []ExportConfig     `toml:"exports"`  // outbound.go
+	Webhooks    []WebhookConfig    `toml:"webhooks"` // outbound.go
 }
 
 // HTTPConfig is the API's listener and limits.
@@ -236,7 +238,7 @@ func (c *Config) loadSecrets(dir string) error {
 		}
 		t.Secret = strings.TrimRight(string(b), " \t\r\n")
 	}
-	return nil
+	return c.loadWebhookSecrets(dir)
 }
 
 // Validate checks the whole configuration and returns every problem found,
@@ -346,6 +348,7 @@ func (c *Config) Validate() error {
 			add("drop_folders[%d]: settle must not be negative", i)
 		}
 	}
+	errs = append(errs, c.validateOutbound()...)
 	if len(errs) > 0 {
 		return errors.New("config: " + strings.Join(errs, "\n  "))
 	}

@@ -41,6 +41,7 @@ type Daemon struct {
 	api      *httpapi.Server
 	rig      *rig         // the lanes' hardware
 	monitor  *laneMonitor // GET /v1/lanes
+	outbound *outboundRunner
 	ln       net.Listener
 	serveErr chan error
 	mu       sync.Mutex // serialises Reload and Close
@@ -74,6 +75,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if d.outbound, err = newOutbound(d.cfg, &d.store, reg, d.Logger); err != nil {
+		return err
+	}
 	if d.rig, err = newRig(d.cfg.Lanes, &d.store, reg, d.Logger); err != nil {
 		return err
 	}
@@ -92,6 +96,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Lanes:          lanes,
 		Monitor:        d.monitor,
 		Emergency:      emergencyControl{d.rig},
+		Exports:        d.outbound,
 		Ready:          d.store.ready,
 		Metrics:        metrics,
 		Logger:         &d.Logger,
@@ -148,6 +153,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := d.startDropFolders(); err != nil {
 		return err
 	}
+	d.outbound.start(d.Logger)
 	if err := d.rig.start(ctx); err != nil {
 		return err
 	}
@@ -239,6 +245,9 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	for _, w := range laneWarnings {
 		log.Warn().Msg("reload: " + w)
 	}
+	if w := d.outbound.changed(c); w != "" {
+		log.Warn().Msg(w)
+	}
 	if c.HTTP != d.cfg.HTTP || c.DataDir != d.cfg.DataDir || c.Log != d.cfg.Log || c.Appliance != d.cfg.Appliance || c.Store != d.cfg.Store {
 		log.Warn().Msg("reload: http, data_dir, appliance, store and log settings change only at restart")
 	}
@@ -282,6 +291,7 @@ func (d *Daemon) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	d.outbound.close() // before the store: each saves its position
 	if ix := d.store.get(); ix != nil {
 		if err := ix.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("admit: close the ticket store: %w", err))
