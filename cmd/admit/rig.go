@@ -46,14 +46,6 @@ import (
 // lanes faulted until it answers a retest.
 const boardWait = 3 * time.Second
 
-// relayBoard is a USBRelay or LCUS board driver.
-type relayBoard interface {
-	Run(ctx context.Context) error
-	Connected() bool
-	Halt() error
-	String() string
-}
-
 // scannerSource is a USB HID or serial scanner source.
 type scannerSource interface {
 	Run(ctx context.Context, out chan<- gate.Read) error
@@ -74,8 +66,8 @@ type rig struct {
 	bus        *usbdev.Bus // nil unless a USB scanner or board is configured
 	usbBoards  map[string]*usbrelay.Board
 	lcusBoards map[string]*serialrelay.Board
-	boards     []relayBoard // in configuration order
-	closers    []io.Closer  // GPIO lines
+	boards     []turnstile.Board // in configuration order
+	closers    []io.Closer       // GPIO lines
 	sims       map[string]*sim.Turnstile
 	lanes      map[string]*rigLane // immutable after newRig
 	order      []*rigLane
@@ -474,7 +466,7 @@ func (r *rig) stop() error {
 
 // haltError keeps err unless it only says the device is not attached.
 func (r *rig) haltError(errs []error, err error, what string) []error {
-	if errors.Is(err, usbrelay.ErrNotConnected) || errors.Is(err, serialrelay.ErrNotConnected) || errors.Is(err, errGPIOClosed) {
+	if errors.Is(err, turnstile.ErrNotConnected) || errors.Is(err, errGPIOClosed) {
 		r.log.Warn().Err(err).Str("device", what).Msg("halt: the device is not attached (an unpowered relay is open)")
 		return errs
 	}

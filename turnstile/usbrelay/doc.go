@@ -18,7 +18,7 @@
 // treats the relay as failed instead of believing it opened the gate. Every
 // request is bounded by a control timeout, so a board that stops answering
 // fails the request instead of hanging the lane. Requests to a board are
-// serialised, so several lanes can share one board, one [Channel] each.
+// serialised, so several lanes can share one board, one turnstile.Channel each.
 //
 // [Board.Run] keeps the board connected: it claims it from usbhid, opens
 // every relay (a replugged board starts safe), reads its state every probe
