@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,7 +66,7 @@ type rig struct {
 	usbBoards  map[string]*usbrelay.Board
 	lcusBoards map[string]*serialrelay.Board
 	boards     []turnstile.Board // in configuration order
-	closers    []io.Closer       // GPIO lines
+	gpio       *gpio.Lines       // nil unless a GPIO line is configured
 	sims       map[string]*sim.Turnstile
 	lanes      map[string]*rigLane // immutable after newRig
 	order      []*rigLane
@@ -279,9 +278,7 @@ func (r *rig) output(l *LaneConfig, o *OutputConfig, role string, lcusChannels m
 		}
 		return b.Channel(o.Channel), nil
 	case outputGPIO:
-		g := &gpioOutput{chip: o.Chip, line: o.Line, cfg: gpio.OutputConfig{ActiveLow: o.ActiveLow}}
-		r.closers = append(r.closers, g)
-		return g, nil
+		return r.gpioLines().Output(o.Chip, o.Line, gpio.OutputConfig{ActiveLow: o.ActiveLow}), nil
 	}
 	return nil, fmt.Errorf("%s: unknown driver %q", role, o.Driver)
 }
@@ -294,10 +291,17 @@ func (r *rig) input(l *LaneConfig, in InputConfig, role string) turnstile.Input 
 		}
 		return t.Passage
 	}
-	g := &gpioInput{chip: in.Chip, line: in.Line,
-		cfg: gpio.InputConfig{ActiveLow: in.ActiveLow, Bias: in.Bias, Debounce: time.Duration(in.Debounce)}}
-	r.closers = append(r.closers, g)
-	return g
+	return r.gpioLines().Input(in.Chip, in.Line, gpio.InputConfig{ActiveLow: in.ActiveLow, Bias: in.Bias, Debounce: time.Duration(in.Debounce)})
+}
+
+// gpioLines returns the lanes' GPIO lines, a board of their own, made on
+// first use.
+func (r *rig) gpioLines() *gpio.Lines {
+	if r.gpio == nil {
+		r.gpio = gpio.NewLines()
+		r.boards = append(r.boards, r.gpio)
+	}
+	return r.gpio
 }
 
 // start connects the boards, starts the lanes, watches the emergency inputs
@@ -438,19 +442,14 @@ func (r *rig) stop() error {
 				errs = r.haltError(errs, err, b.String())
 			}
 		}
-		r.stopBoard()
-		r.boardWG.Wait()
 		r.stopLanes()
 		r.laneWG.Wait()
+		r.stopBoard()
+		r.boardWG.Wait()
 	}
 	for _, t := range r.sims {
 		if err := t.Halt(); err != nil {
 			errs = r.haltError(errs, err, "simulated turnstile")
-		}
-	}
-	for _, c := range r.closers {
-		if err := c.Close(); err != nil {
-			errs = r.haltError(errs, err, "gpio")
 		}
 	}
 	if r.bus != nil {
@@ -466,7 +465,7 @@ func (r *rig) stop() error {
 
 // haltError keeps err unless it only says the device is not attached.
 func (r *rig) haltError(errs []error, err error, what string) []error {
-	if errors.Is(err, turnstile.ErrNotConnected) || errors.Is(err, errGPIOClosed) {
+	if errors.Is(err, turnstile.ErrNotConnected) {
 		r.log.Warn().Err(err).Str("device", what).Msg("halt: the device is not attached (an unpowered relay is open)")
 		return errs
 	}
@@ -673,115 +672,4 @@ func (e emergencyControl) Status() httpapi.EmergencyStatus {
 		st.Lanes = append(st.Lanes, httpapi.EmergencyLane{ID: tl.ID(), Mode: string(tl.Config().Emergency), State: tl.Status().State})
 	}
 	return st
-}
-
-// errGPIOClosed is returned by a GPIO line used after the rig stopped.
-var errGPIOClosed = errors.New("admit: gpio line closed")
-
-// gpioOutput is a GPIO output line opened when first switched and opened
-// again after a failure, so a chip missing at start faults the lane (and
-// is retested) instead of stopping the appliance.
-type gpioOutput struct {
-	chip string
-	line int
-	cfg  gpio.OutputConfig
-
-	mu     sync.Mutex
-	out    *gpio.Output
-	closed bool
-}
-
-// Set implements turnstile.Output.
-func (g *gpioOutput) Set(on bool) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return errGPIOClosed
-	}
-	if g.out == nil {
-		o, err := gpio.OpenOutput(g.chip, g.line, g.cfg)
-		if err != nil {
-			return err
-		}
-		g.out = o
-	}
-	if err := g.out.Set(on); err != nil {
-		_ = g.out.Close()
-		g.out = nil
-		return err
-	}
-	return nil
-}
-
-// String names the line: "gpio:gpiochip0/17".
-func (g *gpioOutput) String() string { return fmt.Sprintf("gpio:%s/%d", g.chip, g.line) }
-
-// Close switches the line off and releases it.
-func (g *gpioOutput) Close() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.closed = true
-	if g.out == nil {
-		return nil
-	}
-	err := g.out.Close()
-	g.out = nil
-	return err
-}
-
-// gpioInput is a GPIO input line opened when watched and opened again after
-// a failure (the lane shows the sensor faulted meanwhile).
-type gpioInput struct {
-	chip string
-	line int
-	cfg  gpio.InputConfig
-
-	mu     sync.Mutex
-	in     *gpio.Input
-	closed bool
-}
-
-// Watch implements turnstile.Input.
-func (g *gpioInput) Watch(ctx context.Context, fn func(turnstile.Edge)) error {
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
-		return errGPIOClosed
-	}
-	if g.in == nil {
-		in, err := gpio.OpenInput(g.chip, g.line, g.cfg)
-		if err != nil {
-			g.mu.Unlock()
-			return err
-		}
-		g.in = in
-	}
-	in := g.in
-	g.mu.Unlock()
-	err := in.Watch(ctx, fn)
-	if ctx.Err() == nil {
-		g.mu.Lock()
-		if g.in == in {
-			_ = in.Close()
-			g.in = nil
-		}
-		g.mu.Unlock()
-	}
-	return err
-}
-
-// String names the line: "gpio:gpiochip0/27".
-func (g *gpioInput) String() string { return fmt.Sprintf("gpio:%s/%d", g.chip, g.line) }
-
-// Close releases the line and ends a running Watch.
-func (g *gpioInput) Close() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.closed = true
-	if g.in == nil {
-		return nil
-	}
-	err := g.in.Close()
-	g.in = nil
-	return err
 }
