@@ -16,18 +16,6 @@ import (
 
 var _ gate.LaneMonitor = (*Set)(nil)
 
-// EmergencyStatus is the state of the emergency release, for the API.
-type EmergencyStatus struct {
-	Active bool      `json:"active"`
-	Since  time.Time `json:"since,omitzero"`
-	By     string    `json:"by,omitempty"` // "input:<name>" or who called the API
-	// InputActive reports whether an emergency input is asserted now; while
-	// one is, the release cannot be cleared.
-	InputActive bool `json:"input_active"`
-	// InputFault says which emergency inputs cannot be watched, and why.
-	InputFault string `json:"input_fault,omitempty"`
-}
-
 // Set is every lane of the appliance: it implements gate.LaneMonitor for the
 // API, takes the emergency release (from an input or the API) to every lane,
 // and halts them all on shutdown. It is a prometheus.Collector of the lanes'
@@ -39,7 +27,7 @@ type Set struct {
 	log   zerolog.Logger
 
 	mu     sync.Mutex
-	em     EmergencyStatus
+	em     gate.EmergencyStatus   // Lanes unset: status fills them in
 	inputs map[string]*inputState // emergency inputs by name
 }
 
@@ -87,7 +75,7 @@ func (s *Set) Lanes() []gate.LaneStatus {
 // holds and opens or holds per its Config.Emergency, refusing scans until
 // the release is cleared. by names who asked ("input:<name>", a token's
 // name). Releasing again changes nothing.
-func (s *Set) Release(by string) EmergencyStatus {
+func (s *Set) Release(by string) gate.EmergencyStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.em.Active {
@@ -97,43 +85,54 @@ func (s *Set) Release(by string) EmergencyStatus {
 	for _, l := range s.lanes {
 		l.setEmergency(true, s.em.By, s.em.Since)
 	}
-	return s.em
+	return s.status()
 }
 
 // Clear ends the emergency release: the lanes lock and return to service. It
 // is refused with ECONFLICT while the emergency input is still asserted: the
 // release latches, so a person decides when the lanes go back.
-func (s *Set) Clear(by string) (EmergencyStatus, error) {
+func (s *Set) Clear(by string) (gate.EmergencyStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, in := range s.inputs {
 		if in.active {
-			return s.em, gate.Errorf(gate.ECONFLICT, "the emergency input %s is still active", name)
+			return s.status(), gate.Errorf(gate.ECONFLICT, "the emergency input %s is still active", name)
 		}
 	}
 	if !s.em.Active {
-		return s.em, nil
+		return s.status(), nil
 	}
 	s.log.Warn().Str("by", by).Str("released_by", s.em.By).Msg("emergency cleared: every lane back in service")
 	s.em.Active, s.em.Since, s.em.By = false, time.Time{}, ""
 	for _, l := range s.lanes {
 		l.setEmergency(false, by, s.clock.Now())
 	}
-	return s.em, nil
+	return s.status(), nil
 }
 
-// Emergency returns the state of the emergency release.
-func (s *Set) Emergency() EmergencyStatus {
+// Emergency returns the state of the emergency release, with the mode and
+// state of every lane it acts on.
+func (s *Set) Emergency() gate.EmergencyStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.em
+	return s.status()
+}
+
+// status is the release with its lanes. s.mu is held.
+func (s *Set) status() gate.EmergencyStatus {
+	st := s.em
+	st.Lanes = make([]gate.EmergencyLane, 0, len(s.lanes))
+	for _, l := range s.lanes {
+		st.Lanes = append(st.Lanes, gate.EmergencyLane{ID: l.ID(), Mode: string(l.Config().Emergency), State: l.Status().State})
+	}
+	return st
 }
 
 // WatchEmergency watches an emergency-release input until ctx is done: an
 // active edge (or an input already active when watching starts) releases
 // every lane; an inactive one lets the release be cleared. Call it once per
 // input (a fire alarm contact, a button per lane); any active input holds
-// the release. An input that fails is shown in EmergencyStatus.InputFault
+// the release. An input that fails is shown in gate.EmergencyStatus.InputFault
 // and watched again after retry (0: DefaultRetestInterval). It returns
 // ctx.Err().
 func (s *Set) WatchEmergency(ctx context.Context, in Input, retry time.Duration) error {

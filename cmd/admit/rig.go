@@ -638,7 +638,7 @@ type emergencyControl struct{ rig *rig }
 var _ httpapi.EmergencyControl = emergencyControl{}
 
 // Release implements httpapi.EmergencyControl.
-func (e emergencyControl) Release(_ context.Context, by, reason string) (httpapi.EmergencyStatus, error) {
+func (e emergencyControl) Release(_ context.Context, by, reason string) (gate.EmergencyStatus, error) {
 	set := e.rig.set.Load()
 	if set == nil || len(set.All()) == 0 {
 		return e.Status(), gate.Errorf(gate.ECONFLICT, "no lane of this appliance drives a turnstile: there is nothing to release")
@@ -648,7 +648,7 @@ func (e emergencyControl) Release(_ context.Context, by, reason string) (httpapi
 }
 
 // Clear implements httpapi.EmergencyControl.
-func (e emergencyControl) Clear(_ context.Context, by string) (httpapi.EmergencyStatus, error) {
+func (e emergencyControl) Clear(_ context.Context, by string) (gate.EmergencyStatus, error) {
 	set := e.rig.set.Load()
 	if set == nil || len(set.All()) == 0 {
 		return e.Status(), gate.Errorf(gate.ECONFLICT, "no lane of this appliance drives a turnstile: there is nothing to release")
@@ -660,16 +660,10 @@ func (e emergencyControl) Clear(_ context.Context, by string) (httpapi.Emergency
 }
 
 // Status implements httpapi.EmergencyControl.
-func (e emergencyControl) Status() httpapi.EmergencyStatus {
-	st := httpapi.EmergencyStatus{Lanes: []httpapi.EmergencyLane{}}
+func (e emergencyControl) Status() gate.EmergencyStatus {
 	set := e.rig.set.Load()
 	if set == nil {
-		return st
+		return gate.EmergencyStatus{Lanes: []gate.EmergencyLane{}}
 	}
-	em := set.Emergency()
-	st.Active, st.Since, st.By, st.InputActive, st.InputFault = em.Active, em.Since, em.By, em.InputActive, em.InputFault
-	for _, tl := range set.All() {
-		st.Lanes = append(st.Lanes, httpapi.EmergencyLane{ID: tl.ID(), Mode: string(tl.Config().Emergency), State: tl.Status().State})
-	}
-	return st
+	return set.Emergency()
 }

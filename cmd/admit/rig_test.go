@@ -196,7 +196,7 @@ func TestSimulatedTurnstileLanes(t *testing.T) {
 
 	// Emergency release from the API: gate-1 opens, gate-2 (hold) locks;
 	// both refuse scans; T2's admission at gate-2 was final at its unlock.
-	var em httpapi.EmergencyStatus
+	var em gate.EmergencyStatus
 	api.must(403, "POST", "/v1/emergency/release", viewerSecret, nil)
 	api.must(200, "POST", "/v1/emergency/release", adminSecret, map[string]string{"reason": "drill"}).decode(t, &em)
 	if !em.Active || em.By != "ops" || len(em.Lanes) != 2 || em.Lanes[0].State != turnstile.StateEmergencyOpen || em.Lanes[1].State != turnstile.StateEmergencyHold {
