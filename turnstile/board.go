@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/admitgate/admit/gate"
 )
 
 // ErrNotConnected is wrapped by the errors of a device that is not attached
@@ -56,12 +54,3 @@ func (c Channel) Set(on bool) error { return c.Board.Set(c.N, on) }
 
 // String names the relay: "usbrelay QWERT/1".
 func (c Channel) String() string { return fmt.Sprintf("%s/%d", c.Board, c.N) }
-
-// Scanner is a lane's scanner as a Set runs it: decode/usbhid and
-// decode/serialscan sources, the simulated turnstile's scanner.
-type Scanner interface {
-	ScannerLink
-	// Run delivers the scanner's reads to out until ctx is done, finding
-	// the device again whenever it goes away; it returns ctx.Err().
-	Run(ctx context.Context, out chan<- gate.Read) error
-}

@@ -3,6 +3,8 @@ package turnstile
 import (
 	"context"
 	"time"
+
+	"github.com/admitgate/admit/gate"
 )
 
 // Output is one relay channel or GPIO line: the turnstile's unlock relay, a
@@ -46,6 +48,15 @@ type Input interface {
 // function.
 type ScannerLink interface {
 	Connected() bool
+}
+
+// Scanner is a lane's scanner as a [Set] runs it: the decode/usbhid and
+// decode/serialscan sources, the simulated turnstile's scanner.
+type Scanner interface {
+	ScannerLink
+	// Run delivers the scanner's reads to out until ctx is done, finding
+	// the device again whenever it goes away; it returns ctx.Err().
+	Run(ctx context.Context, out chan<- gate.Read) error
 }
 
 // ConnectedFunc adapts a function to [ScannerLink].

@@ -36,19 +36,31 @@ var _ turnstile.Board = (*Lines)(nil)
 func NewLines() *Lines { return &Lines{openOutput: OpenOutput, openInput: OpenInput} }
 
 // Output returns line offset of chip as an output, requested when first
-// switched.
+// switched. Asked for again, the line is the same (with its first config).
 func (ls *Lines) Output(chip string, offset int, cfg OutputConfig) turnstile.Output {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	for _, o := range ls.outs {
+		if o.chip == chip && o.offset == offset {
+			return o
+		}
+	}
 	o := &outputLine{ls: ls, chip: chip, offset: offset, cfg: cfg}
 	ls.outs = append(ls.outs, o)
 	return o
 }
 
 // Input returns line offset of chip as an input, requested when watched.
+// Asked for again (an emergency input several lanes name), the line is the
+// same (with its first config).
 func (ls *Lines) Input(chip string, offset int, cfg InputConfig) turnstile.Input {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	for _, in := range ls.ins {
+		if in.chip == chip && in.offset == offset {
+			return in
+		}
+	}
 	in := &inputLine{ls: ls, chip: chip, offset: offset, cfg: cfg}
 	ls.ins = append(ls.ins, in)
 	return in

@@ -91,6 +91,9 @@ func TestLinesInput(t *testing.T) {
 	chip := &fakeChip{missing: true}
 	ls := chip.lines()
 	in := ls.Input("gpiochip0", 27, InputConfig{})
+	if ls.Input("gpiochip0", 27, InputConfig{}) != in || ls.Input("gpiochip0", 28, InputConfig{}) == in {
+		t.Fatal("a line asked for twice is not the same line")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := in.Watch(ctx, func(turnstile.Edge) {}); !errors.Is(err, errNoChip) {
