@@ -79,7 +79,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	lanes, applyLanes, _ := d.rig.plan(d.cfg.Lanes)
 	applyLanes()
-	d.monitor = &laneMonitor{rig: d.rig}
+	d.monitor = &laneMonitor{set: d.rig.set}
 	pages, err := web.New(d.Logger)
 	if err != nil {
 		return err
@@ -91,7 +91,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Auth:           auth,
 		Lanes:          lanes,
 		Monitor:        d.monitor,
-		Emergency:      emergencyControl{d.rig},
+		Emergency:      emergencyControl{d.rig.set},
 		Ready:          d.store.ready,
 		Metrics:        metrics,
 		Logger:         &d.Logger,

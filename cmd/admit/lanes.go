@@ -24,6 +24,7 @@ import (
 	"github.com/admitgate/admit/turnstile"
 	"github.com/admitgate/admit/turnstile/gpio"
 	"github.com/admitgate/admit/turnstile/serialrelay"
+	"github.com/admitgate/admit/turnstile/sim"
 	"github.com/admitgate/admit/turnstile/usbrelay"
 )
 
@@ -160,6 +161,32 @@ type EmergencyConfig struct {
 
 func isSet(driver, none string) bool { return driver != "" && driver != none }
 
+// laneOutput is one of the four outputs of a lane: how the configuration
+// names it, and where it goes among a turnstile's parts and on the
+// simulated turnstile. LaneConfig.outputs lists them, once.
+type laneOutput struct {
+	key   string // the table under [lanes]: "relay", "lights.green"
+	name  string // for people: "relay", "green"
+	cfg   *OutputConfig
+	light *LightConfig // the light's (or buzzer's) patterns; nil for the relay
+	part  func(*turnstile.Parts) *turnstile.Output
+	sim   func(*sim.Turnstile) *sim.Output
+}
+
+// outputs are the lane's unlock relay, green and red lights and buzzer.
+func (l *LaneConfig) outputs() []laneOutput {
+	return []laneOutput{
+		{"relay", "relay", &l.Relay.OutputConfig, nil,
+			func(p *turnstile.Parts) *turnstile.Output { return &p.Lock }, func(t *sim.Turnstile) *sim.Output { return t.Lock }},
+		{"lights.green", "green", &l.Lights.Green.OutputConfig, &l.Lights.Green,
+			func(p *turnstile.Parts) *turnstile.Output { return &p.Green }, func(t *sim.Turnstile) *sim.Output { return t.Green }},
+		{"lights.red", "red", &l.Lights.Red.OutputConfig, &l.Lights.Red,
+			func(p *turnstile.Parts) *turnstile.Output { return &p.Red }, func(t *sim.Turnstile) *sim.Output { return t.Red }},
+		{"lights.buzzer", "buzzer", &l.Lights.Buzzer.OutputConfig, &l.Lights.Buzzer,
+			func(p *turnstile.Parts) *turnstile.Output { return &p.Buzzer }, func(t *sim.Turnstile) *sim.Output { return t.Buzzer }},
+	}
+}
+
 func (l *LaneConfig) direction() gate.Direction {
 	if l.Direction == "out" {
 		return gate.Out
@@ -240,18 +267,39 @@ func (s *ScannerConfig) match() usbdev.Match {
 	return usbdev.Match{ID: s.USB, Serial: s.Serial, Port: s.Port}
 }
 
-// newDecoder builds the scanner's decoder; it is also how the decode
-// settings are validated.
-func (s *ScannerConfig) newDecoder(log zerolog.Logger) (any, error) {
+// decodeConfig is how the scanner's bytes become barcodes, with the
+// scanner's name in every read.
+func (s *ScannerConfig) decodeConfig() decode.Config {
 	cfg := s.Config
 	cfg.Source = s.source()
-	switch {
-	case s.Driver == scannerSerial:
-		return decode.NewSerial(cfg, log)
-	case s.Protocol == "pos":
-		return decode.NewPOS(cfg, log)
+	return cfg
+}
+
+// reportDecoder builds a USB HID scanner's decoder (keyboard or POS
+// reports); it is also how the decode settings are validated.
+func (s *ScannerConfig) reportDecoder(log zerolog.Logger) (decode.ReportDecoder, error) {
+	if s.Protocol == "pos" {
+		d, err := decode.NewPOS(s.decodeConfig(), log)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
 	}
-	return decode.NewKeyboard(cfg, log)
+	d, err := decode.NewKeyboard(s.decodeConfig(), log)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// streamDecoder builds a serial scanner's decoder; it is also how the
+// decode settings are validated.
+func (s *ScannerConfig) streamDecoder(log zerolog.Logger) (decode.StreamDecoder, error) {
+	d, err := decode.NewSerial(s.decodeConfig(), log)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // validate returns what is wrong with the lane, one message per problem.
@@ -374,6 +422,9 @@ func (s *ScannerConfig) validate() []string {
 		if s.Device != "" || s.Baud != 0 || s.Parity != "" {
 			add("device, baud and parity are for driver \"serial\"")
 		}
+		if _, err := s.reportDecoder(zerolog.Nop()); err != nil {
+			note(err)
+		}
 	case scannerSerial:
 		if s.Device == "" {
 			add("driver serial needs a device such as /dev/ttyACM0 (or its /dev/serial/by-id link)")
@@ -389,12 +440,11 @@ func (s *ScannerConfig) validate() []string {
 		if !s.USB.IsZero() || s.Serial != "" || s.Port != "" || s.Protocol != "" || s.Interface != 0 {
 			add("usb, serial, port, protocol and interface are for driver \"usbhid\"")
 		}
+		if _, err := s.streamDecoder(zerolog.Nop()); err != nil {
+			note(err)
+		}
 	default:
 		add("driver must be none, usbhid or serial, not %q", s.Driver)
-		return errs
-	}
-	if _, err := s.newDecoder(zerolog.Nop()); err != nil {
-		note(err)
 	}
 	return errs
 }

@@ -277,7 +277,7 @@ func TestSimulatedTurnstileLanes(t *testing.T) {
 	if l := api.lane("gate-1").Last; l.Reason != gate.ReasonWrongEvent || l.Barcode != "T4" {
 		t.Fatalf("read at gate-1 after reload = %+v", l)
 	}
-	if d.rig.lanes["gate-2"].tl.Load().Config().UnlockTime != 5*time.Second {
+	if d.rig.set.Lane("gate-2").Config().UnlockTime != 5*time.Second {
 		t.Fatal("a hardware setting changed without a restart")
 	}
 
@@ -397,7 +397,7 @@ id = "exit"
 			}
 			apply()
 			if tt.name == "policy only" {
-				if p := r.lanes["t1"].policy.Load(); p.Name != "T1" || p.Direction != gate.Out || !slices.Equal(p.Events, []string{"E"}) {
+				if p := r.set.Lane("t1").Policy(); p.Name != "T1" || p.Direction != gate.Out || !slices.Equal(p.Events, []string{"E"}) {
 					t.Errorf("t1's policy = %+v", p)
 				}
 			}
