@@ -1,9 +1,9 @@
 package main
 
 // This file is the [[lanes]] part of the configuration: the keys, their
-// defaults and their validation, and how a lane's settings map onto the
-// gate, decode, turnstile and driver packages. rig.go builds and runs the
-// hardware from it. The device keys (driver, usb, serial, port, protocol,
+// defaults, and how a lane's settings map onto the gate, decode, turnstile
+// and driver packages; lanecheck.go validates them, and rig.go hands the
+// parts to a turnstile.Set. The device keys (driver, usb, serial, port, protocol,
 // device, baud, board, channel) are the ones `admit devices` prints
 // (internal/usbdev.List), so its snippets paste as they are.
 
@@ -135,6 +135,11 @@ type LightConfig struct {
 	Emergency turnstile.Pattern `toml:"emergency"`
 }
 
+// patterns are the light's turnstile.SignalPatterns.
+func (lc *LightConfig) patterns() turnstile.SignalPatterns {
+	return turnstile.SignalPatterns{Admit: lc.Admit, Deny: lc.Deny, Fault: lc.Fault, Emergency: lc.Emergency}
+}
+
 // LightsConfig are the lane's signals.
 type LightsConfig struct {
 	Green  LightConfig `toml:"green"`
@@ -162,30 +167,42 @@ type EmergencyConfig struct {
 func isSet(driver, none string) bool { return driver != "" && driver != none }
 
 // laneOutput is one of the four outputs of a lane: how the configuration
-// names it, and where it goes among a turnstile's parts and on the
-// simulated turnstile. LaneConfig.outputs lists them, once.
+// names it, and where it goes among a turnstile's parts, its signal
+// patterns and the simulated turnstile. LaneConfig.outputs lists the four
+// once; validation, validateLanes, describe and the rig iterate them.
 type laneOutput struct {
 	key   string // the table under [lanes]: "relay", "lights.green"
 	name  string // for people: "relay", "green"
 	cfg   *OutputConfig
-	light *LightConfig // the light's (or buzzer's) patterns; nil for the relay
+	light *LightConfig // a light's (or the buzzer's) patterns; nil for the relay
 	part  func(*turnstile.Parts) *turnstile.Output
+	sig   func(*turnstile.Signals) *turnstile.SignalPatterns // nil for the relay
 	sim   func(*sim.Turnstile) *sim.Output
 }
 
 // outputs are the lane's unlock relay, green and red lights and buzzer.
 func (l *LaneConfig) outputs() []laneOutput {
 	return []laneOutput{
-		{"relay", "relay", &l.Relay.OutputConfig, nil,
-			func(p *turnstile.Parts) *turnstile.Output { return &p.Lock }, func(t *sim.Turnstile) *sim.Output { return t.Lock }},
-		{"lights.green", "green", &l.Lights.Green.OutputConfig, &l.Lights.Green,
-			func(p *turnstile.Parts) *turnstile.Output { return &p.Green }, func(t *sim.Turnstile) *sim.Output { return t.Green }},
-		{"lights.red", "red", &l.Lights.Red.OutputConfig, &l.Lights.Red,
-			func(p *turnstile.Parts) *turnstile.Output { return &p.Red }, func(t *sim.Turnstile) *sim.Output { return t.Red }},
-		{"lights.buzzer", "buzzer", &l.Lights.Buzzer.OutputConfig, &l.Lights.Buzzer,
-			func(p *turnstile.Parts) *turnstile.Output { return &p.Buzzer }, func(t *sim.Turnstile) *sim.Output { return t.Buzzer }},
+		{key: "relay", name: "relay", cfg: &l.Relay.OutputConfig,
+			part: func(p *turnstile.Parts) *turnstile.Output { return &p.Lock },
+			sim:  func(t *sim.Turnstile) *sim.Output { return t.Lock }},
+		{key: "lights.green", name: "green", cfg: &l.Lights.Green.OutputConfig, light: &l.Lights.Green,
+			part: func(p *turnstile.Parts) *turnstile.Output { return &p.Green },
+			sig:  func(s *turnstile.Signals) *turnstile.SignalPatterns { return &s.Green },
+			sim:  func(t *sim.Turnstile) *sim.Output { return t.Green }},
+		{key: "lights.red", name: "red", cfg: &l.Lights.Red.OutputConfig, light: &l.Lights.Red,
+			part: func(p *turnstile.Parts) *turnstile.Output { return &p.Red },
+			sig:  func(s *turnstile.Signals) *turnstile.SignalPatterns { return &s.Red },
+			sim:  func(t *sim.Turnstile) *sim.Output { return t.Red }},
+		{key: "lights.buzzer", name: "buzzer", cfg: &l.Lights.Buzzer.OutputConfig, light: &l.Lights.Buzzer,
+			part: func(p *turnstile.Parts) *turnstile.Output { return &p.Buzzer },
+			sig:  func(s *turnstile.Signals) *turnstile.SignalPatterns { return &s.Buzzer },
+			sim:  func(t *sim.Turnstile) *sim.Output { return t.Buzzer }},
 	}
 }
+
+// lights are the lane's green and red lights and buzzer.
+func (l *LaneConfig) lights() []laneOutput { return l.outputs()[1:] }
 
 func (l *LaneConfig) direction() gate.Direction {
 	if l.Direction == "out" {
@@ -231,10 +248,9 @@ func (l *LaneConfig) turnstileConfig() turnstile.Config {
 		MaxQueue:       l.MaxQueue,
 		Emergency:      turnstile.EmergencyMode(l.Emergency.Mode),
 	}
-	signals := func(lc LightConfig) turnstile.SignalPatterns {
-		return turnstile.SignalPatterns{Admit: lc.Admit, Deny: lc.Deny, Fault: lc.Fault, Emergency: lc.Emergency}
+	for _, o := range l.lights() {
+		*o.sig(&c.Signals) = o.light.patterns()
 	}
-	c.Signals = turnstile.Signals{Green: signals(l.Lights.Green), Red: signals(l.Lights.Red), Buzzer: signals(l.Lights.Buzzer)}
 	return c
 }
 
@@ -341,7 +357,12 @@ func (l *LaneConfig) validate() []string {
 	}
 
 	errs = append(errs, l.Scanner.validate()...)
-	errs = append(errs, l.Relay.OutputConfig.validate("relay")...)
+	for _, o := range l.outputs() {
+		errs = append(errs, o.cfg.validate(o.key)...)
+		if p := o.light; p != nil && !isSet(o.cfg.Driver, outputNone) && (p.Admit.IsSet() || p.Deny.IsSet() || p.Fault.IsSet() || p.Emergency.IsSet()) {
+			add("%s: patterns without a driver play nowhere", o.key)
+		}
+	}
 	if l.Relay.UnlockTime < 0 {
 		add("relay.unlock_time must not be negative")
 	}
@@ -349,15 +370,6 @@ func (l *LaneConfig) validate() []string {
 		add("relay.walk_after is for the simulated turnstile (driver = \"sim\")")
 	}
 	errs = append(errs, l.Sensor.validate("sensor")...)
-	for _, lc := range []struct {
-		name string
-		c    *LightConfig
-	}{{"lights.green", &l.Lights.Green}, {"lights.red", &l.Lights.Red}, {"lights.buzzer", &l.Lights.Buzzer}} {
-		errs = append(errs, lc.c.OutputConfig.validate(lc.name)...)
-		if !isSet(lc.c.Driver, outputNone) && (lc.c.Admit.IsSet() || lc.c.Deny.IsSet() || lc.c.Fault.IsSet() || lc.c.Emergency.IsSet()) {
-			add("%s: patterns without a driver play nowhere", lc.name)
-		}
-	}
 	errs = append(errs, l.Emergency.Input.validate("emergency.input")...)
 
 	// The turnstile: everything else hangs on the relay.
@@ -377,7 +389,7 @@ func (l *LaneConfig) validate() []string {
 			{"passage_timeout", l.PassageTimeout != 0},
 			{"relay.unlock_time", l.Relay.UnlockTime != 0},
 			{"a passage sensor", isSet(l.Sensor.Driver, inputNone)},
-			{"lights", isSet(l.Lights.Green.Driver, outputNone) || isSet(l.Lights.Red.Driver, outputNone) || isSet(l.Lights.Buzzer.Driver, outputNone)},
+			{"lights", slices.ContainsFunc(l.lights(), func(o laneOutput) bool { return isSet(o.cfg.Driver, outputNone) })},
 			{"emergency settings", l.Emergency.Mode != "" || isSet(l.Emergency.Input.Driver, inputNone)},
 		} {
 			if part.set {
@@ -386,8 +398,11 @@ func (l *LaneConfig) validate() []string {
 		}
 	}
 	if l.Relay.Driver != outputSim {
-		for name, driver := range map[string]string{"sensor": l.Sensor.Driver, "emergency.input": l.Emergency.Input.Driver,
-			"lights.green": l.Lights.Green.Driver, "lights.red": l.Lights.Red.Driver, "lights.buzzer": l.Lights.Buzzer.Driver} {
+		drivers := map[string]string{"sensor": l.Sensor.Driver, "emergency.input": l.Emergency.Input.Driver}
+		for _, o := range l.lights() {
+			drivers[o.key] = o.cfg.Driver
+		}
+		for name, driver := range drivers {
 			if driver == "sim" {
 				add("%s: driver \"sim\" is a part of the simulated turnstile: set relay.driver = \"sim\" too", name)
 			}
@@ -560,13 +575,8 @@ func validateLanes(lanes []LaneConfig) []string {
 	}
 	for i := range lanes {
 		l := &lanes[i]
-		outputs := []struct {
-			name string
-			o    *OutputConfig
-		}{{"relay", &l.Relay.OutputConfig}, {"lights.green", &l.Lights.Green.OutputConfig},
-			{"lights.red", &l.Lights.Red.OutputConfig}, {"lights.buzzer", &l.Lights.Buzzer.OutputConfig}}
-		for _, out := range outputs {
-			o, who := out.o, fmt.Sprintf("lane %s %s", l.ID, out.name)
+		for _, out := range l.outputs() {
+			o, who := out.cfg, fmt.Sprintf("lane %s %s", l.ID, out.key)
 			switch o.Driver {
 			case outputUSBRelay:
 				claim(fmt.Sprintf("usbrelay board %s channel %d", usbBoardKey(o), o.Channel), who)
@@ -689,12 +699,9 @@ func (l *LaneConfig) describe() string {
 	if isSet(l.Sensor.Driver, inputNone) {
 		parts = append(parts, "sensor "+l.Sensor.describe())
 	}
-	for _, lc := range []struct {
-		name string
-		o    OutputConfig
-	}{{"green", l.Lights.Green.OutputConfig}, {"red", l.Lights.Red.OutputConfig}, {"buzzer", l.Lights.Buzzer.OutputConfig}} {
-		if isSet(lc.o.Driver, outputNone) {
-			parts = append(parts, lc.name+" "+lc.o.describe())
+	for _, o := range l.lights() {
+		if isSet(o.cfg.Driver, outputNone) {
+			parts = append(parts, o.name+" "+o.cfg.describe())
 		}
 	}
 	if isSet(l.Emergency.Input.Driver, inputNone) {
