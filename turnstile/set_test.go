@@ -83,8 +83,8 @@ func newSetRig(t *testing.T) *setRig {
 	set.AddBoard(r.board)
 	cfg := turnstile.Config{Clock: r.clock, Confirm: turnstile.ConfirmPassage, UnlockTime: 5 * time.Second}
 	if r.gate, err = set.Add(turnstile.LaneSpec{Lane: gate.Lane{ID: "gate-1", Name: "Gate 1"}, Validator: index,
-		Parts:   turnstile.Parts{Lock: r.board.Channel(1), Green: r.board.Channel(2), Passage: r.sensor},
-		Config:  &cfg, Scanner: r.scanner, Hardware: "relay on ABCDE/1"}); err != nil {
+		Parts:  turnstile.Parts{Lock: r.board.Channel(1), Green: r.board.Channel(2), Passage: r.sensor},
+		Config: &cfg, Scanner: r.scanner, Hardware: "relay on ABCDE/1"}); err != nil {
 		t.Fatal(err)
 	}
 	if r.door, err = set.Add(turnstile.LaneSpec{Lane: gate.Lane{ID: "door"}, Validator: index,
