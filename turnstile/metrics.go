@@ -12,7 +12,7 @@ const (
 	CauseTimeout   = "timeout"   // nobody passed within the passage timeout
 	CauseRelay     = "relay"     // the relay failed to switch
 	CauseEmergency = "emergency" // an emergency release took the lane
-	CauseHalt      = "halt"      // the lane was halted (shutdown, fatal error)
+	CauseHalt      = "halt"      // the lane was halted: the appliance stopped
 	CauseRefused   = "refused"   // the index admitted a scan the lane had refused (a validator bug)
 )
 

@@ -394,8 +394,8 @@ func (in *InputConfig) describe() string {
 	return in.Driver
 }
 
-// laneKeyHint points a config written with the device keys of earlier
-// releases (type, vid, pid) at the ones admit reads now.
+// laneKeyHint points the device keys an older config may hold (type, vid,
+// pid), which are unknown keys now, at the keys admit reads instead.
 func laneKeyHint(k toml.Key) string {
 	if len(k) < 3 || k[0] != "lanes" {
 		return ""

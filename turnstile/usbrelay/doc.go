@@ -27,11 +27,13 @@
 // board back; [Board.Halt] does the same on demand.
 //
 // Wiring (cmd/admit): one Board per physical board, on the shared
-// usbdev.Bus; each lane gets board.Channel(n) as its turnstile.Output.
+// usbdev.Bus, added to the lanes' turnstile.Set (a turnstile.RelayBoard,
+// which the Set runs before the lanes and halts after them); each lane
+// gets board.Channel(n) as its turnstile.Output.
 //
 //	board, _ := usbrelay.New(bus, usbrelay.Config{Board: "QWERT"}, log)
-//	go board.Run(ctx)
-//	parts.Unlock = board.Channel(1)
+//	set.AddBoard(board)
+//	parts.Lock = board.Channel(1)
 //
 // Tests run against the emulated boards of internal/usbemu:
 //
