@@ -328,10 +328,6 @@ func usbBoardKey(o *OutputConfig) string {
 	return "(the only one)"
 }
 
-func (s *ScannerConfig) hasDevice() bool {
-	return s.Driver == scannerUSBHID || s.Driver == scannerSerial
-}
-
 // deviceKey names the scanner's device as the config does.
 func (s *ScannerConfig) deviceKey() string {
 	if s.Driver == scannerSerial {
