@@ -83,7 +83,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	lanes, applyLanes, _ := d.rig.plan(d.cfg.Lanes)
 	applyLanes()
-	d.monitor = &laneMonitor{rig: d.rig}
+	d.monitor = &laneMonitor{set: d.rig.set}
 	pages, err := web.New(d.Logger)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Auth:           auth,
 		Lanes:          lanes,
 		Monitor:        d.monitor,
-		Emergency:      emergencyControl{d.rig},
+		Emergency:      emergencyControl{d.rig.set},
 		Exports:        d.outbound,
 		Ready:          d.store.ready,
 		Metrics:        metrics,
