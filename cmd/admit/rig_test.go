@@ -190,8 +190,19 @@ func TestSimulatedTurnstileLanes(t *testing.T) {
 	if !st.Last.Admit || st.Last.Barcode != "T2" || st.State != turnstile.StateUnlocked || !sim2.Lock.On() {
 		t.Fatalf("gate-2 after the read: %+v", st)
 	}
-	if e := api.journal(); e[len(e)-1].Source != "sim:gate-2" {
-		t.Fatalf("the read's journal entry = %+v", e[len(e)-1])
+	// The feed shows an entry once every entry before it is written: an
+	// earlier refusal may still be with the background writer, so wait.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		e := api.journal()
+		if last := e[len(e)-1]; last.Seq == st.Last.Seq {
+			if last.Source != "sim:gate-2" {
+				t.Fatalf("the read's journal entry = %+v", last)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the read's journal entry %d never in the feed: last %+v", st.Last.Seq, e[len(e)-1])
+		}
 	}
 
 	// Emergency release from the API: gate-1 opens, gate-2 (hold) locks;
