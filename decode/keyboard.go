@@ -13,19 +13,14 @@ import (
 
 // ReportDecoder turns the input reports of a HID scanner into reads. The
 // USB source feeds it every report it reads from the interrupt endpoint and
-// calls Expire whenever Deadline passes. Implementations are not safe for
+// drives the rest through a [Pump]. Implementations are not safe for
 // concurrent use: one goroutine per scanner.
 type ReportDecoder interface {
 	// Feed takes one input report as read from the interrupt endpoint. It
 	// returns a completed read when this report ends one (Enter/Tab/suffix,
 	// or a POS report that completes a barcode).
 	Feed(report []byte, at time.Time) (gate.Read, bool)
-	// Expire completes a read that is pending past its inter-character
-	// timeout at now, or hands out a completed read still waiting.
-	Expire(now time.Time) (gate.Read, bool)
-	// Deadline is when Expire should be called next (zero: nothing pending).
-	// It is in the past while a completed read waits.
-	Deadline() time.Time
+	Timed
 }
 
 // BootReportLen is the length of a boot keyboard input report: modifiers,

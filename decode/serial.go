@@ -15,18 +15,14 @@ const (
 )
 
 // StreamDecoder turns the byte stream of a serial scanner into reads. The
-// serial source feeds it what each read returns and calls Expire whenever
-// Deadline passes. Implementations are not safe for concurrent use.
+// serial source feeds it what each read returns and drives the rest through
+// a [Pump]. Implementations are not safe for concurrent use.
 type StreamDecoder interface {
 	// Feed takes bytes as read from the port and appends the reads they
 	// complete to out. It does not allocate when out has room, except one
 	// string per completed read.
 	Feed(p []byte, at time.Time, out []gate.Read) []gate.Read
-	// Expire completes a read pending past its inter-character timeout at
-	// now.
-	Expire(now time.Time) (gate.Read, bool)
-	// Deadline is when Expire should be called next (zero: nothing pending).
-	Deadline() time.Time
+	Timed
 }
 
 // Serial frames the bytes of a CDC-ACM or RS-232 scanner into reads: lines
