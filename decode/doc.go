@@ -29,7 +29,8 @@
 //
 // The HID decoders implement [ReportDecoder], the serial one
 // [StreamDecoder]: Feed bytes as they arrive, and call Expire when Deadline
-// passes. A read ends at a terminator (Enter, Tab, CR, LF), at the
+// passes ([Pump] does that, and the flush when a scanner goes away, for the
+// sources). A read ends at a terminator (Enter, Tab, CR, LF), at the
 // configured suffix, at ETX or the last POS report, or after the
 // inter-character timeout for scanners that send no suffix. One [Config]
 // style serves all three.
