@@ -45,6 +45,10 @@ func (t *table) mapRecord(r readResult, out *gate.ImportLine) {
 		*out = gate.ImportLine{Line: r.line, Reject: barcodeReject(r.line, bc, err, t.names[colBarcode])}
 		return
 	}
+	if le := invisibleReject(r.line, bc, t.names[colBarcode]); le != nil {
+		*out = gate.ImportLine{Line: r.line, Reject: le}
+		return
+	}
 	out.Line, out.Reject = r.line, nil
 	tk := &out.Ticket
 	*tk = gate.Ticket{Provider: src.req.Provider, State: gate.StateValid}
