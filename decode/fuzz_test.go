@@ -155,8 +155,15 @@ func FuzzPOS(f *testing.F) {
 			}
 			rest = rest[n:]
 		}
-		if r, ok := p.Expire(at.Add(time.Hour)); ok {
+		for i := 0; ; i++ {
+			r, ok := p.Expire(at.Add(time.Hour))
+			if !ok {
+				break
+			}
 			checkRead(t, r, 200)
+			if i > queueLen+1 {
+				t.Fatal("Expire keeps returning reads")
+			}
 		}
 		if !p.Deadline().IsZero() {
 			t.Fatal("deadline left")
@@ -187,6 +194,27 @@ func FuzzPOS(f *testing.F) {
 		rb, okb := b.Feed(two[1][:], t0)
 		if oka != okb || ra != rb {
 			t.Fatalf("whole %+v %v, split at %d %+v %v", ra, oka, c, rb, okb)
+		}
+
+		// A continuation naming another identifier begins another barcode:
+		// the first part is an incomplete read, the second its own.
+		if c == 0 {
+			return
+		}
+		other := two
+		other[1][3], other[1][4] = 'Q', '1'
+		d := newPOS(t, Config{DedupWindow: -1})
+		if r, ok := d.Feed(other[0][:], t0); ok {
+			t.Fatalf("a read %+v before the continuation", r)
+		}
+		first, ok := d.Feed(other[1][:], t0.Add(time.Millisecond))
+		if !ok || !strings.Contains(first.Malformed, "another barcode") || !first.At.Equal(t0) {
+			t.Fatalf("first part of two barcodes: %+v %v, want an incomplete read", first, ok)
+		}
+		want := strings.TrimRight(string(payload[c:]), "\r\n")
+		second, ok := d.Expire(t0.Add(time.Millisecond))
+		if want != "" && (!ok || second.Text != want || second.Symbology != string(QR)) {
+			t.Fatalf("second barcode: %+v %v, want %q as qr", second, ok, want)
 		}
 	})
 }

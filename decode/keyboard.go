@@ -185,6 +185,11 @@ func (k *Keyboard) press(key, mods byte, at time.Time) {
 	switch {
 	case key == keyCapsLock || key == keyNumLock || key == keyScrollLock:
 		return // lock keys type nothing; the layout decides case, not the lock state
+	case (key == keyEnter || key == keyKPEnter || key == keyTab) && mods&(modLCtrl|modRCtrl|modLAlt|modRAlt|modLGUI|modRGUI) != 0:
+		// Ctrl, Alt, AltGr or GUI with Enter or Tab is a shortcut: the host
+		// types nothing, so it neither ends the read nor is part of it.
+		k.unmapped(key, mods, at)
+		return
 	case key == keyEnter || key == keyKPEnter:
 		k.char('\r', at)
 		return
@@ -258,9 +263,15 @@ func (k *Keyboard) char(r rune, at time.Time) {
 // put adds a finished character to the read, ending it at a terminator or
 // at the suffix.
 func (k *Keyboard) put(r rune, at time.Time) {
-	if r < utf8.RuneSelf && k.a.s.terms.has(byte(r)) {
-		k.end(endTerminator, at)
-		return
+	if r < utf8.RuneSelf {
+		if k.a.lfOfCRLF(byte(r), at) {
+			return
+		}
+		if k.a.s.terms.has(byte(r)) {
+			k.end(endTerminator, at)
+			k.a.endedAt(byte(r), at)
+			return
+		}
 	}
 	k.a.addRune(r, at)
 	if k.a.endsWithSuffix() {

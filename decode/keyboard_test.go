@@ -192,7 +192,7 @@ func TestKeyboardEdges(t *testing.T) {
 		{"ALT+0 types nothing", Config{}, [][]byte{r(modLAlt, keyKP0), up, r(0, keyEnter)}, []string{"|ALT+0 is not a character, at character 1"}},
 		{"ALT code past Unicode", Config{}, [][]byte{r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), up, r(0, keyEnter)}, []string{"|ALT+2222222 is not a character, at character 1"}},
 		{"ALT code too long", Config{}, [][]byte{r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), up, r(0, keyEnter)}, []string{"|ALT+numpad code longer than 7 digits at character 1"}},
-		{"ALT code cut by Enter", Config{}, [][]byte{r(modLAlt, 0x59), r(modLAlt), r(modLAlt, keyEnter), up}, []string{"|ALT+numpad code interrupted by key code 0x28 at character 1"}},
+		{"ALT code cut by Enter", Config{}, [][]byte{r(modLAlt, 0x59), r(modLAlt), r(modLAlt, keyEnter), up, r(0, keyEnter), up}, []string{"|ALT+numpad code interrupted by key code 0x28 at character 1"}},
 		{"undefined Windows-1252 byte", Config{}, [][]byte{r(modLAlt, keyKP0), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x61), up, r(0, keyEnter)}, []string{"|ALT+0129 is not a character, at character 1"}},
 		{"ALT code timed out", Config{Timeout: 20 * time.Millisecond}, [][]byte{r(modLAlt, 0x59), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt)}, []string{"|ALT+numpad code not finished at character 1"}},
 		{"Ctrl+letter is a control character", Config{}, [][]byte{r(modLCtrl, 0x07), up, r(0, keyEnter)}, []string{"\x04"}},
@@ -294,7 +294,7 @@ func TestKeyboardFlush(t *testing.T) {
 	rep := func(keys ...byte) []byte { b := make([]byte, 8); copy(b[2:], keys); return b }
 	k.Feed(rep(0x04), t0)
 	rd, ok := k.Flush(t0.Add(time.Millisecond))
-	if !ok || rd.Text != "a" || rd.Malformed != "incomplete read: the scanner stopped before the Enter or Tab" {
+	if !ok || rd.Text != "a" || rd.Malformed != "incomplete read: the scanner stopped before the Enter, LF or Tab" {
 		t.Fatalf("Flush = %+v %v", rd, ok)
 	}
 	if _, ok := k.Flush(t0); ok {

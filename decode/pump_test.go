@@ -41,7 +41,7 @@ func TestPump(t *testing.T) {
 
 	k.Feed(rep(0x05), now)
 	p.Flush(context.Background(), out)
-	if r := <-out; r.Text != "b" || r.Malformed != "incomplete read: the scanner stopped before the Enter or Tab" {
+	if r := <-out; r.Text != "b" || r.Malformed != "incomplete read: the scanner stopped before the Enter, LF or Tab" {
 		t.Fatalf("flushed read %+v", r)
 	}
 

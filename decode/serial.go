@@ -86,8 +86,12 @@ func (d *Serial) lines(p []byte, at time.Time, out []gate.Read) []gate.Read {
 	a := &d.a
 	terms := a.s.terms
 	for _, c := range p {
+		if a.lfOfCRLF(c, at) {
+			continue
+		}
 		if terms.has(c) {
 			a.finish(endTerminator, at)
+			a.endedAt(c, at)
 			out = d.drain(out)
 			continue
 		}
