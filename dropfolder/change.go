@@ -1,7 +1,6 @@
 package dropfolder
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/gate"
 )
 
 // watchedFile is a claimed file as its import reads it. A writer that
@@ -26,16 +27,14 @@ type watchedFile struct {
 	changed string // why the read failed at its end, or ""
 }
 
-// errChanged fails the read of a file that changed under its import.
-var errChanged = errors.New("the file changed while it was imported")
-
 func (w *watchedFile) Read(p []byte) (int, error) {
 	n, err := w.f.Read(p)
 	w.read += int64(n)
 	if err == io.EOF {
 		if why := w.change(true); why != "" {
 			w.changed = why
-			return n, fmt.Errorf("%w: %s", errChanged, why)
+			// A conflict, not a fault: the import service logs it as such.
+			return n, gate.Errorf(gate.ECONFLICT, "the file changed while it was imported: %s", why)
 		}
 	}
 	return n, err

@@ -2,6 +2,7 @@ package dropfolder_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/admitgate/admit/dropfolder"
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/importfile"
 )
 
 // holdOpen creates path and returns it open for writing, as a slow writer
@@ -195,5 +197,64 @@ func TestRenamedInProcessing(t *testing.T) {
 				t.Errorf("report %+v after %d imports", rep, len(im.Calls()))
 			}
 		})
+	}
+}
+
+// growingImporter appends to the file its writer holds as the first import
+// begins, then hands the import to the real Service.
+type growingImporter struct {
+	gate.Importer
+	writer *os.File
+	grown  bool
+}
+
+func (g *growingImporter) Import(ctx context.Context, req gate.ImportRequest, file io.Reader) (gate.ImportResult, error) {
+	if !g.grown {
+		g.grown = true
+		if _, err := g.writer.WriteString("K-late-1\nK-late-2\n"); err != nil {
+			return gate.ImportResult{}, err
+		}
+	}
+	return g.Importer.Import(ctx, req, file)
+}
+
+// TestWriterPausedWithTheStore: the same through the real import service
+// into a real store: the import that met the growing file applied nothing
+// (no import record), and the one after it has every line.
+func TestWriterPausedWithTheStore(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := openCrashStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	clk := newClock()
+	f := crashFolder
+	f.Dir = filepath.Join(dir, "drop")
+	if err := os.MkdirAll(f.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var first strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&first, "K%08d\n", i)
+	}
+	writer := holdOpen(t, filepath.Join(f.Dir, "list.txt"), first.String())
+	im := &growingImporter{Importer: importfile.NewService(ix, testLogger(t), nil), writer: writer}
+	w, err := dropfolder.New(im, []dropfolder.Folder{f}, testLogger(t), &dropfolder.Options{Settle: settle, Now: clk.Now, NoNotify: true, Imports: ix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	settleAndSweep(w, clk)
+	if recs, err := ix.Imports(context.Background()); err != nil || len(recs) != 0 {
+		t.Fatalf("after the file grew under its import: records %+v, %v; want none", recs, err)
+	}
+	writer.Close()
+	settleAndSweep(w, clk)
+	recs, err := ix.Imports(context.Background())
+	if err != nil || len(recs) != 1 || recs[0].Added != 1002 {
+		t.Fatalf("records %+v, %v; want one import of 1002 tickets", recs, err)
+	}
+	if got, want := tree(t, f.Dir), []string{"done/list.txt", "done/list.txt.report.json"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("files %v, want %v", got, want)
 	}
 }
