@@ -47,10 +47,10 @@ type assembler struct {
 	aim  AIM       // HID POS: the identifier from the report header
 	hint Symbology // HID POS: from the vendor code ID when there is no AIM
 
-	trimTerminators bool // drop trailing CR/LF (HID POS data may carry the suffix)
-	afterCR         bool // the last read ended at a CR: an LF right behind it is the rest of a CR LF
-	crAt            time.Time
-	endName         string // what should have ended a read, for "incomplete" details
+	trimTerminators bool      // drop trailing CR/LF (HID POS data may carry the suffix)
+	afterCR         bool      // the last read ended at a CR: an LF right behind it is the rest of a CR LF
+	crAt            time.Time // when that CR came
+	endName         string    // what should have ended a read, for "incomplete" details
 
 	recent recentReads
 	queue  [queueLen]gate.Read

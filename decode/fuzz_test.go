@@ -67,13 +67,17 @@ func checkRead(t *testing.T, r gate.Read, maxLen int) {
 func FuzzKeyboard(f *testing.F) {
 	for _, s := range goldenStreams(f, "keyboard-*.txt") {
 		f.Add(s, uint8(0))
+		f.Add(s, uint8(0x40))
 	}
 	f.Add([]byte{0, 0, 1, 1, 1, 1, 1, 1}, uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, opts uint8) {
 		names := Layouts()
 		cfg := Config{Layout: names[int(opts)%len(names)], MaxLen: 64, AIM: opts&0x10 != 0}
-		if opts&0x20 != 0 {
+		switch {
+		case opts&0x20 != 0:
 			cfg.Terminators = TermNone
+		case opts&0x40 != 0:
+			cfg.Terminators = TermEnter // a CR LF's LF is still no read
 		}
 		k, err := NewKeyboard(cfg, testLogger(t))
 		if err != nil {
@@ -225,6 +229,7 @@ func FuzzSerial(f *testing.F) {
 	for _, s := range goldenStreams(f, "serial.txt") {
 		f.Add(s, uint16(3), uint8(0))
 		f.Add(s, uint16(10), uint8(1))
+		f.Add(s, uint16(4), uint8(64))
 	}
 	f.Add([]byte("\x02]Q2a\\\\b\x03"), uint16(4), uint8(0x03))
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16, opts uint8) {
@@ -238,9 +243,12 @@ func FuzzSerial(f *testing.F) {
 		if opts&16 != 0 && cfg.AIM {
 			cfg.Symbologies = NewSymbologySet(QR, EAN13, Code128)
 		}
-		if opts&32 != 0 {
+		switch {
+		case opts&32 != 0:
 			cfg.Terminators = TermNone
 			cfg.Timeout = time.Second
+		case opts&64 != 0:
+			cfg.Terminators = TermEnter // a CR LF's LF is still no read, split or not
 		}
 		whole := feedSplit(newSerial(t, cfg), data, t0)
 		c := 0
