@@ -140,6 +140,29 @@ func (a *assembler) lfOfCRLF(c byte, at time.Time) bool {
 	return c == '\n' && (a.s.timeout <= 0 || at.Sub(a.crAt) < a.s.timeout)
 }
 
+// expire is every decoder's Expire: a completed read still waiting first,
+// else the read pending past its timeout at now, ended by end (the
+// decoder's own, which finishes what it holds besides the bytes).
+func (a *assembler) expire(now time.Time, end func(endKind, time.Time)) (gate.Read, bool) {
+	if r, ok := a.pop(); ok {
+		return r, true
+	}
+	if a.expired(now) {
+		end(endTimeout, a.last)
+	}
+	return a.pop()
+}
+
+// flush is every decoder's Flush: a completed read still waiting first,
+// else the pending read, ended at once by end.
+func (a *assembler) flush(at time.Time, end func(endKind, time.Time)) (gate.Read, bool) {
+	if r, ok := a.pop(); ok {
+		return r, true
+	}
+	end(endFlush, at)
+	return a.pop()
+}
+
 // breakOff ends the current read as malformed for problem (unless it has a
 // problem already), timed at its last input: the next input belongs to
 // another read.

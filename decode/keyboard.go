@@ -117,15 +117,7 @@ func (k *Keyboard) Feed(report []byte, at time.Time) (gate.Read, bool) {
 
 // Expire completes the read pending past its timeout at now, or hands out a
 // completed read still waiting.
-func (k *Keyboard) Expire(now time.Time) (gate.Read, bool) {
-	if r, ok := k.a.pop(); ok {
-		return r, true
-	}
-	if k.a.expired(now) {
-		k.end(endTimeout, k.a.last)
-	}
-	return k.a.pop()
-}
+func (k *Keyboard) Expire(now time.Time) (gate.Read, bool) { return k.a.expire(now, k.end) }
 
 // Deadline is when Expire should be called next; zero when nothing is
 // pending.
@@ -135,12 +127,8 @@ func (k *Keyboard) Deadline() time.Time { return k.a.deadline() }
 // read still waiting for its terminator is malformed (incomplete). It also
 // forgets which keys were down. Call it until it returns false.
 func (k *Keyboard) Flush(at time.Time) (gate.Read, bool) {
-	if r, ok := k.a.pop(); ok {
-		return r, true
-	}
-	k.end(endFlush, at)
 	k.prev = [6]byte{}
-	return k.a.pop()
+	return k.a.flush(at, k.end)
 }
 
 func (k *Keyboard) wasDown(c byte) bool {

@@ -128,15 +128,7 @@ func (p *POS) Ignored() int { return p.foreign }
 
 // Expire completes a read whose continuation report never came (malformed,
 // incomplete), or hands out a completed read still waiting.
-func (p *POS) Expire(now time.Time) (gate.Read, bool) {
-	if r, ok := p.a.pop(); ok {
-		return r, true
-	}
-	if p.a.expired(now) {
-		p.a.finish(endTimeout, p.a.last)
-	}
-	return p.a.pop()
-}
+func (p *POS) Expire(now time.Time) (gate.Read, bool) { return p.a.expire(now, p.a.finish) }
 
 // Deadline is when Expire should be called next; zero when nothing is
 // pending.
@@ -144,10 +136,4 @@ func (p *POS) Deadline() time.Time { return p.a.deadline() }
 
 // Flush ends a pending read at once, as when the scanner is unplugged.
 // Call it until it returns false.
-func (p *POS) Flush(at time.Time) (gate.Read, bool) {
-	if r, ok := p.a.pop(); ok {
-		return r, true
-	}
-	p.a.finish(endFlush, at)
-	return p.a.pop()
-}
+func (p *POS) Flush(at time.Time) (gate.Read, bool) { return p.a.flush(at, p.a.finish) }

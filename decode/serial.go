@@ -141,15 +141,7 @@ func (d *Serial) frames(p []byte, at time.Time, out []gate.Read) []gate.Read {
 // Expire completes the read pending past its timeout at now (malformed
 // when a terminator or ETX was due), or hands out a completed read still
 // waiting.
-func (d *Serial) Expire(now time.Time) (gate.Read, bool) {
-	if r, ok := d.a.pop(); ok {
-		return r, true
-	}
-	if d.a.expired(now) {
-		d.end(endTimeout, d.a.last)
-	}
-	return d.a.pop()
-}
+func (d *Serial) Expire(now time.Time) (gate.Read, bool) { return d.a.expire(now, d.end) }
 
 // Deadline is when Expire should be called next; zero when nothing is
 // pending.
@@ -157,13 +149,7 @@ func (d *Serial) Deadline() time.Time { return d.a.deadline() }
 
 // Flush ends a pending read at once, as when the port goes away. Call it
 // until it returns false.
-func (d *Serial) Flush(at time.Time) (gate.Read, bool) {
-	if r, ok := d.a.pop(); ok {
-		return r, true
-	}
-	d.end(endFlush, at)
-	return d.a.pop()
-}
+func (d *Serial) Flush(at time.Time) (gate.Read, bool) { return d.a.flush(at, d.end) }
 
 func (d *Serial) end(kind endKind, at time.Time) {
 	d.inFrame = false
