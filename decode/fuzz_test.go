@@ -62,6 +62,25 @@ func checkRead(t *testing.T, r gate.Read, maxLen int) {
 	}
 }
 
+// expireAll hands out every read d still holds at now, checks each, and
+// checks that nothing is left pending.
+func expireAll(t *testing.T, d Timed, now time.Time, maxLen int) {
+	t.Helper()
+	for i := 0; ; i++ {
+		r, ok := d.Expire(now)
+		if !ok {
+			break
+		}
+		checkRead(t, r, maxLen)
+		if i > queueLen+1 {
+			t.Fatal("Expire keeps returning reads")
+		}
+	}
+	if !d.Deadline().IsZero() {
+		t.Fatal("deadline left after expiring everything")
+	}
+}
+
 // FuzzKeyboard feeds arbitrary bytes as 8-byte reports (the tail as a short
 // one) in every layout: no panic, no growth, every pending read ends.
 func FuzzKeyboard(f *testing.F) {
@@ -95,19 +114,7 @@ func FuzzKeyboard(f *testing.F) {
 				t.Fatalf("buffer %d/%d", len(k.a.buf), cap(k.a.buf))
 			}
 		}
-		for i := 0; ; i++ {
-			r, ok := k.Expire(at.Add(time.Hour))
-			if !ok {
-				break
-			}
-			checkRead(t, r, 64)
-			if i > queueLen+1 {
-				t.Fatal("Expire keeps returning reads")
-			}
-		}
-		if !k.Deadline().IsZero() {
-			t.Fatal("deadline left after expiring everything")
-		}
+		expireAll(t, k, at.Add(time.Hour), 64)
 	})
 }
 
@@ -159,19 +166,7 @@ func FuzzPOS(f *testing.F) {
 			}
 			rest = rest[n:]
 		}
-		for i := 0; ; i++ {
-			r, ok := p.Expire(at.Add(time.Hour))
-			if !ok {
-				break
-			}
-			checkRead(t, r, 200)
-			if i > queueLen+1 {
-				t.Fatal("Expire keeps returning reads")
-			}
-		}
-		if !p.Deadline().IsZero() {
-			t.Fatal("deadline left")
-		}
+		expireAll(t, p, at.Add(time.Hour), 200)
 
 		// Whole versus split in two.
 		payload := data
