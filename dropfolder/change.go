@@ -95,10 +95,14 @@ func (w *Watcher) requeue(f *folder, log *zerolog.Logger, claimed, name, why str
 
 // locate returns where the claimed file opened as info is in processing/
 // now: at claimed, or under the name someone renamed it to there; "" when
-// it left processing/.
+// it left processing/. With info nil (it could not be opened) it is at
+// claimed or nowhere.
 func locate(claimed string, info fs.FileInfo) string {
 	if info == nil {
-		return claimed
+		if exists(claimed) {
+			return claimed
+		}
+		return ""
 	}
 	if cur, err := os.Lstat(claimed); err == nil && os.SameFile(cur, info) {
 		return claimed

@@ -111,35 +111,10 @@ func (w *Watcher) importClaimed(ctx context.Context, f *folder, claim, name stri
 	req := f.request(name, claim)
 	rep := Report{File: name, Provider: f.Provider, Source: req.Source, ClaimedAt: claimedAt}
 
-	var res gate.ImportResult
-	var opened fs.FileInfo
-	var changed string
-	file, err := os.Open(path)
-	if err == nil {
-		opened, err = file.Stat()
-		if err != nil {
-			file.Close()
-		}
-	}
-	if err == nil {
-		log.Info().Msg("importing")
-		wf := &watchedFile{f: file, opened: opened, settled: settled}
-		res, err = w.importer.Import(ctx, req, wf)
-		if changed = wf.changed; changed == "" {
-			changed = wf.change(false) // after the import had read it all
-		}
-		file.Close()
-		if err != nil && ctx.Err() != nil {
-			log.Warn().Err(err).Msg("stopped during the import; the next start finishes it")
-			return
-		}
-	} else {
-		var pe *fs.PathError
-		msg := err.Error()
-		if errors.As(err, &pe) {
-			msg = pe.Err.Error()
-		}
-		err = gate.Errorf(gate.EINVALID, "cannot read %s: %s", name, msg)
+	res, opened, changed, err := w.importFile(ctx, &log, req, path, name, settled)
+	if err != nil && ctx.Err() != nil {
+		log.Warn().Err(err).Msg("stopped during the import; the next start finishes it")
+		return
 	}
 	claimed := locate(path, opened)
 	switch {
@@ -181,6 +156,36 @@ func (w *Watcher) importClaimed(ctx context.Context, f *folder, claim, name stri
 		log.Error().Err(err).Msg("cannot file the imported file; the next start finishes it")
 		f.recovered = false
 	}
+}
+
+// importFile imports the claimed file at path, read through a watchedFile.
+// opened is the file as the import began (nil when it could not be opened),
+// changed says how it changed since it settled or since the import began
+// ("" when it did not).
+func (w *Watcher) importFile(ctx context.Context, log *zerolog.Logger, req gate.ImportRequest, path, name string,
+	settled *sighting) (res gate.ImportResult, opened fs.FileInfo, changed string, err error) {
+	file, err := os.Open(path)
+	if err == nil {
+		if opened, err = file.Stat(); err != nil {
+			file.Close()
+		}
+	}
+	if err != nil {
+		var pe *fs.PathError
+		msg := err.Error()
+		if errors.As(err, &pe) {
+			msg = pe.Err.Error()
+		}
+		return res, nil, "", gate.Errorf(gate.EINVALID, "cannot read %s: %s", name, msg)
+	}
+	defer file.Close()
+	log.Info().Msg("importing")
+	wf := &watchedFile{f: file, opened: opened, settled: settled}
+	res, err = w.importer.Import(ctx, req, wf)
+	if changed = wf.changed; changed == "" {
+		changed = wf.change(false) // after the import had read it all
+	}
+	return res, opened, changed, err
 }
 
 // finish files the claimed file at claimed (its path in processing/): its
