@@ -34,6 +34,8 @@ func StatusFor(code string) int {
 		return fasthttp.StatusUnprocessableEntity
 	case gate.EUNAVAILABLE:
 		return fasthttp.StatusServiceUnavailable
+	case gate.ENOSPACE:
+		return fasthttp.StatusInsufficientStorage
 	case codeMethod:
 		return fasthttp.StatusMethodNotAllowed
 	}
@@ -43,6 +45,9 @@ func StatusFor(code string) int {
 // codeMethod is the code of a 405; gate has no code for it since only HTTP
 // has methods.
 const codeMethod = "method_not_allowed"
+
+// diskFull begins every no_space message.
+const diskFull = "the data disk is full"
 
 // ErrorBody is the shape of every error response.
 type ErrorBody struct {
@@ -61,6 +66,11 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, c *call, err error) {
 	code := gate.ErrorCode(err)
 	msg := gate.ErrorMessage(err)
 	status := StatusFor(code)
+	if code == gate.ENOSPACE && !strings.HasPrefix(msg, diskFull) {
+		// The store's words may say what it was writing; the client reads
+		// first what happened.
+		msg = strings.TrimSuffix(diskFull+": "+msg, ": ")
+	}
 	if code == gate.EINTERNAL {
 		route := "unmatched"
 		if c.route != nil {
