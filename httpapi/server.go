@@ -162,6 +162,8 @@ func New(cfg Config) (*Server, error) {
 		HeaderReceived:               s.headerReceived,
 		Logger:                       fasthttpLogger{&s.log},
 		ErrorHandler:                 s.connError,
+		SecureErrorLogMessage:        true, // and connError never shows fasthttp's messages
+
 	}
 	return s, nil
 }
@@ -211,31 +213,6 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 }
 
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
-
-// connError answers requests fasthttp could not read (bad headers, timeouts)
-// with the API's error shape.
-func (s *Server) connError(ctx *fasthttp.RequestCtx, err error) {
-	var code string
-	var status int
-	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		code, status = gate.ETOOLARGE, fasthttp.StatusRequestEntityTooLarge
-	default:
-		var netErr net.Error
-		if errors.As(err, &netErr) && netErr.Timeout() {
-			code, status = gate.EINVALID, fasthttp.StatusRequestTimeout
-		} else {
-			code, status = gate.EINVALID, fasthttp.StatusBadRequest
-		}
-	}
-	s.log.Info().Err(err).Int("status", status).Msg("unreadable request")
-	writeErrorBody(ctx, status, code, "the request could not be read: "+err.Error())
-	ctx.SetConnectionClose()
-}
-
-type fasthttpLogger struct{ log *zerolog.Logger }
-
-func (l fasthttpLogger) Printf(format string, args ...any) { l.log.Debug().Msgf(format, args...) }
 
 // Handler returns the request handler, for serving on a listener of your own
 // or calling in tests.
