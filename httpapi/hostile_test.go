@@ -1,9 +1,12 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -137,3 +140,59 @@ func TestUnreadableRequestsShowNoHeader(t *testing.T) {
 	}
 }
 
+// TestContentLengthAndTransferEncodingCloseTheConnection is issue 21, item
+// 12: a request with both Content-Length and Transfer-Encoding was served
+// and its connection kept open, so a request pipelined behind it was
+// answered too (RFC 9112 §6.1: close it). It is refused, 400, and nothing
+// after it on the connection is answered; on a real socket.
+func TestContentLengthAndTransferEncodingCloseTheConnection(t *testing.T) {
+	got := make(chan gate.Scan, 8)
+	_, base := testServer(t, httpapi.Config{Index: echoIndex(got)})
+	addr := strings.TrimPrefix(base, "http://")
+	auth := "Authorization: Bearer " + scannerSecret + "\r\n"
+	scan := `{"barcode":"OK-1","lane":"north-1"}`
+	chunked := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(scan), scan)
+	next := "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	tests := []struct{ name, raw string }{
+		{"length, then chunked", "POST /v1/scan HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + next},
+		{"chunked, then length", "POST /v1/scan HTTP/1.1\r\nHost: x\r\n" + auth + "transfer-encoding: chunked\r\ncontent-length: 4\r\n\r\n" + chunked + next},
+		{"length and identity", "POST /v1/scan HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 36\r\nTransfer-Encoding: identity\r\n\r\n" + scan + next},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(c, tt.raw); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.(*net.TCPConn).CloseWrite() // as a client that sent all it had
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 400 || !resp.Close || !strings.Contains(string(body), "both Content-Length and Transfer-Encoding") {
+				t.Errorf("answer %d (close %v) %s", resp.StatusCode, resp.Close, body)
+			}
+			if more, err := http.ReadResponse(br, nil); err == nil {
+				t.Errorf("the request pipelined behind was answered: %d", more.StatusCode)
+			}
+		})
+	}
+	select {
+	case s := <-got:
+		t.Errorf("a request framed twice was decided: %+v", s)
+	default:
+	}
+	// A request with one of them is served as before.
+	answer, _ := exchange(t, addr, "POST /v1/scan HTTP/1.1\r\nHost: x\r\n"+auth+"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"+chunked)
+	if !strings.HasPrefix(answer, "HTTP/1.1 200") {
+		t.Errorf("a chunked scan: %q", answer)
+	}
+	<-got
+}

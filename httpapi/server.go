@@ -247,6 +247,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.finish(ctx, &c, start)
 	}()
+	if framedTwice(&ctx.Request.Header) {
+		s.writeError(ctx, &c, errFramedTwice)
+		closeLingering(ctx) // nothing more is read from this connection
+		return
+	}
 	if err := s.serve(ctx, &c); err != nil {
 		s.writeError(ctx, &c, err)
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -88,3 +89,41 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 	ev.Msg(fmt.Sprintf(format, args...))
 }
 
+// framedTwice reports whether a request's head has both a Content-Length
+// and a Transfer-Encoding header. fasthttp frames such a request by its
+// Transfer-Encoding, as RFC 9112 §6.1 says, but keeps the connection open;
+// a proxy in front that framed it by its Content-Length would then see the
+// rest of the body as a request of its own (request smuggling). RFC 9112
+// says to close the connection after answering; the API refuses it too. It
+// costs a look at the raw header lines of requests that carry a body.
+func framedTwice(h *fasthttp.RequestHeader) bool {
+	if h.ContentLength() == -2 { // neither a length nor chunked
+		return false
+	}
+	var length, encoding bool
+	raw := h.RawHeaders()
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if len(line) == 0 {
+			continue
+		}
+		switch line[0] | 0x20 {
+		case 'c':
+			length = length || hasPrefixFold(line, "content-length:")
+		case 't':
+			encoding = encoding || hasPrefixFold(line, "transfer-encoding:")
+		}
+	}
+	return length && encoding
+}
+
+func hasPrefixFold(b []byte, p string) bool {
+	return len(b) >= len(p) && strings.EqualFold(string(b[:len(p)]), p)
+}
+
+var errFramedTwice = gate.Errorf(gate.EINVALID, "the request has both Content-Length and Transfer-Encoding; send one of them")
