@@ -34,7 +34,7 @@ type Daemon struct {
 	// ready (the demo loads its data there).
 	Seed func(ctx context.Context, ix gate.Index, imp gate.Importer) error
 
-	store    pendingIndex
+	store    openStore
 	dropStop context.CancelFunc
 	dropDone chan error
 	importer *importfile.Service
@@ -65,7 +65,6 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	d.importer = importfile.NewService(&d.store, d.Logger, &importfile.Options{Location: d.cfg.location()})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
@@ -74,7 +73,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if d.rig, err = newRig(d.cfg.Lanes, &d.store, reg, d.Logger); err != nil {
+	if d.rig, err = newRig(d.cfg.Lanes, laneValidator{&d.store}, reg, d.Logger); err != nil {
 		return err
 	}
 	lanes, applyLanes, _ := d.rig.plan(d.cfg.Lanes)
@@ -85,9 +84,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	h := d.cfg.HTTP
-	d.api, err = httpapi.New(httpapi.Config{
-		Index:          &d.store,
-		Importer:       d.importer,
+	d.api, err = httpapi.New(httpapi.Config{ // 503 on /v1 until SetStore
 		Auth:           auth,
 		Lanes:          lanes,
 		Monitor:        d.monitor,
@@ -134,6 +131,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("admit: open the ticket store: %w", err)
 	}
 	d.store.ix.Store(ix)
+	d.importer = importfile.NewService(ix, d.Logger, &importfile.Options{Location: d.cfg.location()})
 	st := ix.Stats()
 	log.Info().Str("dir", d.cfg.DataDir).Int64("tickets", st.Tickets).Int("events", st.Events).
 		Dur("took", time.Since(start)).Msg("ticket store open")
@@ -141,7 +139,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if d.Seed != nil {
-		if err := d.Seed(ctx, &d.store, d.importer); err != nil {
+		if err := d.Seed(ctx, ix, d.importer); err != nil {
 			return fmt.Errorf("admit: load the demo data: %w", err)
 		}
 	}
@@ -151,7 +149,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := d.rig.start(ctx); err != nil {
 		return err
 	}
-	d.store.serving.Store(true)
+	d.api.SetStore(ix, d.importer)
 	scheme := "http"
 	if h.TLSCert != "" {
 		scheme = "https"
@@ -173,7 +171,7 @@ func (d *Daemon) startDropFolders() error {
 			Format: gate.Format(f.Format), OnError: gate.OnError(f.OnError)})
 		settle = max(settle, time.Duration(f.Settle))
 	}
-	w, err := dropfolder.New(d.importer, folders, d.Logger, &dropfolder.Options{Settle: settle, Imports: &d.store})
+	w, err := dropfolder.New(d.importer, folders, d.Logger, &dropfolder.Options{Settle: settle, Imports: d.store.get()})
 	if err != nil {
 		return fmt.Errorf("admit: drop folders: %w", err)
 	}
