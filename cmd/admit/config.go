@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -144,9 +146,12 @@ func DefaultConfig() *Config {
 // errors that name their line, so a typo never silently falls back to a
 // default. It does not validate; call Validate.
 func ParseConfig(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("config: read: %w", err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("config: the configuration is over %s; is it the right file?", sizeWords(maxConfigSize))
 	}
 	c := DefaultConfig()
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(c)
@@ -198,26 +203,131 @@ func keyLine(data []byte, k toml.Key) int {
 	return 0
 }
 
+// Reading a configuration file and the secret files it names is bounded,
+// at start, at SIGHUP and in check-config alike: a FIFO, a device, a huge
+// file or a file on a hung mount is refused within configReadTimeout rather
+// than holding the daemon (issue 21, item 6: "mkfifo admit.toml; kill -HUP"
+// once blocked its signal loop for good).
+const (
+	maxConfigSize     = 4 << 20
+	maxSecretSize     = 64 << 10
+	configReadTimeout = 5 * time.Second
+)
+
 // ReadConfigFile parses the file at path and reads the secret files its
-// tokens name, relative to the file's directory.
+// tokens name, relative to the file's directory, each as readBounded reads
+// it. It does not validate; checkServe does.
 func ReadConfigFile(path string) (*Config, error) {
-	f, err := os.Open(path)
+	return readConfigFile(context.Background(), path)
+}
+
+// readConfigFile is ReadConfigFile, given up when ctx ends.
+func readConfigFile(ctx context.Context, path string) (*Config, error) {
+	data, err := readBounded(ctx, path, maxConfigSize, configReadTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	defer f.Close()
-	c, err := ParseConfig(f)
+	c, err := ParseConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := c.loadSecrets(filepath.Dir(path)); err != nil {
+	if err := c.loadSecrets(ctx, filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
 }
 
+// readBounded reads the regular file at path, of at most limit bytes,
+// within timeout, or until ctx ends. A file that is not regular (a FIFO, a device, a
+// directory) is refused before it is read: it is opened without blocking,
+// and only a regular file is read from. A read that does not return in time
+// is abandoned, and its goroutine ends when the read does.
+func readBounded(ctx context.Context, path string, limit int64, timeout time.Duration) ([]byte, error) {
+	return readWithin(ctx, timeout, path, func() ([]byte, error) { return readRegular(path, limit) })
+}
+
+// readWithin returns what read returns, or an error once timeout has passed
+// or ctx has ended; read then runs on to its end in its own goroutine.
+func readWithin(ctx context.Context, timeout time.Duration, path string, read func() ([]byte, error)) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := read()
+		done <- result{data, err}
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-t.C:
+		return nil, fmt.Errorf("%s: not read within %s (a file on a mount that does not answer?)", path, timeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: %w", path, ctx.Err())
+	}
+}
+
+func readRegular(path string, limit int64) ([]byte, error) {
+	// O_NONBLOCK: opening a FIFO for reading would wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file but %s", path, fileKind(fi.Mode()))
+	}
+	tooBig := fmt.Errorf("%s is over %s; is it the right file?", path, sizeWords(limit))
+	if fi.Size() > limit {
+		return nil, tooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, tooBig
+	}
+	return data, nil
+}
+
+// fileKind names what a file that is not regular is.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a plain file (" + m.Type().String() + ")"
+}
+
+// sizeWords writes a byte limit for people.
+func sizeWords(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
 // loadSecrets reads secret_file of every token that has one.
-func (c *Config) loadSecrets(dir string) error {
+func (c *Config) loadSecrets(ctx context.Context, dir string) error {
 	for i := range c.Tokens {
 		t := &c.Tokens[i]
 		if t.SecretFile == "" {
@@ -230,11 +340,29 @@ func (c *Config) loadSecrets(dir string) error {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		b, err := os.ReadFile(p)
+		b, err := readBounded(ctx, p, maxSecretSize, configReadTimeout)
 		if err != nil {
 			return fmt.Errorf("config: token %q: secret_file: %w", t.Name, err)
 		}
 		t.Secret = strings.TrimRight(string(b), " \t\r\n")
+	}
+	return nil
+}
+
+// errNoTokens refuses a configuration without tokens: admit serves no API
+// that nobody may use safely.
+var errNoTokens = errors.New("config: no [[tokens]]: admit refuses to serve an API nobody may use safely; add an admin token (see docs/config.md)")
+
+// checkServe holds c to the rules admit serves under: Validate's, and at
+// least one token. The start, every reload (SIGHUP) and check-config apply
+// the same rules, so a file check-config passes is one a reload takes
+// (issue 21, item 5: an emptied file once reloaded as "tokens=0").
+func (c *Config) checkServe() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if len(c.Tokens) == 0 {
+		return errNoTokens
 	}
 	return nil
 }

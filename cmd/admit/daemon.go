@@ -56,7 +56,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.Config == nil {
 		return errors.New("admit: Daemon.Config is required")
 	}
-	if err := d.Config.Validate(); err != nil {
+	if err := d.Config.checkServe(); err != nil {
 		return err
 	}
 	d.cfg = d.Config
@@ -207,9 +207,9 @@ func (d *Daemon) applyCatalog(ctx context.Context, c *Config) error {
 }
 
 // Reload applies a new configuration's tokens, providers, events and lanes
-// (SIGHUP). The new configuration is validated whole first: a bad one
-// changes nothing and returns the error, and the daemon keeps running on
-// the old one. Settings that need a restart (listen address, TLS, data
+// (SIGHUP). The new configuration is held to the rules of the start first
+// (checkServe, as check-config): a bad one changes nothing and returns the
+// error, and the daemon keeps running on the old one. Settings that need a restart (listen address, TLS, data
 // directory, limits, store sizes, log) are reported and left as they are.
 func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	d.mu.Lock()
@@ -217,7 +217,7 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	if d.closed {
 		return errors.New("admit: reload: the daemon is closed")
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.checkServe(); err != nil { // the rules of the start
 		return err
 	}
 	auth, err := c.auth()
