@@ -170,13 +170,12 @@ func decodeLenient(body []byte, v any) error {
 // nesting deeper than maxJSONDepth. It walks the body with encoding/json's
 // own tokenizer.
 func lenient(body []byte, fields []string) bool {
-	dec := json.NewDecoder(bytes.NewReader(body))
 	type level struct {
-		object bool
-		keys   map[string]bool
-		key    bool // the next string in this object is a key
+		keys    map[string]bool // nil in an array
+		wantKey bool
 	}
 	var stack []*level
+	dec := json.NewDecoder(bytes.NewReader(body))
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -186,42 +185,62 @@ func lenient(body []byte, fields []string) bool {
 		if len(stack) > 0 {
 			top = stack[len(stack)-1]
 		}
-		isKey := top != nil && top.object && top.key
-		if top != nil && top.object {
-			top.key = !top.key
-		}
 		switch v := tok.(type) {
 		case json.Delim:
-			switch v {
-			case '{', '[':
-				stack = append(stack, &level{object: v == '{', keys: map[string]bool{}, key: true})
-				if len(stack) > maxJSONDepth {
-					return true
-				}
-			case '}', ']':
+			if v == '}' || v == ']' {
 				stack = stack[:len(stack)-1]
-				if len(stack) > 0 && stack[len(stack)-1].object {
-					stack[len(stack)-1].key = true
-				}
+				break
 			}
-			if v == '{' || v == '[' {
-				if top != nil && top.object {
-					top.key = false
-				}
+			if top != nil && top.keys != nil {
+				top.wantKey = true
+			}
+			l := &level{wantKey: true}
+			if v == '{' {
+				l.keys = map[string]bool{}
+			}
+			if stack = append(stack, l); len(stack) > maxJSONDepth {
+				return true
 			}
 		case string:
 			if strings.ContainsRune(v, utf8.RuneError) {
 				return true
 			}
-			if isKey {
+			if top != nil && top.keys != nil && top.wantKey {
 				if top.keys[v] || len(stack) == 1 && fields != nil && !slices.Contains(fields, v) {
 					return true
 				}
-				top.keys[v] = true
+				top.keys[v], top.wantKey = true, false
+				continue
+			}
+			if top != nil && top.keys != nil {
+				top.wantKey = true
+			}
+		default:
+			if top != nil && top.keys != nil {
+				top.wantKey = true
 			}
 		}
 		if len(stack) == 0 {
 			return false
+		}
+	}
+}
+
+// TestLenient keeps the fuzz tests' oracle honest.
+func TestLenient(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"a":1,"a":2}`: true, `{"a":{"a":1},"b":[{"a":1},{"a":1}]}`: false, `[{"a":1},{"a":1}]`: false,
+		`{"a":{"b":1,"b":2}}`: true, `{"a":"\ud800"}`: true, `["\udc00"]`: true, `{"x":[1,{"y":true}],"z":null}`: false,
+		`{"barcode":"1","Barcode":"2"}`: true, `{"lane":"l","nonce":{"Barcode":1}}`: false,
+		strings.Repeat("[", maxJSONDepth) + strings.Repeat("]", maxJSONDepth):     false,
+		strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1): true,
+	} {
+		var fields []string
+		if strings.Contains(body, "barcode") || strings.Contains(body, "lane") {
+			fields = scanFields
+		}
+		if got := lenient([]byte(body), fields); got != want {
+			t.Errorf("lenient(%s) = %v, want %v", body, got, want)
 		}
 	}
 }
@@ -426,4 +445,32 @@ func BenchmarkAppendDecision(b *testing.B) {
 			_ = json.NewEncoder(&buf).Encode(&d)
 		}
 	})
+}
+
+// BenchmarkParseScanRequest is a scanner's plain request and one with
+// escapes, as the hot path decodes them.
+func BenchmarkParseScanRequest(b *testing.B) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	lanes := newLaneBoard(m)
+	if err := lanes.set([]LaneInfo{{Lane: gate.Lane{ID: "north-1", Direction: gate.In}}}); err != nil {
+		b.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"plain":   `{"barcode":"9800002654435761","lane":"north-1"}`,
+		"escaped": `{"barcode":"0109501101020917\u001d21ABC\u00e9","lane":"north-1","direction":"out","nonce":"r-1"}`,
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			body := []byte(body)
+			var req ScanRequest
+			for b.Loop() {
+				if err := parseScanRequest(body, &req, lanes); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
