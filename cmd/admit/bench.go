@@ -87,13 +87,18 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	fs.StringVar(&cacheDir, "cache-dir", "", "where fixtures, import files and results are kept (default "+bench.DefaultCacheDir()+")")
 	fs.StringVar(&jsonPath, "json", "", "write the JSON result here (default CACHE/results/TIME-PROFILE.json; none: do not)")
 	fs.StringVar(&target, "target", "", "an appliance's URL: load its /v1/scan instead of an in-process daemon")
-	fs.StringVar(&token, "token", m.Getenv("ADMIT_TOKEN"), "with -target: a scanner token (ADMIT_TOKEN)")
+	// The token is read from the environment after parsing, never set as
+	// the flag's default: -h prints defaults, and a secret is never shown.
+	fs.StringVar(&token, "token", "", "with -target: a scanner token (default: ADMIT_TOKEN)")
 	fs.StringVar(&lane, "lane", m.Getenv("ADMIT_LANE"), "with -target: the lane to scan at (ADMIT_LANE)")
 	fs.StringVar(&freshPath, "fresh", "", "with -target: a file of barcodes never scanned, one a line, for first uses")
 	fs.BoolVar(&verbose, "v", false, "log what the stores and servers do")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (client and in-process appliance) here, for go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if token == "" {
+		token = m.Getenv("ADMIT_TOKEN")
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

@@ -34,7 +34,7 @@ type Daemon struct {
 	// ready (the demo loads its data there).
 	Seed func(ctx context.Context, ix gate.Index, imp gate.Importer) error
 
-	store    pendingIndex
+	store    openStore
 	dropStop context.CancelFunc
 	dropDone chan error
 	importer *importfile.Service
@@ -57,7 +57,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.Config == nil {
 		return errors.New("admit: Daemon.Config is required")
 	}
-	if err := d.Config.Validate(); err != nil {
+	if err := d.Config.checkServe(); err != nil {
 		return err
 	}
 	d.cfg = d.Config
@@ -66,7 +66,6 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	d.importer = importfile.NewService(&d.store, d.Logger, &importfile.Options{Location: d.cfg.location()})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
@@ -78,7 +77,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.outbound, err = newOutbound(d.cfg, &d.store, reg, d.Logger); err != nil {
 		return err
 	}
-	if d.rig, err = newRig(d.cfg.Lanes, &d.store, reg, d.Logger); err != nil {
+	if d.rig, err = newRig(d.cfg.Lanes, laneValidator{&d.store}, reg, d.Logger); err != nil {
 		return err
 	}
 	lanes, applyLanes, _ := d.rig.plan(d.cfg.Lanes)
@@ -89,9 +88,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	h := d.cfg.HTTP
-	d.api, err = httpapi.New(httpapi.Config{
-		Index:          &d.store,
-		Importer:       d.importer,
+	d.api, err = httpapi.New(httpapi.Config{ // 503 on /v1 until SetStore
 		Auth:           auth,
 		Lanes:          lanes,
 		Monitor:        d.monitor,
@@ -139,6 +136,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("admit: open the ticket store: %w", err)
 	}
 	d.store.ix.Store(ix)
+	d.importer = importfile.NewService(ix, d.Logger, &importfile.Options{Location: d.cfg.location()})
 	st := ix.Stats()
 	log.Info().Str("dir", d.cfg.DataDir).Int64("tickets", st.Tickets).Int("events", st.Events).
 		Dur("took", time.Since(start)).Msg("ticket store open")
@@ -146,7 +144,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if d.Seed != nil {
-		if err := d.Seed(ctx, &d.store, d.importer); err != nil {
+		if err := d.Seed(ctx, ix, d.importer); err != nil {
 			return fmt.Errorf("admit: load the demo data: %w", err)
 		}
 	}
@@ -157,7 +155,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := d.rig.start(ctx); err != nil {
 		return err
 	}
-	d.store.serving.Store(true)
+	d.api.SetStore(ix, d.importer)
 	scheme := "http"
 	if h.TLSCert != "" {
 		scheme = "https"
@@ -179,7 +177,7 @@ func (d *Daemon) startDropFolders() error {
 			Format: gate.Format(f.Format), OnError: gate.OnError(f.OnError)})
 		settle = max(settle, time.Duration(f.Settle))
 	}
-	w, err := dropfolder.New(d.importer, folders, d.Logger, &dropfolder.Options{Settle: settle, Imports: &d.store})
+	w, err := dropfolder.New(d.importer, folders, d.Logger, &dropfolder.Options{Settle: settle, Imports: d.store.get()})
 	if err != nil {
 		return fmt.Errorf("admit: drop folders: %w", err)
 	}
@@ -215,9 +213,9 @@ func (d *Daemon) applyCatalog(ctx context.Context, c *Config) error {
 }
 
 // Reload applies a new configuration's tokens, providers, events and lanes
-// (SIGHUP). The new configuration is validated whole first: a bad one
-// changes nothing and returns the error, and the daemon keeps running on
-// the old one. Settings that need a restart (listen address, TLS, data
+// (SIGHUP). The new configuration is held to the rules of the start first
+// (checkServe, as check-config): a bad one changes nothing and returns the
+// error, and the daemon keeps running on the old one. Settings that need a restart (listen address, TLS, data
 // directory, limits, store sizes, log) are reported and left as they are.
 func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	d.mu.Lock()
@@ -225,7 +223,7 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	if d.closed {
 		return errors.New("admit: reload: the daemon is closed")
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.checkServe(); err != nil { // the rules of the start
 		return err
 	}
 	auth, err := c.auth()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -53,7 +52,7 @@ type WebhookConfig struct {
 }
 
 // loadWebhookSecrets reads each webhook's secret_file, relative to dir.
-func (c *Config) loadWebhookSecrets(dir string) error {
+func (c *Config) loadWebhookSecrets(ctx context.Context, dir string) error {
 	for i := range c.Webhooks {
 		w := &c.Webhooks[i]
 		if w.SecretFile == "" {
@@ -63,7 +62,7 @@ func (c *Config) loadWebhookSecrets(dir string) error {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		b, err := os.ReadFile(p)
+		b, err := readBounded(ctx, p, maxSecretSize, configReadTimeout)
 		if err != nil {
 			return fmt.Errorf("config: webhooks[%d] (%s): secret_file: %w", i, w.Name, err)
 		}
@@ -184,7 +183,7 @@ func (o *outboundRunner) changed(c *Config) string {
 
 // newOutbound prepares the exports and webhooks over the store (read only
 // once start is called) and registers their metrics.
-func newOutbound(c *Config, store *pendingIndex, reg *prometheus.Registry, log zerolog.Logger) (*outboundRunner, error) {
+func newOutbound(c *Config, store *openStore, reg *prometheus.Registry, log zerolog.Logger) (*outboundRunner, error) {
 	exports, webhooks := c.outboundTargets()
 	svc, err := outbound.New(outbound.Options{
 		Journal:   store,

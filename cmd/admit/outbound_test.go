@@ -103,7 +103,7 @@ timeout = "5s"
 		t.Errorf("webhook %+v", w)
 	}
 	// The defaults, as the daemon runs them.
-	o, err := newOutbound(c, &pendingIndex{}, prometheus.NewRegistry(), testLogger())
+	o, err := newOutbound(c, &openStore{}, prometheus.NewRegistry(), testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
