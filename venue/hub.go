@@ -190,6 +190,10 @@ func (h *Hub) IsMetaLeader() bool {
 // IsStreamLeader reports whether this node leads stream (of the ADMIT
 // account): the node whose loss stalls the stream's writes until an election.
 func (h *Hub) IsStreamLeader(stream string) bool {
+	if !h.cfg.Clustered() {
+		// A one-node hub leads every stream it has.
+		return h.srv.JetStreamEnabled()
+	}
 	return h.srv.JetStreamIsStreamLeader(Account, stream)
 }
 
