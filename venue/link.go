@@ -265,6 +265,9 @@ func Open(ctx context.Context, cfg LinkConfig, log zerolog.Logger) (*Link, error
 			l.nudge()
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if l.ctx.Err() != nil {
+				return // closing
+			}
 			if err != nil {
 				l.noteErr(fmt.Errorf("disconnected: %w", err))
 			}

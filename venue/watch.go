@@ -98,7 +98,7 @@ func (l *Link) watchOnce(ctx context.Context, prefix string, last *uint64, fn fu
 		e := Entry{Key: strings.TrimPrefix(msg.Subject(), prefix), Rev: rev, At: md.Timestamp}
 		switch op := msg.Headers().Get("KV-Operation"); op {
 		case "":
-			e.Record, e.Err = decodeEntry(e.Key, rev, msg.Data())
+			e.Record, e.Err = DecodeRecord(e.Key, rev, msg.Data())
 		default:
 			e.Err = &DecodeError{Bucket: BucketRedemptions, Key: e.Key, Rev: rev,
 				Err: fmt.Errorf("the key was deleted at the hub (%s); redemption keys are never deleted", op)}
@@ -108,12 +108,4 @@ func (l *Link) watchOnce(ctx context.Context, prefix string, last *uint64, fn fu
 		}
 		*last, delivered = rev, true
 	}
-}
-
-func decodeEntry(key string, rev uint64, data []byte) (*Record, error) {
-	rec, err := DecodeRecord(key, rev, data)
-	if err != nil {
-		return nil, err
-	}
-	return rec, nil
 }
