@@ -141,7 +141,7 @@ func (l *Link) get(ctx context.Context, b *buckets, key string) (Entry, error) {
 // bound gives ctx the claim timeout when it has no deadline.
 func (l *Link) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
+		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, l.cfg.ClaimTimeout)
 }

@@ -220,7 +220,6 @@ type Link struct {
 type buckets struct {
 	redemptions jetstream.KeyValue
 	appliances  jetstream.KeyValue
-	doubles     jetstream.KeyValue
 }
 
 // Open opens the link and waits up to cfg.ConnectTimeout (or ctx) for it to
@@ -430,11 +429,16 @@ func (l *Link) setState(state, refused string) {
 	ev.Str("from", was).Str("state", state).Msg("venue link " + state)
 }
 
-func (l *Link) noteErr(err error) {
+// noteErr records err as the link's last error; it reports whether the
+// message differs from the last one (so a fault repeated at every retry is
+// logged once).
+func (l *Link) noteErr(err error) bool {
 	l.mu.Lock()
+	changed := err.Error() != l.lastErr
 	l.lastErr, l.lastErrAt = err.Error(), time.Now()
 	l.mu.Unlock()
 	l.log.Debug().Err(err).Msg("venue link")
+	return changed
 }
 
 func (l *Link) nudge() {
@@ -493,8 +497,9 @@ func (l *Link) supervise() {
 			}
 			l.recheck.Store(false)
 			if err := l.establish(); err != nil {
-				l.noteErr(err)
-				l.log.Warn().Err(err).Msg("the venue link is not up yet")
+				if l.noteErr(err) {
+					l.log.Warn().Err(err).Msg("the venue link is not up yet")
+				}
 				next, retry = retry, min(retry*2, l.cfg.MaxReconnectWait)
 				if errors.Is(err, ErrRefused) {
 					// Looked at again now and then: an operator may fix
@@ -545,9 +550,6 @@ func (l *Link) establish() error {
 	}
 	if b.appliances, err = l.js.KeyValue(ctx, BucketAppliances); err != nil {
 		return fmt.Errorf("venue: %s: %w", BucketAppliances, err)
-	}
-	if b.doubles, err = l.js.KeyValue(ctx, BucketDoubleEntries); err != nil {
-		return fmt.Errorf("venue: %s: %w", BucketDoubleEntries, err)
 	}
 	pctx, pcancel := l.opContext(2*l.cfg.Heartbeat + l.stepTimeout())
 	defer pcancel()

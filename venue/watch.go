@@ -27,7 +27,7 @@ import (
 // hold the whole state.
 //
 // Watch needs only the connection, not an up link: it learns while the
-// link is refused too.
+// link is refused too. It returns ErrClosed once the link is closed.
 func (l *Link) Watch(ctx context.Context, afterRev uint64, fn func(Entry) error) error {
 	last := afterRev
 	wait := l.cfg.ReconnectWait
@@ -35,6 +35,9 @@ func (l *Link) Watch(ctx context.Context, afterRev uint64, fn func(Entry) error)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if l.ctx.Err() != nil {
+			return ErrClosed
 		}
 		delivered, err := l.watchOnce(ctx, prefix, &last, fn)
 		var fnErr *watchFnError
@@ -53,6 +56,8 @@ func (l *Link) Watch(ctx context.Context, afterRev uint64, fn func(Entry) error)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-l.ctx.Done():
+			return ErrClosed
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, l.cfg.MaxReconnectWait)

@@ -263,3 +263,26 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestHubExampleConfig: deploy/hub.example.toml, with its password files
+// beside it, passes check-config.
+func TestHubExampleConfig(t *testing.T) {
+	src, err := os.ReadFile("../../deploy/hub.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hub.toml")
+	os.WriteFile(path, src, 0o600)
+	for _, u := range []string{"admin", "north", "south", "door"} {
+		os.WriteFile(filepath.Join(dir, u+".password"), []byte("example-secret-"+u+"-0123456789\n"), 0o600)
+	}
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+	if err := m.Run(context.Background(), []string{"check-config", path}); err != nil {
+		t.Fatalf("check-config of the example: %v", err)
+	}
+	if !strings.Contains(out.String(), "3 appliances: north south door") {
+		t.Fatalf("check-config said:\n%s", out.String())
+	}
+}
