@@ -216,7 +216,11 @@ func (m *Main) checkHubConfig(path string) error {
 		return err
 	}
 	cfg := c.venueConfig()
-	text, err := cfg.NATSConfig()
+	cfg.EnsureDefaults()
+	// The hashes of this text are thrown away: the cheapest cost does.
+	check := cfg
+	check.BcryptCost = venue.MinBcryptCost
+	text, err := check.NATSConfig()
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
