@@ -133,8 +133,8 @@ func TestClaimBlackholed(t *testing.T) {
 	if !errors.Is(err, venue.ErrOffline) || errors.Is(err, venue.ErrLost) {
 		t.Fatalf("claim through a blackhole: %v, want ErrOffline", err)
 	}
-	// The deadline, and some slack for a loaded machine.
-	if took > timeout+time.Second {
+	// The deadline, and slack for a loaded machine: bounded, not hung.
+	if took > timeout+2*time.Second {
 		t.Fatalf("claim answered after %s, its deadline was %s", took, timeout)
 	}
 	// Unanswered pings (500ms in the test config) bring the link down.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,6 +229,15 @@ func TestHubMetricsAndReload(t *testing.T) {
 	if err := connect("door"); err == nil {
 		t.Fatal("door connected before it was configured")
 	}
+	// A connected appliance stays connected across the reload (its
+	// password is hashed again with a new salt, and still matches).
+	var dropped atomic.Bool
+	north, err := nats.Connect(h.ClientURL(), nats.UserInfo("north", "north-secret-0123456789"),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { dropped.Store(true) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer north.Close()
 	next := h.Config()
 	next.Appliances = append(next.Appliances, venue.ApplianceUser{ID: "door", PasswordFile: doorFile})
 	if err := h.Reload(next); err != nil {
@@ -235,6 +245,9 @@ func TestHubMetricsAndReload(t *testing.T) {
 	}
 	if err := connect("door"); err != nil {
 		t.Fatalf("door after the reload: %v", err)
+	}
+	if err := north.FlushTimeout(10 * time.Second); err != nil || dropped.Load() {
+		t.Fatalf("north was dropped by the reload: %v", err)
 	}
 	moved := next
 	moved.Listen = "127.0.0.1:4999"
@@ -259,7 +272,7 @@ func TestHubMetricsAndReload(t *testing.T) {
 	}
 	_, body = get("/metrics")
 	for _, want := range []string{`admit_hub_stream_last_seq{stream="KV_admit_redemptions"} 0`,
-		`admit_hub_stream_leader{stream="admit_changes"} 1`, "admit_hub_connections 1"} {
+		`admit_hub_stream_leader{stream="admit_changes"} 1`, "admit_hub_connections 2"} {
 		if !strings.Contains(body, want) {
 			t.Fatalf("/metrics lacks %q:\n%s", want, body)
 		}
