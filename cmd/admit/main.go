@@ -87,7 +87,8 @@ Usage:
                               run the appliance; without a config, the demo
   admit import [flags] FILE   send a barcode file to a running appliance
   admit scan [flags] BARCODE  send one scan (exit 0 admitted, 3 refused)
-  admit check-config FILE     check a configuration file
+  admit check-config FILE     check a configuration file (an appliance's or a hub's)
+  admit hub -config FILE      run one node of a venue's hub; admit hub init creates its buckets
   admit devices [-json]       list attached scanners and relay boards, with config snippets
   admit version               print the version
   admit bench [flags]         benchmark this box; -gate holds the budgets
@@ -114,6 +115,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.scanCmd(ctx, rest)
 	case "check-config":
 		return m.checkConfig(rest)
+	case "hub":
+		return m.hubCmd(ctx, rest)
 	case "devices":
 		return m.devices(ctx, rest)
 	case "bench":
@@ -350,6 +353,9 @@ func (m *Main) checkConfig(args []string) error {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return &exitError{code: 2, err: errors.New("check-config takes one file")}
+	}
+	if isHubConfig(fs.Arg(0)) {
+		return m.checkHubConfig(fs.Arg(0))
 	}
 	c, err := ReadConfigFile(fs.Arg(0))
 	if err != nil {
