@@ -3,8 +3,12 @@
 # -gate, under a minute). Both install the Debian packages they need.
 GO      ?= go
 BIN     := bin/admit
+# Releases are tags (git tag v0.x.y); between tags git describe says how far
+# past the last one a build is (v0.3.1-4-g1a2b3c4, -dirty with local changes).
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)
+DATE    := $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
 .PHONY: run build test test-go vet fmt-check bench deps-build deps-test clean
 

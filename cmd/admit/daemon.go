@@ -77,6 +77,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.rig, err = newRig(d.cfg.Lanes, &d.store, reg, d.Logger); err != nil {
 		return err
 	}
+	reg.MustRegister(newBuildInfoCollector(), newHostCollector(d.cfg.DataDir, d.rig)) // version.go, monitoring.go
 	lanes, applyLanes, _ := d.rig.plan(d.cfg.Lanes)
 	applyLanes()
 	d.monitor = &laneMonitor{rig: d.rig}

@@ -121,8 +121,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "codes":
 		return m.codesCmd(rest)
 	case "version", "-version", "--version":
-		fmt.Fprintln(m.Stdout, "admit", version)
-		return nil
+		return m.versionCmd(rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
