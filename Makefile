@@ -10,10 +10,15 @@ COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)
 DATE    := $(shell git log -1 --format=%cI 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: run build test test-go vet fmt-check bench deps-build deps-test clean
+.PHONY: run run-fresh build test test-go vet fmt-check bench deps-build deps-test clean
 
 run: build
 	./$(BIN) serve
+
+# The demo keeps its tickets and scans between runs (its banner says where);
+# run-fresh deletes the demo's data first (never a configured data_dir).
+run-fresh: build
+	./$(BIN) serve -demo-reset
 
 build: deps-build
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/admit

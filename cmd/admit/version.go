@@ -93,7 +93,7 @@ func (m *Main) versionCmd(args []string) error {
 		return e.Encode(b)
 	}
 	fmt.Fprintf(m.Stdout, "admit %s\n", b.Version)
-	rows := [][2]string{{"commit", b.Commit}, {"built", b.Date}, {"go", b.GoVersion}, {"pebble", b.Pebble}, {"platform", b.Platform}}
+	rows := [][2]string{{"commit", b.Commit}, {"date", b.Date}, {"go", b.GoVersion}, {"pebble", b.Pebble}, {"platform", b.Platform}}
 	if b.Modified {
 		rows[0][1] += " (with uncommitted changes)"
 	}
