@@ -104,6 +104,7 @@ uninstall:
 # version is pinned in deploy/tools/go.mod) from the binary make build links.
 DEB_VERSION = $(shell scripts/debversion.sh $(VERSION))
 DEB_ARCH    = $(shell $(GO) env GOARCH)
+DEB_LIBC    = $(lastword $(shell getconf GNU_LIBC_VERSION))
 DEB         ?= bin/admit_$(DEB_VERSION)_$(DEB_ARCH).deb
 NFPM        := bin/nfpm
 
@@ -111,4 +112,4 @@ $(NFPM): deploy/tools/go.mod
 	$(GO) build -C deploy/tools -o $(CURDIR)/$(NFPM) github.com/goreleaser/nfpm/v2/cmd/nfpm
 
 deb: build $(NFPM)
-	ADMIT_DEB_VERSION=$(DEB_VERSION) ADMIT_DEB_ARCH=$(DEB_ARCH) $(NFPM) package -f deploy/nfpm.yaml -p deb -t $(DEB)
+	ADMIT_DEB_VERSION=$(DEB_VERSION) ADMIT_DEB_ARCH=$(DEB_ARCH) ADMIT_DEB_LIBC=$(DEB_LIBC) $(NFPM) package -f deploy/nfpm.yaml -p deb -t $(DEB)

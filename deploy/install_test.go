@@ -241,7 +241,7 @@ func TestMakeDeb(t *testing.T) {
 	}
 	if field("Package") != "admit" || field("Architecture") != runtime.GOARCH ||
 		!regexp.MustCompile(`^[0-9][0-9A-Za-z.+~]*$`).MatchString(field("Version")) ||
-		!strings.Contains(field("Depends"), "libusb-1.0-0") || field("Maintainer") == "" || field("Description") == "" {
+		!strings.Contains(field("Depends"), "libusb-1.0-0") || !regexp.MustCompile(`libc6 \(>= 2\.[0-9]+\)`).MatchString(field("Depends")) || field("Maintainer") == "" || field("Description") == "" {
 		t.Errorf("control fields:\n%s", info)
 	}
 	for _, script := range []string{"postinst", "prerm", "postrm", "conffiles"} {
