@@ -164,6 +164,17 @@ func (s *Set) Lane(id string) *Lane {
 	return nil
 }
 
+// ScannerConnected calls fn, in configuration order, for every lane with a
+// scanner of its own and whether that scanner is connected now. Safe from
+// any goroutine once the set is built (GET /v1/lanes asks the same).
+func (s *Set) ScannerConnected(fn func(lane string, connected bool)) {
+	for _, m := range s.members {
+		if m.scanner != nil {
+			fn(m.lane.ID(), m.scanner.Connected())
+		}
+	}
+}
+
 // All returns the lanes in configuration order. The slice must not be modified.
 func (s *Set) All() []*Lane { return s.lanes }
 

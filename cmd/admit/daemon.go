@@ -35,6 +35,7 @@ type Daemon struct {
 	Seed func(ctx context.Context, ix gate.Index, imp gate.Importer) error
 
 	store    openStore
+	dirLock  *dataLock // the data directory, held from Open to Close
 	dropStop context.CancelFunc
 	dropDone chan error
 	importer *importfile.Service
@@ -61,6 +62,16 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	d.cfg = d.Config
+	// Before anything listens or touches the store: a second admit on the
+	// same directory is refused by name (datalock.go).
+	if d.dirLock, err = lockDataDir(d.cfg.DataDir); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = d.dirLock.Close() // a no-op when Close below released it
+		}
+	}()
 	log := d.Logger.With().Str("component", "daemon").Logger()
 	auth, err := d.cfg.auth()
 	if err != nil {
@@ -80,6 +91,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.rig, err = newRig(d.cfg.Lanes, laneValidator{&d.store}, reg, d.Logger); err != nil {
 		return err
 	}
+	reg.MustRegister(newBuildInfoCollector(), newHostCollector(d.cfg.DataDir, d.rig)) // version.go, monitoring.go
 	lanes, applyLanes, _ := d.rig.plan(d.cfg.Lanes)
 	applyLanes()
 	d.monitor = &laneMonitor{set: d.rig.set}
@@ -294,6 +306,9 @@ func (d *Daemon) Close(ctx context.Context) error {
 		if err := ix.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("admit: close the ticket store: %w", err))
 		}
+	}
+	if err := d.dirLock.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("admit: release the data directory: %w", err))
 	}
 	d.Logger.Info().Str("component", "daemon").Msg("stopped")
 	return errors.Join(errs...)

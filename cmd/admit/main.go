@@ -124,8 +124,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "codes":
 		return m.codesCmd(rest)
 	case "version", "-version", "--version":
-		fmt.Fprintln(m.Stdout, "admit", version)
-		return nil
+		return m.versionCmd(rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -151,6 +150,7 @@ type ServeFlags struct {
 	DataDir    string
 	LogLevel   string
 	LogFormat  string
+	DemoReset  bool // demo.go
 }
 
 // ParseServeFlags reads admit serve's flags.
@@ -162,11 +162,15 @@ func (m *Main) ParseServeFlags(args []string) (ServeFlags, error) {
 	fs.StringVar(&f.DataDir, "data-dir", "", "override data_dir")
 	fs.StringVar(&f.LogLevel, "log-level", "", "override log.level (debug, info, warn, error)")
 	fs.StringVar(&f.LogFormat, "log-format", "", "override log.format (auto, json, console)")
+	fs.BoolVar(&f.DemoReset, "demo-reset", false, "the demo only: delete the demo's data (tickets, scans, imports) and start afresh")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
 	if fs.NArg() > 0 {
 		return f, &exitError{code: 2, err: fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if err := f.checkDemoReset(); err != nil {
+		return f, err
 	}
 	return f, nil
 }
@@ -223,7 +227,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	var cfg *Config
 	var demo *demoSetup
 	if f.ConfigPath == "" {
-		demo, err = newDemo(m.Getenv)
+		demo, err = newDemo(m.Getenv, f.DemoReset)
 		if err != nil {
 			return err
 		}
