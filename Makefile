@@ -112,4 +112,4 @@ $(NFPM): deploy/tools/go.mod
 	$(GO) build -C deploy/tools -o $(CURDIR)/$(NFPM) github.com/goreleaser/nfpm/v2/cmd/nfpm
 
 deb: build $(NFPM)
-	ADMIT_DEB_VERSION=$(DEB_VERSION) ADMIT_DEB_ARCH=$(DEB_ARCH) ADMIT_DEB_LIBC=$(DEB_LIBC) $(NFPM) package -f deploy/nfpm.yaml -p deb -t $(DEB)
+	ADMIT_DEB_BIN=$(BIN) ADMIT_DEB_VERSION=$(DEB_VERSION) ADMIT_DEB_ARCH=$(DEB_ARCH) ADMIT_DEB_LIBC=$(DEB_LIBC) $(NFPM) package -f deploy/nfpm.yaml -p deb -t $(DEB)
