@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/admitgate/admit/bench"
 )
@@ -271,6 +272,50 @@ func TestGateContextBudgets(t *testing.T) {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("report lacks %q:\n%s", want, out.String())
 				}
+			}
+		})
+	}
+}
+
+// A result of observations made outside Run (the scan-to-relay benchmark)
+// is gated like any other: the relay budget is held, the budgets of the
+// workloads it did not run are skipped.
+func TestResultMadeElsewhere(t *testing.T) {
+	budgets, err := bench.DefaultBudgets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		relay  []time.Duration
+		inproc float64 // p99, µs
+		pass   bool
+		out    string
+	}{
+		{"within 3 ms of first use", []time.Duration{1400 * time.Microsecond, 1500 * time.Microsecond, 2 * time.Millisecond}, 300, true,
+			"ok   relay/first-use/lanes=1 p99-over-first-use ≤ +3.00ms: median +1.70ms"},
+		{"a slow relay", []time.Duration{4 * time.Millisecond, 5 * time.Millisecond}, 300, false,
+			"FAIL relay/first-use/lanes=1 p99-over-first-use ≤ +3.00ms: median +4.70ms"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := bench.NewResult(bench.ProfileFull, t.TempDir(), []string{bench.WorkloadRelay}, 1)
+			o := bench.LatencyObservation("relay/first-use/lanes=1", "scan", tt.relay, 0)
+			if o.Sample[bench.StatOps] != float64(len(tt.relay)) || o.Sample[bench.StatErrs] != 0 {
+				t.Fatalf("%v", o.Sample)
+			}
+			if _, ok := o.Sample[bench.StatRate]; ok {
+				t.Errorf("a rate without an elapsed time: %v", o.Sample)
+			}
+			o.Sample[bench.StatP99OverFirstUse] = o.Sample[bench.StatP99] - tt.inproc
+			r.Add(o)
+			r.Add(bench.Observation{Name: "relay/in-process-first-use/lanes=1", Unit: "admit", Sample: bench.Sample{bench.StatP99: tt.inproc, bench.StatErrs: 0}})
+			r.Finish()
+			back := roundTrip(t, r)
+			g := bench.Gate(back, budgets)
+			var out bytes.Buffer
+			_ = g.Write(&out)
+			if g.Pass() != tt.pass || len(g.Verdicts) != 1 || len(g.Skipped) == 0 || !strings.Contains(out.String(), tt.out) {
+				t.Errorf("pass %v, %d verdicts, %d skipped:\n%s", g.Pass(), len(g.Verdicts), len(g.Skipped), out.String())
 			}
 		})
 	}

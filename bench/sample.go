@@ -107,7 +107,8 @@ type Observation struct {
 }
 
 // LatencyObservation is an observation of operations timed elsewhere (the
-// scan-to-relay benchmark): their latencies, count, and rate over elapsed.
+// scan-to-relay benchmark): their latencies, their count and, when elapsed
+// is positive, their rate over it.
 func LatencyObservation(name, unit string, took []time.Duration, elapsed time.Duration) Observation {
 	h := newHistogram()
 	for _, d := range took {

@@ -705,7 +705,8 @@ class Bus:
 
     def log(self, dev, op, **detail):
         self.seq += 1
-        entry = {"seq": self.seq, "ms": int((time.monotonic() - self.started) * 1000), "port": dev.port, "op": op}
+        since = time.monotonic() - self.started
+        entry = {"seq": self.seq, "ms": int(since * 1000), "us": int(since * 1000000), "port": dev.port, "op": op}
         entry.update(detail)
         self.entries.append(entry)
         if DEBUG:
