@@ -35,12 +35,17 @@ const benchUsage = `Usage:
   admit bench benchfmt RESULT.json    the result as Go benchmark lines, for benchstat
 
 Workloads: fsync (the disk's floor), validate (in process: unknown, already
-used, first use at 1, 8 and 64 lanes), http (/v1/scan of an in-process daemon,
-or of -target, closed-loop and open-loop beside a trivial handler), import
-(SecuTix files of 1M and 10M lines, and first uses while 1M lines import).
+used, first use at 1, 8 and 64 lanes, beside the bare Pebble Get + Sync commit
+of the same tickets), http (/v1/scan of an in-process daemon, or of -target,
+closed-loop and open-loop beside a trivial handler and, in process, beside the
+naive durable check-in server a user would write), import (SecuTix files of 1M
+and 10M lines, and first uses while 1M lines import). The scan-to-relay
+latency on emulated USB devices is a Go benchmark: go test -run '^$' -bench
+ScanToRelay ./internal/e2e (it needs umockdev).
 Each step reports p50, p90, p99, p99.9, max and throughput from HDR histograms;
-durable steps also as ratios to the same run's fsync probe. Figures are the
-medians of -runs runs, each on a fresh copy of a cached ticket fixture.
+durable steps also as ratios to the same run's fsync probe, first use to bare
+Pebble, /v1/scan to the naive server. Figures are the medians of -runs runs,
+each on a fresh copy of a cached ticket fixture.
 
 -gate exits 1 when a budget of bench/budgets.toml (or -budgets) is broken.`
 
