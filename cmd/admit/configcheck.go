@@ -104,14 +104,22 @@ type ConfigError struct {
 	Problems Problems
 }
 
-// Error lists the problems, one a line.
+// maxListed bounds the problems an error lists: a file that is not a
+// configuration at all would otherwise print one per line of it.
+const maxListed = 100
+
+// Error lists the problems, one a line (the first maxListed).
 func (e *ConfigError) Error() string {
 	if len(e.Problems) == 1 {
 		return "config: " + e.Problems[0].String()
 	}
-	lines := make([]string, len(e.Problems))
+	var lines []string
 	for i, p := range e.Problems {
-		lines[i] = "  " + p.String()
+		if i == maxListed {
+			lines = append(lines, fmt.Sprintf("  … and %d more", len(e.Problems)-maxListed))
+			break
+		}
+		lines = append(lines, "  "+p.String())
 	}
 	return fmt.Sprintf("config: %d problems:\n%s", len(e.Problems), strings.Join(lines, "\n"))
 }
@@ -119,7 +127,11 @@ func (e *ConfigError) Error() string {
 // logProblems writes each problem as a log line of its own, so a journal
 // shows them as check-config prints them.
 func logProblems(log zerolog.Logger, ps Problems, msg string) {
-	for _, p := range ps {
+	for i, p := range ps {
+		if i == maxListed {
+			log.Error().Int("more", len(ps)-maxListed).Msg(msg)
+			break
+		}
 		ev := log.Error()
 		if p.Warning {
 			ev = log.Warn()
@@ -444,7 +456,14 @@ func (k *checker) events() {
 	}
 }
 
+// maxLanes bounds the lanes of one appliance (one entrance): far more than
+// any has, few enough that the checks between lanes stay instant.
+const maxLanes = 1000
+
 func (k *checker) lanes() {
+	if n := len(k.c.Lanes); n > maxLanes {
+		k.errf("lanes", "%d lanes are more than one appliance drives (at most %d); split them between appliances", n, maxLanes)
+	}
 	seen := map[string]string{}
 	for i := range k.c.Lanes {
 		l := &k.c.Lanes[i]
@@ -458,7 +477,9 @@ func (k *checker) lanes() {
 		}
 		seen[l.ID] = at
 	}
-	k.issues("", validateLanes(k.c.Lanes))
+	if len(k.c.Lanes) <= maxLanes {
+		k.issues("", validateLanes(k.c.Lanes))
+	}
 }
 
 func (k *checker) dropFolders() {

@@ -151,6 +151,7 @@ func (c *Config) references() []reference {
 // references checks every reference as scope says.
 func (k *checker) references(scope refScope) {
 	declared := map[*refKind]map[string]bool{}
+	unresolved := 0
 	for _, r := range k.c.references() {
 		if idProblem(r.id) != "" {
 			continue // the id itself is reported
@@ -190,8 +191,12 @@ func (k *checker) references(scope refScope) {
 			}
 		}
 		var hint string
-		if near := closest(r.id, known); len(near) > 0 {
-			hint = fmt.Sprintf("; did you mean %s?", orList(quoteAll(near)))
+		// Suggestions are bounded: a file of thousands of wrong ids gets
+		// its first ones.
+		if unresolved++; unresolved <= 100 && len(known) <= 1000 {
+			if near := closest(r.id, known); len(near) > 0 {
+				hint = fmt.Sprintf("; did you mean %s?", orList(quoteAll(near)))
+			}
 		}
 		switch {
 		case !kind.inStore:

@@ -431,18 +431,21 @@ func validateLanes(lanes []LaneConfig) []issue {
 	}
 	// Two names that could pick the same device would give it two drivers
 	// (or lane 1 the scanner of lane 2): each must rule the other out.
-	for i, a := range boards {
-		for _, b := range boards[i+1:] {
+	// Each is said once, against the first earlier one it meets.
+	for j, b := range boards {
+		for _, a := range boards[:j] {
 			if a.key != b.key && mayMatchSame(a.m, b.m) {
 				add(b.at, "usbrelay board %s can be the same board as %s of %s; name every board by its serial (board), the same way in every lane",
 					b.key, a.key, a.who)
+				break
 			}
 		}
 	}
-	for i, a := range scanners {
-		for _, b := range scanners[i+1:] {
+	for j, b := range scanners {
+		for _, a := range scanners[:j] {
 			if mayMatchSame(a.m, b.m) {
 				add(b.at, "%s can be the same device as %s of %s; give each scanner its serial or its port", b.key, a.key, a.who)
+				break
 			}
 		}
 	}
