@@ -180,6 +180,11 @@ func (s *DeviceStore) decode(b []byte) error {
 			return fmt.Errorf("device name %q twice", d.Name)
 		}
 		names[foldName(d.Name)] = true
+		// A scanner token without lanes scans at every lane: a device
+		// never does.
+		if len(d.Lanes) == 0 || slices.Contains(d.Lanes, "") {
+			return fmt.Errorf("device %s has no lanes", d.ID)
+		}
 		if d.TokenSHA256 != "" {
 			if err := decodeHash(d.TokenSHA256, &d.tokenHash); err != nil {
 				return fmt.Errorf("device %s: token hash: %v", d.ID, err)

@@ -344,6 +344,7 @@ func TestDamagedDevicesFile(t *testing.T) {
 		"newer version": `{"version": 2, "devices": []}`,
 		"unknown field": `{"version": 1, "devices": [], "x": 1}`,
 		"bad hash":      `{"version": 1, "devices": [{"id": "dev-1", "name": "a", "lanes": ["n"], "token_sha256": "zz"}]}`,
+		"no lanes":      `{"version": 1, "devices": [{"id": "dev-1", "name": "a", "lanes": [], "token_sha256": "` + strings.Repeat("ab", 32) + `"}]}`,
 		"id twice": `{"version": 1, "devices": [{"id": "dev-1", "name": "a", "lanes": ["n"]},
 			{"id": "dev-1", "name": "b", "lanes": ["n"]}]}`,
 	} {
@@ -397,4 +398,36 @@ func TestDeviceTokensUnderChange(t *testing.T) {
 	if n := failures.Load(); n != 0 {
 		t.Errorf("%d scans by the steady device failed while others changed", n)
 	}
+}
+
+// FuzzDevicesFile: whatever the devices file holds, opening it is an error
+// or a store whose devices can be listed, and whose tokens are the hashes
+// the file gives (a token is never accepted for a hash it does not match).
+func FuzzDevicesFile(f *testing.F) {
+	f.Add(`{"version": 1, "devices": []}`)
+	f.Add(`{"version": 1, "devices": [{"id": "dev-1", "name": "a", "lanes": ["north-1"], "created_at": "2026-12-07T18:00:00Z",
+		"created_by": "ops", "token_sha256": "` + strings.Repeat("ab", 32) + `"}]}`)
+	f.Add(`{"version": 1, "devices": [{"id": "dev-1", "name": "a", "lanes": [], "pairing_sha256": "` + strings.Repeat("0", 64) + `",
+		"pairing_expires_at": "2026-12-07T18:15:00Z"}]}`)
+	f.Add(`{"version": 1, "devices": [null]}`)
+	f.Add(`{`)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, body string) {
+		path := filepath.Join(dir, "devices.json")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := httpapi.OpenDevices(path, 0, nil)
+		if err != nil {
+			return
+		}
+		for _, d := range ds.List() {
+			if d.ID == "" || d.State == "" {
+				t.Errorf("device %+v", d)
+			}
+		}
+		if _, _, err := ds.Pair("0000-0000-0000-0000"); err == nil {
+			t.Error("a pairing code matched a hash of zeros or a fuzzed hash")
+		}
+	})
 }
