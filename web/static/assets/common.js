@@ -453,14 +453,15 @@ function showLogin(pagePath, onReady, message) {
     button.disabled = true;
     setText(err, '');
     try {
-      if (door && PAIRING_CODE.test(t)) {
+      try {
+        await api('GET', '/v1/session', {token: t});
+        setToken(t);
+      } catch (ex) {
+        // Not a token: on the door page, perhaps a pairing code (tried
+        // second, since a token may look like one).
+        if (!door || ex.status !== 401 || !PAIRING_CODE.test(t)) throw ex;
         await pair(t);
-        box.remove();
-        start(pagePath, onReady);
-        return;
       }
-      await api('GET', '/v1/session', {token: t});
-      setToken(t);
       box.remove();
       start(pagePath, onReady);
     } catch (ex) {
