@@ -442,6 +442,10 @@ func TestAnswersInWords(t *testing.T) {
 	if got := b.text("#answer-verdict"); got != "EMERGENCY" {
 		t.Errorf("verdict %q", got)
 	}
+	if !eval[bool](b, `(() => { const v = document.getElementById('answer-verdict'); return v.scrollWidth <= v.clientWidth &&
+		v.getBoundingClientRect().right <= innerWidth; })()`) {
+		t.Error("EMERGENCY is wider than the screen")
+	}
 	if got := b.text("#answer-reason"); !strings.HasPrefix(got, "Emergency release.") || strings.Contains(got, "System fault") {
 		t.Errorf("reason %q", got)
 	}
