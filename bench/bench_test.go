@@ -58,6 +58,26 @@ func dataDir(b *testing.B) string {
 	return dir
 }
 
+// naiveStore opens a fresh copy of the cached naive store of n tickets on
+// the disk admit bench measures, closed when b ends.
+func naiveStore(b *testing.B, n int) *bench.NaiveStore {
+	b.Helper()
+	src, err := bench.NaiveFixture(context.Background(), bench.DefaultCacheDir(), n, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := filepath.Join(dataDir(b), "naive")
+	if err := bench.CopyFixture(dst, src); err != nil {
+		b.Fatal(err)
+	}
+	s, err := bench.OpenNaive(context.Background(), dst, n, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // fixtureCopy returns a fresh copy of the cached fixture of n tickets.
 func fixtureCopy(b *testing.B, n int) string {
 	b.Helper()
@@ -97,7 +117,8 @@ func report(b *testing.B, o bench.Observation, fsync bench.Sample) {
 		b.ReportMetric(s[bench.StatP50]/fsync[bench.StatP50], "p50/fsync")
 		b.ReportMetric(s[bench.StatP99]/fsync[bench.StatP99], "p99/fsync")
 	}
-	for _, k := range []string{bench.StatRateTrivial, bench.StatSeconds, bench.StatRSS, bench.StatLagP99} {
+	for _, k := range []string{bench.StatRateTrivial, bench.StatRateNaive, bench.StatP99Naive, bench.StatP50Raw, bench.StatCPU,
+		bench.StatSeconds, bench.StatRSS, bench.StatLagP99} {
 		if v, ok := s[k]; ok {
 			b.ReportMetric(v, strings.ReplaceAll(k, "/", "-per-"))
 		}
@@ -123,7 +144,10 @@ func BenchmarkFsync(b *testing.B) {
 }
 
 // BenchmarkValidate is the validate workload: unknown, already used and
-// first use (durable) on the fixture, in process.
+// first use (durable) on the fixture, in process, and the floor of the
+// durable path (first-use/raw: Pebble's Get + Sync commit alone, on the
+// naive store of the same tickets); first use at one lane reports its p50
+// over the raw step's (p50-per-raw) when both ran.
 func BenchmarkValidate(b *testing.B) {
 	n := benchTickets()
 	dir := fixtureCopy(b, n)
@@ -140,6 +164,17 @@ func BenchmarkValidate(b *testing.B) {
 		b.Fatal(err)
 	}
 	prefix := "tickets=" + label(n)
+	naive := naiveStore(b, n)
+	naiveFresh := bench.NewTickets(n)
+	rawP50 := 0.0
+	b.Run(prefix+"/first-use/raw", func(b *testing.B) {
+		o, err := bench.RunRaw(ctx, naive, naiveFresh, bench.Limit{Ops: int64(b.N)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rawP50 = o.Sample[bench.StatP50]
+		report(b, o, fsync)
+	})
 	for _, lanes := range []int{1, 2} {
 		b.Run(fmt.Sprintf("%s/unknown/lanes=%d", prefix, lanes), func(b *testing.B) {
 			o, err := bench.RunUnknown(ctx, ix, lanes, bench.Limit{Ops: int64(b.N)})
@@ -162,13 +197,17 @@ func BenchmarkValidate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			if lanes == 1 && rawP50 > 0 {
+				o.Sample[bench.StatP50Raw] = o.Sample[bench.StatP50] / rawP50
+			}
 			report(b, o, fsync)
 		})
 	}
 }
 
 // BenchmarkHTTP is the http workload against the API on the fixture: the
-// mix closed-loop beside the trivial handler, and open-loop at 1,000/s.
+// mix closed-loop beside the trivial handler and the naive server (on the
+// naive store of the same tickets), and open-loop at 1,000/s.
 func BenchmarkHTTP(b *testing.B) {
 	n := benchTickets()
 	dir := fixtureCopy(b, n)
@@ -182,8 +221,17 @@ func BenchmarkHTTP(b *testing.B) {
 		}
 	}()
 	fresh := bench.NewTickets(n)
+	naive, stopNaive, err := bench.ServeNaive(context.Background(), naiveStore(b, n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stopNaive()
+	naiveFresh := bench.NewTickets(n)
 	run := func(b *testing.B, cfg bench.HTTPConfig) {
 		cfg.Target, cfg.Fresh, cfg.Used, cfg.Limit = target, fresh, 500, bench.Limit{Ops: int64(max(b.N, 64))}
+		if len(cfg.Conns) > 0 {
+			cfg.Naive, cfg.NaiveFresh = naive, naiveFresh
+		}
 		obs, err := bench.RunHTTP(context.Background(), cfg)
 		if err != nil {
 			b.Fatal(err)

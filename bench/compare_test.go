@@ -18,20 +18,26 @@ func TestCompare(t *testing.T) {
 		measurement("validate/first-use/lanes=64", "rate", 40000, 41000, 42000, 43000, 44000),
 		measurement("validate/already-used/lanes=1", "p99", 5, 6, 7),
 		measurement("validate/first-use/lanes=1", "p50", 100),
+		measurement("http/closed/conns=64/scan", "rate/naive", 0.8, 0.85, 0.9),
+		measurement("validate/first-use/lanes=8", "p50/raw", 1.3, 1.35, 1.4),
 		measurement("fsync", "p50", 100, 100, 100))
 	cur := result("full", []string{"validate"},
 		measurement("validate/unknown/lanes=1", "p99", 2.0, 2.1, 2.2, 2.3, 2.4), // slower: worse
 		measurement("validate/first-use/lanes=64", "rate", 50000, 51000, 52000), // faster: better
 		measurement("validate/already-used/lanes=1", "p99", 6, 7, 8),            // overlaps: ~
 		measurement("validate/first-use/lanes=1", "p50", 50),                    // one run: ?
+		measurement("http/closed/conns=64/scan", "rate/naive", 1.0, 1.1, 1.05),  // higher: better
+		measurement("validate/first-use/lanes=8", "p50/raw", 1.5, 1.6, 1.45),    // higher: worse
 		measurement("http/closed/conns=8/scan", "rate", 1000, 1000, 1000))
 	old, cur = roundTrip(t, old), roundTrip(t, cur)
 	deltas := bench.Compare(old, cur)
 	want := map[string]string{
-		"validate/unknown/lanes=1 p99":      "worse",
-		"validate/first-use/lanes=64 rate":  "better",
-		"validate/already-used/lanes=1 p99": "~",
-		"validate/first-use/lanes=1 p50":    "?",
+		"validate/unknown/lanes=1 p99":         "worse",
+		"validate/first-use/lanes=64 rate":     "better",
+		"validate/already-used/lanes=1 p99":    "~",
+		"validate/first-use/lanes=1 p50":       "?",
+		"http/closed/conns=64/scan rate/naive": "better",
+		"validate/first-use/lanes=8 p50/raw":   "worse",
 	}
 	only := map[string]bool{}
 	for _, d := range deltas {
@@ -58,7 +64,7 @@ func TestCompare(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"+100.0% worse", "+21.4% better", "~ (", "-50.0% ?", "only in old", "only in new",
-		"1 statistics worse beyond the run-to-run spread"} {
+		"2 statistics worse beyond the run-to-run spread"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("comparison lacks %q:\n%s", s, out.String())
 		}

@@ -26,6 +26,17 @@ const (
 // Workloads lists every workload, in the order they run.
 var Workloads = []string{WorkloadFsync, WorkloadValidate, WorkloadHTTP, WorkloadImport}
 
+// WorkloadRelay is the scan-to-relay latency on the emulated USB bus,
+// which Run does not run: it needs umockdev and the test harness that
+// re-executes a test binary under it, so internal/e2e's
+// BenchmarkScanToRelay measures it and can write a result file that
+// `admit bench gate` holds (RelayNote).
+const WorkloadRelay = "relay"
+
+// RelayNote is what Run says when asked for the relay workload.
+const RelayNote = "bench: the relay workload runs on the emulated USB bus (umockdev), not in admit bench: " +
+	"go test -run '^$' -bench ScanToRelay -benchtime 400x ./internal/e2e (ADMIT_BENCH_JSON=FILE writes a result for admit bench gate)"
+
 // Profiles: the full run engineers read, and the short gate CI runs.
 const (
 	ProfileFull  = "full"
@@ -269,6 +280,13 @@ func storeOptions(tmpl *index.Options, log zerolog.Logger) *index.Options {
 
 // has reports whether workload w is to run.
 func (c *Config) has(w string) bool { return slices.Contains(c.Workloads, w) }
+
+// needsNaive reports whether a workload runs the naive floor: the raw
+// Pebble step of the validate workload, the naive server beside an
+// in-process appliance.
+func (c *Config) needsNaive() bool {
+	return c.has(WorkloadValidate) || (c.has(WorkloadHTTP) && c.Target == "")
+}
 
 // needsFixture reports whether a workload works on the ticket fixture.
 func (c *Config) needsFixture() bool {

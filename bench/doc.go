@@ -18,21 +18,34 @@
 //   - validate ([RunValidate]): in process, the gate.Validator as the
 //     daemon holds it: unknown barcodes ([RunUnknown]: a bloom miss),
 //     already used ones ([RunAlreadyUsed]) and first uses, durable
-//     ([RunFirstUse]), from concurrent lanes, with allocations per scan.
-//     First uses run at every lane count asked (1, 8, 64); the CPU-only
-//     steps stop at GOMAXPROCS lanes, since a lane that never waits keeps a
-//     core and more of them would only measure Go's run queue.
+//     ([RunFirstUse]), from concurrent lanes, with allocations and CPU per
+//     scan. First uses run at every lane count asked (1, 8, 64); the
+//     CPU-only steps stop at GOMAXPROCS lanes, since a lane that never
+//     waits keeps a core and more of them would only measure Go's run
+//     queue. Right before the first uses, the floor of the durable path
+//     ([RunRaw], "validate/first-use/raw"): Pebble's Get and Sync commit
+//     alone at one lane on the naive store of the same tickets; the first
+//     use at one lane is also given as a ratio to its p50 (p50/raw).
 //   - http ([RunHTTP]): POST /v1/scan on a real socket with the issue's mix
 //     (70% first use, 20% unknown, 10% already used), against an in-process
 //     appliance ([ServeFunc]; cmd/admit starts the daemon itself) or any
 //     target URL. Closed-loop at each connection count, in slices taking
-//     turns with a trivial fasthttp handler so both see the same machine;
-//     open-loop ([RunOpenLoop]) at fixed rates, each request's latency
-//     counted from its scheduled start, so a stall is charged to every
-//     request due during it (no coordinated omission).
+//     turns with a trivial fasthttp handler and, beside an in-process
+//     appliance, the naive floor ([ServeNaive]: the durable check-in
+//     server a user would write instead, on its own store of the same
+//     tickets) so all see the same machine: the scan step's ratios to the
+//     naive one (rate/naive, p99/naive) and its CPU beyond trivial's and
+//     the in-process first use's (cpu-over-floor). Open-loop
+//     ([RunOpenLoop]) at fixed rates, each request's latency counted from
+//     its scheduled start, so a stall is charged to every request due
+//     during it (no coordinated omission).
 //   - import ([RunImport], [RunImportWhileScanning]): SecuTix files of 1 M
 //     and 10 M lines through the parser into an empty store, with the
 //     process's peak RSS; and first-use scans while 1 M lines import.
+//   - relay ([WorkloadRelay]) is not run here: the scan-to-relay latency
+//     needs the emulated USB bus of the tests, so internal/e2e's
+//     BenchmarkScanToRelay measures it and writes a [Result] ([NewResult],
+//     [LatencyObservation]) that the gate holds like any other.
 //
 // Every answer is checked (a first use must admit, an unknown barcode must
 // be unknown, the API must answer 200 with a decision): a wrong one is
@@ -48,9 +61,10 @@
 // [Result.WriteBenchfmt] writes Go benchmark lines for benchstat.
 //
 // [Gate] holds [Budget]s (bench/budgets.toml, embedded: [DefaultBudgets])
-// against a result's medians. Budgets of durable paths are ratios to the
-// same run's fsync probe; budgets of CPU-only paths are absolute with
-// headroom. The short profile ([ProfileShort]) is the gate `make test` runs
+// against a result's medians. Budgets of durable and HTTP paths are ratios
+// to floors measured in the same run (bare Pebble, the naive server);
+// budgets of CPU-only paths are absolute with headroom. A context budget is
+// reported and never fails the gate. The short profile ([ProfileShort]) is the gate `make test` runs
 // in CI in well under a minute. Config.InjectDelay (the env var
 // ADMIT_BENCH_INJECT_DELAY of `admit bench`) adds a busy wait to every scan
 // of the validate workload, never to a product path, to show that the gate

@@ -90,8 +90,12 @@ func CopyFixture(dst, src string) error {
 	return nil
 }
 
-// errStale says a fixture copy does not hold what it should.
-var errStale = errors.New("bench: the cached fixture is stale")
+// errStale says a fixture copy does not hold what it should; errStaleNaive
+// (wrapping it) that the copy is the naive floor's store.
+var (
+	errStale      = errors.New("bench: the cached fixture is stale")
+	errStaleNaive = errors.New("naive floor")
+)
 
 // openFixture opens a run's copy of the fixture of n tickets and checks it
 // holds them: n tickets, the first and last known and unused, an unknown

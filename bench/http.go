@@ -36,7 +36,19 @@ type HTTPConfig struct {
 	// Used is how many fresh tickets are admitted first, for the mix's
 	// already-used tenth. Default 2,000.
 	Used int
-	Each func(Observation)
+	// Naive, when its URL is set, is the naive floor (ServeNaive) loaded
+	// with the same mix and connections in the closed-loop steps, in
+	// slices taking turns with the trivial handler and the target:
+	// "http/closed/conns=N/naive", and the target's ratios to it
+	// (StatRateNaive, StatP99Naive). NaiveFresh are its barcodes never
+	// scanned (required with Naive).
+	Naive      Target
+	NaiveFresh *Tickets
+	// FloorCPU is the in-process first use's CPU-µs per admission of the
+	// same run, by lane count: a closed-loop step at that many connections
+	// then reports StatCPUOverFloor.
+	FloorCPU map[int]float64
+	Each     func(Observation)
 }
 
 // mixCheck checks scan answers: 200 with a decision, never reason error.
@@ -98,22 +110,22 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 	trivialReq := httpapitest.PostJSON(taddr, "/v1/scan", cfg.Target.Token, trivialMix.Body)
 
 	// The already-used tenth: tickets admitted through the API first.
-	var used []string
-	if cfg.Fresh != nil && cfg.Fresh.Left() > 0 {
-		first, batch := cfg.Fresh.Take(cfg.Used)
-		mix := httpapitest.NewScanMix(cfg.Target.Lane, batch, nil)
-		var chk mixCheck
-		r, err := httpapitest.Run(ctx, httpapitest.LoadConfig{Addr: host, Conns: 8, Requests: int64(len(batch)),
-			Request: httpapitest.PostJSON(host, "/v1/scan", cfg.Target.Token, firstUsesOnly(mix)), Check: chk.check})
-		if err != nil {
+	used, err := admitUsed(ctx, cfg.Target, cfg.Fresh, cfg.Used)
+	if err != nil {
+		return nil, err
+	}
+	var naiveUsed []string
+	var naiveHost string
+	naive := cfg.Naive.URL != ""
+	if naive {
+		nu, err := url.Parse(cfg.Naive.URL)
+		if err != nil || nu.Scheme != "http" || nu.Host == "" || cfg.NaiveFresh == nil {
+			return nil, fmt.Errorf("bench: the naive floor needs an http:// URL and fresh tickets, not %q", cfg.Naive.URL)
+		}
+		naiveHost = nu.Host
+		if naiveUsed, err = admitUsed(ctx, cfg.Naive, cfg.NaiveFresh, cfg.Used); err != nil {
 			return nil, err
 		}
-		if r.Errors > 0 || chk.admitted.Load() != int64(len(batch)) {
-			return nil, fmt.Errorf("bench: admitting the already-used set through %s: %d of %d admitted, %d errors, first: %v",
-				cfg.Target.URL, chk.admitted.Load(), len(batch), r.Errors, r.FirstErr)
-		}
-		cfg.Fresh.Used(first, len(batch))
-		used = batch
 	}
 
 	var out []Observation
@@ -126,21 +138,17 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 	stepDur := cfg.Limit.Duration
 	warm := cfg.Limit.warmup()
 	for _, conns := range cfg.Conns {
-		load := func(addr string, req httpapitest.Request, check func(*fasthttp.Response) error, lim Limit) (r *httpapitest.LoadResult, err error) {
-			client := "scan-client"
-			if addr == taddr {
-				client = "trivial-client"
-			}
+		load := func(client, addr string, req httpapitest.Request, check func(*fasthttp.Response) error, lim Limit) (r *httpapitest.LoadResult, err error) {
 			pprof.Do(ctx, pprof.Labels("bench", client), func(ctx context.Context) {
 				r, err = httpapitest.Run(ctx, httpapitest.LoadConfig{Addr: addr, Conns: conns, Duration: lim.Duration, Requests: lim.Ops,
 					Request: req, Check: check})
 			})
 			return r, err
 		}
-		if _, err := load(taddr, trivialReq, nil, warm); err != nil {
+		if _, err := load("trivial-client", taddr, trivialReq, nil, warm); err != nil {
 			return out, err
 		}
-		probe, err := load(taddr, trivialReq, nil, warm)
+		probe, err := load("trivial-client", taddr, trivialReq, nil, warm)
 		if err != nil {
 			return out, err
 		}
@@ -150,40 +158,84 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 		if need <= 0 {
 			need = int64(probe.PerSecond()*(stepDur+warm.Duration).Seconds()*0.8) + 1000
 		}
-		mix, first := cfg.mix(need, used)
-		var chk mixCheck
-		if _, err := load(host, scan(mix), chk.check, warm); err != nil {
-			return out, err
+		tr := &closedSide{client: "trivial-client", addr: taddr, req: trivialReq}
+		scan := &closedSide{client: "scan-client", addr: host}
+		scan.mix, scan.first = mixOf(cfg.Fresh, cfg.Target.Lane, need, used)
+		scan.req = httpapitest.PostJSON(host, "/v1/scan", cfg.Target.Token, scan.mix.Body)
+		sides := []*closedSide{tr, scan}
+		var nv *closedSide
+		if naive {
+			nv = &closedSide{client: "naive-client", addr: naiveHost}
+			nv.mix, nv.first = mixOf(cfg.NaiveFresh, cfg.Naive.Lane, need, naiveUsed)
+			nv.req = httpapitest.PostJSON(naiveHost, "/v1/scan", cfg.Naive.Token, nv.mix.Body)
+			sides = []*closedSide{tr, nv, scan}
 		}
-		// The trivial handler and the API take turns in slices of the
-		// step, so a change in the machine's load weighs on both alike.
-		var tr, res loadSum
+		for _, sd := range sides[1:] {
+			if _, err := load(sd.client, sd.addr, sd.req, sd.chk.check, warm); err != nil {
+				return out, err
+			}
+		}
+		// The trivial handler, the naive floor and the API take turns in
+		// slices of the step, so a change in the machine's load weighs on
+		// each alike; the order turns with every slice, so none always
+		// follows the background work another's slice left.
 		part := Limit{Duration: cfg.Limit.Duration / interleave, Ops: cfg.Limit.Ops / interleave}
 		syncsBefore := scrapeSyncs(host)
-		for range interleave {
-			if err := tr.timed(func() (*httpapitest.LoadResult, error) { return load(taddr, trivialReq, nil, part) }); err != nil {
-				return out, err
+		for k := range interleave {
+			for j := range sides {
+				sd := sides[(k+j)%len(sides)]
+				var check func(*fasthttp.Response) error
+				if sd != tr {
+					check = sd.chk.check
+				}
+				if err := sd.sum.timed(func() (*httpapitest.LoadResult, error) { return load(sd.client, sd.addr, sd.req, check, part) }); err != nil {
+					return out, err
+				}
 			}
-			if err := res.timed(func() (*httpapitest.LoadResult, error) { return load(host, scan(mix), chk.check, part) }); err != nil {
-				return out, err
-			}
 		}
-		cfg.release(mix, first)
-		emit(closedObservation(fmt.Sprintf("http/closed/conns=%d/trivial", conns), &tr))
-		o := closedObservation(fmt.Sprintf("http/closed/conns=%d/scan", conns), &res)
-		if tr.PerSecond() > 0 {
-			o.Sample[StatRateTrivial] = res.PerSecond() / tr.PerSecond()
-		}
-		if d := scrapeSyncs(host).sub(syncsBefore); d.walSyncs > 0 {
-			// Over the whole step: the store is idle in the trivial slices.
-			o.Sample[StatCommitsPerSync] = d.commits / d.walSyncs
-		}
+		release(cfg.Fresh, scan.mix, scan.first)
+		trObs := closedObservation(fmt.Sprintf("http/closed/conns=%d/trivial", conns), &tr.sum)
+		emit(trObs)
 		// Each of the 1+interleave loads may leave conns first uses in
 		// flight when it ends: sent, maybe admitted, never read.
-		if err := chk.verify(mix, conns*(1+interleave)); err != nil && o.FirstError == "" {
-			o.FirstError = err.Error()
-			o.Sample[StatErrs]++
+		verify := func(o *Observation, sd *closedSide) {
+			if err := sd.chk.verify(sd.mix, conns*(1+interleave)); err != nil && o.FirstError == "" {
+				o.FirstError = err.Error()
+				o.Sample[StatErrs]++
+			}
 		}
+		var floor Sample
+		if nv != nil {
+			release(cfg.NaiveFresh, nv.mix, nv.first)
+			o := closedObservation(fmt.Sprintf("http/closed/conns=%d/naive", conns), &nv.sum)
+			verify(&o, nv)
+			floor = o.Sample
+			emit(o)
+		}
+		o := closedObservation(fmt.Sprintf("http/closed/conns=%d/scan", conns), &scan.sum)
+		if tr.sum.PerSecond() > 0 {
+			o.Sample[StatRateTrivial] = scan.sum.PerSecond() / tr.sum.PerSecond()
+		}
+		if floor != nil {
+			if v := floor[StatRate]; v > 0 {
+				o.Sample[StatRateNaive] = o.Sample[StatRate] / v
+			}
+			if v := floor[StatP99]; v > 0 {
+				o.Sample[StatP99Naive] = o.Sample[StatP99] / v
+			}
+		}
+		if fu, ok := cfg.FloorCPU[conns]; ok {
+			scanCPU, ok1 := o.Sample[StatCPU]
+			trCPU, ok2 := trObs.Sample[StatCPU]
+			if ok1 && ok2 {
+				o.Sample[StatCPUOverFloor] = scanCPU - trCPU - fu
+			}
+		}
+		if d := scrapeSyncs(host).sub(syncsBefore); d.walSyncs > 0 {
+			// Over the whole step: the store is idle in the other slices.
+			o.Sample[StatCommitsPerSync] = d.commits / d.walSyncs
+		}
+		verify(&o, scan)
 		emit(o)
 	}
 	for _, rate := range cfg.Rates {
@@ -200,13 +252,13 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 			return out, err
 		}
 		emit(openObservation(fmt.Sprintf("http/open/rate=%d/trivial", rate), tr))
-		mix, first := cfg.mix(int64(float64(rate)*d.Seconds())+100, used)
+		mix, first := mixOf(cfg.Fresh, cfg.Target.Lane, int64(float64(rate)*d.Seconds())+100, used)
 		var chk mixCheck
 		res, err := open(host, scan(mix), chk.check)
 		if err != nil {
 			return out, err
 		}
-		cfg.release(mix, first)
+		release(cfg.Fresh, mix, first)
 		o := openObservation(fmt.Sprintf("http/open/rate=%d/scan", rate), res)
 		if err := chk.verify(mix, cfg.RateConns); err != nil && o.FirstError == "" {
 			o.FirstError = err.Error()
@@ -217,21 +269,61 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 	return out, ctx.Err()
 }
 
-// mix returns a scan mix with up to need fresh barcodes and the number of
-// the first.
-func (cfg *HTTPConfig) mix(need int64, used []string) (*httpapitest.ScanMix, int) {
-	if cfg.Fresh == nil {
-		return httpapitest.NewScanMix(cfg.Target.Lane, nil, used), 0
+// mixOf returns a scan mix at lane with up to need barcodes of fresh and
+// the number of the first.
+func mixOf(fresh *Tickets, lane string, need int64, used []string) (*httpapitest.ScanMix, int) {
+	if fresh == nil {
+		return httpapitest.NewScanMix(lane, nil, used), 0
 	}
-	first, fresh := cfg.Fresh.Take(int(need))
-	return httpapitest.NewScanMix(cfg.Target.Lane, fresh, used), first
+	first, barcodes := fresh.Take(int(need))
+	return httpapitest.NewScanMix(lane, barcodes, used), first
 }
 
-// release hands back the fresh barcodes mix never sent.
-func (cfg *HTTPConfig) release(mix *httpapitest.ScanMix, first int) {
-	if cfg.Fresh != nil {
-		cfg.Fresh.Used(first, mix.FreshUsed())
+// release hands back to fresh the barcodes mix never sent.
+func release(fresh *Tickets, mix *httpapitest.ScanMix, first int) {
+	if fresh != nil {
+		fresh.Used(first, mix.FreshUsed())
 	}
+}
+
+// closedSide is one server of a closed-loop step: its load, the answers'
+// check and its mix (the trivial handler has neither), and the slices
+// added up.
+type closedSide struct {
+	client, addr string // the client's profile label, the server's host:port
+	req          httpapitest.Request
+	mix          *httpapitest.ScanMix
+	first        int
+	chk          mixCheck
+	sum          loadSum
+}
+
+// admitUsed admits k fresh tickets through target's /v1/scan (8
+// connections, unmeasured) and returns their barcodes: the mix's
+// already-used tenth. None when fresh is nil or empty.
+func admitUsed(ctx context.Context, target Target, fresh *Tickets, k int) ([]string, error) {
+	if fresh == nil || fresh.Left() == 0 {
+		return nil, nil
+	}
+	u, err := url.Parse(target.URL)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %q: %w", target.URL, err)
+	}
+	host := u.Host
+	first, batch := fresh.Take(k)
+	mix := httpapitest.NewScanMix(target.Lane, batch, nil)
+	var chk mixCheck
+	r, err := httpapitest.Run(ctx, httpapitest.LoadConfig{Addr: host, Conns: 8, Requests: int64(len(batch)),
+		Request: httpapitest.PostJSON(host, "/v1/scan", target.Token, firstUsesOnly(mix)), Check: chk.check})
+	if err != nil {
+		return nil, err
+	}
+	if r.Errors > 0 || chk.admitted.Load() != int64(len(batch)) {
+		return nil, fmt.Errorf("bench: admitting the already-used set through %s: %d of %d admitted, %d errors, first: %v",
+			target.URL, chk.admitted.Load(), len(batch), r.Errors, r.FirstErr)
+	}
+	fresh.Used(first, len(batch))
+	return batch, nil
 }
 
 // verify checks that the first uses sent were admitted: all of them but

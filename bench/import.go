@@ -183,6 +183,7 @@ func RunImportWhileScanning(ctx context.Context, ix *index.Index, fresh *Tickets
 	if err != nil {
 		return nil, err
 	}
+	delete(sc.Sample, StatCPU) // the import's, mostly: not a scan's cost
 	return []Observation{imp, sc}, nil
 }
 

@@ -65,6 +65,7 @@ type lanesResult struct {
 	elapsed  time.Duration
 	mallocs  uint64 // heap allocations during the step, all goroutines
 	bytes    uint64
+	cpu      time.Duration // the process's CPU time during the step
 }
 
 // merge adds the figures of o, a continuation of the same step.
@@ -82,16 +83,21 @@ func (r *lanesResult) merge(o *lanesResult) {
 	r.elapsed += o.elapsed
 	r.mallocs += o.mallocs
 	r.bytes += o.bytes
+	r.cpu += o.cpu
 }
 
 // sample returns the step's figures: latencies, rate, operations, errors,
-// and allocations per operation when allocs is set.
+// the process's CPU time per operation, and allocations per operation when
+// allocs is set.
 func (r *lanesResult) sample(allocs bool) Sample {
 	s := latencies(r.hist)
 	s[StatOps] = float64(r.ops)
 	s[StatErrs] = float64(r.errs)
 	if r.elapsed > 0 {
 		s[StatRate] = float64(r.ops) / r.elapsed.Seconds()
+	}
+	if r.cpu > 0 && r.ops > 0 {
+		s[StatCPU] = float64(r.cpu.Nanoseconds()) / 1e3 / float64(r.ops)
 	}
 	if allocs && r.ops > 0 {
 		s[StatAlloc] = float64(r.mallocs) / float64(r.ops)
@@ -132,6 +138,7 @@ func runLanes(ctx context.Context, lanes int, lim Limit, maxOps int64, times *op
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	var wg sync.WaitGroup
+	cpu := indextest.CPUTime()
 	start := time.Now()
 	deadline := start.Add(lim.Duration)
 	for l := range lanes {
@@ -185,6 +192,7 @@ func runLanes(ctx context.Context, lanes int, lim Limit, maxOps int64, times *op
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
+	res.cpu = indextest.CPUTime() - cpu
 	runtime.ReadMemStats(&m1)
 	res.mallocs = m1.Mallocs - m0.Mallocs
 	res.bytes = m1.TotalAlloc - m0.TotalAlloc

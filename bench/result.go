@@ -72,6 +72,31 @@ type Machine struct {
 	Version   string  `json:"admit_version,omitempty"`
 }
 
+// NewResult starts a result of observations made outside Run (such as
+// internal/e2e's BenchmarkScanToRelay, which needs the emulated USB bus)
+// on this machine, whose data directory is dir: Add its observations, then
+// Finish it and write it, and `admit bench gate` holds its budgets.
+func NewResult(profile, dir string, workloads []string, runs int) *Result {
+	return &Result{
+		Version:  ResultVersion,
+		Started:  time.Now().UTC().Truncate(time.Second),
+		Profile:  profile,
+		Machine:  machine(dir),
+		Settings: Settings{Runs: runs, Workloads: workloads, Dir: dir},
+	}
+}
+
+// Add adds one run's observation.
+func (r *Result) Add(o Observation) { r.add(o) }
+
+// Finish computes every measurement's median and spread, and records the
+// wall time since r started and the load at the end.
+func (r *Result) Finish() {
+	r.Seconds = time.Since(r.Started).Seconds()
+	r.Machine.LoadEnd = loadAverage()
+	r.summarize()
+}
+
 // Find returns the measurement named name, or nil.
 func (r *Result) Find(name string) *Measurement {
 	for i := range r.Measurements {
@@ -216,6 +241,18 @@ func other(s Sample) string {
 	if v, ok := s[StatRateTrivial]; ok {
 		parts = append(parts, fmt.Sprintf("%.0f%% of trivial", 100*v))
 	}
+	if v, ok := s[StatRateNaive]; ok {
+		parts = append(parts, fmt.Sprintf("%.2f× naive's rate", v))
+	}
+	if v, ok := s[StatP99Naive]; ok {
+		parts = append(parts, fmt.Sprintf("p99 %.2f× naive's", v))
+	}
+	if v, ok := s[StatP50Raw]; ok {
+		parts = append(parts, fmt.Sprintf("p50 %.2f× raw Pebble's", v))
+	}
+	if v, ok := s[StatP99OverFirstUse]; ok {
+		parts = append(parts, fmt.Sprintf("p99 %s over first use's", signedDur(v)))
+	}
 	if v, ok := s[StatRateOneLane]; ok {
 		parts = append(parts, fmt.Sprintf("%.1f× 1 lane", v))
 	}
@@ -242,6 +279,9 @@ func other(s Sample) string {
 		parts = append(parts, fmt.Sprintf("%.1f CPU-µs", v))
 		if b, ok := s[StatBusy]; ok {
 			parts[len(parts)-1] += fmt.Sprintf(" (busy %.0f%%)", 100*b)
+		}
+		if f, ok := s[StatCPUOverFloor]; ok {
+			parts[len(parts)-1] += fmt.Sprintf(", %+.1f over trivial + first use", f)
 		}
 	}
 	if v := s[StatErrs]; v > 0 {
@@ -276,6 +316,14 @@ func rate(v float64) string {
 		return strconv.FormatFloat(v/1e3, 'f', 1, 64) + "k"
 	}
 	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// signedDur formats a difference of latencies (µs) with its sign.
+func signedDur(us float64) string {
+	if us < 0 {
+		return "-" + dur(-us)
+	}
+	return "+" + dur(us)
 }
 
 func allocs(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +22,14 @@ import (
 // counted in the measurement's errors and shown, not hidden: Gate fails on
 // it. Run returns an error when a workload cannot run at all.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if slices.Contains(cfg.Workloads, WorkloadRelay) {
+		if cfg.Workloads = slices.DeleteFunc(slices.Clone(cfg.Workloads), func(w string) bool { return w == WorkloadRelay }); len(cfg.Workloads) == 0 {
+			return nil, errors.New(RelayNote)
+		}
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "%s; skipped\n", RelayNote)
+		}
+	}
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -50,18 +60,27 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Settings.Injected = c.InjectDelay.String()
 	}
 	start := time.Now()
-	var fixture string
+	var fx fixtures
 	if c.needsFixture() {
-		if fixture, err = Fixture(ctx, c.CacheDir, c.Tickets, c.Progress); err != nil {
+		if fx.index, err = Fixture(ctx, c.CacheDir, c.Tickets, c.Progress); err != nil {
+			return nil, err
+		}
+	}
+	if c.needsNaive() {
+		if fx.naive, err = NaiveFixture(ctx, c.CacheDir, c.Tickets, c.Progress); err != nil {
 			return nil, err
 		}
 	}
 	for run := 1; run <= c.Runs; run++ {
-		obs, err := c.runOnce(ctx, run, fixture)
-		if errors.Is(err, errStale) {
+		obs, err := c.runOnce(ctx, run, fx)
+		// Each of the two fixtures may be found stale once.
+		for range 2 {
+			if !errors.Is(err, errStale) {
+				break
+			}
 			fmt.Fprintf(c.Progress, "%v: rebuilding it\n", err)
-			if fixture, err = buildFixture(ctx, FixtureDir(c.CacheDir, c.Tickets), c.Tickets, c.Progress); err == nil {
-				obs, err = c.runOnce(ctx, run, fixture)
+			if err = c.rebuild(ctx, &fx, err); err == nil {
+				obs, err = c.runOnce(ctx, run, fx)
 			}
 		}
 		if err != nil {
@@ -77,15 +96,38 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+// fixtures are the cached stores a run copies: the index's fixture and
+// the naive floor's store of the same tickets ("" when not needed).
+type fixtures struct{ index, naive string }
+
+// rebuild rebuilds the fixture that err (an errStale) names as stale.
+func (c *Config) rebuild(ctx context.Context, fx *fixtures, err error) error {
+	if errors.Is(err, errStaleNaive) {
+		fx.naive, err = buildNaiveFixture(ctx, NaiveFixtureDir(c.CacheDir, c.Tickets), c.Tickets, c.Progress)
+		return err
+	}
+	fx.index, err = buildFixture(ctx, FixtureDir(c.CacheDir, c.Tickets), c.Tickets, c.Progress)
+	return err
+}
+
 // runOnce runs every workload once in a new directory under c.Dir.
-func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Observation, err error) {
+func (c *Config) runOnce(ctx context.Context, run int, fx fixtures) (out []Observation, err error) {
+	fixture := fx.index
 	dir, err := os.MkdirTemp(c.Dir, "run-")
 	if err != nil {
 		return nil, fmt.Errorf("bench: data directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	var fsync Sample
+	// The in-process first use's CPU per admission, by lanes: the floor of
+	// the HTTP steps' CPU (StatCPUOverFloor).
+	floorCPU := map[int]float64{}
 	each := func(o Observation) {
+		if lanes, ok := strings.CutPrefix(o.Name, "validate/first-use/lanes="); ok {
+			if l, err := strconv.Atoi(lanes); err == nil && o.Sample[StatCPU] > 0 {
+				floorCPU[l] = o.Sample[StatCPU]
+			}
+		}
 		if o.Durable && fsync != nil {
 			if f := fsync[StatP50]; f > 0 {
 				o.Sample[StatP50Fsync] = o.Sample[StatP50] / f
@@ -114,6 +156,29 @@ func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Ob
 		each(o)
 	}
 
+	// The naive floor's store: the raw Pebble step of the validate
+	// workload and the naive server of the http workload share it, and
+	// its fresh tickets.
+	var naive *NaiveStore
+	naiveFresh := NewTickets(c.Tickets)
+	if fx.naive != "" {
+		nd := filepath.Join(dir, "naive")
+		if err := CopyFixture(nd, fx.naive); err != nil {
+			return out, err
+		}
+		if naive, err = OpenNaive(ctx, nd, c.Tickets, storeOptions(c.IndexOptions, c.Logger)); err != nil {
+			if errors.Is(err, errStale) {
+				err = fmt.Errorf("%w: %w", errStaleNaive, err)
+			}
+			return out, err
+		}
+		defer func() {
+			if cerr := naive.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("bench: naive store: %w", cerr)
+			}
+		}()
+	}
+
 	store := filepath.Join(dir, "store")
 	fresh := NewTickets(c.Tickets)
 	if fixture != "" {
@@ -130,7 +195,16 @@ func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Ob
 				v = slowValidator{Validator: ix, delay: c.InjectDelay}
 			}
 			settle := func(ctx context.Context) error { return WaitSettled(ctx, ix, SettleLimit) }
-			_, err = RunValidate(ctx, v, ValidateConfig{Lanes: c.Lanes, Limit: step, Used: c.Used, Fresh: fresh, Each: each, Settle: settle})
+			vc := ValidateConfig{Lanes: c.Lanes, Limit: step, Used: c.Used, Fresh: fresh, Each: each, Settle: settle}
+			if naive != nil {
+				vc.Raw = func(ctx context.Context, lim Limit) (Observation, error) {
+					if err := naive.settle(ctx, SettleLimit); err != nil {
+						return Observation{}, err
+					}
+					return RunRaw(ctx, naive, naiveFresh, lim)
+				}
+			}
+			_, err = RunValidate(ctx, v, vc)
 		}
 		if cerr := ix.Close(); err == nil {
 			err = cerr
@@ -141,7 +215,8 @@ func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Ob
 	}
 
 	if c.has(WorkloadHTTP) {
-		hc := HTTPConfig{Conns: c.Conns, Rates: c.Rates, RateConns: c.RateConns, Limit: step, Used: min(c.Used, 2000), Each: each}
+		hc := HTTPConfig{Conns: c.Conns, Rates: c.Rates, RateConns: c.RateConns, Limit: step, Used: min(c.Used, 2000), Each: each,
+			FloorCPU: floorCPU}
 		if c.Target != "" {
 			hc.Target = Target{URL: c.Target, Token: c.Token, Lane: c.Lane}
 			if len(c.Fresh) > 0 {
@@ -159,7 +234,21 @@ func (c *Config) runOnce(ctx context.Context, run int, fixture string) (out []Ob
 				return out, fmt.Errorf("bench: start the appliance: %w", err)
 			}
 			hc.Fresh = fresh
-			_, err = RunHTTP(ctx, hc)
+			var stopNaive func() error
+			if naive != nil {
+				if err = naive.settle(ctx, SettleLimit); err == nil {
+					hc.Naive, stopNaive, err = ServeNaive(ctx, naive)
+				}
+				hc.NaiveFresh = naiveFresh
+			}
+			if err == nil {
+				_, err = RunHTTP(ctx, hc)
+			}
+			if stopNaive != nil {
+				if serr := stopNaive(); err == nil {
+					err = serr
+				}
+			}
 			if serr := stop(); err == nil {
 				err = serr
 			}

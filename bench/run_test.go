@@ -3,6 +3,8 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -38,7 +40,7 @@ func tiny(t *testing.T) bench.Config {
 	})
 	return bench.Config{
 		Tickets: 5000, Runs: 2, Duration: 30 * time.Millisecond, Used: 100,
-		Lanes: []int{1, 4}, Conns: []int{2}, Rates: []int{300}, RateConns: 4,
+		Lanes: []int{1, 4}, Conns: []int{4}, Rates: []int{300}, RateConns: 4,
 		ImportLines: []int{3000}, ImportScanLines: 2000,
 		CacheDir: t.TempDir(), Logger: testLogger(), Progress: &progress,
 		// A small memtable makes the WAL warm-up of every Open cheap.
@@ -46,10 +48,12 @@ func tiny(t *testing.T) bench.Config {
 	}
 }
 
-// Every workload runs on real parts and reports what the issue asks: the
-// percentiles and throughput of every step, allocations in process, ratios
-// to the fsync floor for durable paths, the API's share of a trivial
-// handler, and import time and peak RSS; all medians of the runs.
+// Every workload runs on real parts and reports what the issues ask: the
+// percentiles and throughput of every step, allocations and CPU in process,
+// ratios to the fsync floor for durable paths, the first use's ratio to
+// bare Pebble, the API's share of a trivial handler and its ratios to the
+// naive server, the CPU beyond the floor, and import time and peak RSS; all
+// medians of the runs.
 func TestRunEveryWorkload(t *testing.T) {
 	cfg := tiny(t)
 	res, err := bench.Run(context.Background(), cfg)
@@ -63,10 +67,12 @@ func TestRunEveryWorkload(t *testing.T) {
 		"fsync":                                    {"p50", "p99", "p99.9", "max", "rate"},
 		"validate/unknown/lanes=1":                 {"p50", "p90", "p99", "p99.9", "max", "rate", "allocs"},
 		"validate/already-used/lanes=1":            {"p50", "p99", "rate", "allocs"},
-		"validate/first-use/lanes=1":               {"p50", "p99", "rate", "allocs", "p50/fsync", "p99/fsync"},
-		"validate/first-use/lanes=4":               {"p50", "p99", "rate", "p50/fsync", "rate/1-lane"},
-		"http/closed/conns=2/trivial":              {"p50", "p99", "rate", "cpu-µs", "busy"},
-		"http/closed/conns=2/scan":                 {"p50", "p99", "p99.9", "rate", "rate/trivial", "cpu-µs", "busy"},
+		"validate/first-use/raw":                   {"p50", "p99", "rate", "allocs", "cpu-µs", "p50/fsync", "p99/fsync"},
+		"validate/first-use/lanes=1":               {"p50", "p99", "rate", "allocs", "cpu-µs", "p50/fsync", "p99/fsync", "p50/raw"},
+		"validate/first-use/lanes=4":               {"p50", "p99", "rate", "cpu-µs", "p50/fsync", "rate/1-lane"},
+		"http/closed/conns=4/trivial":              {"p50", "p99", "rate", "cpu-µs", "busy"},
+		"http/closed/conns=4/naive":                {"p50", "p99", "p99.9", "rate", "cpu-µs", "busy"},
+		"http/closed/conns=4/scan":                 {"p50", "p99", "p99.9", "rate", "rate/trivial", "rate/naive", "p99/naive", "cpu-µs", "busy"},
 		"http/open/rate=300/trivial":               {"p50", "p99", "lag-p99"},
 		"http/open/rate=300/scan":                  {"p50", "p99", "lag-p99", "rate"},
 		"import/secutix/lines=3k":                  {"seconds", "rate", "rss-MiB", "rss-start-MiB"},
@@ -97,6 +103,20 @@ func TestRunEveryWorkload(t *testing.T) {
 			}
 		}
 	}
+	// The CPU beyond the floor is the scan's less trivial's and the 4-lane
+	// first use's, run by run.
+	scan, tr, fu := res.Find("http/closed/conns=4/scan"), res.Find("http/closed/conns=4/trivial"), res.Find("validate/first-use/lanes=4")
+	for i, s := range scan.Runs {
+		want := s[bench.StatCPU] - tr.Runs[i][bench.StatCPU] - fu.Runs[i][bench.StatCPU]
+		if got, ok := s[bench.StatCPUOverFloor]; !ok || math.Abs(got-want) > 1e-9 {
+			t.Errorf("run %d: cpu-over-floor %v, %v; want %v", i+1, got, ok, want)
+		}
+	}
+	for _, name := range []string{"validate/first-use/raw", "validate/first-use/lanes=1", "http/closed/conns=4/naive", "http/closed/conns=4/scan"} {
+		if m := res.Find(name); m.Max[bench.StatErrs] > 0 {
+			t.Errorf("%s: errors", name)
+		}
+	}
 	// CPU-only steps stop at the cores; first use goes to every lane count.
 	if res.Find("validate/unknown/lanes=4") != nil && res.Machine.CPUs < 4 {
 		t.Errorf("a CPU-only step ran more lanes than the %d cores", res.Machine.CPUs)
@@ -122,7 +142,7 @@ func TestRunEveryWorkload(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"admit bench (full): 5k tickets, 2 run(s), 30ms per step", "validate/first-use/lanes=4",
-		"% of trivial", "RSS ", "p99 tail in flush "} {
+		"% of trivial", "× naive's rate, p99 ", "× naive's", "p50 ", "× raw Pebble's", " over trivial + first use", "RSS ", "p99 tail in flush "} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, table.String())
 		}
@@ -158,6 +178,14 @@ func TestFixtureRebuiltWhenStale(t *testing.T) {
 	if err := indextest.Build(dir, 1000); err != nil { // stale: 1000 tickets, not 5000
 		t.Fatal(err)
 	}
+	// And a stale naive store: one of 1000 tickets under the name of 5000.
+	small, err := bench.NaiveFixture(context.Background(), cfg.CacheDir, 1000, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(small, bench.NaiveFixtureDir(cfg.CacheDir, cfg.Tickets)); err != nil {
+		t.Fatal(err)
+	}
 	old := filepath.Join(filepath.Dir(dir), "v0-5000")
 	if err := os.MkdirAll(old, 0o755); err != nil {
 		t.Fatal(err)
@@ -168,8 +196,10 @@ func TestFixtureRebuiltWhenStale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(progress.String(), "stale: 1000 tickets, want 5000: rebuilding it") {
-		t.Errorf("progress:\n%s", progress.String())
+	for _, want := range []string{"stale: 1000 tickets, want 5000: rebuilding it", "naive floor: bench: the cached fixture is stale: the naive store of 5000 tickets holds "} {
+		if !strings.Contains(progress.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress.String())
+		}
 	}
 	if res.Find("validate/first-use/lanes=1") == nil || len(res.Errors()) > 0 {
 		t.Errorf("after the rebuild: %v", res.Errors())

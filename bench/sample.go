@@ -35,6 +35,28 @@ const (
 	// rate at the same connection count in the same run.
 	StatRateTrivial = "rate/trivial"
 
+	// Ratios to the naive floor (the durable check-in server a user would
+	// write instead, served beside the API in the same run at the same
+	// connections; see naive.go): the scan rate over the floor's rate,
+	// and the scan p99 over the floor's p99.
+	StatRateNaive = "rate/naive"
+	StatP99Naive  = "p99/naive"
+	// StatP50Raw is an in-process first use's p50 over the same run's
+	// bare Pebble Get + Sync commit at one lane ("validate/first-use/raw"):
+	// what the index adds to the least a durable redemption costs.
+	StatP50Raw = "p50/raw"
+	// StatCPUOverFloor is a /v1/scan step's CPU-µs per request less the
+	// floor it is held to: the trivial handler's CPU-µs per request at the
+	// same connections plus the in-process first use's CPU-µs per
+	// admission at as many lanes, both of the same run (µs; negative when
+	// the API costs less than that sum).
+	StatCPUOverFloor = "cpu-over-floor"
+	// StatP99OverFirstUse is the scan-to-relay latency's p99 less the
+	// same run's in-process first use p99 at one lane (µs): what the
+	// scanner, the decoder, the lane and the relay board add to a guest's
+	// wait (internal/e2e BenchmarkScanToRelay).
+	StatP99OverFirstUse = "p99-over-first-use"
+
 	StatSeconds = "seconds" // wall time of one whole operation (an import)
 	StatRSS     = "rss-MiB" // the process's peak resident set during it, MiB
 	// StatRSSStart is the process's resident set when the import started
@@ -82,6 +104,23 @@ type Observation struct {
 	Durable bool
 	// FirstError is the first wrong answer when Sample counts errors.
 	FirstError string
+}
+
+// LatencyObservation is an observation of operations timed elsewhere (the
+// scan-to-relay benchmark): their latencies, their count and, when elapsed
+// is positive, their rate over it.
+func LatencyObservation(name, unit string, took []time.Duration, elapsed time.Duration) Observation {
+	h := newHistogram()
+	for _, d := range took {
+		record(h, d)
+	}
+	s := latencies(h)
+	s[StatOps] = float64(len(took))
+	s[StatErrs] = 0
+	if elapsed > 0 {
+		s[StatRate] = float64(len(took)) / elapsed.Seconds()
+	}
+	return Observation{Name: name, Unit: unit, Sample: s}
 }
 
 // micros converts nanoseconds to microseconds.

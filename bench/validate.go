@@ -270,6 +270,11 @@ type ValidateConfig struct {
 	// the store has done the background work the steps before left (Run
 	// passes WaitSettled); an error ends the workload.
 	Settle func(context.Context) error
+	// Raw, when set, runs the floor of the durable path (Run passes
+	// RunRaw on the naive store) right before the first first-use step,
+	// so both meet the disk of the same minute; the first use at one lane
+	// is then also given as a ratio to its p50 (StatP50Raw).
+	Raw func(ctx context.Context, lim Limit) (Observation, error)
 }
 
 // RunValidate runs the in-process steps on v: unknown and already used at
@@ -314,7 +319,20 @@ func RunValidate(ctx context.Context, v gate.Validator, cfg ValidateConfig) ([]O
 			return out, err
 		}
 	}
-	oneLane := 0.0
+	oneLane, rawP50 := 0.0, 0.0
+	if cfg.Raw != nil {
+		if err := settle(); err != nil {
+			return out, err
+		}
+		o, err := cfg.Raw(ctx, cfg.Limit)
+		if err != nil {
+			return out, err
+		}
+		rawP50 = o.Sample[StatP50]
+		if err := add(o, nil); err != nil {
+			return out, err
+		}
+	}
 	for _, l := range cfg.Lanes {
 		if err := settle(); err != nil {
 			return out, err
@@ -325,6 +343,9 @@ func RunValidate(ctx context.Context, v gate.Validator, cfg ValidateConfig) ([]O
 		}
 		if l == 1 {
 			oneLane = o.Sample[StatRate]
+			if rawP50 > 0 {
+				o.Sample[StatP50Raw] = o.Sample[StatP50] / rawP50
+			}
 		} else if oneLane > 0 {
 			o.Sample[StatRateOneLane] = o.Sample[StatRate] / oneLane
 		}

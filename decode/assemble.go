@@ -47,8 +47,10 @@ type assembler struct {
 	aim  AIM       // HID POS: the identifier from the report header
 	hint Symbology // HID POS: from the vendor code ID when there is no AIM
 
-	trimTerminators bool   // drop trailing CR/LF (HID POS data may carry the suffix)
-	endName         string // what should have ended a read, for "incomplete" details
+	trimTerminators bool      // drop trailing CR/LF (HID POS data may carry the suffix)
+	afterCR         bool      // the last read ended at a CR: an LF right behind it is the rest of a CR LF
+	crAt            time.Time // when that CR came
+	endName         string    // what should have ended a read, for "incomplete" details
 
 	recent recentReads
 	queue  [queueLen]gate.Read
@@ -66,6 +68,7 @@ func (a *assembler) init(s *settings, log zerolog.Logger, endName string) {
 
 // touch notes input for the current read at at.
 func (a *assembler) touch(at time.Time) {
+	a.afterCR = false
 	a.active = true
 	a.last = at
 	if a.s.timeout > 0 {
@@ -117,6 +120,57 @@ func (a *assembler) fail(at time.Time, format string, args ...any) {
 	if a.problem == "" {
 		a.problem = fmt.Sprintf(format, args...)
 	}
+}
+
+// endedAt notes the terminator c that ended a read at at: after a CR, an LF
+// that follows at once is the second half of a CR LF suffix.
+func (a *assembler) endedAt(c byte, at time.Time) {
+	a.afterCR, a.crAt = c == '\r', at
+}
+
+// lfOfCRLF reports whether c, arriving at at, is the LF of a CR LF whose CR
+// ended the last read (within the inter-character timeout, when there is
+// one): it belongs to that read's end, whatever the terminators, and starts
+// no read of its own. Any input ends that window.
+func (a *assembler) lfOfCRLF(c byte, at time.Time) bool {
+	if !a.afterCR {
+		return false
+	}
+	a.afterCR = false
+	return c == '\n' && (a.s.timeout <= 0 || at.Sub(a.crAt) < a.s.timeout)
+}
+
+// expire is every decoder's Expire: a completed read still waiting first,
+// else the read pending past its timeout at now, ended by end (the
+// decoder's own, which finishes what it holds besides the bytes).
+func (a *assembler) expire(now time.Time, end func(endKind, time.Time)) (gate.Read, bool) {
+	if r, ok := a.pop(); ok {
+		return r, true
+	}
+	if a.expired(now) {
+		end(endTimeout, a.last)
+	}
+	return a.pop()
+}
+
+// flush is every decoder's Flush: a completed read still waiting first,
+// else the pending read, ended at once by end.
+func (a *assembler) flush(at time.Time, end func(endKind, time.Time)) (gate.Read, bool) {
+	if r, ok := a.pop(); ok {
+		return r, true
+	}
+	end(endFlush, at)
+	return a.pop()
+}
+
+// breakOff ends the current read as malformed for problem (unless it has a
+// problem already), timed at its last input: the next input belongs to
+// another read.
+func (a *assembler) breakOff(problem string) {
+	if a.problem == "" {
+		a.problem = problem
+	}
+	a.finish(endFrame, a.last)
 }
 
 // endsWithSuffix reports whether the read now ends with the suffix that

@@ -95,7 +95,7 @@ func reportTimes(n int) []time.Time {
 
 // BenchmarkKeyboardScanLatency records each scan's decode time in an HDR
 // histogram and reports its p50, p99 and p99.9 (each measurement includes
-// two clock reads, ~50ns).
+// two clock reads).
 func BenchmarkKeyboardScanLatency(b *testing.B) {
 	reports, err := KeyboardReports("us", scan20)
 	if err != nil {

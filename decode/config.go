@@ -27,7 +27,7 @@ const (
 // Config describes one scanner: how its bytes become reads. One Config
 // style serves the keyboard, HID POS and serial decoders; each uses the
 // fields that apply to it. Every field's zero value means its default, so
-// Config{} is a US-layout keyboard scanner that ends reads at Enter or Tab,
+// Config{} is a US-layout keyboard scanner that ends reads at Enter, LF or Tab,
 // sends no AIM identifiers, accepts every symbology and validates the check
 // digits of EAN/UPC and ITF-14 when it knows the symbology.
 type Config struct {
@@ -45,8 +45,10 @@ type Config struct {
 	Prefix string `toml:"prefix"`
 	Suffix string `toml:"suffix"`
 
-	// Terminators end a read. Default: Enter and Tab for keyboards, CR and LF
-	// (so CRLF too) for serial lines. TermNone: reads end at Suffix, or after
+	// Terminators end a read. Default: Enter, LF (Ctrl+J, which scanners in
+	// Ctrl-ASCII mode type) and Tab for keyboards, CR and LF for serial lines.
+	// An LF right behind the CR that ended a read is the rest of a CR LF,
+	// whatever the terminators. TermNone: reads end at Suffix, or after
 	// Timeout for scanners that send no suffix. Not used by HID POS (its
 	// reports say where a read ends; a trailing terminator is dropped) nor by
 	// STX/ETX framing.
@@ -138,8 +140,8 @@ func (t Terminators) String() string {
 	return strings.Join(parts, ",")
 }
 
-// describe names t for an error: "Enter or Tab" for keys, "CR or LF" for
-// bytes.
+// describe names t for an error: "Enter, LF or Tab" for keys, "CR or LF"
+// for bytes.
 func (t Terminators) describe(bytes bool) string {
 	var parts []string
 	if t&TermEnter != 0 && bytes {
@@ -152,6 +154,9 @@ func (t Terminators) describe(bytes bool) string {
 	}
 	if t&TermTab != 0 {
 		parts = append(parts, "Tab")
+	}
+	if len(parts) > 2 {
+		return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
 	}
 	return strings.Join(parts, " or ")
 }
@@ -291,7 +296,9 @@ func (c Config) resolve(k decoderKind) (*settings, error) {
 		return nil, gate.Errorf(gate.EINVALID, "unknown keyboard layout %q (want %s)", c.Layout, strings.Join(Layouts(), ", "))
 	}
 	if s.terms == 0 {
-		s.terms = TermEnter | TermTab
+		// Keyboards: Enter, Tab, and Ctrl+J (LF), which a scanner in
+		// Ctrl-ASCII mode types for the LF of a CR LF suffix.
+		s.terms = TermEnter | TermLF | TermTab
 		if k == kindSerial {
 			s.terms = TermEnter | TermLF
 		}

@@ -20,17 +20,22 @@
 //     of those names type them: Shift, AltGr, dead keys (de ^ and ´, fr ^
 //     and ¨, es ` ´ ^ ¨ ~), Ctrl+letter and Ctrl+] (GS) for control
 //     characters, ALT+numpad codes for anything else. A key that types
-//     nothing makes the read malformed, with its position.
+//     nothing makes the read malformed, with its position; so does Enter or
+//     Tab with Ctrl, Alt, AltGr or GUI, a shortcut that neither types nor
+//     ends a read on the host.
 //   - [POS] decodes HID POS reports (usage page 0x8C): the AIM identifier
 //     and data of each report, continued over as many reports as the
-//     scanner flags.
+//     scanner flags. A continuation that names another AIM identifier
+//     begins another barcode: the read it would have continued is
+//     malformed (incomplete).
 //   - [Serial] frames a serial byte stream: lines ended by CR, LF or CRLF,
 //     or STX data ETX.
 //
 // The HID decoders implement [ReportDecoder], the serial one
 // [StreamDecoder]: Feed bytes as they arrive, and call Expire when Deadline
-// passes. A read ends at a terminator (Enter, Tab, CR, LF), at the
-// configured suffix, at ETX or the last POS report, or after the
+// passes ([Pump] does that, and the flush when a scanner goes away, for the
+// sources). A read ends at a terminator (Enter, Tab, CR, LF; CR LF is one),
+// at the configured suffix, at ETX or the last POS report, or after the
 // inter-character timeout for scanners that send no suffix. One [Config]
 // style serves all three.
 //

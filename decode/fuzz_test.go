@@ -62,18 +62,41 @@ func checkRead(t *testing.T, r gate.Read, maxLen int) {
 	}
 }
 
+// expireAll hands out every read d still holds at now, checks each, and
+// checks that nothing is left pending.
+func expireAll(t *testing.T, d Timed, now time.Time, maxLen int) {
+	t.Helper()
+	for i := 0; ; i++ {
+		r, ok := d.Expire(now)
+		if !ok {
+			break
+		}
+		checkRead(t, r, maxLen)
+		if i > queueLen+1 {
+			t.Fatal("Expire keeps returning reads")
+		}
+	}
+	if !d.Deadline().IsZero() {
+		t.Fatal("deadline left after expiring everything")
+	}
+}
+
 // FuzzKeyboard feeds arbitrary bytes as 8-byte reports (the tail as a short
 // one) in every layout: no panic, no growth, every pending read ends.
 func FuzzKeyboard(f *testing.F) {
 	for _, s := range goldenStreams(f, "keyboard-*.txt") {
 		f.Add(s, uint8(0))
+		f.Add(s, uint8(0x40))
 	}
 	f.Add([]byte{0, 0, 1, 1, 1, 1, 1, 1}, uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, opts uint8) {
 		names := Layouts()
 		cfg := Config{Layout: names[int(opts)%len(names)], MaxLen: 64, AIM: opts&0x10 != 0}
-		if opts&0x20 != 0 {
+		switch {
+		case opts&0x20 != 0:
 			cfg.Terminators = TermNone
+		case opts&0x40 != 0:
+			cfg.Terminators = TermEnter // a CR LF's LF is still no read
 		}
 		k, err := NewKeyboard(cfg, testLogger(t))
 		if err != nil {
@@ -91,19 +114,7 @@ func FuzzKeyboard(f *testing.F) {
 				t.Fatalf("buffer %d/%d", len(k.a.buf), cap(k.a.buf))
 			}
 		}
-		for i := 0; ; i++ {
-			r, ok := k.Expire(at.Add(time.Hour))
-			if !ok {
-				break
-			}
-			checkRead(t, r, 64)
-			if i > queueLen+1 {
-				t.Fatal("Expire keeps returning reads")
-			}
-		}
-		if !k.Deadline().IsZero() {
-			t.Fatal("deadline left after expiring everything")
-		}
+		expireAll(t, k, at.Add(time.Hour), 64)
 	})
 }
 
@@ -155,12 +166,7 @@ func FuzzPOS(f *testing.F) {
 			}
 			rest = rest[n:]
 		}
-		if r, ok := p.Expire(at.Add(time.Hour)); ok {
-			checkRead(t, r, 200)
-		}
-		if !p.Deadline().IsZero() {
-			t.Fatal("deadline left")
-		}
+		expireAll(t, p, at.Add(time.Hour), 200)
 
 		// Whole versus split in two.
 		payload := data
@@ -188,6 +194,27 @@ func FuzzPOS(f *testing.F) {
 		if oka != okb || ra != rb {
 			t.Fatalf("whole %+v %v, split at %d %+v %v", ra, oka, c, rb, okb)
 		}
+
+		// A continuation naming another identifier begins another barcode:
+		// the first part is an incomplete read, the second its own.
+		if c == 0 {
+			return
+		}
+		other := two
+		other[1][3], other[1][4] = 'Q', '1'
+		d := newPOS(t, Config{DedupWindow: -1})
+		if r, ok := d.Feed(other[0][:], t0); ok {
+			t.Fatalf("a read %+v before the continuation", r)
+		}
+		first, ok := d.Feed(other[1][:], t0.Add(time.Millisecond))
+		if !ok || !strings.Contains(first.Malformed, "another barcode") || !first.At.Equal(t0) {
+			t.Fatalf("first part of two barcodes: %+v %v, want an incomplete read", first, ok)
+		}
+		want := strings.TrimRight(string(payload[c:]), "\r\n")
+		second, ok := d.Expire(t0.Add(time.Millisecond))
+		if want != "" && (!ok || second.Text != want || second.Symbology != string(QR)) {
+			t.Fatalf("second barcode: %+v %v, want %q as qr", second, ok, want)
+		}
 	})
 }
 
@@ -197,6 +224,7 @@ func FuzzSerial(f *testing.F) {
 	for _, s := range goldenStreams(f, "serial.txt") {
 		f.Add(s, uint16(3), uint8(0))
 		f.Add(s, uint16(10), uint8(1))
+		f.Add(s, uint16(4), uint8(64))
 	}
 	f.Add([]byte("\x02]Q2a\\\\b\x03"), uint16(4), uint8(0x03))
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16, opts uint8) {
@@ -210,9 +238,12 @@ func FuzzSerial(f *testing.F) {
 		if opts&16 != 0 && cfg.AIM {
 			cfg.Symbologies = NewSymbologySet(QR, EAN13, Code128)
 		}
-		if opts&32 != 0 {
+		switch {
+		case opts&32 != 0:
 			cfg.Terminators = TermNone
 			cfg.Timeout = time.Second
+		case opts&64 != 0:
+			cfg.Terminators = TermEnter // a CR LF's LF is still no read, split or not
 		}
 		whole := feedSplit(newSerial(t, cfg), data, t0)
 		c := 0

@@ -13,19 +13,14 @@ import (
 
 // ReportDecoder turns the input reports of a HID scanner into reads. The
 // USB source feeds it every report it reads from the interrupt endpoint and
-// calls Expire whenever Deadline passes. Implementations are not safe for
+// drives the rest through a [Pump]. Implementations are not safe for
 // concurrent use: one goroutine per scanner.
 type ReportDecoder interface {
 	// Feed takes one input report as read from the interrupt endpoint. It
 	// returns a completed read when this report ends one (Enter/Tab/suffix,
 	// or a POS report that completes a barcode).
 	Feed(report []byte, at time.Time) (gate.Read, bool)
-	// Expire completes a read that is pending past its inter-character
-	// timeout at now, or hands out a completed read still waiting.
-	Expire(now time.Time) (gate.Read, bool)
-	// Deadline is when Expire should be called next (zero: nothing pending).
-	// It is in the past while a completed read waits.
-	Deadline() time.Time
+	Timed
 }
 
 // BootReportLen is the length of a boot keyboard input report: modifiers,
@@ -122,15 +117,7 @@ func (k *Keyboard) Feed(report []byte, at time.Time) (gate.Read, bool) {
 
 // Expire completes the read pending past its timeout at now, or hands out a
 // completed read still waiting.
-func (k *Keyboard) Expire(now time.Time) (gate.Read, bool) {
-	if r, ok := k.a.pop(); ok {
-		return r, true
-	}
-	if k.a.expired(now) {
-		k.end(endTimeout, k.a.last)
-	}
-	return k.a.pop()
-}
+func (k *Keyboard) Expire(now time.Time) (gate.Read, bool) { return k.a.expire(now, k.end) }
 
 // Deadline is when Expire should be called next; zero when nothing is
 // pending.
@@ -140,12 +127,8 @@ func (k *Keyboard) Deadline() time.Time { return k.a.deadline() }
 // read still waiting for its terminator is malformed (incomplete). It also
 // forgets which keys were down. Call it until it returns false.
 func (k *Keyboard) Flush(at time.Time) (gate.Read, bool) {
-	if r, ok := k.a.pop(); ok {
-		return r, true
-	}
-	k.end(endFlush, at)
 	k.prev = [6]byte{}
-	return k.a.pop()
+	return k.a.flush(at, k.end)
 }
 
 func (k *Keyboard) wasDown(c byte) bool {
@@ -190,6 +173,11 @@ func (k *Keyboard) press(key, mods byte, at time.Time) {
 	switch {
 	case key == keyCapsLock || key == keyNumLock || key == keyScrollLock:
 		return // lock keys type nothing; the layout decides case, not the lock state
+	case (key == keyEnter || key == keyKPEnter || key == keyTab) && mods&(modLCtrl|modRCtrl|modLAlt|modRAlt|modLGUI|modRGUI) != 0:
+		// Ctrl, Alt, AltGr or GUI with Enter or Tab is a shortcut: the host
+		// types nothing, so it neither ends the read nor is part of it.
+		k.unmapped(key, mods, at)
+		return
 	case key == keyEnter || key == keyKPEnter:
 		k.char('\r', at)
 		return
@@ -263,9 +251,15 @@ func (k *Keyboard) char(r rune, at time.Time) {
 // put adds a finished character to the read, ending it at a terminator or
 // at the suffix.
 func (k *Keyboard) put(r rune, at time.Time) {
-	if r < utf8.RuneSelf && k.a.s.terms.has(byte(r)) {
-		k.end(endTerminator, at)
-		return
+	if r < utf8.RuneSelf {
+		if k.a.lfOfCRLF(byte(r), at) {
+			return
+		}
+		if k.a.s.terms.has(byte(r)) {
+			k.end(endTerminator, at)
+			k.a.endedAt(byte(r), at)
+			return
+		}
 	}
 	k.a.addRune(r, at)
 	if k.a.endsWithSuffix() {

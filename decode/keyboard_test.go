@@ -169,41 +169,18 @@ func TestKeyboardReportsErrors(t *testing.T) {
 	}
 }
 
+// TestKeyboardEdges decodes typed text through the settings that read it:
+// AIM identifiers, symbology restrictions, ECI, check digits. The edges of
+// raw reports (keys that type nothing, ALT codes that go wrong, Ctrl, two
+// reads in a report, over-long reads, the prefix) are scripts in
+// testdata/golden/keyboard-edges.txt.
 func TestKeyboardEdges(t *testing.T) {
-	r := func(mods byte, keys ...byte) []byte {
-		b := make([]byte, 8)
-		b[0] = mods
-		copy(b[2:], keys)
-		return b
-	}
-	up := r(0)
 	for _, tc := range []struct {
 		name  string
 		cfg   Config
 		steps [][]byte
 		want  []string // "text" or "text|malformed detail"
 	}{
-		{"modifier sent as a key code", Config{}, [][]byte{r(0, 0xE1), r(0, 0xE1, 0x04), r(0, 0xE1), up, r(0, keyEnter), up}, []string{"A"}},
-		{"keypad digits and signs", Config{}, [][]byte{r(0, 0x59), up, r(0, 0x62), up, r(0, 0x56), up, r(0, 0x63), up, r(0, keyKPEnter), up}, []string{"10-."}},
-		{"GUI combination", Config{}, [][]byte{r(0, 0x04), up, r(modLGUI, 0x05), up, r(0, keyEnter)}, []string{"a|unmapped key code 0x05 with modifiers 0x08 at character 2"}},
-		{"reserved usage", Config{}, [][]byte{r(0, 0xE8), up, r(0, keyEnter)}, []string{"|unmapped key code 0xe8 at character 1"}},
-		{"usage listed twice in a report", Config{}, [][]byte{r(0, 0x04, 0x04), up, r(0, keyEnter)}, []string{"a"}},
-		{"usage past the table", Config{}, [][]byte{r(0, 0x90), up, r(0, 0x04), up, r(0, keyEnter)}, []string{"a|unmapped key code 0x90 at character 1"}},
-		{"ALT+0 types nothing", Config{}, [][]byte{r(modLAlt, keyKP0), up, r(0, keyEnter)}, []string{"|ALT+0 is not a character, at character 1"}},
-		{"ALT code past Unicode", Config{}, [][]byte{r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x5a), up, r(0, keyEnter)}, []string{"|ALT+2222222 is not a character, at character 1"}},
-		{"ALT code too long", Config{}, [][]byte{r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x59), up, r(0, keyEnter)}, []string{"|ALT+numpad code longer than 7 digits at character 1"}},
-		{"ALT code cut by Enter", Config{}, [][]byte{r(modLAlt, 0x59), r(modLAlt), r(modLAlt, keyEnter), up}, []string{"|ALT+numpad code interrupted by key code 0x28 at character 1"}},
-		{"undefined Windows-1252 byte", Config{}, [][]byte{r(modLAlt, keyKP0), r(modLAlt), r(modLAlt, 0x59), r(modLAlt), r(modLAlt, 0x5a), r(modLAlt), r(modLAlt, 0x61), up, r(0, keyEnter)}, []string{"|ALT+0129 is not a character, at character 1"}},
-		{"ALT code timed out", Config{Timeout: 20 * time.Millisecond}, [][]byte{r(modLAlt, 0x59), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt), r(modLAlt)}, []string{"|ALT+numpad code not finished at character 1"}},
-		{"Ctrl+letter is a control character", Config{}, [][]byte{r(modLCtrl, 0x07), up, r(0, keyEnter)}, []string{"\x04"}},
-		{"Ctrl+M is Enter", Config{}, [][]byte{r(0, 0x04), up, r(modRCtrl, 0x10), up}, []string{"a"}},
-		{"Ctrl+digit is nothing", Config{}, [][]byte{r(modLCtrl, 0x1e), up, r(0, keyEnter)}, []string{"|unmapped key code 0x1e with modifiers 0x01 at character 1"}},
-		{"two reads in one report", Config{}, [][]byte{r(0, 0x04), r(0, keyEnter, 0x05, keyTab), up}, []string{"a", "b"}},
-		{"over-long read", Config{MaxLen: 3}, [][]byte{r(0, 0x04), up, r(0, 0x05), up, r(0, 0x06), up, r(0, 0x07), up, r(0, keyEnter), up, r(0, 0x08), up, r(0, keyEnter)}, []string{"abc|read is longer than 3 bytes; 1 more bytes dropped", "e"}},
-		{"over-long multibyte", Config{MaxLen: 3, Layout: "de"}, [][]byte{r(0, 0x04), up, r(0, 0x2f), up, r(0, 0x2f), up, r(0, keyEnter)}, []string{"aü|read is longer than 3 bytes; 2 more bytes dropped"}},
-		{"lone Enter is no read", Config{}, [][]byte{r(0, keyEnter), up, r(0, keyEnter), up}, nil},
-		{"prefix only is empty", Config{Prefix: "S"}, [][]byte{r(modLShift, 0x16), up, r(0, keyEnter)}, []string{"|empty barcode"}},
-		{"missing prefix", Config{Prefix: "S"}, [][]byte{r(0, 0x04), up, r(0, keyEnter)}, []string{"a|missing prefix \"S\""}},
 		{"AIM restricts", Config{AIM: true, Symbologies: NewSymbologySet(QR)}, append(typed(t, "us", "]C0ABC"), typed(t, "us", "]Q1ABC")...), []string{"ABC|symbology code128 is not accepted by this scanner (accepted: qr)", "ABC"}},
 		{"unknown AIM code refused", Config{AIM: true, Symbologies: NewSymbologySet(QR)}, typed(t, "us", "]X0ABC"), []string{"ABC|symbology ]X0 is not accepted by this scanner (accepted: qr)"}},
 		{"ECI protocol undone", Config{AIM: true}, typed(t, "us", `]Q2\000026a\\b`), []string{`a\b`}},
@@ -294,7 +271,7 @@ func TestKeyboardFlush(t *testing.T) {
 	rep := func(keys ...byte) []byte { b := make([]byte, 8); copy(b[2:], keys); return b }
 	k.Feed(rep(0x04), t0)
 	rd, ok := k.Flush(t0.Add(time.Millisecond))
-	if !ok || rd.Text != "a" || rd.Malformed != "incomplete read: the scanner stopped before the Enter or Tab" {
+	if !ok || rd.Text != "a" || rd.Malformed != "incomplete read: the scanner stopped before the Enter, LF or Tab" {
 		t.Fatalf("Flush = %+v %v", rd, ok)
 	}
 	if _, ok := k.Flush(t0); ok {

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -21,7 +22,8 @@ import (
 type POS struct {
 	a       assembler
 	reports int
-	foreign int // reports with another report ID, ignored
+	foreign int     // reports with another report ID, ignored
+	aimRaw  [3]byte // the AIM field of the first report of the pending read
 }
 
 var _ ReportDecoder = (*POS)(nil)
@@ -61,7 +63,15 @@ func (p *POS) Feed(report []byte, at time.Time) (gate.Read, bool) {
 		return a.pop()
 	}
 	end := len(report)
+	if a.active && p.otherBarcode(report[2:5]) {
+		// A continuation names another symbology: the scanner began a new
+		// barcode without finishing the last one. Joining them would make
+		// one read of two barcodes; the last one is cut short instead.
+		a.breakOff(fmt.Sprintf("incomplete read: the next report began another barcode (%s after %s)",
+			aimField(report[2:5]), aimField(p.aimRaw[:])))
+	}
 	if !a.active {
+		copy(p.aimRaw[:], report[2:5])
 		// The first report of a read names the symbology.
 		if id, k := splitAIM(report[2:5]); k > 0 {
 			a.aim = id
@@ -79,6 +89,21 @@ func (p *POS) Feed(report []byte, at time.Time) (gate.Read, bool) {
 		a.finish(endFrame, at)
 	}
 	return a.pop()
+}
+
+// otherBarcode reports whether a continuation report's AIM field names
+// another identifier than the first report of the read did. Scanners repeat
+// the identifier in every report of a barcode; an empty field says nothing.
+func (p *POS) otherBarcode(field []byte) bool {
+	return field[0]|field[1]|field[2] != 0 && [3]byte(field) != p.aimRaw
+}
+
+// aimField shows an AIM field of a report for a detail.
+func aimField(field []byte) string {
+	if field[0]|field[1]|field[2] == 0 {
+		return "no AIM identifier"
+	}
+	return fmt.Sprintf("%q", field)
 }
 
 // ignored notes a report with another ID. Scanners send a few (status,
@@ -103,15 +128,7 @@ func (p *POS) Ignored() int { return p.foreign }
 
 // Expire completes a read whose continuation report never came (malformed,
 // incomplete), or hands out a completed read still waiting.
-func (p *POS) Expire(now time.Time) (gate.Read, bool) {
-	if r, ok := p.a.pop(); ok {
-		return r, true
-	}
-	if p.a.expired(now) {
-		p.a.finish(endTimeout, p.a.last)
-	}
-	return p.a.pop()
-}
+func (p *POS) Expire(now time.Time) (gate.Read, bool) { return p.a.expire(now, p.a.finish) }
 
 // Deadline is when Expire should be called next; zero when nothing is
 // pending.
@@ -119,10 +136,4 @@ func (p *POS) Deadline() time.Time { return p.a.deadline() }
 
 // Flush ends a pending read at once, as when the scanner is unplugged.
 // Call it until it returns false.
-func (p *POS) Flush(at time.Time) (gate.Read, bool) {
-	if r, ok := p.a.pop(); ok {
-		return r, true
-	}
-	p.a.finish(endFlush, at)
-	return p.a.pop()
-}
+func (p *POS) Flush(at time.Time) (gate.Read, bool) { return p.a.flush(at, p.a.finish) }

@@ -15,18 +15,14 @@ const (
 )
 
 // StreamDecoder turns the byte stream of a serial scanner into reads. The
-// serial source feeds it what each read returns and calls Expire whenever
-// Deadline passes. Implementations are not safe for concurrent use.
+// serial source feeds it what each read returns and drives the rest through
+// a [Pump]. Implementations are not safe for concurrent use.
 type StreamDecoder interface {
 	// Feed takes bytes as read from the port and appends the reads they
 	// complete to out. It does not allocate when out has room, except one
 	// string per completed read.
 	Feed(p []byte, at time.Time, out []gate.Read) []gate.Read
-	// Expire completes a read pending past its inter-character timeout at
-	// now.
-	Expire(now time.Time) (gate.Read, bool)
-	// Deadline is when Expire should be called next (zero: nothing pending).
-	Deadline() time.Time
+	Timed
 }
 
 // Serial frames the bytes of a CDC-ACM or RS-232 scanner into reads: lines
@@ -90,8 +86,12 @@ func (d *Serial) lines(p []byte, at time.Time, out []gate.Read) []gate.Read {
 	a := &d.a
 	terms := a.s.terms
 	for _, c := range p {
+		if a.lfOfCRLF(c, at) {
+			continue
+		}
 		if terms.has(c) {
 			a.finish(endTerminator, at)
+			a.endedAt(c, at)
 			out = d.drain(out)
 			continue
 		}
@@ -141,15 +141,7 @@ func (d *Serial) frames(p []byte, at time.Time, out []gate.Read) []gate.Read {
 // Expire completes the read pending past its timeout at now (malformed
 // when a terminator or ETX was due), or hands out a completed read still
 // waiting.
-func (d *Serial) Expire(now time.Time) (gate.Read, bool) {
-	if r, ok := d.a.pop(); ok {
-		return r, true
-	}
-	if d.a.expired(now) {
-		d.end(endTimeout, d.a.last)
-	}
-	return d.a.pop()
-}
+func (d *Serial) Expire(now time.Time) (gate.Read, bool) { return d.a.expire(now, d.end) }
 
 // Deadline is when Expire should be called next; zero when nothing is
 // pending.
@@ -157,13 +149,7 @@ func (d *Serial) Deadline() time.Time { return d.a.deadline() }
 
 // Flush ends a pending read at once, as when the port goes away. Call it
 // until it returns false.
-func (d *Serial) Flush(at time.Time) (gate.Read, bool) {
-	if r, ok := d.a.pop(); ok {
-		return r, true
-	}
-	d.end(endFlush, at)
-	return d.a.pop()
-}
+func (d *Serial) Flush(at time.Time) (gate.Read, bool) { return d.a.flush(at, d.end) }
 
 func (d *Serial) end(kind endKind, at time.Time) {
 	d.inFrame = false

@@ -20,6 +20,24 @@
 // extension (export_20261205-201500.csv), so nothing is overwritten. To retry
 // a failed file, move it back into the folder.
 //
+// # A writer that pauses
+//
+// Settling is a guess: a writer that pauses for longer than the settle time
+// has its file claimed half written. So the claimed file is watched while it
+// is imported: when its size, modification time or identity (device and
+// inode) differ from what settled, or change while the import reads it, the
+// read fails at its end, the import changes nothing, and the file goes back
+// into the folder to settle again and be imported whole (three times at
+// most; then it is filed in failed/ with a report). A file that changes after
+// an import read all of it and was applied goes to failed/ with a report
+// naming that import, whose last line may have been cut. Writers that can
+// should write under a temporary name (.part, .tmp, or hidden) and rename the
+// file when it is complete: a rename is never seen half done.
+//
+// A claimed file renamed inside processing/ while it is imported is found by
+// its identity and filed under the name it was dropped as; one taken out of
+// processing/ leaves only its report. The report's note says which.
+//
 // # Never lost, never twice
 //
 // The claim is a rename into processing/ (synced), so a file is in exactly one

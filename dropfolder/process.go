@@ -31,6 +31,9 @@ type Report struct {
 	// imported, and the import was found applied at the next start: Result
 	// then comes from the import record and lists no rejected lines.
 	Recovered bool `json:"recovered,omitempty"`
+	// Note says what else happened to the file: renamed in processing/, or
+	// taken out of it, while it was imported.
+	Note string `json:"note,omitempty"`
 }
 
 // ReportError is why a file failed, as the API would show it.
@@ -79,7 +82,7 @@ func (w *Watcher) claimAndImport(ctx context.Context, f *folder, name string) {
 	if err := syncDirs(f.Dir, filepath.Join(f.Dir, processingDir)); err != nil {
 		log.Warn().Err(err).Msg("sync after the claim")
 	}
-	w.importClaimed(ctx, f, claim, name, now)
+	w.importClaimed(ctx, f, claim, name, now, s)
 }
 
 // claimPath returns a free claim for name in processing/.
@@ -98,30 +101,42 @@ func claimPath(dir, name string, now time.Time) (claim, path string, err error) 
 	return "", "", fmt.Errorf("dropfolder: no free claim for %s", name)
 }
 
-// importClaimed imports processing/<claim>_<name> and files it.
-func (w *Watcher) importClaimed(ctx context.Context, f *folder, claim, name string, claimedAt time.Time) {
+// importClaimed imports processing/<claim>_<name> and files it. settled is
+// the file as it was when it settled (nil after a restart): a file that
+// changed since, or changes while it is imported, is not imported from half
+// its bytes (see watchedFile).
+func (w *Watcher) importClaimed(ctx context.Context, f *folder, claim, name string, claimedAt time.Time, settled *sighting) {
 	log := f.log.With().Str("file", name).Str("claim", claim).Logger()
 	path := filepath.Join(f.Dir, processingDir, claimName(claim, name))
 	req := f.request(name, claim)
 	rep := Report{File: name, Provider: f.Provider, Source: req.Source, ClaimedAt: claimedAt}
 
-	file, err := os.Open(path)
-	var res gate.ImportResult
-	if err == nil {
-		log.Info().Msg("importing")
-		res, err = w.importer.Import(ctx, req, file)
-		file.Close()
-		if err != nil && ctx.Err() != nil {
-			log.Warn().Err(err).Msg("stopped during the import; the next start finishes it")
-			return
+	res, opened, changed, err := w.importFile(ctx, &log, req, path, name, settled)
+	if err != nil && ctx.Err() != nil {
+		log.Warn().Err(err).Msg("stopped during the import; the next start finishes it")
+		return
+	}
+	claimed := locate(path, opened)
+	switch {
+	case changed == "":
+		delete(f.requeued, name)
+	case !res.Applied && claimed != "" && w.requeue(f, &log, claimed, name, changed):
+		return
+	case !res.Applied:
+		err = gate.Errorf(gate.ECONFLICT, "the file kept changing while it was imported (%s), so nothing was imported: "+
+			"write files under a temporary name (.part, .tmp) and rename them when complete, or raise settle; "+
+			"then move it back into the folder", changed)
+	default:
+		err = gate.Errorf(gate.ECONFLICT, "the file changed after import %d had read it (%s): its last line may have "+
+			"been cut. Check import %d (withdraw it if so), then move the complete file back into the folder; "+
+			"write files under a temporary name (.part, .tmp) and rename them when complete", res.ID, changed, res.ID)
+	}
+	if claimed != path {
+		rep.Note = "the file was renamed in processing/ to " + filepath.Base(claimed) + " while it was imported"
+		if claimed == "" {
+			rep.Note = "the file was taken out of processing/ while it was imported: only this report is filed"
 		}
-	} else {
-		var pe *fs.PathError
-		msg := err.Error()
-		if errors.As(err, &pe) {
-			msg = pe.Err.Error()
-		}
-		err = gate.Errorf(gate.EINVALID, "cannot read %s: %s", name, msg)
+		log.Warn().Str("now", claimed).Msg(rep.Note)
 	}
 	rep.Outcome = doneDir
 	if err != nil {
@@ -137,17 +152,48 @@ func (w *Watcher) importClaimed(ctx context.Context, f *folder, claim, name stri
 	}
 	ev.Str("outcome", rep.Outcome).Uint64("import", res.ID).Int("lines", res.Lines).Int("added", res.Added).
 		Int("updated", res.Updated).Int("unchanged", res.Unchanged).Int("rejected", res.Rejected).Msg("imported")
-	if err := w.finish(f, claim, name, &rep); err != nil {
+	if err := w.finish(f, claimed, name, &rep); err != nil {
 		log.Error().Err(err).Msg("cannot file the imported file; the next start finishes it")
 		f.recovered = false
 	}
 }
 
-// finish files a claimed file: its report is written in processing/ first
-// (the proof the import is over), then the file and the report move to
-// done/ or failed/. Each step survives a crash: recover picks up after any
-// of them.
-func (w *Watcher) finish(f *folder, claim, name string, rep *Report) error {
+// importFile imports the claimed file at path, read through a watchedFile.
+// opened is the file as the import began (nil when it could not be opened),
+// changed says how it changed since it settled or since the import began
+// ("" when it did not).
+func (w *Watcher) importFile(ctx context.Context, log *zerolog.Logger, req gate.ImportRequest, path, name string,
+	settled *sighting) (res gate.ImportResult, opened fs.FileInfo, changed string, err error) {
+	file, err := os.Open(path)
+	if err == nil {
+		if opened, err = file.Stat(); err != nil {
+			file.Close()
+		}
+	}
+	if err != nil {
+		var pe *fs.PathError
+		msg := err.Error()
+		if errors.As(err, &pe) {
+			msg = pe.Err.Error()
+		}
+		return res, nil, "", gate.Errorf(gate.EINVALID, "cannot read %s: %s", name, msg)
+	}
+	defer file.Close()
+	log.Info().Msg("importing")
+	wf := &watchedFile{f: file, opened: opened, settled: settled}
+	res, err = w.importer.Import(ctx, req, wf)
+	if changed = wf.changed; changed == "" {
+		changed = wf.change(false) // after the import had read it all
+	}
+	return res, opened, changed, err
+}
+
+// finish files the claimed file at claimed (its path in processing/): its
+// report is written in processing/ first (the proof the import is over),
+// then the file and the report move to done/ or failed/. Each step survives
+// a crash: recover picks up after any of them. With claimed "" (the file
+// left processing/ during its import) only the report is filed.
+func (w *Watcher) finish(f *folder, claimed, name string, rep *Report) error {
 	proc := filepath.Join(f.Dir, processingDir)
 	outDir := filepath.Join(f.Dir, rep.Outcome)
 	now := w.opts.Now()
@@ -157,11 +203,19 @@ func (w *Watcher) finish(f *folder, claim, name string, rep *Report) error {
 		return fmt.Errorf("dropfolder: %w", err)
 	}
 	rep.MovedTo = filepath.Join(rep.Outcome, target)
+	if claimed == "" {
+		rep.MovedTo = ""
+	}
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return fmt.Errorf("dropfolder: report: %w", err)
 	}
-	claimed := filepath.Join(proc, claimName(claim, name))
+	if claimed == "" {
+		if err := writeFileAtomic(filepath.Join(outDir, target+reportSuffix), append(data, '\n')); err != nil {
+			return fmt.Errorf("dropfolder: write report: %w", err)
+		}
+		return syncDirs(outDir)
+	}
 	if err := writeFileAtomic(claimed+reportSuffix, append(data, '\n')); err != nil {
 		return fmt.Errorf("dropfolder: write report: %w", err)
 	}
@@ -242,13 +296,13 @@ func (w *Watcher) recover(ctx context.Context, f *folder) error {
 			rep := Report{File: name, Provider: f.Provider, Source: rec.Source, ClaimedAt: claimedAt, Outcome: doneDir,
 				Recovered: true, Result: &gate.ImportResult{ID: rec.ID, Applied: true, Format: rec.Format, Lines: rec.Lines,
 					Added: rec.Added, Updated: rec.Updated, Unchanged: rec.Unchanged, Rejected: rec.Rejected, Digest: rec.Digest}}
-			if err := w.finish(f, claim, name, &rep); err != nil {
+			if err := w.finish(f, filepath.Join(proc, c), name, &rep); err != nil {
 				return err
 			}
 			continue
 		}
 		f.log.Info().Str("file", name).Msg("importing a file a stop interrupted")
-		w.importClaimed(ctx, f, claim, name, claimedAt)
+		w.importClaimed(ctx, f, claim, name, claimedAt, nil)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

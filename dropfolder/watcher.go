@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,6 +30,7 @@ type folder struct {
 	Folder
 	log       zerolog.Logger
 	seen      map[string]*sighting // files in Dir, by name
+	requeued  map[string]int       // files put back to settle again, by name
 	recovered bool                 // processing/ has been dealt with since the start
 }
 
@@ -36,8 +38,9 @@ type folder struct {
 type sighting struct {
 	size   int64
 	mtime  time.Time
-	since  time.Time // when this size and mtime were first seen
-	warned bool      // a problem with it was logged already
+	file   fs.FileInfo // what was seen, for its identity (device and inode)
+	since  time.Time   // when this size and mtime were first seen
+	warned bool        // a problem with it was logged already
 }
 
 // New checks the folders and creates their directories (the folder and its
@@ -63,7 +66,7 @@ func New(importer gate.Importer, folders []Folder, logger zerolog.Logger, opts *
 				return nil, fmt.Errorf("dropfolder: %w", err)
 			}
 		}
-		w.folders = append(w.folders, &folder{Folder: f, seen: map[string]*sighting{},
+		w.folders = append(w.folders, &folder{Folder: f, seen: map[string]*sighting{}, requeued: map[string]int{},
 			log: w.log.With().Str("folder", f.Dir).Str("provider", f.Provider).Logger()})
 	}
 	return w, nil
@@ -215,8 +218,8 @@ func (w *Watcher) settled(f *folder) []string {
 		if err != nil {
 			continue // it went away; the next pass will tell
 		}
-		if s == nil || s.size != info.Size() || !s.mtime.Equal(info.ModTime()) {
-			f.seen[name] = &sighting{size: info.Size(), mtime: info.ModTime(), since: now}
+		if s == nil || s.size != info.Size() || !s.mtime.Equal(info.ModTime()) || (s.file != nil && !os.SameFile(s.file, info)) {
+			f.seen[name] = &sighting{size: info.Size(), mtime: info.ModTime(), file: info, since: now}
 			continue
 		}
 		if now.Sub(s.since) < w.opts.Settle {

@@ -101,6 +101,11 @@ const (
 	RejectUnreadableFormat RejectReason = "unreadable_format" // the file's format cannot be detected
 )
 
+// RejectInvisibleChar is an invisible character in a barcode (a byte order
+// mark, a zero-width or bidirectional mark, a soft hyphen): a scanner never
+// sends it, so such a ticket could never be scanned.
+const RejectInvisibleChar RejectReason = "invisible_character"
+
 // RejectFor maps a *BarcodeError's problem to its reject reason.
 func RejectFor(err *BarcodeError) RejectReason {
 	switch err.Problem {

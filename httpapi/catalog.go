@@ -41,7 +41,7 @@ func createdStatus(created bool) int {
 }
 
 func (s *Server) providers(ctx *fasthttp.RequestCtx, c *call) error {
-	ps, err := s.cfg.Index.Providers(ctx)
+	ps, err := c.store.index.Providers(ctx)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *Server) putProvider(ctx *fasthttp.RequestCtx, c *call) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	created, err := s.cfg.Index.PutProvider(ctx, p)
+	created, err := c.store.index.PutProvider(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (s *Server) putProvider(ctx *fasthttp.RequestCtx, c *call) error {
 }
 
 func (s *Server) events(ctx *fasthttp.RequestCtx, c *call) error {
-	es, err := s.cfg.Index.Events(ctx)
+	es, err := c.store.index.Events(ctx)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (s *Server) putEvent(ctx *fasthttp.RequestCtx, c *call) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	created, err := s.cfg.Index.PutEvent(ctx, e)
+	created, err := c.store.index.PutEvent(ctx, e)
 	if err != nil {
 		return err
 	}

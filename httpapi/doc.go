@@ -42,7 +42,14 @@
 // against every token, so timing reveals nothing; they are never logged.
 // A missing or unknown token is 401, a known token of the wrong role or
 // lane 403. SetAuth and SetLanes swap tokens and lanes atomically (SIGHUP in
-// the daemon).
+// the daemon). A server may listen before its store is open: it answers 503
+// on /readyz and every /v1 route until SetStore gives it one.
+//
+// Request bodies are read strictly: JSON with keys exactly as documented,
+// each once, and no escape encoding/json would replace (a lone surrogate);
+// what fasthttp cannot read is answered in words of the API's own, never
+// quoting the request's headers; a request framed by both Content-Length
+// and Transfer-Encoding is refused and its connection closed.
 //
 // # Logs and metrics
 //

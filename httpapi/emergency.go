@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -18,36 +17,12 @@ type EmergencyControl interface {
 	// Release starts (or confirms) the emergency release; reason is what
 	// the caller said, for the log. ECONFLICT when no lane drives a
 	// turnstile.
-	Release(ctx context.Context, by, reason string) (EmergencyStatus, error)
+	Release(ctx context.Context, by, reason string) (gate.EmergencyStatus, error)
 	// Clear ends the release; ECONFLICT while an emergency input is still
 	// asserted (the release latches until a person clears it).
-	Clear(ctx context.Context, by string) (EmergencyStatus, error)
+	Clear(ctx context.Context, by string) (gate.EmergencyStatus, error)
 	// Status returns the state of the release.
-	Status() EmergencyStatus
-}
-
-// EmergencyStatus is the answer of GET /v1/emergency and of the release
-// and clear calls.
-type EmergencyStatus struct {
-	Active bool      `json:"active"`
-	Since  time.Time `json:"since,omitzero"`
-	// By is who released: a token's name, or "input:<name>" for an
-	// emergency input.
-	By string `json:"by,omitempty"`
-	// InputActive is true while an emergency input is asserted; the release
-	// cannot be cleared until it is not.
-	InputActive bool `json:"input_active"`
-	// InputFault says which emergency inputs cannot be watched, and why.
-	InputFault string `json:"input_fault,omitempty"`
-	// Lanes are the turnstile lanes the release acts on.
-	Lanes []EmergencyLane `json:"lanes"`
-}
-
-// EmergencyLane is one turnstile lane under the emergency release.
-type EmergencyLane struct {
-	ID    string `json:"id"`
-	Mode  string `json:"mode"`  // "open": unlocked while released; "hold": kept locked
-	State string `json:"state"` // the lane's state, as in GET /v1/lanes
+	Status() gate.EmergencyStatus
 }
 
 // EmergencyRequest is the optional body of POST /v1/emergency/release.
@@ -60,12 +35,12 @@ type EmergencyRequest struct {
 const maxEmergencyReason = 500
 
 func (s *Server) emergencyStatus(ctx *fasthttp.RequestCtx, c *call) error {
-	st := EmergencyStatus{Lanes: []EmergencyLane{}}
+	st := gate.EmergencyStatus{Lanes: []gate.EmergencyLane{}}
 	if s.cfg.Emergency != nil {
 		st = s.cfg.Emergency.Status()
 	}
 	if st.Lanes == nil {
-		st.Lanes = []EmergencyLane{}
+		st.Lanes = []gate.EmergencyLane{}
 	}
 	return writeJSON(ctx, fasthttp.StatusOK, st)
 }

@@ -14,13 +14,13 @@ import (
 // fakeEmergency is an EmergencyControl that records its calls.
 type fakeEmergency struct {
 	mu      sync.Mutex
-	st      httpapi.EmergencyStatus
+	st      gate.EmergencyStatus
 	inputOn bool
 	calls   []string
 	noLanes bool
 }
 
-func (f *fakeEmergency) Release(_ context.Context, by, reason string) (httpapi.EmergencyStatus, error) {
+func (f *fakeEmergency) Release(_ context.Context, by, reason string) (gate.EmergencyStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "release "+by+" "+reason)
@@ -31,7 +31,7 @@ func (f *fakeEmergency) Release(_ context.Context, by, reason string) (httpapi.E
 	return f.st, nil
 }
 
-func (f *fakeEmergency) Clear(_ context.Context, by string) (httpapi.EmergencyStatus, error) {
+func (f *fakeEmergency) Clear(_ context.Context, by string) (gate.EmergencyStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "clear "+by)
@@ -49,17 +49,17 @@ func (f *fakeEmergency) setInput(on bool) {
 	f.inputOn = on
 }
 
-func (f *fakeEmergency) Status() httpapi.EmergencyStatus {
+func (f *fakeEmergency) Status() gate.EmergencyStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.st
 }
 
 func TestEmergencyRoutes(t *testing.T) {
-	em := &fakeEmergency{st: httpapi.EmergencyStatus{Lanes: []httpapi.EmergencyLane{{ID: "north-1", Mode: "open", State: "idle"}}}}
+	em := &fakeEmergency{st: gate.EmergencyStatus{Lanes: []gate.EmergencyLane{{ID: "north-1", Mode: "open", State: "idle"}}}}
 	_, base := testServer(t, httpapi.Config{Index: echoIndex(nil), Emergency: em})
 
-	var st httpapi.EmergencyStatus
+	var st gate.EmergencyStatus
 	do(t, "GET", base+"/v1/emergency", viewerSecret, nil).json(t, &st)
 	if st.Active || len(st.Lanes) != 1 {
 		t.Fatalf("status = %+v", st)
@@ -124,7 +124,7 @@ func TestEmergencyRoutes(t *testing.T) {
 
 func TestEmergencyWithoutTurnstiles(t *testing.T) {
 	_, base := testServer(t, httpapi.Config{Index: echoIndex(nil)})
-	var st httpapi.EmergencyStatus
+	var st gate.EmergencyStatus
 	r := do(t, "GET", base+"/v1/emergency", viewerSecret, nil)
 	r.json(t, &st)
 	if r.Status != 200 || st.Active || st.Lanes == nil || !strings.Contains(string(r.Body), `"lanes":[]`) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -35,6 +34,8 @@ func StatusFor(code string) int {
 		return fasthttp.StatusUnprocessableEntity
 	case gate.EUNAVAILABLE:
 		return fasthttp.StatusServiceUnavailable
+	case gate.ENOSPACE:
+		return fasthttp.StatusInsufficientStorage
 	case codeMethod:
 		return fasthttp.StatusMethodNotAllowed
 	}
@@ -44,6 +45,9 @@ func StatusFor(code string) int {
 // codeMethod is the code of a 405; gate has no code for it since only HTTP
 // has methods.
 const codeMethod = "method_not_allowed"
+
+// diskFull begins every no_space message.
+const diskFull = "the data disk is full"
 
 // ErrorBody is the shape of every error response.
 type ErrorBody struct {
@@ -62,6 +66,11 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, c *call, err error) {
 	code := gate.ErrorCode(err)
 	msg := gate.ErrorMessage(err)
 	status := StatusFor(code)
+	if code == gate.ENOSPACE && !strings.HasPrefix(msg, diskFull) {
+		// The store's words may say what it was writing; the client reads
+		// first what happened.
+		msg = strings.TrimSuffix(diskFull+": "+msg, ": ")
+	}
 	if code == gate.EINTERNAL {
 		route := "unmatched"
 		if c.route != nil {
@@ -111,7 +120,7 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) error {
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // readJSON decodes the request body into v: at most MaxBodyBytes of UTF-8
-// JSON, one value, no unknown fields. Every problem is EINVALID or
+// JSON, one value, no unknown, repeated or miscased fields (decodeJSON). Every problem is EINVALID or
 // ETOOLARGE with a message that says what to fix.
 func (s *Server) readJSON(ctx *fasthttp.RequestCtx, v any) error {
 	bp, body, err := s.readBody(ctx)
@@ -122,9 +131,7 @@ func (s *Server) readJSON(ctx *fasthttp.RequestCtx, v any) error {
 	return decodeJSON(body, v)
 }
 
-// readScan is readJSON for a ScanRequest: the plain requests every scanner
-// sends are parsed by hand, anything else by encoding/json, whose errors
-// stay the API's.
+// readScan is readJSON for a ScanRequest, decoded by hand (scanjson.go).
 func (s *Server) readScan(ctx *fasthttp.RequestCtx, c *call, req *ScanRequest) error {
 	bp, body, err := s.readBody(ctx)
 	defer bodyPool.Put(bp)
@@ -132,13 +139,7 @@ func (s *Server) readScan(ctx *fasthttp.RequestCtx, c *call, req *ScanRequest) e
 		return err
 	}
 	c.bodyRead = true
-	if utf8.Valid(body) && parseScanRequest(body, req, s.lanes) {
-		return nil
-	}
-	r := new(ScanRequest) // encoding/json's target escapes; req stays on the stack
-	err = decodeJSON(body, r)
-	*req = *r
-	return err
+	return parseScanRequest(body, req, s.lanes)
 }
 
 // readBody reads the request body, at most MaxBodyBytes, into a pooled
@@ -188,24 +189,17 @@ func readLimited(r io.Reader, buf []byte, limit int) ([]byte, error) {
 	}
 }
 
-// decodeJSON decodes one JSON value from body into v.
+// decodeJSON decodes one JSON value from body into v, held to checkJSON's
+// strictness first: a struct's keys exactly as its tags write them, each
+// once, and no escape encoding/json would replace.
 func decodeJSON(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return gate.Errorf(gate.EINVALID, "the request body is empty; send a JSON object")
-	}
-	if !utf8.Valid(body) {
-		return gate.Errorf(gate.EINVALID, "the request body is not valid UTF-8")
+	if err := checkJSON(body, jsonFields(v)); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
-	}
-	if dec.More() {
-		return gate.Errorf(gate.EINVALID, "the request body holds more than one JSON value")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return gate.Errorf(gate.EINVALID, "the request body holds data after its JSON value")
 	}
 	return nil
 }

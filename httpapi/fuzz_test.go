@@ -93,7 +93,7 @@ func FuzzHandler(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv, err := httpapi.New(httpapi.Config{Index: fuzzIndex(), Importer: imp, Auth: auth, Lanes: testLanes, Logger: testLogger(), MaxBodyBytes: 2048})
+	srv, err := httpapi.New(httpapi.Config{Index: fuzzIndex(), Importer: imp, Auth: auth, Lanes: testLanes, Logger: testLogger(f), MaxBodyBytes: 2048})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,12 +42,83 @@ var testLanes = []httpapi.LaneInfo{
 	{Lane: gate.Lane{ID: "exit-1", Direction: gate.Out}},
 }
 
-// testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger() *zerolog.Logger {
-	l := zerolog.Nop()
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		l = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr})
+// Every line the package's tests log is kept and searched for every secret
+// the tests use (issue 21, item 11: no secret in logs). Each test's lines
+// are searched when it ends, naming the test; TestMain searches them all
+// once more, for lines written after a test's end.
+var (
+	allLogs logSink
+	secrets sync.Map // every bearer secret a test configured or sent
+)
+
+// watchSecret adds s to the secrets no log line may hold.
+func watchSecret(s string) {
+	if s != "" {
+		secrets.Store(s, true)
 	}
+}
+
+func init() {
+	for _, tok := range testTokens {
+		watchSecret(tok.Secret)
+	}
+}
+
+// logSink keeps log lines; it is safe for concurrent use.
+type logSink struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lines = append(s.lines, string(p))
+	return len(p), nil
+}
+
+// leaks returns the lines that hold a watched secret.
+func (s *logSink) leaks() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, line := range s.lines {
+		secrets.Range(func(k, _ any) bool {
+			if strings.Contains(line, k.(string)) {
+				out = append(out, line)
+				return false
+			}
+			return true
+		})
+	}
+	return out
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if leaks := allLogs.leaks(); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "%d log lines hold a test secret:\n%s", len(leaks), strings.Join(leaks, ""))
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// testLogger logs at debug level, so that fasthttp's own lines are kept
+// too, into the package's kept lines (and to stderr when ADMIT_TEST_LOG is
+// set); t fails at its end if a line holds a secret.
+func testLogger(t testing.TB) *zerolog.Logger {
+	t.Helper()
+	mine := &logSink{}
+	var w io.Writer = io.MultiWriter(mine, &allLogs)
+	if os.Getenv("ADMIT_TEST_LOG") != "" {
+		w = io.MultiWriter(w, zerolog.ConsoleWriter{Out: os.Stderr})
+	}
+	t.Cleanup(func() {
+		for _, line := range mine.leaks() {
+			t.Errorf("a log line holds a secret: %s", line)
+		}
+	})
+	l := zerolog.New(w).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	return &l
 }
 
@@ -63,7 +136,7 @@ func testServer(t testing.TB, cfg httpapi.Config) (*httpapi.Server, string) {
 		cfg.Lanes = testLanes
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = testLogger()
+		cfg.Logger = testLogger(t)
 	}
 	srv, err := httpapi.New(cfg)
 	if err != nil {
@@ -118,6 +191,7 @@ var client = &http.Client{Timeout: 10 * time.Second}
 // []byte, io.Reader or a value sent as JSON).
 func do(t testing.TB, method, url, secret string, body any) response {
 	t.Helper()
+	watchSecret(secret)
 	var r io.Reader
 	var accept string
 	switch b := body.(type) {

@@ -102,7 +102,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 }
 
 func (s *Server) importFile(ctx *fasthttp.RequestCtx, c *call) error {
-	if s.cfg.Importer == nil {
+	if c.store.importer == nil {
 		return gate.Errorf(gate.EUNAVAILABLE, "imports are not available on this appliance")
 	}
 	req, err := importRequest(ctx.QueryArgs(), c.by())
@@ -118,7 +118,7 @@ func (s *Server) importFile(ctx *fasthttp.RequestCtx, c *call) error {
 		body = bytes.NewReader(ctx.PostBody())
 	}
 	lr := &limitReader{r: body, left: max, max: max}
-	res, err := s.cfg.Importer.Import(ctx, req, lr)
+	res, err := c.store.importer.Import(ctx, req, lr)
 	if lr.exceeded {
 		err = gate.Errorf(gate.ETOOLARGE, "the import file is over the limit of %d bytes; nothing was loaded", max)
 	}
@@ -148,7 +148,7 @@ func fillErrors(r gate.ImportResult) gate.ImportResult {
 }
 
 func (s *Server) imports(ctx *fasthttp.RequestCtx, c *call) error {
-	recs, err := s.cfg.Index.Imports(ctx)
+	recs, err := c.store.index.Imports(ctx)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (s *Server) withdraw(ctx *fasthttp.RequestCtx, c *call) error {
 	if err != nil {
 		return err
 	}
-	rec, err := s.cfg.Index.Withdraw(ctx, id, c.by())
+	rec, err := c.store.index.Withdraw(ctx, id, c.by())
 	if err != nil {
 		return err
 	}

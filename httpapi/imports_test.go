@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -119,6 +120,23 @@ func TestRejectedImportIs422WithItsLines(t *testing.T) {
 	if res.Error == nil || res.Error.Code != gate.EREJECTED || res.Rejected != 1 || len(res.Errors) != 1 ||
 		res.Errors[0].Line != 2 || res.Errors[0].Reason != gate.RejectControlChar || res.Applied {
 		t.Errorf("result = %s", r.Body)
+	}
+}
+
+// TestImportOnAFullDiskIs507 is issue 21, item 4: an import the store could
+// not write for want of space answers 507 no_space with words, not 500
+// "internal error".
+func TestImportOnAFullDiskIs507(t *testing.T) {
+	imp := &gatetest.Importer{ImportFunc: func(_ context.Context, req gate.ImportRequest, r io.Reader) (gate.ImportResult, error) {
+		_, _ = io.Copy(io.Discard, r)
+		return gate.ImportResult{}, fmt.Errorf("importfile: load: %w", gate.Errorf(gate.ENOSPACE, "the data disk is full; nothing was loaded"))
+	}}
+	_, base := testServer(t, httpapi.Config{Index: echoIndex(nil), Importer: imp})
+	r := do(t, "POST", base+"/v1/imports?provider=box&event=derby", adminSecret, "A\nB\n")
+	var e httpapi.ErrorBody
+	r.json(t, &e)
+	if r.Status != 507 || e.Error.Code != gate.ENOSPACE || e.Error.Message != "the data disk is full; nothing was loaded" {
+		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 }
 

@@ -82,7 +82,7 @@ func (s *Server) report(ctx *fasthttp.RequestCtx, c *call) error {
 	default:
 		return gate.Errorf(gate.EINVALID, "query parameter part must be rows, denials or minutes, not %q", truncate(part, 32))
 	}
-	r, err := s.cfg.Index.Report(ctx, event, s.now())
+	r, err := c.store.index.Report(ctx, event, s.now())
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (s *Server) scans(ctx *fasthttp.RequestCtx, c *call) error {
 			return err
 		}
 	}
-	entries, err := s.cfg.Index.Entries(ctx, after, limit)
+	entries, err := c.store.index.Entries(ctx, after, limit)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (s *Server) scans(ctx *fasthttp.RequestCtx, c *call) error {
 	if format != "secutix" {
 		return writeJSON(ctx, fasthttp.StatusOK, ScansResponse{Entries: feedEntries(entries), Next: next})
 	}
-	body, err := s.secutixExport(ctx, entries, provider)
+	body, err := s.secutixExport(ctx, c, entries, provider)
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ var SecutixHeader = []string{"BAR_CODE", "TICKET_STATE", "FILE_NUMBER", "PRODUCT
 // secutixExport writes the first admissions among entries (not annulled)
 // as SecuTix lines with TICKET_STATE CONTROLLED, for the ticketing system to
 // mark those tickets used.
-func (s *Server) secutixExport(ctx *fasthttp.RequestCtx, entries []gate.JournalEntry, provider string) ([]byte, error) {
+func (s *Server) secutixExport(ctx *fasthttp.RequestCtx, c *call, entries []gate.JournalEntry, provider string) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	w.Comma = ';'
@@ -208,7 +208,7 @@ func (s *Server) secutixExport(ctx *fasthttp.RequestCtx, entries []gate.JournalE
 		if provider != "" && (d.Ticket == nil || d.Ticket.Provider != provider) {
 			continue
 		}
-		v, err := s.cfg.Index.Ticket(ctx, d.Barcode)
+		v, err := c.store.index.Ticket(ctx, d.Barcode)
 		if gate.ErrorCode(err) == gate.ENOTFOUND {
 			continue
 		}

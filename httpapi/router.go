@@ -55,6 +55,7 @@ var routeTable = []struct {
 	{"GET", "/v1/emergency", accessAny, (*Server).emergencyStatus},
 	{"POST", "/v1/emergency/release", accessAdmin, (*Server).emergencyRelease},
 	{"POST", "/v1/emergency/clear", accessAdmin, (*Server).emergencyClear},
+	{"GET", "/v1/exports", accessRead, (*Server).exportsList},
 
 	{"GET", "/v1/providers", accessRead, (*Server).providers},
 	{"PUT", "/v1/providers/{id}", accessAdmin, (*Server).putProvider},

@@ -75,11 +75,11 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *call, redeem bool) error {
 		if ts := lane.info.Turnstile; ts != nil {
 			d = ts.Scan(s.inner, sc)
 		} else {
-			d = s.cfg.Index.Scan(s.inner, sc)
+			d = c.store.index.Scan(s.inner, sc)
 		}
 		s.metrics.decisionScan.Observe(time.Since(start).Seconds())
 	} else {
-		d = s.cfg.Index.Check(s.inner, sc)
+		d = c.store.index.Check(s.inner, sc)
 		s.metrics.decisionCheck.Observe(time.Since(start).Seconds())
 	}
 	lane.record(&d, redeem)
@@ -118,7 +118,11 @@ func (s *Server) healthz(ctx *fasthttp.RequestCtx, c *call) error {
 }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx, c *call) error {
-	if err := s.ready(); err != nil {
+	var err error = errOpening
+	if s.store.Load() != nil {
+		err = s.ready()
+	}
+	if err != nil {
 		return writeJSON(ctx, fasthttp.StatusServiceUnavailable, Health{Status: "unavailable", Error: gate.ErrorMessage(err)})
 	}
 	return writeJSON(ctx, fasthttp.StatusOK, Health{Status: "ok"})

@@ -11,86 +11,123 @@ import (
 
 // The scan route is the API's hot path: every turnstile and handheld sends
 // POST /v1/scan, and encoding/json's reflection was a tenth of the daemon's
-// CPU per scan. The two functions below read and write the common shapes of
-// its JSON by hand and give up, returning false, on anything else, so that
-// encoding/json decides every unusual input and keeps its exact errors, and
-// every answer is byte for byte what json.Encoder writes (FuzzScanJSON and
-// FuzzDecisionJSON compare the two).
+// CPU per scan. parseScanRequest reads its body by hand, strictly (see
+// strictjson.go), and appendDecision writes the answer byte for byte as
+// json.Encoder does (FuzzScanJSON and FuzzDecisionJSON compare them with
+// encoding/json).
 
-// parseScanRequest decodes body into req when it is a plain ScanRequest: one
-// JSON object whose keys are exactly "barcode", "lane", "direction" or
-// "nonce", each at most once, with string values free of escapes and
-// control characters, and nothing after it but white space. body must be
-// valid UTF-8. It reports false, leaving req unspecified, for anything
-// else; encoding/json then decodes it (the last of repeated keys, keys in
-// another case, escapes, null, errors). A lane that lanes (when not nil)
-// holds takes its configured id string rather than a copy.
-func parseScanRequest(body []byte, req *ScanRequest, lanes *laneBoard) bool {
-	i := skipSpace(body, 0)
-	if i >= len(body) || body[i] != '{' {
-		return false
+// scanFields are ScanRequest's keys, in the order of their bits in
+// parseScanRequest.
+var scanFields = []string{"barcode", "lane", "direction", "nonce"}
+
+// parseScanRequest decodes body, a ScanRequest, into req: one JSON object
+// whose keys are "barcode", "lane", "direction" and "nonce", each at most
+// once and exactly so written, with string (or null) values read as
+// jsonString reads them, and nothing after it but white space. Anything
+// else is an EINVALID error that says what to fix. It allocates the barcode
+// and nonce strings and nothing else: a lane that lanes (when not nil) holds
+// takes its configured id string rather than a copy.
+func parseScanRequest(body []byte, req *ScanRequest, lanes *laneBoard) error {
+	if !utf8.Valid(body) {
+		return errBodyNotUTF8
 	}
-	i = skipSpace(body, i+1)
+	i := skipSpace(body, 0)
+	if i == len(body) {
+		return errBodyEmpty
+	}
+	if body[i] != '{' {
+		return gate.Errorf(gate.EINVALID, "the request body must be a JSON object, not %s", jsonKindAt(body[i]))
+	}
+	var keyBuf, valBuf [64]byte // escaped strings decode here, on the stack
 	var seen uint8
+	i = skipSpace(body, i+1)
 	if i < len(body) && body[i] == '}' {
 		i++
 	} else {
 		for {
-			key, j, ok := plainString(body, i)
-			if !ok {
-				return false
+			if i >= len(body) || body[i] != '"' {
+				return (&jsonSyntax{i, "expected a field name in double quotes"}).err()
 			}
-			j = skipSpace(body, j)
-			if j >= len(body) || body[j] != ':' {
-				return false
-			}
-			val, k, ok := plainString(body, skipSpace(body, j+1))
-			if !ok {
-				return false
+			key, j, e := jsonString(body, i, keyBuf[:0])
+			if e != nil {
+				return e.err()
 			}
 			var bit uint8
 			switch string(key) {
 			case "barcode":
 				bit = 1
-				req.Barcode = string(val)
 			case "lane":
 				bit = 2
-				req.Lane = lanes.id(val)
 			case "direction":
 				bit = 4
-				switch string(val) {
-				case "in":
-					req.Direction = "in"
-				case "out":
-					req.Direction = "out"
-				default:
-					req.Direction = string(val)
-				}
 			case "nonce":
 				bit = 8
-				req.Nonce = string(val)
 			default:
-				return false
+				return unknownField(key, scanFields)
 			}
 			if seen&bit != 0 {
-				return false
+				return duplicateField(key)
 			}
 			seen |= bit
+			j = skipSpace(body, j)
+			if j >= len(body) || body[j] != ':' {
+				return (&jsonSyntax{j, "expected : after a field name"}).err()
+			}
+			k := skipSpace(body, j+1)
+			switch {
+			case k < len(body) && body[k] == '"':
+				val, next, e := jsonString(body, k, valBuf[:0])
+				if e != nil {
+					return e.err()
+				}
+				setScanField(req, bit, val, lanes)
+				k = next
+			case hasPrefix(body[k:], "null"): // as encoding/json: the field stays empty
+				k += len("null")
+			case k >= len(body):
+				return (&jsonSyntax{k, "the body ends where a value should be"}).err()
+			default:
+				return gate.Errorf(gate.EINVALID, "field %q must be a string, not %s", string(key), jsonKindAt(body[k]))
+			}
 			i = skipSpace(body, k)
 			if i >= len(body) {
-				return false
+				return (&jsonSyntax{i, "the object is not closed"}).err()
 			}
 			if body[i] == '}' {
 				i++
 				break
 			}
 			if body[i] != ',' {
-				return false
+				return (&jsonSyntax{i, "expected , or } in the object"}).err()
 			}
 			i = skipSpace(body, i+1)
 		}
 	}
-	return skipSpace(body, i) == len(body)
+	if i = skipSpace(body, i); i != len(body) {
+		return (&jsonSyntax{i, "more follows the request's JSON object; send one object"}).err()
+	}
+	return nil
+}
+
+// setScanField sets the field of req that bit stands for.
+func setScanField(req *ScanRequest, bit uint8, val []byte, lanes *laneBoard) {
+	switch bit {
+	case 1:
+		req.Barcode = string(val)
+	case 2:
+		req.Lane = lanes.id(val)
+	case 4:
+		switch string(val) {
+		case "in":
+			req.Direction = "in"
+		case "out":
+			req.Direction = "out"
+		default:
+			req.Direction = string(val)
+		}
+	case 8:
+		req.Nonce = string(val)
+	}
 }
 
 // skipSpace returns the index of the first byte at or after i that is not
@@ -100,23 +137,6 @@ func skipSpace(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// plainString reads the JSON string at b[i:] when it has no escape and no
-// control character, returning its contents and the index after it.
-func plainString(b []byte, i int) ([]byte, int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, 0, false
-	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return b[i+1 : j], j + 1, true
-		case c == '\\' || c < 0x20:
-			return nil, 0, false
-		}
-	}
-	return nil, 0, false
 }
 
 // appendDecision appends d as json.Encoder writes it (HTML-safe escaping,

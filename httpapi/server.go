@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"runtime/debug"
@@ -29,13 +28,15 @@ const (
 	DefaultImportTimeout  = 15 * time.Minute
 )
 
-// Config is what a Server serves. Index is required; the zero value of every
-// other field has the default its comment states.
+// Config is what a Server serves. The zero value of every field has the
+// default its comment states.
 type Config struct {
-	// Index is the ticket store every /v1 route works on.
+	// Index is the ticket store every /v1 route works on. Nil: every /v1
+	// route and /readyz answer 503 until SetStore gives one, so a server
+	// can listen while its store opens.
 	Index gate.Index
 	// Importer parses and loads import files (POST /v1/imports). Nil answers
-	// 503 on that route.
+	// 503 on that route. SetStore replaces it with the index.
 	Importer gate.Importer
 	// Auth holds the bearer tokens. Nil refuses every /v1 request with 401.
 	// Replace it at run time with SetAuth.
@@ -49,8 +50,12 @@ type Config struct {
 	// Emergency is the emergency release behind /v1/emergency. Nil: the
 	// status shows no release and release/clear answer 409 (no turnstile).
 	Emergency EmergencyControl
-	// Ready reports whether the store and its filter are open; /readyz and
-	// every /v1 route answer 503 while it returns an error. Nil: always ready.
+	// Exports answers GET /v1/exports (the export files and webhooks). Nil:
+	// an empty list.
+	Exports ExportsMonitor
+	// Ready reports whether the store and its filter are open and healthy;
+	// /readyz and every /v1 route answer 503 while there is no store or it
+	// returns an error. Nil: ready whenever there is a store.
 	// It is called on every /v1 request, scans included, so it must cost
 	// next to nothing: read flags, never gather figures (Pebble's metrics
 	// take its lock and allocate kilobytes).
@@ -93,6 +98,7 @@ type Server struct {
 	cfg     Config
 	log     zerolog.Logger
 	auth    atomic.Pointer[Auth]
+	store   atomic.Pointer[store]
 	lanes   *laneBoard
 	metrics *Metrics
 	router  *router
@@ -105,9 +111,6 @@ type Server struct {
 
 // New returns a Server for cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Index == nil {
-		return nil, errors.New("httpapi: Config.Index is required")
-	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -146,6 +149,7 @@ func New(cfg Config) (*Server, error) {
 		s.metrics = m
 	}
 	s.auth.Store(cfg.Auth)
+	s.SetStore(cfg.Index, cfg.Importer)
 	s.lanes = newLaneBoard(s.metrics)
 	if err := s.lanes.set(cfg.Lanes); err != nil {
 		return nil, err
@@ -168,6 +172,8 @@ func New(cfg Config) (*Server, error) {
 		HeaderReceived:               s.headerReceived,
 		Logger:                       fasthttpLogger{&s.log},
 		ErrorHandler:                 s.connError,
+		SecureErrorLogMessage:        true, // and connError never shows fasthttp's messages
+
 	}
 	return s, nil
 }
@@ -175,6 +181,27 @@ func New(cfg Config) (*Server, error) {
 // SetAuth replaces the tokens; requests already authenticated finish with
 // the old ones.
 func (s *Server) SetAuth(a *Auth) { s.auth.Store(a) }
+
+// store is what the /v1 routes work on.
+type store struct {
+	index    gate.Index
+	importer gate.Importer
+}
+
+// errOpening answers the /v1 routes while the server has no store.
+var errOpening = gate.Errorf(gate.EUNAVAILABLE, "the ticket store is opening")
+
+// SetStore gives the /v1 routes the ticket store and the importer that
+// loads into it (nil: POST /v1/imports answers 503). Until a server has an
+// index, every /v1 route and /readyz answer 503; a nil index takes it away
+// again. Requests already under way finish with the store they began with.
+func (s *Server) SetStore(ix gate.Index, imp gate.Importer) {
+	if ix == nil {
+		s.store.Store(nil)
+		return
+	}
+	s.store.Store(&store{index: ix, importer: imp})
+}
 
 // SetLanes replaces the configured lanes atomically. Lanes that stay keep
 // their counters and last decision. On error nothing changes.
@@ -218,31 +245,6 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 
 func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 
-// connError answers requests fasthttp could not read (bad headers, timeouts)
-// with the API's error shape.
-func (s *Server) connError(ctx *fasthttp.RequestCtx, err error) {
-	var code string
-	var status int
-	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		code, status = gate.ETOOLARGE, fasthttp.StatusRequestEntityTooLarge
-	default:
-		var netErr net.Error
-		if errors.As(err, &netErr) && netErr.Timeout() {
-			code, status = gate.EINVALID, fasthttp.StatusRequestTimeout
-		} else {
-			code, status = gate.EINVALID, fasthttp.StatusBadRequest
-		}
-	}
-	s.log.Info().Err(err).Int("status", status).Msg("unreadable request")
-	writeErrorBody(ctx, status, code, "the request could not be read: "+err.Error())
-	ctx.SetConnectionClose()
-}
-
-type fasthttpLogger struct{ log *zerolog.Logger }
-
-func (l fasthttpLogger) Printf(format string, args ...any) { l.log.Debug().Msgf(format, args...) }
-
 // Handler returns the request handler, for serving on a listener of your own
 // or calling in tests.
 func (s *Server) Handler() fasthttp.RequestHandler {
@@ -256,6 +258,7 @@ type call struct {
 	source   string   // the token's scan source, "http:<name>"
 	params   []string // decoded path parameters, in pattern order
 	bodyRead bool     // the request body was read to its end
+	store    *store   // the store the request works on (every /v1 route has one)
 }
 
 func (c *call) by() string {
@@ -276,6 +279,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		s.finish(ctx, &c, start)
 	}()
+	if framedTwice(&ctx.Request.Header) {
+		s.writeError(ctx, &c, errFramedTwice)
+		closeLingering(ctx) // nothing more is read from this connection
+		return
+	}
 	if err := s.serve(ctx, &c); err != nil {
 		s.writeError(ctx, &c, err)
 	}
@@ -309,6 +317,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call) error {
 	}
 	c.route, c.params = r, params
 	if r.access != accessOpen {
+		if c.store = s.store.Load(); c.store == nil {
+			return errOpening
+		}
 		if err := s.ready(); err != nil {
 			return err
 		}
@@ -326,6 +337,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call) error {
 	return r.handle(s, ctx, c)
 }
 
+// ready reports Config.Ready's answer; the caller checked there is a store.
 func (s *Server) ready() error {
 	if s.cfg.Ready == nil {
 		return nil

@@ -390,6 +390,9 @@ func TestErrorCodesMapToStatuses(t *testing.T) {
 		{fmt.Errorf("index: wrapped: %w", gate.Errorf(gate.ECONFLICT, "revoked")), 409, "revoked"},
 		{gate.Errorf(gate.ETOOLARGE, "big"), 413, "big"},
 		{gate.Errorf(gate.EUNAVAILABLE, "closing"), 503, "closing"},
+		{fmt.Errorf("index: cancel: %w", gate.Errorf(gate.ENOSPACE, "the data disk is full")), 507, "the data disk is full"},
+		{gate.Errorf(gate.ENOSPACE, "no room to write the change"), 507, "the data disk is full: no room to write the change"},
+		{gate.Errorf(gate.ENOSPACE, ""), 507, "the data disk is full"},
 		{errors.New("pebble: disk on fire at /var/lib/admit"), 500, "internal error"},
 		{gate.Errorf(gate.EINTERNAL, "index: secret detail"), 500, "internal error"},
 	}

@@ -34,7 +34,7 @@ func (s *Server) ticket(ctx *fasthttp.RequestCtx, c *call) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.cfg.Index.Ticket(ctx, b)
+	v, err := c.store.index.Ticket(ctx, b)
 	if err != nil {
 		return err
 	}
@@ -63,19 +63,19 @@ func (s *Server) ticketChange(ctx *fasthttp.RequestCtx, c *call, action string,
 }
 
 func (s *Server) cancel(ctx *fasthttp.RequestCtx, c *call) error {
-	return s.ticketChange(ctx, c, "cancel", s.cfg.Index.Cancel)
+	return s.ticketChange(ctx, c, "cancel", c.store.index.Cancel)
 }
 
 func (s *Server) invalidate(ctx *fasthttp.RequestCtx, c *call) error {
-	return s.ticketChange(ctx, c, "invalidate", s.cfg.Index.Invalidate)
+	return s.ticketChange(ctx, c, "invalidate", c.store.index.Invalidate)
 }
 
 func (s *Server) block(ctx *fasthttp.RequestCtx, c *call) error {
-	return s.ticketChange(ctx, c, "block", s.cfg.Index.Block)
+	return s.ticketChange(ctx, c, "block", c.store.index.Block)
 }
 
 func (s *Server) unblock(ctx *fasthttp.RequestCtx, c *call) error {
-	return s.ticketChange(ctx, c, "unblock", s.cfg.Index.Unblock)
+	return s.ticketChange(ctx, c, "unblock", c.store.index.Unblock)
 }
 
 func (s *Server) reissue(ctx *fasthttp.RequestCtx, c *call) error {
@@ -96,7 +96,7 @@ func (s *Server) reissue(ctx *fasthttp.RequestCtx, c *call) error {
 	if req.Barcode == old {
 		return gate.Errorf(gate.EINVALID, "the new barcode is the old one")
 	}
-	t, err := s.cfg.Index.Reissue(ctx, old, req.Barcode, c.by())
+	t, err := c.store.index.Reissue(ctx, old, req.Barcode, c.by())
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Server) ticketEvents(ctx *fasthttp.RequestCtx, c *call) error {
 			}
 		}
 	}
-	t, err := s.cfg.Index.UpdateEvents(ctx, b, req.Add, req.Remove, c.by())
+	t, err := c.store.index.UpdateEvents(ctx, b, req.Add, req.Remove, c.by())
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (s *Server) annul(ctx *fasthttp.RequestCtx, c *call) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.cfg.Index.Annul(s.inner, seq, c.by())
+	e, err := c.store.index.Annul(s.inner, seq, c.by())
 	if err != nil {
 		return err
 	}

@@ -17,10 +17,21 @@
 // [gate.FormatAuto] picks the format from the first non-blank line: a
 // SecuTix header (BAR_CODE and TICKET_STATE), or eleven ';'-separated fields
 // with a known ticket state, is secutix; a header naming a barcode column is
-// csv; anything else is lines. Files that are not text (UTF-16, ZIP/XLSX,
-// XLS, gzip, PDF, NUL bytes) are rejected unreadable_format on line 1.
-// Every format accepts LF or CRLF line ends and a UTF-8 BOM, and skips blank
-// lines.
+// csv; anything else is lines. Files that are not text at all (UTF-16,
+// ZIP/XLSX, XLS, gzip, PDF, or binary data: one byte in sixteen of the first
+// 4 KiB, and at least 32, control bytes no text holds) are rejected
+// unreadable_format on line 1. In a text file a NUL or another control byte
+// rejects only its own line (control_character), wherever it sits. Every
+// format accepts LF or CRLF line ends and a UTF-8 BOM at the start of the
+// file, and skips blank lines.
+//
+// A barcode is taken as written, and refused when a scanner could never
+// read it back: control characters (control_character) and the invisible
+// characters editors and concatenated files slip in (invisible_character):
+// the byte order mark U+FEFF (cat a.csv b.csv leaves b's at the start of a
+// line), the zero-width U+200B-U+200D and U+2060, the bidirectional marks
+// U+200E, U+200F, U+202A-U+202E and U+2066-U+2069, and the soft hyphen
+// U+00AD.
 //
 //   - lines: one barcode per line, as pasted. Spaces around a line are
 //     ignored; nothing inside it is changed. The event comes from the request.
@@ -70,9 +81,10 @@
 // else from the file's event column, else from its product code column. The
 // price type is the request's PriceType, else the file's code and name. The
 // parser checks what a line alone can tell (see gate/imports.go for the
-// reasons: empty, too_long, control_character, invalid_utf8,
-// wrong_column_count, missing_event, bad_event_id, bad_date, bad_state,
-// bad_price, bad_field, bad_quote, bad_header, unreadable_format); the
+// reasons: empty, too_long, control_character, invisible_character,
+// invalid_utf8, wrong_column_count, missing_event, bad_event_id, bad_date,
+// bad_state, bad_price, bad_field, bad_quote, bad_header,
+// unreadable_format); the
 // Loader checks what needs the store (unknown_event, other_provider,
 // conflicting_duplicate).
 //

@@ -16,7 +16,7 @@ import (
 
 // parserReasons are the reasons a parser may give.
 var parserReasons = map[gate.RejectReason]bool{
-	gate.RejectEmpty: true, gate.RejectTooLong: true, gate.RejectControlChar: true, gate.RejectInvalidUTF8: true,
+	gate.RejectEmpty: true, gate.RejectTooLong: true, gate.RejectControlChar: true, gate.RejectInvisibleChar: true, gate.RejectInvalidUTF8: true,
 	gate.RejectColumnCount: true, gate.RejectMissingEvent: true, gate.RejectBadEventID: true, gate.RejectBadDate: true,
 	gate.RejectBadState: true, gate.RejectBadPrice: true, gate.RejectBadField: true, gate.RejectBadQuote: true,
 	gate.RejectBadHeader: true, gate.RejectUnreadableFormat: true,
@@ -51,8 +51,11 @@ func FuzzSource(f *testing.F) {
 			f.Add(data, mode)
 		}
 	}
-	for _, s := range []string{"", "\n", bom, "\"", "a,\"b\nc\"\n", "barcode\n\"", "BAR_CODE;TICKET_STATE\n;\n", "\xff\xfe", "a\r\r\n"} {
+	for _, s := range []string{"", "\n", bom, "\"", "a,\"b\nc\"\n", "barcode\n\"", "BAR_CODE;TICKET_STATE\n;\n", "\xff\xfe", "a\r\r\n",
+		"A\n\x00\x01\nB\n", "b\x00a\x00r\x00\n\x00", "A\n" + bom + "B\nC\u200b\n", bom + "barcode,event\nA,E1\n" + bom + "barcode,event\nB,E1\n",
+		"\u00adA\u202e1\u2066\n"} {
 		f.Add([]byte(s), byte(2))
+		f.Add([]byte(s), byte(4))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, mode byte) {
 		req := gate.ImportRequest{Provider: "p1", Format: fuzzFormats[mode&3]}
@@ -99,6 +102,11 @@ func FuzzSource(f *testing.F) {
 			}
 			if !strings.ContainsAny(tk.Barcode, "\"\n") && !bytes.Contains(data, []byte(tk.Barcode)) {
 				t.Fatalf("line %d: barcode %q is not in the input", l.Line, tk.Barcode)
+			}
+			for _, r := range tk.Barcode {
+				if _, ok := invisibleNames[r]; ok {
+					t.Fatalf("line %d: barcode %q holds the invisible %U", l.Line, tk.Barcode, r)
+				}
 			}
 		}
 

@@ -60,7 +60,8 @@ func TestRejectReasons(t *testing.T) {
 		{"no TICKET_STATE", gate.FormatSecutix, gate.ImportRequest{}, "BAR_CODE;PRODUCT_CODE\n1;M\n", 1, gate.RejectBadHeader, "", 0},
 		{"UTF-16", gate.FormatAuto, gate.ImportRequest{}, "\xff\xfeb\x00a\x00", 1, gate.RejectUnreadableFormat, "", 0},
 		{"xlsx", gate.FormatCSV, gate.ImportRequest{}, "PK\x03\x04\x14\x00", 1, gate.RejectUnreadableFormat, "", 0},
-		{"binary", gate.FormatLines, gate.ImportRequest{Event: "E1"}, "ABC\n\x00\x01\x02\n", 1, gate.RejectUnreadableFormat, "", 0},
+		{"NUL byte", gate.FormatLines, gate.ImportRequest{Event: "E1"}, "ABC\n\x00\x01\x02\nC\n", 2, gate.RejectControlChar, "\x00\x01\x02", 2},
+		{"binary", gate.FormatLines, gate.ImportRequest{Event: "E1"}, "ABC\n" + strings.Repeat("\x00\x01\x02\x03", 16), 1, gate.RejectUnreadableFormat, "", 0},
 	}
 	// The cases about the line limit run with a limit of 64 bytes.
 	smallLimit := map[string]bool{"line too long": true, "line too long, CSV": true, "quoted record too long": true}

@@ -3,6 +3,7 @@ package importfile_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +209,52 @@ func TestImportRejections(t *testing.T) {
 	}
 	if reasons[gate.RejectControlChar] != 18 || reasons[gate.RejectConflictingDup] != 19 {
 		t.Errorf("rejected lines %+v", res.Errors)
+	}
+}
+
+// TestOneBadLineWithOnErrorSkip (issue 21, items 8 and 10): through the
+// Service into a real store with on_error=skip, a NUL byte early in the file
+// or late, a byte order mark at the start of a later line and a trailing
+// zero-width space each reject their own line; every other line is added,
+// and what was added scans.
+func TestOneBadLineWithOnErrorSkip(t *testing.T) {
+	const n = 600 // about 12 KiB: the parser looks for binary files in the first 4
+	for _, tc := range []struct {
+		name   string
+		bad    int // the bad line
+		text   string
+		reason gate.RejectReason
+	}{
+		{"NUL in the first 4 KiB", 2, "T-\x00-00002", gate.RejectControlChar},
+		{"NUL after 4 KiB", 500, "T-\x00-00500", gate.RejectControlChar},
+		{"BOM on a later line", 300, "\ufeffT-00300", gate.RejectInvisibleChar},
+		{"trailing zero-width space", 10, "T-00010\u200b", gate.RejectInvisibleChar},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix, svc := openStore(t)
+			var b strings.Builder
+			for i := 1; i <= n; i++ {
+				if i == tc.bad {
+					b.WriteString(tc.text + "\r\n")
+					continue
+				}
+				fmt.Fprintf(&b, "T-%05d-%s\r\n", i, strings.Repeat("x", 10))
+			}
+			req := gate.ImportRequest{Provider: "paste", Event: "MATCH-2026-12-05", OnError: gate.OnErrorSkip, Source: "t", By: "test"}
+			res, err := importSample(t, svc, []byte(b.String()), req)
+			if err != nil || !res.Applied || res.Format != gate.FormatLines || countsOf(res) != (counts{n, n - 1, 0, 0, 1}) {
+				t.Fatalf("import: %+v, %v; want %d added and line %d rejected", res, err, n-1, tc.bad)
+			}
+			if e := res.Errors[0]; e.Line != tc.bad || e.Reason != tc.reason {
+				t.Errorf("rejected %+v, want line %d %s", e, tc.bad, tc.reason)
+			}
+			lane := gate.Lane{ID: "north-1", Direction: gate.In}
+			for _, i := range []int{1, tc.bad + 1, n} {
+				bc := fmt.Sprintf("T-%05d-%s", i, strings.Repeat("x", 10))
+				if d := ix.Scan(context.Background(), lane.Scan(bc, time.Now())); !d.Admit {
+					t.Errorf("scan of line %d's %s: %+v", i, bc, d)
+				}
+			}
+		})
 	}
 }

@@ -128,30 +128,6 @@ func (src *Source) start() error {
 	return nil
 }
 
-// sniffBinary returns why head is not a text file admit can read, or "".
-func sniffBinary(head []byte) string {
-	magic := []struct{ prefix, what string }{
-		{"\xff\xfe", "the file is UTF-16 text: save it as UTF-8"},
-		{"\xfe\xff", "the file is UTF-16 text: save it as UTF-8"},
-		{"PK\x03\x04", "the file is a ZIP archive (an .xlsx workbook?): export it as CSV"},
-		{"\xd0\xcf\x11\xe0", "the file is an old Office document (.xls?): export it as CSV"},
-		{"\x1f\x8b", "the file is gzip-compressed: send it uncompressed"},
-		{"%PDF", "the file is a PDF: send the barcodes as text or CSV"},
-	}
-	for _, m := range magic {
-		if bytes.HasPrefix(head, []byte(m.prefix)) {
-			return m.what
-		}
-	}
-	if len(head) > 4096 {
-		head = head[:4096]
-	}
-	if i := bytes.IndexByte(head, 0); i >= 0 {
-		return fmt.Sprintf("the file holds binary data (a NUL byte at offset %d): send a text file", i)
-	}
-	return ""
-}
-
 // detect picks the format from the first non-blank line of head: a SecuTix
 // header, or eleven ';' fields with a known TICKET_STATE, is secutix; a
 // header naming a barcode column is csv; anything else is lines.
@@ -241,6 +217,9 @@ func (src *Source) nextLine() (gate.ImportLine, error) {
 		}
 		if err := gate.CheckBarcode(view(b)); err != nil {
 			return gate.ImportLine{Line: line, Reject: barcodeReject(line, b, err, "")}, nil
+		}
+		if le := invisibleReject(line, b, ""); le != nil {
+			return gate.ImportLine{Line: line, Reject: le}, nil
 		}
 		if src.reqEvents == nil {
 			return rejectLine(line, string(b), gate.RejectMissingEvent,

@@ -47,3 +47,45 @@ func ExampleLane() {
 	// awaiting_passage relay on: false
 	// idle ticket used: false
 }
+
+// An appliance's lanes in a Set: Start runs the boards, then the lanes;
+// Stop halts the lanes (what is pending is annulled while the index is
+// still there), then the boards.
+func ExampleSet() {
+	clock := turnstiletest.NewClock(time.Date(2026, 12, 5, 18, 30, 0, 0, time.UTC))
+	board := turnstiletest.NewBoard("ABCDE", 2, clock)
+	ledger, index := newLedger("9836900602677354")
+	set, err := turnstile.NewSet(clock, zerolog.Nop())
+	if err != nil {
+		panic(err)
+	}
+	set.AddBoard(board)
+	lane, err := set.Add(turnstile.LaneSpec{
+		Lane:      gate.Lane{ID: "north-1"},
+		Validator: index,
+		Parts:     turnstile.Parts{Lock: board.Channel(1), Passage: turnstiletest.NewInput("sensor")},
+		Config:    &turnstile.Config{Confirm: turnstile.ConfirmPassage, Clock: clock},
+		Hardware:  "board ABCDE, relay 1",
+	})
+	if err != nil {
+		panic(err)
+	}
+	if err := set.Start(context.Background()); err != nil {
+		panic(err)
+	}
+	d := lane.Scan(context.Background(), gate.Scan{Barcode: "9836900602677354", At: clock.Now()})
+	fmt.Println(d.Reason, lane.Status().State)
+	if err := set.Stop(); err != nil {
+		panic(err)
+	}
+	fmt.Println(lane.Status().State, "annulled:", len(ledger.annulments()))
+	for _, sw := range board.Switches() {
+		fmt.Println(sw.Output, sw.On)
+	}
+	// Output:
+	// ok unlocked
+	// halted annulled: 1
+	// board:ABCDE/1 false
+	// board:ABCDE/1 true
+	// board:ABCDE/1 false
+}

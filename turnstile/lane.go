@@ -1,11 +1,17 @@
 package turnstile
 
+// This file is the lane itself: its parts, how it is made, how a scan is
+// decided at it and what it shows. admission.go holds the unlock and
+// passage transitions, fault.go relay faults, emergencies, annulments and
+// Halt.
+
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/admitgate/admit/gate"
@@ -28,7 +34,8 @@ func States() []string {
 	return []string{StateIdle, StateUnlocked, StateAwaitingPassage, StateFaulted, StateEmergencyOpen, StateEmergencyHold, StateHalted}
 }
 
-// Parts are the hardware of a lane. Only Lock is required.
+// Parts are the hardware of a lane. Only Lock is required, except for a
+// door (NewDoor), which has a scanner and nothing else.
 type Parts struct {
 	Lock    Output      // the relay that unlocks the turnstile (on: unlocked)
 	Passage Input       // the passage sensor; required with confirm "passage"
@@ -73,20 +80,26 @@ type annulRetry struct {
 // unlocked for an admission it refuses further scans with lane_busy, or
 // queues their admissions when Config.Queue is set.
 //
+// A door ([NewDoor]) is a lane without a turnstile: its scanner's reads are
+// decided, counted and shown like a turnstile's, an admission is final at
+// once, and emergencies pass it by.
+//
 // Every method is safe for concurrent use. Operations on one lane run one at
 // a time (a scan waits for the previous one); Status never waits for them.
 type Lane struct {
-	lane  gate.Lane
-	cfg   Config
-	parts Parts
-	v     gate.Validator
-	clock Clock
-	log   zerolog.Logger
-	m     laneMetrics
-	sig   *signals
-	by    string // who annuls: "lane:<id>"
+	id     string
+	policy atomic.Pointer[gate.Lane] // name, direction, events: SetPolicy changes them
+	cfg    Config
+	parts  Parts
+	v      gate.Validator
+	clock  Clock
+	log    zerolog.Logger
+	m      laneMetrics
+	sig    *signals
+	by     string // who annuls: "lane:<id>"
 
 	mu          sync.Mutex
+	started     bool // the outputs were set to idle: scans are taken
 	halted      bool
 	emergency   *emergency
 	relayFault  string
@@ -112,6 +125,33 @@ type Lane struct {
 // relay that does not answer leaves the lane faulted (and retested), not an
 // error, so an unplugged board does not stop the appliance from starting.
 func NewLane(l gate.Lane, v gate.Validator, parts Parts, cfg *Config, log zerolog.Logger) (*Lane, error) {
+	if parts.Lock == nil {
+		return nil, gate.Errorf(gate.EINVALID, "lane %s has no unlock relay", l.ID)
+	}
+	ln, err := newLane(l, v, parts, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	ln.start()
+	return ln, nil
+}
+
+// NewDoor returns a lane without a turnstile: scans at it (its scanner's
+// reads through Handle or Run, others through Scan) are decided with v and
+// shown in its status, an admission is final at once, and nothing else
+// happens. A nil clock is the system clock.
+func NewDoor(l gate.Lane, v gate.Validator, scanner ScannerLink, clock Clock, log zerolog.Logger) (*Lane, error) {
+	ln, err := newLane(l, v, Parts{Scanner: scanner}, &Config{Clock: clock}, log)
+	if err != nil {
+		return nil, err
+	}
+	ln.start()
+	return ln, nil
+}
+
+// newLane checks and builds the lane without touching its outputs; start
+// sets them to idle. Without parts.Lock it is a door.
+func newLane(l gate.Lane, v gate.Validator, parts Parts, cfg *Config, log zerolog.Logger) (*Lane, error) {
 	var c Config
 	if cfg != nil {
 		c = *cfg
@@ -126,16 +166,17 @@ func NewLane(l gate.Lane, v gate.Validator, parts Parts, cfg *Config, log zerolo
 	if l.Direction == 0 {
 		l.Direction = gate.In
 	}
+	door := parts.Lock == nil
 	switch {
 	case v == nil:
 		return nil, fmt.Errorf("turnstile: lane %s: no validator", l.ID)
-	case parts.Lock == nil:
-		return nil, gate.Errorf(gate.EINVALID, "lane %s has no unlock relay", l.ID)
+	case door && (parts.Passage != nil || parts.Green != nil || parts.Red != nil || parts.Buzzer != nil):
+		return nil, gate.Errorf(gate.EINVALID, "lane %s has a sensor or lights but no unlock relay", l.ID)
 	case c.Confirm == ConfirmPassage && parts.Passage == nil:
 		return nil, gate.Errorf(gate.EINVALID, "lane %s: confirm \"passage\" needs a passage sensor", l.ID)
 	}
 	ln := &Lane{
-		lane:    l,
+		id:      l.ID,
 		cfg:     c,
 		parts:   parts,
 		v:       v,
@@ -145,33 +186,78 @@ func NewLane(l gate.Lane, v gate.Validator, parts Parts, cfg *Config, log zerolo
 		by:      "lane:" + l.ID,
 		retries: map[uint64]*annulRetry{},
 	}
+	l.Events = slices.Clone(l.Events)
+	ln.policy.Store(&l)
 	ln.sig = newSignals(&c, parts.Green, parts.Red, parts.Buzzer, ln.outputFailed)
 	ln.mu.Lock()
-	defer ln.mu.Unlock()
-	if err := parts.Lock.Set(false); err != nil {
-		ln.relayFailed("lock", err)
-	} else {
-		ln.sig.show(sceneIdle)
-	}
 	ln.publish()
+	ln.mu.Unlock()
 	return ln, nil
 }
 
+// start switches the outputs to their idle state and takes scans from then
+// on; a lane already started or halted is left alone.
+func (l *Lane) start() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.started || l.halted {
+		return
+	}
+	l.started = true
+	if l.parts.Lock != nil {
+		if err := l.parts.Lock.Set(false); err != nil {
+			l.relayFailed("lock", err)
+		} else {
+			l.sig.show(sceneIdle)
+		}
+	}
+	l.publish()
+}
+
 // ID returns the lane's id.
-func (l *Lane) ID() string { return l.lane.ID }
+func (l *Lane) ID() string { return l.id }
 
 // Config returns the lane's configuration, defaults filled in.
 func (l *Lane) Config() Config { return l.cfg }
 
+// Turnstile reports whether the lane drives a turnstile (it has an unlock
+// relay); a door does not.
+func (l *Lane) Turnstile() bool { return l.parts.Lock != nil }
+
+// Policy returns the lane as the gate sees it: id, name, direction, events.
+func (l *Lane) Policy() gate.Lane { return *l.policy.Load() }
+
+// SetPolicy changes the lane's name, direction and events (a reload); the
+// id stays. Reads decided from then on carry the new policy.
+func (l *Lane) SetPolicy(p gate.Lane) error {
+	if p.ID != l.id {
+		return gate.Errorf(gate.EINVALID, "lane %s cannot become lane %s", l.id, p.ID)
+	}
+	l.setPolicy(p)
+	return nil
+}
+
+// setPolicy is SetPolicy for a policy of this lane.
+func (l *Lane) setPolicy(p gate.Lane) {
+	if p.Direction == 0 {
+		p.Direction = gate.In
+	}
+	p.Events = slices.Clone(p.Events)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.policy.Store(&p)
+	l.publish()
+}
+
 // Handle decides one read from the lane's scanner: a malformed read is
-// refused (and journaled) as malformed, anything else is scanned in the
-// lane's direction at the read's time, with its source.
+// refused (and journaled) as malformed, anything else is scanned with the
+// lane's policy at the read's time, with its source.
 func (l *Lane) Handle(ctx context.Context, r gate.Read) gate.Decision {
 	at := r.At
 	if at.IsZero() {
 		at = l.clock.Now()
 	}
-	s := l.lane.Scan(r.Text, at)
+	s := l.policy.Load().Scan(r.Text, at)
 	s.Source = r.Source
 	if r.Malformed != "" {
 		s.Deny, s.Detail = gate.ReasonMalformed, r.Malformed
@@ -185,19 +271,23 @@ func (l *Lane) Handle(ctx context.Context, r gate.Read) gate.Decision {
 // emergency, halted) sets s.Deny so the index journals the refusal without
 // redeeming anything. The returned decision is what happened: an admission
 // whose relay failed to unlock comes back as an error refusal, annulled.
-// A replayed decision (a repeated nonce) moves nothing.
+// A replayed decision (a repeated nonce) moves nothing. A lane a Set has not
+// started yet refuses without asking the validator.
 func (l *Lane) Scan(ctx context.Context, s gate.Scan) gate.Decision {
 	start := time.Now()
 	if s.Lane == "" {
-		s.Lane = l.lane.ID
+		s.Lane = l.id
 	}
 	if s.Direction == 0 {
-		s.Direction = l.lane.Direction
+		s.Direction = l.policy.Load().Direction
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if s.Lane != l.lane.ID && s.Deny == 0 {
-		s.Deny, s.Detail = gate.ReasonError, fmt.Sprintf("a scan for lane %s reached lane %s", s.Lane, l.lane.ID)
+	if !l.started && !l.halted {
+		return s.Refusal(gate.ReasonError, fmt.Sprintf("lane %s is starting", l.id))
+	}
+	if s.Lane != l.id && s.Deny == 0 {
+		s.Deny, s.Detail = gate.ReasonError, fmt.Sprintf("a scan for lane %s reached lane %s", s.Lane, l.id)
 	}
 	if s.Deny == 0 {
 		s.Deny, s.Detail = l.refusal()
@@ -229,369 +319,19 @@ func (l *Lane) Scan(ctx context.Context, s gate.Scan) gate.Decision {
 func (l *Lane) refusal() (gate.Reason, string) {
 	switch {
 	case l.halted:
-		return gate.ReasonError, fmt.Sprintf("lane %s is halted", l.lane.ID)
+		return gate.ReasonError, fmt.Sprintf("lane %s is halted", l.id)
 	case l.emergency != nil:
-		return gate.ReasonError, fmt.Sprintf("lane %s: emergency release by %s since %s", l.lane.ID, l.emergency.by, l.emergency.since.Format(time.RFC3339))
+		return gate.ReasonError, fmt.Sprintf("lane %s: emergency release by %s since %s", l.id, l.emergency.by, l.emergency.since.Format(time.RFC3339))
 	case l.relayFault != "":
-		return gate.ReasonError, fmt.Sprintf("lane %s is faulted: %s", l.lane.ID, l.relayFault)
+		return gate.ReasonError, fmt.Sprintf("lane %s is faulted: %s", l.id, l.relayFault)
 	case l.sensorFault != "" && l.cfg.Confirm == ConfirmPassage:
-		return gate.ReasonError, fmt.Sprintf("lane %s is faulted: %s", l.lane.ID, l.sensorFault)
+		return gate.ReasonError, fmt.Sprintf("lane %s is faulted: %s", l.id, l.sensorFault)
 	case l.cur != nil && !l.cfg.Queue:
-		return gate.ReasonLaneBusy, fmt.Sprintf("lane %s is still open for scan %d", l.lane.ID, l.cur.d.Seq)
+		return gate.ReasonLaneBusy, fmt.Sprintf("lane %s is still open for scan %d", l.id, l.cur.d.Seq)
 	case l.cur != nil && len(l.queue) >= l.cfg.MaxQueue:
-		return gate.ReasonLaneBusy, fmt.Sprintf("lane %s has %d admissions waiting", l.lane.ID, len(l.queue))
+		return gate.ReasonLaneBusy, fmt.Sprintf("lane %s has %d admissions waiting", l.id, len(l.queue))
 	}
 	return 0, ""
-}
-
-// admit unlocks for d, or queues it behind the current admission. l.mu is held.
-func (l *Lane) admit(d gate.Decision) gate.Decision {
-	a := &admission{d: d}
-	if l.cur != nil {
-		l.queue = append(l.queue, a)
-		l.log.Info().Uint64("seq", d.Seq).Int("waiting", len(l.queue)).Msg("admission queued")
-		return d
-	}
-	if !l.unlock(a) {
-		d.Admit, d.Reason = false, gate.ReasonError
-		d.Detail = fmt.Sprintf("lane %s: %s; the admission was annulled", l.lane.ID, l.relayFault)
-	}
-	return d
-}
-
-// unlock switches the relay on for a and starts its unlock time. A relay
-// that fails faults the lane and annuls a (and every queued admission).
-// l.mu is held.
-func (l *Lane) unlock(a *admission) bool {
-	t0 := time.Now()
-	err := l.parts.Lock.Set(true)
-	l.m.unlocked(time.Since(t0))
-	if err != nil {
-		l.annul(a.d.Seq, CauseRelay, 1)
-		l.relayFailed("unlock", err)
-		return false
-	}
-	a.unlockedAt = l.clock.Now()
-	l.cur, l.lateSeq = a, 0
-	if l.cfg.Confirm == ConfirmNone {
-		a.final = true
-		l.admits++
-	}
-	l.arm(l.cfg.UnlockTime, l.unlockElapsed)
-	l.sig.show(sceneAdmit)
-	l.log.Info().Uint64("seq", a.d.Seq).Str("barcode", a.d.Barcode).Msg("unlocked")
-	return true
-}
-
-// arm replaces the admission timer with fn after d. l.mu is held.
-func (l *Lane) arm(d time.Duration, fn func()) {
-	l.stopTimer()
-	gen := l.gen
-	l.timer = l.clock.AfterFunc(d, func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.gen != gen || l.cur == nil {
-			return // replaced, or the admission ended while this waited for the lock
-		}
-		l.timer = nil
-		fn()
-		l.publish()
-	})
-}
-
-func (l *Lane) stopTimer() {
-	l.gen++
-	if l.timer != nil {
-		l.timer.Stop()
-		l.timer = nil
-	}
-}
-
-// unlockElapsed locks the turnstile when nobody passed in the unlock time.
-// l.mu is held.
-func (l *Lane) unlockElapsed() {
-	a := l.cur
-	if err := l.parts.Lock.Set(false); err != nil {
-		l.relayFailed("lock", err)
-		return
-	}
-	a.locked = true
-	if a.final {
-		l.finish()
-		return
-	}
-	rest := l.cfg.PassageTimeout - l.cfg.UnlockTime
-	if rest <= 0 {
-		l.passageTimedOut()
-		return
-	}
-	l.sig.show(sceneIdle)
-	l.arm(rest, l.passageTimedOut)
-}
-
-// passageTimedOut annuls an admission nobody passed on. l.mu is held.
-func (l *Lane) passageTimedOut() {
-	a := l.cur
-	l.cur = nil
-	l.log.Info().Uint64("seq", a.d.Seq).Str("barcode", a.d.Barcode).Dur("timeout", l.cfg.PassageTimeout).
-		Msg("nobody passed; annulling the admission")
-	l.annul(a.d.Seq, CauseTimeout, 1)
-	l.lateSeq = a.d.Seq
-	l.next()
-}
-
-// finish ends the current admission and unlocks for the next. l.mu is held.
-func (l *Lane) finish() {
-	l.cur = nil
-	l.stopTimer()
-	l.next()
-}
-
-// next unlocks for the first queued admission, or shows idle. l.mu is held.
-func (l *Lane) next() {
-	if len(l.queue) == 0 {
-		l.sig.show(l.standingScene())
-		return
-	}
-	a := l.queue[0]
-	l.queue = l.queue[1:]
-	l.unlock(a)
-}
-
-// Passage is a passage sensor edge; the lane's Run delivers its sensor's
-// edges here, and a sensor wired some other way can call it. An active edge
-// confirms the current admission and locks the turnstile; Initial and
-// inactive edges only show the sensor works.
-func (l *Lane) Passage(e Edge) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	defer l.publish()
-	if l.sensorFault != "" {
-		l.log.Info().Msg("passage sensor answers again")
-		l.sensorFault = ""
-		l.sensorGen++
-		l.sig.show(l.standingScene())
-	}
-	if e.Initial || !e.Active {
-		return
-	}
-	if e.At.IsZero() {
-		e.At = l.clock.Now()
-	}
-	a := l.cur
-	switch {
-	case l.halted:
-		l.m.passage(PassageUnexpected)
-		return
-	case l.emergency != nil:
-		l.m.passage(PassageEmergency)
-		return
-	case a == nil && l.lateSeq != 0:
-		l.m.passage(PassageLate)
-		l.log.Warn().Uint64("seq", l.lateSeq).Time("at", e.At).
-			Msg("passage after the admission was annulled at its timeout; the ticket was given back")
-		l.lateSeq = 0
-		return
-	case a == nil || e.At.Before(a.unlockedAt):
-		l.m.passage(PassageUnexpected)
-		l.log.Warn().Time("at", e.At).Msg("passage without an admission")
-		return
-	}
-	if !a.final {
-		a.final = true
-		l.admits++
-	}
-	l.m.passage(PassageAdmitted)
-	l.m.passed(e.At.Sub(a.unlockedAt))
-	l.log.Info().Uint64("seq", a.d.Seq).Dur("after", e.At.Sub(a.unlockedAt)).Msg("passed")
-	if !a.locked {
-		if err := l.parts.Lock.Set(false); err != nil {
-			l.relayFailed("lock", err)
-			return
-		}
-	}
-	l.finish()
-}
-
-// relayFailed faults the lane: what is pending and not final is annulled, the
-// relay is set to its wanted level once more, and a retest is scheduled.
-// l.mu is held.
-func (l *Lane) relayFailed(op string, err error) {
-	l.relayFault = fmt.Sprintf("relay %s failed to %s: %v", l.parts.Lock, op, err)
-	l.m.relayFault()
-	l.log.Error().Err(err).Str("relay", l.parts.Lock.String()).Str("op", op).Msg("relay fault; the lane refuses scans until it answers")
-	l.dropPending(CauseRelay)
-	_ = l.parts.Lock.Set(l.wantRelay()) // best effort; the retest finds out
-	l.sig.show(l.standingScene())
-	l.scheduleRetest()
-}
-
-// dropPending annuls the current admission unless final and every queued
-// one (none of them got an unlock). l.mu is held.
-func (l *Lane) dropPending(cause string) {
-	l.stopTimer()
-	if a := l.cur; a != nil && !a.final {
-		l.annul(a.d.Seq, cause, 1)
-	}
-	l.cur = nil
-	for _, a := range l.queue {
-		l.annul(a.d.Seq, cause, 1)
-	}
-	l.queue = nil
-}
-
-func (l *Lane) wantRelay() bool {
-	return l.emergency != nil && l.cfg.Emergency == EmergencyOpen && !l.halted
-}
-
-func (l *Lane) scheduleRetest() {
-	if l.retest != nil || l.halted {
-		return
-	}
-	l.retest = l.clock.AfterFunc(l.cfg.RetestInterval, l.retestRelay)
-}
-
-// retestRelay switches a faulted relay to its wanted level; success clears
-// the fault.
-func (l *Lane) retestRelay() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.retest = nil
-	if l.halted || l.relayFault == "" {
-		return
-	}
-	if err := l.parts.Lock.Set(l.wantRelay()); err != nil {
-		l.log.Debug().Err(err).Msg("relay still faulted")
-		l.scheduleRetest()
-		return
-	}
-	l.relayRecovered()
-	l.publish()
-}
-
-func (l *Lane) relayRecovered() {
-	l.log.Info().Str("relay", l.parts.Lock.String()).Str("fault", l.relayFault).Msg("relay answers again; the lane is back in service")
-	l.relayFault = ""
-	if l.retest != nil {
-		l.retest.Stop()
-		l.retest = nil
-	}
-	l.sig.show(l.standingScene())
-}
-
-func (l *Lane) standingScene() scene {
-	switch {
-	case l.emergency != nil:
-		return sceneEmergency
-	case l.relayFault != "", l.sensorFault != "" && l.cfg.Confirm == ConfirmPassage:
-		return sceneFault
-	case l.cur != nil && !l.cur.locked:
-		return sceneAdmit
-	}
-	return sceneIdle
-}
-
-// setEmergency starts or ends an emergency release at this lane. Starting
-// annuls what is pending and holds the relay on (open) or off (hold).
-func (l *Lane) setEmergency(on bool, by string, at time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	defer l.publish()
-	if l.halted || on == (l.emergency != nil) {
-		return
-	}
-	if on {
-		l.emergency = &emergency{by: by, since: at}
-		l.dropPending(CauseEmergency)
-		l.log.Warn().Str("by", by).Str("mode", string(l.cfg.Emergency)).Msg("emergency release")
-	} else {
-		l.emergency = nil
-		l.log.Warn().Str("by", by).Msg("emergency cleared; the lane is back in service")
-	}
-	op := "lock"
-	if l.wantRelay() {
-		op = "unlock"
-	}
-	if err := l.parts.Lock.Set(l.wantRelay()); err != nil {
-		l.relayFailed(op, err)
-		return
-	}
-	if l.relayFault != "" {
-		l.relayRecovered()
-		return
-	}
-	l.sig.show(l.standingScene())
-}
-
-// annul gives an admission back through the validator. A storage fault is
-// retried (RetestInterval apart, doubling) up to AnnulAttempts; a refusal
-// (unknown seq, already annulled) is logged. l.mu is held.
-func (l *Lane) annul(seq uint64, cause string, attempt int) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.AnnulTimeout)
-	_, err := l.v.Annul(ctx, seq, l.by)
-	cancel()
-	if err == nil {
-		l.m.annulled(cause)
-		l.log.Info().Uint64("seq", seq).Str("cause", cause).Msg("admission annulled; the ticket can be used again")
-		return
-	}
-	l.m.annulFailed()
-	switch gate.ErrorCode(err) {
-	case gate.ENOTFOUND, gate.ECONFLICT, gate.EINVALID:
-		l.log.Error().Err(err).Uint64("seq", seq).Str("cause", cause).Msg("the index refused the annulment")
-		return
-	}
-	if attempt >= l.cfg.AnnulAttempts || l.halted {
-		l.log.Error().Err(err).Uint64("seq", seq).Str("cause", cause).Int("attempts", attempt).
-			Msgf("could not annul scan %d: the ticket stays used until it is annulled by hand (POST /v1/scans/%d/annul)", seq, seq)
-		return
-	}
-	delay := l.cfg.RetestInterval << (attempt - 1)
-	l.log.Warn().Err(err).Uint64("seq", seq).Dur("retry_in", delay).Msg("annulment failed; retrying")
-	r := &annulRetry{cause: cause, attempt: attempt + 1}
-	r.timer = l.clock.AfterFunc(delay, func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.retries[seq] != r {
-			return // flushed by Halt
-		}
-		delete(l.retries, seq)
-		l.annul(seq, r.cause, r.attempt)
-	})
-	l.retries[seq] = r
-}
-
-// Halt puts every output of the lane in its safe state (off), annuls what is
-// pending, tries pending annulment retries once more, and refuses scans from
-// then on. The daemon calls it on shutdown, before closing the index, and on
-// fatal errors. It implements periph's conn.Resource idea; calling it again
-// switches the outputs off again.
-func (l *Lane) Halt() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	defer l.publish()
-	if !l.halted {
-		l.log.Info().Msg("halting")
-	}
-	l.dropPending(CauseHalt)
-	l.halted = true
-	if l.retest != nil {
-		l.retest.Stop()
-		l.retest = nil
-	}
-	for seq, r := range l.retries {
-		r.timer.Stop()
-		delete(l.retries, seq)
-		l.annul(seq, r.cause, r.attempt)
-	}
-	var errs []error
-	if err := l.parts.Lock.Set(false); err != nil {
-		errs = append(errs, fmt.Errorf("turnstile: lane %s: relay %s: %w", l.lane.ID, l.parts.Lock, err))
-	}
-	if err := l.sig.halt(); err != nil {
-		errs = append(errs, fmt.Errorf("turnstile: lane %s: signals: %w", l.lane.ID, err))
-	}
-	return errors.Join(errs...)
 }
 
 // Run handles reads until ctx is done, and meanwhile watches the passage
@@ -601,80 +341,37 @@ func (l *Lane) Halt() error {
 func (l *Lane) Run(ctx context.Context, reads <-chan gate.Read) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if in := l.parts.Passage; in != nil {
+	if l.parts.Passage != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			watchInput(ctx, l.clock, l.cfg.RetestInterval, in, l.Passage, l.sensorFailed, l.sensorRestarted)
+			l.watchPassage(ctx)
 		}()
 	}
+	l.read(ctx, ctx, reads)
+	return ctx.Err()
+}
+
+// read decides reads until ctx is done, each under decide. A closed (or
+// nil) reads channel waits for ctx.
+func (l *Lane) read(ctx, decide context.Context, reads <-chan gate.Read) {
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		case r, ok := <-reads:
 			if !ok {
 				reads = nil
 				continue
 			}
-			l.Handle(ctx, r)
+			l.Handle(decide, r)
 		}
 	}
 }
 
-func (l *Lane) sensorFailed(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.sensorGen++
-	l.sensorFault = fmt.Sprintf("passage sensor %s: %v", l.parts.Passage, err)
-	l.log.Error().Err(err).Str("sensor", l.parts.Passage.String()).Msg("passage sensor failed; watching it again shortly")
-	l.sig.show(l.standingScene())
-	l.publish()
-}
-
-// sensorRestarted is called when the sensor is watched again: if it runs a
-// RetestInterval without failing (or delivers an edge sooner), the fault clears.
-func (l *Lane) sensorRestarted() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	gen := l.sensorGen
-	l.clock.AfterFunc(l.cfg.RetestInterval, func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.sensorGen != gen || l.sensorFault == "" {
-			return
-		}
-		l.log.Info().Msg("passage sensor watched again")
-		l.sensorFault = ""
-		l.sig.show(l.standingScene())
-		l.publish()
-	})
-}
-
-// watchInput watches in until ctx is done, watching it again retry after
-// each failure.
-func watchInput(ctx context.Context, c Clock, retry time.Duration, in Input, fn func(Edge), failed func(error), restarted func()) {
-	for first := true; ; first = false {
-		if !first {
-			restarted()
-		}
-		err := in.Watch(ctx, fn)
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			err = errors.New("watch ended")
-		}
-		failed(err)
-		if !sleep(ctx, c, retry) {
-			return
-		}
-	}
-}
-
-func (l *Lane) outputFailed(o Output, err error) {
-	l.m.outputError(o.String())
-	l.log.Warn().Err(err).Str("output", o.String()).Msg("signal output failed to switch")
+// watchPassage watches the passage sensor until ctx is done.
+func (l *Lane) watchPassage(ctx context.Context) {
+	watchInput(ctx, l.clock, l.cfg.RetestInterval, l.parts.Passage, l.Passage, l.sensorFailed, l.sensorRestarted)
 }
 
 // Status returns what an operator sees of the lane. It never waits for a
@@ -689,12 +386,13 @@ func (l *Lane) Status() gate.LaneStatus {
 
 // publish refreshes the status snapshot. l.mu is held.
 func (l *Lane) publish() {
+	p := l.policy.Load()
 	st := gate.LaneStatus{
-		ID:        l.lane.ID,
-		Name:      l.lane.Name,
-		Direction: l.lane.Direction,
-		Events:    l.lane.Events,
-		RelayOK:   l.relayFault == "",
+		ID:        l.id,
+		Name:      p.Name,
+		Direction: p.Direction,
+		Events:    p.Events,
+		RelayOK:   l.parts.Lock != nil && l.relayFault == "",
 		State:     l.state(),
 		Emergency: l.emergency != nil,
 		Last:      l.last,

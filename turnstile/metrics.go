@@ -12,7 +12,7 @@ const (
 	CauseTimeout   = "timeout"   // nobody passed within the passage timeout
 	CauseRelay     = "relay"     // the relay failed to switch
 	CauseEmergency = "emergency" // an emergency release took the lane
-	CauseHalt      = "halt"      // the lane was halted (shutdown, fatal error)
+	CauseHalt      = "halt"      // the lane was halted: the appliance stopped
 	CauseRefused   = "refused"   // the index admitted a scan the lane had refused (a validator bug)
 )
 
@@ -188,5 +188,48 @@ func (lm *laneMetrics) unlocked(took time.Duration) {
 func (lm *laneMetrics) passed(after time.Duration) {
 	if lm.on {
 		lm.passageSecs.Observe(after.Seconds())
+	}
+}
+
+// The Set's gauges, read from the turnstile lanes' status at scrape time.
+
+var (
+	descState     = prometheus.NewDesc("admit_lane_state", "1 for the lane's current state, 0 for the others.", []string{"lane", "state"}, nil)
+	descRelayOK   = prometheus.NewDesc("admit_lane_relay_ok", "1 when the lane's unlock relay answers.", []string{"lane"}, nil)
+	descScanner   = prometheus.NewDesc("admit_lane_scanner_connected", "1 when the lane's scanner is attached.", []string{"lane"}, nil)
+	descEmergency = prometheus.NewDesc("admit_lane_emergency", "1 while an emergency release holds the lane.", []string{"lane"}, nil)
+	descScans     = prometheus.NewDesc("admit_lane_scans_total", "Scans decided at the lane since start.", []string{"lane"}, nil)
+	descAdmits    = prometheus.NewDesc("admit_lane_admits_total", "Admissions that became final at the lane since start.", []string{"lane"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (s *Set) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descState, descRelayOK, descScanner, descEmergency, descScans, descAdmits} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: the lanes' gauges, read from
+// their status at scrape time.
+func (s *Set) Collect(ch chan<- prometheus.Metric) {
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	for _, l := range s.lanes {
+		if !l.Turnstile() {
+			continue // a door has no turnstile to show
+		}
+		st := l.Status()
+		for _, name := range States() {
+			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, b(st.State == name), st.ID, name)
+		}
+		ch <- prometheus.MustNewConstMetric(descRelayOK, prometheus.GaugeValue, b(st.RelayOK), st.ID)
+		ch <- prometheus.MustNewConstMetric(descScanner, prometheus.GaugeValue, b(st.ScannerConnected), st.ID)
+		ch <- prometheus.MustNewConstMetric(descEmergency, prometheus.GaugeValue, b(st.Emergency), st.ID)
+		ch <- prometheus.MustNewConstMetric(descScans, prometheus.CounterValue, float64(st.Scans), st.ID)
+		ch <- prometheus.MustNewConstMetric(descAdmits, prometheus.CounterValue, float64(st.Admits), st.ID)
 	}
 }

@@ -73,17 +73,17 @@ type appliance struct {
 // fakeEmergency is an emergency release over one turnstile lane, north-1.
 type fakeEmergency struct {
 	mu     sync.Mutex
-	st     httpapi.EmergencyStatus
+	st     gate.EmergencyStatus
 	reason string
 }
 
 var _ httpapi.EmergencyControl = (*fakeEmergency)(nil)
 
 func newFakeEmergency() *fakeEmergency {
-	return &fakeEmergency{st: httpapi.EmergencyStatus{Lanes: []httpapi.EmergencyLane{{ID: "north-1", Mode: "open", State: "idle"}}}}
+	return &fakeEmergency{st: gate.EmergencyStatus{Lanes: []gate.EmergencyLane{{ID: "north-1", Mode: "open", State: "idle"}}}}
 }
 
-func (f *fakeEmergency) Release(_ context.Context, by, reason string) (httpapi.EmergencyStatus, error) {
+func (f *fakeEmergency) Release(_ context.Context, by, reason string) (gate.EmergencyStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.st.Active {
@@ -94,7 +94,7 @@ func (f *fakeEmergency) Release(_ context.Context, by, reason string) (httpapi.E
 	return f.st, nil
 }
 
-func (f *fakeEmergency) Clear(_ context.Context, by string) (httpapi.EmergencyStatus, error) {
+func (f *fakeEmergency) Clear(_ context.Context, by string) (gate.EmergencyStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.st.InputActive {
@@ -105,7 +105,7 @@ func (f *fakeEmergency) Clear(_ context.Context, by string) (httpapi.EmergencySt
 	return f.st, nil
 }
 
-func (f *fakeEmergency) Status() httpapi.EmergencyStatus {
+func (f *fakeEmergency) Status() gate.EmergencyStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.st

@@ -23,6 +23,7 @@ import (
 type clientFlags struct {
 	url, token string
 	timeout    time.Duration
+	getenv     func(string) string
 }
 
 func (m *Main) clientFlagSet(fs *flag.FlagSet, f *clientFlags) {
@@ -31,14 +32,21 @@ func (m *Main) clientFlagSet(fs *flag.FlagSet, f *clientFlags) {
 		def = "http://127.0.0.1:8080"
 	}
 	fs.StringVar(&f.url, "url", def, "the appliance's URL (ADMIT_URL)")
-	fs.StringVar(&f.token, "token", m.Getenv("ADMIT_TOKEN"), "a bearer token (ADMIT_TOKEN); prefer the variable, flags show in ps")
+	// The token's default is read when it is used, never set as the flag's
+	// default: -h prints defaults, and a secret is never shown.
+	fs.StringVar(&f.token, "token", "", "a bearer token (default: ADMIT_TOKEN); prefer the variable, flags show in ps")
+	f.getenv = m.Getenv
 	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (0: 10s for a scan, none for an import)")
 }
 
 // call sends a request and decodes a JSON answer into out, returning the
 // API's error message for a 4xx or 5xx that is not wanted.
 func (f *clientFlags) call(ctx context.Context, method, path string, body io.Reader, out any, ok ...int) (int, error) {
-	if f.token == "" {
+	token := f.token
+	if token == "" && f.getenv != nil {
+		token = f.getenv("ADMIT_TOKEN")
+	}
+	if token == "" {
 		return 0, &exitError{code: 2, err: errors.New("no token: set ADMIT_TOKEN or -token")}
 	}
 	if f.timeout > 0 {
@@ -50,7 +58,7 @@ func (f *clientFlags) call(ctx context.Context, method, path string, body io.Rea
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+f.token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/octet-stream")
 	}

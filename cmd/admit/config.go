@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,6 +39,8 @@ type Config struct {
 	Events      []EventConfig      `toml:"events"`
 	Lanes       []LaneConfig       `toml:"lanes"`
 	DropFolders []DropFolderConfig `toml:"drop_folders"`
+	Exports     []ExportConfig     `toml:"exports"`  // outbound.go
+	Webhooks    []WebhookConfig    `toml:"webhooks"` // outbound.go
 }
 
 // HTTPConfig is the API's listener and limits.
@@ -144,9 +144,12 @@ func DefaultConfig() *Config {
 // errors that name their line, so a typo never silently falls back to a
 // default. It does not validate; call Validate.
 func ParseConfig(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("config: read: %w", err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("config: the configuration is over %s; is it the right file?", sizeWords(maxConfigSize))
 	}
 	c := DefaultConfig()
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(c)
@@ -198,43 +201,20 @@ func keyLine(data []byte, k toml.Key) int {
 	return 0
 }
 
-// ReadConfigFile parses the file at path and reads the secret files its
-// tokens name, relative to the file's directory.
-func ReadConfigFile(path string) (*Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	defer f.Close()
-	c, err := ParseConfig(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := c.loadSecrets(filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
-}
+// errNoTokens refuses a configuration without tokens: admit serves no API
+// that nobody may use safely.
+var errNoTokens = errors.New("config: no [[tokens]]: admit refuses to serve an API nobody may use safely; add an admin token (see docs/config.md)")
 
-// loadSecrets reads secret_file of every token that has one.
-func (c *Config) loadSecrets(dir string) error {
-	for i := range c.Tokens {
-		t := &c.Tokens[i]
-		if t.SecretFile == "" {
-			continue
-		}
-		if t.Secret != "" {
-			return fmt.Errorf("config: token %q has both secret and secret_file", t.Name)
-		}
-		p := t.SecretFile
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("config: token %q: secret_file: %w", t.Name, err)
-		}
-		t.Secret = strings.TrimRight(string(b), " \t\r\n")
+// checkServe holds c to the rules admit serves under: Validate's, and at
+// least one token. The start, every reload (SIGHUP) and check-config apply
+// the same rules, so a file check-config passes is one a reload takes
+// (issue 21, item 5: an emptied file once reloaded as "tokens=0").
+func (c *Config) checkServe() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if len(c.Tokens) == 0 {
+		return errNoTokens
 	}
 	return nil
 }
@@ -346,6 +326,7 @@ func (c *Config) Validate() error {
 			add("drop_folders[%d]: settle must not be negative", i)
 		}
 	}
+	errs = append(errs, c.validateOutbound()...)
 	if len(errs) > 0 {
 		return errors.New("config: " + strings.Join(errs, "\n  "))
 	}

@@ -34,13 +34,15 @@ type Daemon struct {
 	// ready (the demo loads its data there).
 	Seed func(ctx context.Context, ix gate.Index, imp gate.Importer) error
 
-	store    pendingIndex
+	store    openStore
+	dirLock  *dataLock // the data directory, held from Open to Close
 	dropStop context.CancelFunc
 	dropDone chan error
 	importer *importfile.Service
 	api      *httpapi.Server
 	rig      *rig         // the lanes' hardware
 	monitor  *laneMonitor // GET /v1/lanes
+	outbound *outboundRunner
 	ln       net.Listener
 	serveErr chan error
 	mu       sync.Mutex // serialises Reload and Close
@@ -56,16 +58,25 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.Config == nil {
 		return errors.New("admit: Daemon.Config is required")
 	}
-	if err := d.Config.Validate(); err != nil {
+	if err := d.Config.checkServe(); err != nil {
 		return err
 	}
 	d.cfg = d.Config
+	// Before anything listens or touches the store: a second admit on the
+	// same directory is refused by name (datalock.go).
+	if d.dirLock, err = lockDataDir(d.cfg.DataDir); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = d.dirLock.Close() // a no-op when Close below released it
+		}
+	}()
 	log := d.Logger.With().Str("component", "daemon").Logger()
 	auth, err := d.cfg.auth()
 	if err != nil {
 		return err
 	}
-	d.importer = importfile.NewService(&d.store, d.Logger, &importfile.Options{Location: d.cfg.location()})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
@@ -74,13 +85,17 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if d.rig, err = newRig(d.cfg.Lanes, &d.store, reg, d.Logger); err != nil {
+	if d.outbound, err = newOutbound(d.cfg, &d.store, reg, d.Logger); err != nil {
 		return err
 	}
+	if d.rig, err = newRig(d.cfg.Lanes, laneValidator{&d.store}, reg, d.Logger); err != nil {
+		return err
+	}
+	reg.MustRegister(newBuildInfoCollector(), newHostCollector(d.cfg.DataDir, d.rig)) // version.go, monitoring.go
 	lanes, applyLanes, _ := d.rig.plan(d.cfg.Lanes)
 	laneParts(lanes, d.cfg.Lanes)
 	applyLanes()
-	d.monitor = &laneMonitor{rig: d.rig}
+	d.monitor = &laneMonitor{set: d.rig.set}
 	pages, err := web.New(d.Logger)
 	if err != nil {
 		return err
@@ -90,13 +105,12 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("admit: %w", err)
 	}
 	h := d.cfg.HTTP
-	d.api, err = httpapi.New(httpapi.Config{
-		Index:          &d.store,
-		Importer:       d.importer,
+	d.api, err = httpapi.New(httpapi.Config{ // 503 on /v1 until SetStore
 		Auth:           auth,
 		Lanes:          lanes,
 		Monitor:        d.monitor,
-		Emergency:      emergencyControl{d.rig},
+		Emergency:      emergencyControl{d.rig.set},
+		Exports:        d.outbound,
 		Ready:          d.store.ready,
 		Metrics:        metrics,
 		Logger:         &d.Logger,
@@ -141,6 +155,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("admit: open the ticket store: %w", err)
 	}
 	d.store.ix.Store(ix)
+	d.importer = importfile.NewService(ix, d.Logger, &importfile.Options{Location: d.cfg.location()})
 	st := ix.Stats()
 	log.Info().Str("dir", d.cfg.DataDir).Int64("tickets", st.Tickets).Int("events", st.Events).
 		Dur("took", time.Since(start)).Msg("ticket store open")
@@ -148,17 +163,18 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if d.Seed != nil {
-		if err := d.Seed(ctx, &d.store, d.importer); err != nil {
+		if err := d.Seed(ctx, ix, d.importer); err != nil {
 			return fmt.Errorf("admit: load the demo data: %w", err)
 		}
 	}
 	if err := d.startDropFolders(); err != nil {
 		return err
 	}
+	d.outbound.start(d.Logger)
 	if err := d.rig.start(ctx); err != nil {
 		return err
 	}
-	d.store.serving.Store(true)
+	d.api.SetStore(ix, d.importer)
 	scheme := "http"
 	if h.TLSCert != "" {
 		scheme = "https"
@@ -180,7 +196,7 @@ func (d *Daemon) startDropFolders() error {
 			Format: gate.Format(f.Format), OnError: gate.OnError(f.OnError)})
 		settle = max(settle, time.Duration(f.Settle))
 	}
-	w, err := dropfolder.New(d.importer, folders, d.Logger, &dropfolder.Options{Settle: settle, Imports: &d.store})
+	w, err := dropfolder.New(d.importer, folders, d.Logger, &dropfolder.Options{Settle: settle, Imports: d.store.get()})
 	if err != nil {
 		return fmt.Errorf("admit: drop folders: %w", err)
 	}
@@ -216,9 +232,9 @@ func (d *Daemon) applyCatalog(ctx context.Context, c *Config) error {
 }
 
 // Reload applies a new configuration's tokens, providers, events and lanes
-// (SIGHUP). The new configuration is validated whole first: a bad one
-// changes nothing and returns the error, and the daemon keeps running on
-// the old one. Settings that need a restart (listen address, TLS, data
+// (SIGHUP). The new configuration is held to the rules of the start first
+// (checkServe, as check-config): a bad one changes nothing and returns the
+// error, and the daemon keeps running on the old one. Settings that need a restart (listen address, TLS, data
 // directory, limits, store sizes, log) are reported and left as they are.
 func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	d.mu.Lock()
@@ -226,7 +242,7 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	if d.closed {
 		return errors.New("admit: reload: the daemon is closed")
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.checkServe(); err != nil { // the rules of the start
 		return err
 	}
 	auth, err := c.auth()
@@ -246,6 +262,9 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	log := d.Logger.With().Str("component", "daemon").Logger()
 	for _, w := range laneWarnings {
 		log.Warn().Msg("reload: " + w)
+	}
+	if w := d.outbound.changed(c); w != "" {
+		log.Warn().Msg(w)
 	}
 	if c.HTTP != d.cfg.HTTP || c.DataDir != d.cfg.DataDir || c.Log != d.cfg.Log || c.Appliance != d.cfg.Appliance || c.Store != d.cfg.Store {
 		log.Warn().Msg("reload: http, data_dir, appliance, store and log settings change only at restart")
@@ -290,10 +309,14 @@ func (d *Daemon) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	d.outbound.close() // before the store: each saves its position
 	if ix := d.store.get(); ix != nil {
 		if err := ix.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("admit: close the ticket store: %w", err))
 		}
+	}
+	if err := d.dirLock.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("admit: release the data directory: %w", err))
 	}
 	d.Logger.Info().Str("component", "daemon").Msg("stopped")
 	return errors.Join(errs...)

@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,7 +18,9 @@ import (
 )
 
 // The demo: what `admit serve` runs without a configuration (and what
-// `make run` starts). Its data directory lives in the user's cache, its two
+// `make run` starts). Its data directory lives in the user's cache and is
+// kept between runs (the banner says so: a ticket admitted yesterday is
+// already_used today), `admit serve -demo-reset` empties it first; its two
 // events match the sample files, the samples are loaded once, one lane is
 // simulated, and fresh tokens are printed at every start.
 
@@ -43,19 +47,49 @@ type demoSetup struct {
 	config  *Config
 	secrets map[string]string // role → secret
 	now     time.Time
+	kept    bool // the samples were loaded by an earlier run: its scans count
+	reset   bool // -demo-reset emptied the data directory
 }
 
-// newDemo builds the demo configuration with fresh secrets.
-func newDemo(getenv func(string) string) (*demoSetup, error) {
-	dir := getenv("ADMIT_DEMO_DIR")
+// demoMarker is a file in the demo's data directory that says it is the
+// demo's, so -demo-reset never empties a directory it did not make.
+const demoMarker = "ADMIT-DEMO"
+
+// newDemo builds the demo configuration with fresh secrets; reset first
+// empties the demo's data directory.
+func newDemo(getenv func(string) string, reset bool) (*demoSetup, error) {
+	dir, byDefault := getenv("ADMIT_DEMO_DIR"), false
 	if dir == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
 			return nil, fmt.Errorf("demo: no cache directory for the demo data (set ADMIT_DEMO_DIR): %w", err)
 		}
-		dir = filepath.Join(cache, "admit", "demo")
+		dir, byDefault = filepath.Join(cache, "admit", "demo"), true
 	}
-	d := &demoSetup{secrets: map[string]string{}, now: time.Now()}
+	if reset {
+		if err := resetDemoDir(dir, byDefault); err != nil {
+			return nil, err
+		}
+	}
+	// The marker goes only into a directory the demo starts empty (or its
+	// own default one): ADMIT_DEMO_DIR naming a real store must never make
+	// that store one -demo-reset deletes.
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	marker := filepath.Join(dir, demoMarker)
+	if _, err := os.Stat(marker); errors.Is(err, fs.ErrNotExist) && (len(entries) == 0 || byDefault) {
+		note := "This directory holds the data of admit's demo (admit serve without -config).\n" +
+			"It is kept between runs; admit serve -demo-reset deletes it.\n"
+		if err := os.WriteFile(marker, []byte(note), 0o644); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	d := &demoSetup{secrets: map[string]string{}, now: time.Now(), reset: reset}
 	c := DefaultConfig()
 	c.DataDir = dir
 	c.Appliance = "demo"
@@ -109,6 +143,7 @@ func (d *demoSetup) seed(ctx context.Context, ix gate.Index, imp gate.Importer) 
 	for _, r := range recs {
 		done[r.Source] = true
 	}
+	d.kept = done["demo:"+demoSamples[0].file]
 	for _, s := range demoSamples {
 		source := "demo:" + s.file
 		if done[source] {
@@ -137,8 +172,20 @@ const (
 // printBanner prints the tokens, once, and examples ready to paste.
 func (d *demoSetup) printBanner(w io.Writer, addr string) {
 	url := "http://" + addr
+	state := "The demo's data (tickets, scans, imports) is new and is kept between runs: a\n" +
+		"ticket admitted now answers already_used in the next run too (admit serve -demo-reset\n" +
+		"starts afresh)."
+	switch {
+	case d.reset:
+		state = "The demo's data was deleted (-demo-reset) and starts afresh; it is kept between runs."
+	case d.kept:
+		state = "The demo's data (tickets, scans, imports) is kept from an earlier run: tickets\n" +
+			"admitted then answer already_used now. Start afresh: admit serve -demo-reset (make run-fresh)."
+	}
 	fmt.Fprintf(w, `
-admit demo is running on %[1]s (data in %[2]s)
+admit demo is running on %[1]s
+Data in %[2]s
+%[12]s
 Tokens for this run (printed once, new at every start):
   admin    %[3]s
   scanner  %[4]s
@@ -157,5 +204,47 @@ Try:
   curl -s -H "Authorization: Bearer $ADMIT_TOKEN" -X POST $ADMIT_URL/v1/emergency/release   # every turnstile opens; .../clear ends it
 
 `, url, d.config.DataDir, d.secrets["admin"], d.secrets["scanner"], d.secrets["viewer"],
-		demoBarcodeOK, demoLane, demoBarcodeLater, demoBarcodeBoxOff, demoEventNow, demoDoor)
+		demoBarcodeOK, demoLane, demoBarcodeLater, demoBarcodeBoxOff, demoEventNow, demoDoor, state)
+}
+
+// resetDemoDir empties the demo's data directory: only one the demo made
+// (its marker file is there, or it is the default one in the user's
+// cache), and only while no admit holds it.
+func resetDemoDir(dir string, byDefault bool) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil && !byDefault {
+		return fmt.Errorf("demo: -demo-reset: %s does not hold the demo's data (no %s file in it); nothing was deleted", dir, demoMarker)
+	}
+	lock, err := lockDataDir(dir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("demo: -demo-reset: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == dataLockFile {
+			continue // held by us until the daemon takes it again
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("demo: -demo-reset: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkDemoReset refuses -demo-reset where it would not be the demo's own
+// data directory it empties.
+func (f ServeFlags) checkDemoReset() error {
+	if !f.DemoReset {
+		return nil
+	}
+	if f.ConfigPath != "" || f.DataDir != "" {
+		return &exitError{code: 2, err: errors.New("-demo-reset empties the demo's own data directory only: it does not go with -config, ADMIT_CONFIG or -data-dir")}
+	}
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/gate/gatetest"
 )
 
 // FuzzLaneConfig feeds [[lanes]] sections to the parser and the validator:
@@ -44,7 +46,7 @@ func FuzzLaneConfig(f *testing.F) {
 			}
 			return
 		}
-		r, err := newRig(c.Lanes, nil, prometheus.NewRegistry(), zerolog.Nop())
+		r, err := newRig(c.Lanes, &gatetest.Index{}, prometheus.NewRegistry(), zerolog.Nop())
 		if err != nil {
 			t.Fatalf("a valid lane list does not build: %v\n%s", err, src)
 		}

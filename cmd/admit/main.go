@@ -87,7 +87,8 @@ Usage:
                               run the appliance; without a config, the demo
   admit import [flags] FILE   send a barcode file to a running appliance
   admit scan [flags] BARCODE  send one scan (exit 0 admitted, 3 refused)
-  admit check-config FILE     check a configuration file
+  admit check-config FILE     check a configuration file (an appliance's or a hub's)
+  admit hub -config FILE      run one node of a venue's hub; admit hub init creates its buckets
   admit devices [-json]       list attached scanners and relay boards, with config snippets
   admit version               print the version
   admit bench [flags]         benchmark this box; -gate holds the budgets
@@ -114,6 +115,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.scanCmd(ctx, rest)
 	case "check-config":
 		return m.checkConfig(rest)
+	case "hub":
+		return m.hubCmd(ctx, rest)
 	case "devices":
 		return m.devices(ctx, rest)
 	case "bench":
@@ -121,8 +124,7 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "codes":
 		return m.codesCmd(rest)
 	case "version", "-version", "--version":
-		fmt.Fprintln(m.Stdout, "admit", version)
-		return nil
+		return m.versionCmd(rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
@@ -148,6 +150,7 @@ type ServeFlags struct {
 	DataDir    string
 	LogLevel   string
 	LogFormat  string
+	DemoReset  bool // demo.go
 }
 
 // ParseServeFlags reads admit serve's flags.
@@ -159,11 +162,15 @@ func (m *Main) ParseServeFlags(args []string) (ServeFlags, error) {
 	fs.StringVar(&f.DataDir, "data-dir", "", "override data_dir")
 	fs.StringVar(&f.LogLevel, "log-level", "", "override log.level (debug, info, warn, error)")
 	fs.StringVar(&f.LogFormat, "log-format", "", "override log.format (auto, json, console)")
+	fs.BoolVar(&f.DemoReset, "demo-reset", false, "the demo only: delete the demo's data (tickets, scans, imports) and start afresh")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
 	if fs.NArg() > 0 {
 		return f, &exitError{code: 2, err: fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if err := f.checkDemoReset(); err != nil {
+		return f, err
 	}
 	return f, nil
 }
@@ -184,8 +191,8 @@ func (f ServeFlags) apply(c *Config) {
 }
 
 // loadConfig reads the file named by the flags and applies the flags.
-func (f ServeFlags) loadConfig() (*Config, error) {
-	c, err := ReadConfigFile(f.ConfigPath)
+func (f ServeFlags) loadConfig(ctx context.Context) (*Config, error) {
+	c, err := readConfigFile(ctx, f.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
@@ -220,20 +227,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	var cfg *Config
 	var demo *demoSetup
 	if f.ConfigPath == "" {
-		demo, err = newDemo(m.Getenv)
+		demo, err = newDemo(m.Getenv, f.DemoReset)
 		if err != nil {
 			return err
 		}
 		cfg = demo.config
 		f.apply(cfg)
-	} else if cfg, err = f.loadConfig(); err != nil {
+	} else if cfg, err = f.loadConfig(ctx); err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.checkServe(); err != nil {
 		return err
-	}
-	if len(cfg.Tokens) == 0 {
-		return fmt.Errorf("config: no [[tokens]]: admit refuses to serve an API nobody may use safely; add an admin token (see docs/config.md)")
 	}
 	logOut, logCfg := m.Stderr, cfg.Log
 	if f, ok := m.Stderr.(*os.File); ok {
@@ -278,6 +282,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if demo != nil {
 		demo.printBanner(m.Stdout, d.Addr().String())
 	}
+	rl := &reloader{kick: make(chan struct{}, 1), log: log.With().Str("component", "daemon").Logger(),
+		reload: func(ctx context.Context) error {
+			next, err := f.loadConfig(ctx)
+			if err != nil {
+				return err
+			}
+			return d.Reload(ctx, next)
+		}}
+	rctx, stopReloads := context.WithCancel(ctx)
+	reloads := make(chan struct{})
+	go func() { rl.run(rctx); close(reloads) }()
+	defer func() { stopReloads(); <-reloads }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -294,13 +310,41 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 				log.Warn().Str("component", "daemon").Msg("SIGHUP: the demo has no configuration file to reload")
 				continue
 			}
-			next, err := f.loadConfig()
-			if err == nil {
-				err = d.Reload(ctx, next)
-			}
-			if err != nil {
-				log.Error().Str("component", "daemon").Err(err).Msg("SIGHUP: the new configuration is refused; keeping the old one")
-			}
+			rl.request()
+		}
+	}
+}
+
+// reloader runs the reloads SIGHUP asks for, one at a time and away from
+// the signal loop, so that a reload that takes long (a configuration file
+// that is slow to read) never keeps the daemon from its other signals,
+// SIGTERM included (issue 21, item 6). A SIGHUP during a reload asks for one
+// more, which reads the file again once it ends; any further ones fold into
+// that one.
+type reloader struct {
+	kick   chan struct{} // capacity 1: the one reload waiting
+	reload func(ctx context.Context) error
+	log    zerolog.Logger
+}
+
+// request asks for a reload without waiting.
+func (r *reloader) request() {
+	select {
+	case r.kick <- struct{}{}:
+	default: // one is waiting already and will read the file as it is then
+	}
+}
+
+// run reloads on each request until ctx ends.
+func (r *reloader) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.kick:
+		}
+		if err := r.reload(ctx); err != nil {
+			r.log.Error().Err(err).Msg("SIGHUP: the new configuration is refused; keeping the old one")
 		}
 	}
 }
@@ -314,15 +358,15 @@ func (m *Main) checkConfig(args []string) error {
 		fs.Usage()
 		return &exitError{code: 2, err: errors.New("check-config takes one file")}
 	}
+	if isHubConfig(fs.Arg(0)) {
+		return m.checkHubConfig(fs.Arg(0))
+	}
 	c, err := ReadConfigFile(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.checkServe(); err != nil {
 		return err
-	}
-	if len(c.Tokens) == 0 {
-		return errors.New("config: no [[tokens]]: admit serve refuses to start without tokens")
 	}
 	fmt.Fprintf(m.Stdout, "%s: ok: listen %s, data %s, %d tokens, %d providers, %d events, %d lanes, %d drop folders\n",
 		fs.Arg(0), c.HTTP.Listen, c.DataDir, len(c.Tokens), len(c.Providers), len(c.Events), len(c.Lanes), len(c.DropFolders))

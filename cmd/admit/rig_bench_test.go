@@ -59,7 +59,7 @@ func BenchmarkLaneScan(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer r.stop()
-	rl, sim := r.lanes["l1"], r.sims["l1"]
+	rl, sim := r.set.Lane("l1"), r.sims["l1"]
 	<-sim.Passage.Watched()
 	policy := gate.Lane{ID: "l1", Direction: gate.In}
 
@@ -98,7 +98,7 @@ func BenchmarkLaneScan(b *testing.B) {
 		run(b, func(i int) { rl.Scan(ctx, policy.Scan("NOPE", time.Now())) })
 	})
 	b.Run("unknown/read", func(b *testing.B) {
-		run(b, func(i int) { rl.handle(ctx, gate.Read{Text: "NOPE", Source: "bench", At: time.Now()}) })
+		run(b, func(i int) { rl.Handle(ctx, gate.Read{Text: "NOPE", Source: "bench", At: time.Now()}) })
 	})
 	b.Run("first-use/index", func(b *testing.B) {
 		run(b, func(i int) { admitted(b, ix.Scan(ctx, policy.Scan(fresh(b), time.Now()))) })

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,25 +11,22 @@ import (
 	"github.com/admitgate/admit/index"
 )
 
-// pendingIndex is the gate.Index the API serves while the store opens: the
-// API answers 503 on /v1 until ready() holds, and then every call goes to
-// the opened store.
-type pendingIndex struct {
-	ix      atomic.Pointer[index.Index]
-	serving atomic.Bool // the catalog is applied and the demo seeded
+// openStore is the daemon's ticket store once it is open (nil before): the
+// API is given it by SetStore and answers 503 until then, and metrics and
+// readiness read it here.
+type openStore struct {
+	ix atomic.Pointer[index.Index]
 }
 
-var _ gate.Index = (*pendingIndex)(nil)
+func (p *openStore) get() *index.Index { return p.ix.Load() }
 
-func (p *pendingIndex) get() *index.Index { return p.ix.Load() }
-
-func (p *pendingIndex) ready() error {
+// ready is the API's readiness once it has the store. It runs on every /v1
+// request, so it reads Health, not Stats (which gathers Pebble's metrics).
+func (p *openStore) ready() error {
 	ix := p.ix.Load()
-	if ix == nil || !p.serving.Load() {
+	if ix == nil {
 		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is opening")
 	}
-	// Health, not Stats: this runs on every /v1 request, and Stats
-	// gathers Pebble's metrics.
 	h := ix.Health()
 	switch {
 	case h.Closed:
@@ -41,144 +37,56 @@ func (p *pendingIndex) ready() error {
 	return nil
 }
 
-func errNotOpen() error { return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is not open") }
+// laneValidator is the gate.Validator the lanes are built with before the
+// store opens (newRig). Their scanners start only once it is open
+// (Daemon.Open), so no scan should come before; one that does is refused.
+type laneValidator struct{ p *openStore }
 
-func (p *pendingIndex) Scan(ctx context.Context, s gate.Scan) gate.Decision {
-	if ix := p.get(); ix != nil {
+var _ gate.Validator = laneValidator{}
+
+const errStoreNotOpen = "the ticket store is not open"
+
+func (v laneValidator) Scan(ctx context.Context, s gate.Scan) gate.Decision {
+	if ix := v.p.get(); ix != nil {
 		return ix.Scan(ctx, s)
 	}
-	return s.Refusal(gate.ReasonError, "the ticket store is not open")
+	return s.Refusal(gate.ReasonError, errStoreNotOpen)
 }
 
-func (p *pendingIndex) Check(ctx context.Context, s gate.Scan) gate.Decision {
-	if ix := p.get(); ix != nil {
+func (v laneValidator) Check(ctx context.Context, s gate.Scan) gate.Decision {
+	if ix := v.p.get(); ix != nil {
 		return ix.Check(ctx, s)
 	}
-	return s.Refusal(gate.ReasonError, "the ticket store is not open")
+	return s.Refusal(gate.ReasonError, errStoreNotOpen)
 }
 
-func (p *pendingIndex) Annul(ctx context.Context, seq uint64, by string) (gate.JournalEntry, error) {
-	if ix := p.get(); ix != nil {
+func (v laneValidator) Annul(ctx context.Context, seq uint64, by string) (gate.JournalEntry, error) {
+	if ix := v.p.get(); ix != nil {
 		return ix.Annul(ctx, seq, by)
 	}
-	return gate.JournalEntry{}, errNotOpen()
+	return gate.JournalEntry{}, gate.Errorf(gate.EUNAVAILABLE, errStoreNotOpen)
 }
 
-func (p *pendingIndex) PutProvider(ctx context.Context, pr gate.Provider) (bool, error) {
-	if ix := p.get(); ix != nil {
-		return ix.PutProvider(ctx, pr)
-	}
-	return false, errNotOpen()
-}
-
-func (p *pendingIndex) Providers(ctx context.Context) ([]gate.Provider, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Providers(ctx)
-	}
-	return nil, errNotOpen()
-}
-
-func (p *pendingIndex) PutEvent(ctx context.Context, e gate.Event) (bool, error) {
-	if ix := p.get(); ix != nil {
-		return ix.PutEvent(ctx, e)
-	}
-	return false, errNotOpen()
-}
-
-func (p *pendingIndex) Events(ctx context.Context) ([]gate.Event, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Events(ctx)
-	}
-	return nil, errNotOpen()
-}
-
-func (p *pendingIndex) Ticket(ctx context.Context, barcode string) (gate.TicketView, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Ticket(ctx, barcode)
-	}
-	return gate.TicketView{}, errNotOpen()
-}
-
-func (p *pendingIndex) Cancel(ctx context.Context, barcode, by string) (gate.Ticket, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Cancel(ctx, barcode, by)
-	}
-	return gate.Ticket{}, errNotOpen()
-}
-
-func (p *pendingIndex) Invalidate(ctx context.Context, barcode, by string) (gate.Ticket, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Invalidate(ctx, barcode, by)
-	}
-	return gate.Ticket{}, errNotOpen()
-}
-
-func (p *pendingIndex) Block(ctx context.Context, barcode, by string) (gate.Ticket, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Block(ctx, barcode, by)
-	}
-	return gate.Ticket{}, errNotOpen()
-}
-
-func (p *pendingIndex) Unblock(ctx context.Context, barcode, by string) (gate.Ticket, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Unblock(ctx, barcode, by)
-	}
-	return gate.Ticket{}, errNotOpen()
-}
-
-func (p *pendingIndex) Reissue(ctx context.Context, oldBarcode, newBarcode, by string) (gate.Ticket, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Reissue(ctx, oldBarcode, newBarcode, by)
-	}
-	return gate.Ticket{}, errNotOpen()
-}
-
-func (p *pendingIndex) UpdateEvents(ctx context.Context, barcode string, add, remove []string, by string) (gate.Ticket, error) {
-	if ix := p.get(); ix != nil {
-		return ix.UpdateEvents(ctx, barcode, add, remove, by)
-	}
-	return gate.Ticket{}, errNotOpen()
-}
-
-func (p *pendingIndex) Load(ctx context.Context, req gate.ImportRequest, src gate.LineSource) (gate.ImportResult, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Load(ctx, req, src)
-	}
-	return gate.ImportResult{}, errNotOpen()
-}
-
-func (p *pendingIndex) Imports(ctx context.Context) ([]gate.ImportRecord, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Imports(ctx)
-	}
-	return nil, errNotOpen()
-}
-
-func (p *pendingIndex) Withdraw(ctx context.Context, id uint64, by string) (gate.ImportRecord, error) {
-	if ix := p.get(); ix != nil {
-		return ix.Withdraw(ctx, id, by)
-	}
-	return gate.ImportRecord{}, errNotOpen()
-}
-
-func (p *pendingIndex) Entries(ctx context.Context, after uint64, limit int) ([]gate.JournalEntry, error) {
+// Entries and Ticket let the outbound exports and webhooks, built before
+// the store opens and started once it is, read it.
+func (p *openStore) Entries(ctx context.Context, after uint64, limit int) ([]gate.JournalEntry, error) {
 	if ix := p.get(); ix != nil {
 		return ix.Entries(ctx, after, limit)
 	}
-	return nil, errNotOpen()
+	return nil, gate.Errorf(gate.EUNAVAILABLE, errStoreNotOpen)
 }
 
-func (p *pendingIndex) Report(ctx context.Context, event string, now time.Time) (gate.Report, error) {
+// Ticket: see Entries.
+func (p *openStore) Ticket(ctx context.Context, barcode string) (gate.TicketView, error) {
 	if ix := p.get(); ix != nil {
-		return ix.Report(ctx, event, now)
+		return ix.Ticket(ctx, barcode)
 	}
-	return gate.Report{}, errNotOpen()
+	return gate.TicketView{}, gate.Errorf(gate.EUNAVAILABLE, errStoreNotOpen)
 }
 
 // storeCollector exports the store's Stats on /metrics, read once per scrape.
 type storeCollector struct {
-	p     *pendingIndex
+	p     *openStore
 	descs map[string]*prometheus.Desc
 }
 
@@ -208,7 +116,7 @@ var storeMetrics = []struct{ name, help string }{
 	{"admit_store_wal_syncs_total", "WAL fdatasyncs since the database opened (or last recovered), for sync commits and for WAL rotations and imports; under scan load, the increase of sync commits over that of WAL syncs is the admissions each sync carried."},
 }
 
-func newStoreCollector(p *pendingIndex) *storeCollector {
+func newStoreCollector(p *openStore) *storeCollector {
 	c := &storeCollector{p: p, descs: map[string]*prometheus.Desc{}}
 	for _, m := range storeMetrics {
 		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, nil, nil)

@@ -2,33 +2,20 @@ package serialscan
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
 	"go.bug.st/serial"
 
+	"github.com/admitgate/admit/decode"
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 )
 
 // StreamDecoder frames a scanner's byte stream into reads; decode.Serial
-// implements it. The source calls it from one goroutine.
-type StreamDecoder interface {
-	// Feed takes bytes as read and appends the reads they complete to out.
-	Feed(p []byte, at time.Time, out []gate.Read) []gate.Read
-	// Expire completes a read pending past its timeout.
-	Expire(now time.Time) (gate.Read, bool)
-	// Deadline is when to call Expire next; zero when nothing is pending.
-	Deadline() time.Time
-}
-
-// Flusher is implemented by decoders that can end a pending read at once;
-// the source flushes when the port goes away.
-type Flusher interface {
-	Flush(at time.Time) (gate.Read, bool)
-}
+// implements it.
+type StreamDecoder = decode.StreamDecoder
 
 // Port is an open serial port; go.bug.st/serial's Port implements it.
 // Read returns (0, nil) when the read timeout passes with no data.
@@ -109,6 +96,7 @@ type Source struct {
 	mode *serial.Mode
 	open Opener
 	dec  StreamDecoder
+	pump decode.Pump
 	link *reconnect.Link
 	log  zerolog.Logger
 	now  func() time.Time
@@ -141,6 +129,7 @@ func New(cfg Config, dec StreamDecoder, open Opener, log zerolog.Logger) (*Sourc
 		log:  log.With().Str("component", "serialscan").Str("scanner", cfg.Device).Logger(),
 		now:  time.Now,
 	}
+	s.pump = decode.Pump{Decoder: dec, Now: s.now, Log: s.log}
 	s.link = reconnect.New(s.String(), &reconnect.Options{Backoff: cfg.Backoff}, s.log)
 	return s, nil
 }
@@ -171,7 +160,7 @@ func (s *Source) Run(ctx context.Context, out chan<- gate.Read) error {
 		}()
 		up(fmt.Sprintf("%s at %d baud", s.cfg.Device, s.cfg.Baud))
 		err = s.read(ctx, port, out)
-		s.flush(ctx, out)
+		s.pump.Flush(ctx, out)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -179,24 +168,16 @@ func (s *Source) Run(ctx context.Context, out chan<- gate.Read) error {
 	})
 }
 
-// errStopped reports that the consumer's context ended while a read waited
-// to be delivered.
-var errStopped = errors.New("serialscan: stopped")
-
 // read feeds the decoder until the port fails or ctx ends.
 func (s *Source) read(ctx context.Context, port Port, out chan<- gate.Read) error {
 	buf := make([]byte, 512)
 	var reads []gate.Read
 	for {
-		if err := s.drain(ctx, out); err != nil {
+		if err := s.pump.Due(ctx, out); err != nil {
 			return err
 		}
-		wait := s.cfg.ReadTimeout
-		if d := s.dec.Deadline(); !d.IsZero() {
-			if left := d.Sub(s.now()); left < wait {
-				wait = max(left, time.Millisecond)
-			}
-		}
+		_, wait := s.pump.ReadDeadline(s.cfg.ReadTimeout)
+		wait = max(wait, time.Millisecond) // a deadline just passed: poll, never block
 		if err := port.SetReadTimeout(wait); err != nil {
 			return err
 		}
@@ -207,7 +188,7 @@ func (s *Source) read(ctx context.Context, port Port, out chan<- gate.Read) erro
 		if n > 0 {
 			reads = s.dec.Feed(buf[:n], s.now(), reads[:0])
 			for _, r := range reads {
-				if err := s.emit(ctx, out, r); err != nil {
+				if err := s.pump.Send(ctx, out, r); err != nil {
 					return err
 				}
 			}
@@ -215,45 +196,5 @@ func (s *Source) read(ctx context.Context, port Port, out chan<- gate.Read) erro
 		if err != nil {
 			return err
 		}
-	}
-}
-
-func (s *Source) drain(ctx context.Context, out chan<- gate.Read) error {
-	for {
-		d := s.dec.Deadline()
-		now := s.now()
-		if d.IsZero() || d.After(now) {
-			return nil
-		}
-		r, ok := s.dec.Expire(now)
-		if !ok {
-			return nil
-		}
-		if err := s.emit(ctx, out, r); err != nil {
-			return err
-		}
-	}
-}
-
-func (s *Source) flush(ctx context.Context, out chan<- gate.Read) {
-	f, ok := s.dec.(Flusher)
-	if !ok {
-		return
-	}
-	for {
-		r, ok := f.Flush(s.now())
-		if !ok || s.emit(ctx, out, r) != nil {
-			return
-		}
-	}
-}
-
-func (s *Source) emit(ctx context.Context, out chan<- gate.Read, r gate.Read) error {
-	select {
-	case out <- r:
-		return nil
-	case <-ctx.Done():
-		s.log.Warn().Str("barcode", r.Text).Msg("read not delivered: stopping")
-		return fmt.Errorf("%w: %w", errStopped, ctx.Err())
 	}
 }

@@ -45,7 +45,7 @@ func BenchmarkPumpKeyboardScan(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := &pump{dec: dec, readTimeout: time.Second, now: time.Now, log: zerolog.Nop()}
+	p := newPump(dec, time.Second, time.Now, zerolog.Nop())
 	out := make(chan gate.Read, 1024)
 	done := make(chan struct{})
 	go func() {

@@ -179,10 +179,10 @@ func TestPump(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := &fakeClock{now: t0}
 			r := &fakeReader{clk: clk, steps: tt.steps}
-			p := &pump{dec: &lineDecoder{}, readTimeout: time.Second, now: clk.Now, log: zerolog.Nop()}
+			p := newPump(&lineDecoder{}, time.Second, clk.Now, zerolog.Nop())
 			out := make(chan gate.Read, 10)
 			err := p.run(context.Background(), r, 8, out)
-			p.flush(context.Background(), out)
+			p.Flush(context.Background(), out)
 			close(out)
 			if !errors.Is(err, tt.err) {
 				t.Errorf("run = %v, want %v", err, tt.err)
@@ -213,7 +213,7 @@ func TestPump(t *testing.T) {
 
 func TestPumpStopsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &pump{dec: &lineDecoder{}, readTimeout: time.Hour, now: time.Now, log: zerolog.Nop()}
+	p := newPump(&lineDecoder{}, time.Hour, time.Now, zerolog.Nop())
 	done := make(chan error)
 	go func() { done <- p.run(ctx, blockingReader{}, 8, make(chan gate.Read)) }()
 	cancel()
@@ -226,7 +226,7 @@ func TestPumpDoesNotBlockOnAGoneConsumer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	clk := &fakeClock{now: time.Now()}
 	r := &fakeReader{clk: clk, steps: []step{{report: "A\n"}}}
-	p := &pump{dec: &lineDecoder{}, readTimeout: time.Second, now: clk.Now, log: zerolog.Nop()}
+	p := newPump(&lineDecoder{}, time.Second, clk.Now, zerolog.Nop())
 	done := make(chan error)
 	go func() { done <- p.run(ctx, r, 8, make(chan gate.Read)) }() // nobody receives
 	cancel()

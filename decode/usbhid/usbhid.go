@@ -98,7 +98,7 @@ func New(bus *usbdev.Bus, cfg Config, dec ReportDecoder, log zerolog.Logger) (*S
 	}
 	log = log.With().Str("component", "usbhid").Str("scanner", cfg.Match.String()).Logger()
 	s := &Source{bus: bus, cfg: cfg, log: log}
-	s.pump = pump{dec: dec, readTimeout: cfg.ReadTimeout, now: time.Now, log: log}
+	s.pump = newPump(dec, cfg.ReadTimeout, time.Now, log)
 	s.link = reconnect.New(s.String(), &reconnect.Options{Backoff: cfg.Backoff}, log)
 	return s, nil
 }
@@ -148,7 +148,7 @@ func (s *Source) session(ctx context.Context, up func(string), out chan<- gate.R
 	s.pump.reports = 0
 	up(dev.Info.String())
 	err = s.pump.run(ctx, in, ep.MaxPacketSize, out)
-	s.pump.flush(ctx, out)
+	s.pump.Flush(ctx, out)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

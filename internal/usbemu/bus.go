@@ -378,6 +378,7 @@ func (d *Device) WaitState(ctx context.Context, ok func(State) bool) (State, err
 type Request struct {
 	Seq  int    `json:"seq"`
 	MS   int    `json:"ms"` // milliseconds since the harness started
+	US   int64  `json:"us"` // the same in microseconds, for latencies
 	Port string `json:"port"`
 	// Op is one of plug, unplug, open, close, getdriver, detach, attach,
 	// claim, release, setconfig, reset, control, in, out, discard,

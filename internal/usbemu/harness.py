@@ -18,6 +18,7 @@
 import collections
 import ctypes
 import errno
+import gc
 import json
 import os
 import shutil
@@ -705,7 +706,8 @@ class Bus:
 
     def log(self, dev, op, **detail):
         self.seq += 1
-        entry = {"seq": self.seq, "ms": int((time.monotonic() - self.started) * 1000), "port": dev.port, "op": op}
+        since = time.monotonic() - self.started
+        entry = {"seq": self.seq, "ms": int(since * 1000), "us": int(since * 1000000), "port": dev.port, "op": op}
         entry.update(detail)
         self.entries.append(entry)
         if DEBUG:
@@ -853,9 +855,15 @@ def main(argv):
     loop.run()
     for node in bus.nodes:
         node.close()
-    # The testbed's finalizer would remove its directory, but Python does not
-    # promise to run it at exit.
-    shutil.rmtree(testbed.get_root_dir(), ignore_errors=True)
+    # The testbed's finalizer removes its directory, and fails (a GLib error
+    # that aborts) when the directory is gone: drop the last references so it
+    # runs now, then remove what is left, as Python does not promise to run
+    # it at exit.
+    root = testbed.get_root_dir()
+    bus.testbed = None
+    del bus, testbed
+    gc.collect()
+    shutil.rmtree(root, ignore_errors=True)
     return status["code"]
 
 

@@ -10,6 +10,12 @@
 // wall-clock time. Active-low wiring is a config flag: the lane only ever
 // sees "active".
 //
+// [Lines] is how an appliance holds its lanes' lines: a turnstile.Board whose
+// outputs and inputs are requested when first used and requested again after
+// they failed, so a chip missing at start faults the lane that uses it (and is
+// retested) instead of stopping the appliance; its Run releases every line
+// when it ends.
+//
 // The driver is Linux-only (gpio_linux.go); elsewhere (gpio_other.go, as
 // periph's host/gpioioctl does) every Open fails with [ErrUnsupported], so the
 // appliance still builds on a developer's Mac.

@@ -6,7 +6,7 @@
 // (turnstile/usbrelay) there is no read-back: a switch is done when its
 // frame is written and drained to the device, and a write that fails is a
 // relay fault for the lane. Frames to one board are serialised (lanes can
-// share a board, one [Channel] each) and never interleave.
+// share a board, one turnstile.Channel each) and never interleave.
 //
 // [Board.Run] keeps the port open: it opens every relay on (re)connect, and
 // reads the port, which the boards never write to, so that the hang-up of

@@ -2,7 +2,6 @@ package serialrelay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
+	"github.com/admitgate/admit/turnstile"
 )
 
 // Frame is one LCUS command: A0, the relay (1-based), the state (1 closed,
@@ -90,8 +90,10 @@ func (c Config) Validate() error {
 }
 
 // ErrNotConnected is wrapped by the errors of requests made while the
-// board's port is not open.
-var ErrNotConnected = errors.New("serialrelay: board not connected")
+// board's port is not open; it wraps turnstile.ErrNotConnected.
+var ErrNotConnected = fmt.Errorf("serialrelay: board %w", turnstile.ErrNotConnected)
+
+var _ turnstile.RelayBoard = (*Board)(nil)
 
 // Board drives one LCUS serial relay board (a CH340 USB-serial chip and a
 // microcontroller that switches its relays on "A0 n state sum" frames). The
@@ -287,17 +289,5 @@ func (b *Board) Halt() error {
 	return b.write(frames...)
 }
 
-// Channel returns relay n (1-based) as a turnstile.Output.
-func (b *Board) Channel(n int) *Channel { return &Channel{board: b, n: n} }
-
-// Channel is one relay of a board; it implements turnstile.Output.
-type Channel struct {
-	board *Board
-	n     int
-}
-
-// Set closes (on) or opens the relay.
-func (c *Channel) Set(on bool) error { return c.board.Set(c.n, on) }
-
-// String names the relay: "lcus /dev/ttyUSB0/1".
-func (c *Channel) String() string { return fmt.Sprintf("%s/%d", c.board, c.n) }
+// Channel returns relay n (1-based) of the board as a lane's output.
+func (b *Board) Channel(n int) turnstile.Channel { return turnstile.Channel{Board: b, N: n} }

@@ -18,7 +18,7 @@ import (
 	"github.com/admitgate/admit/turnstile/serialrelay"
 )
 
-var _ turnstile.Output = (*serialrelay.Channel)(nil)
+var _ turnstile.RelayBoard = (*serialrelay.Board)(nil)
 
 func testLogger() zerolog.Logger {
 	if os.Getenv("ADMIT_TEST_LOG") != "" {

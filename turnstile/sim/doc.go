@@ -10,11 +10,16 @@
 // confirm "passage" lane), Jam makes the relay fail (the lane faults), and
 // PressEmergency works the emergency input.
 //
-// Wire it like real hardware:
+// Wire it like real hardware: the Turnstile is a turnstile.Board, its
+// Scanner a turnstile.Scanner.
 //
 //	t := sim.New(sim.Config{ID: "demo-1"})
-//	lane, _ := turnstile.NewLane(gl, index, t.Parts(), &cfg, log)
-//	go lane.Run(ctx, t.Reads())
-//	go set.WatchEmergency(ctx, t.Emergency, 0)
+//	set.AddBoard(t)
+//	set.AddEmergency(t.Emergency)
+//	lane, _ := set.Add(turnstile.LaneSpec{Lane: gl, Validator: index, Parts: t.Parts(), Config: &cfg, Scanner: t.Scanner()})
+//	set.Start(ctx)
 //	t.Scan("9836900602677354")
+//
+// or, for one lane without a Set: turnstile.NewLane(gl, index, t.Parts(),
+// &cfg, log) and go lane.Run(ctx, t.Reads()).
 package sim

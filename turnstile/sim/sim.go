@@ -28,8 +28,11 @@ type Config struct {
 	Clock turnstile.Clock
 }
 
+var _ turnstile.Board = (*Turnstile)(nil)
+
 // Turnstile is a simulated turnstile. Its exported parts are what a lane is
-// given; the methods act as a guest or a fault would.
+// given; the methods act as a guest or a fault would. It is a
+// turnstile.Board too, so a Set runs and halts it like a relay board.
 type Turnstile struct {
 	Lock      *Output // the unlock relay
 	Green     *Output
@@ -72,11 +75,50 @@ func New(cfg Config) *Turnstile {
 // Parts returns the turnstile as a lane's parts, scanner included.
 func (t *Turnstile) Parts() turnstile.Parts {
 	return turnstile.Parts{Lock: t.Lock, Passage: t.Passage, Green: t.Green, Red: t.Red, Buzzer: t.Buzzer,
-		Scanner: turnstile.ConnectedFunc(t.scannerConnected)}
+		Scanner: t.Scanner()}
 }
 
 // Reads returns the reads of the simulated scanner, for Lane.Run.
 func (t *Turnstile) Reads() <-chan gate.Read { return t.reads }
+
+// Scanner returns the simulated scanner as a turnstile.Scanner, for a Set:
+// its Run hands on the reads Scan makes.
+func (t *Turnstile) Scanner() turnstile.Scanner { return scanner{t} }
+
+type scanner struct{ t *Turnstile }
+
+// Connected reports whether the simulated scanner is plugged in.
+func (s scanner) Connected() bool { return s.t.scannerConnected() }
+
+// Run hands on the scanner's reads until ctx is done.
+func (s scanner) Run(ctx context.Context, out chan<- gate.Read) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case r := <-s.t.reads:
+			select {
+			case out <- r:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+// Run keeps the simulated turnstile until ctx is done (there is nothing to
+// connect), then switches its outputs off; it returns ctx.Err().
+func (t *Turnstile) Run(ctx context.Context) error {
+	<-ctx.Done()
+	_ = t.Halt()
+	return ctx.Err()
+}
+
+// Connected reports true: the simulated turnstile is always there.
+func (t *Turnstile) Connected() bool { return true }
+
+// String names the turnstile: "sim:<id>".
+func (t *Turnstile) String() string { return "sim:" + t.cfg.ID }
 
 // Scan presents a barcode to the simulated scanner. It fails when the
 // scanner is unplugged or nobody takes the reads.

@@ -10,7 +10,9 @@
 //     demand.
 //   - Input: a passage sensor or emergency input; Send delivers an edge to
 //     the watcher synchronously.
-//   - Board: a relay board whose channels several lanes share, with one
-//     mutex and one log, as a real board serialises its control transfers.
-//   - Scanner: a turnstile.ScannerLink with a settable connection.
+//   - Board: a turnstile.RelayBoard whose channels several lanes share, with
+//     one mutex and one log, as a real board serialises its control
+//     transfers; it can be unplugged.
+//   - Scanner: a turnstile.Scanner with a settable connection; Send hands its
+//     watcher a read.
 package turnstiletest

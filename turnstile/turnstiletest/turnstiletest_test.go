@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/turnstile"
 	"github.com/admitgate/admit/turnstile/turnstiletest"
 )
@@ -138,8 +139,15 @@ func TestBoard(t *testing.T) {
 		t.Fatalf("board %+v", b.Closed)
 	}
 	_ = b.Halt()
-	if b.Closed[0] || b.Closed[1] {
+	if b.Closed[0] || b.Closed[1] || b.Halts != 1 {
 		t.Fatal("halt left channels closed")
+	}
+	b.Unplugged = true
+	if err := ch1.Set(true); !errors.Is(err, turnstile.ErrNotConnected) || b.Connected() {
+		t.Fatalf("unplugged board: %v", err)
+	}
+	if err := b.Halt(); !errors.Is(err, turnstile.ErrNotConnected) {
+		t.Fatalf("halt of an unplugged board: %v", err)
 	}
 	for _, n := range []int{0, 3, 1} {
 		func() {
@@ -161,6 +169,21 @@ func TestScanner(t *testing.T) {
 	s.SetConnected(true)
 	if !s.Connected() {
 		t.Fatal("not connected")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := make(chan gate.Read, 1)
+	done := make(chan error)
+	go func() { done <- s.Run(ctx, out) }()
+	if err := s.Send(ctx, gate.Read{Text: "A"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-out; r.Text != "A" || !s.Running() {
+		t.Fatalf("read %+v, running %v", r, s.Running())
+	}
+	cancel()
+	if err := <-done; err != context.Canceled || s.Running() {
+		t.Fatalf("Run = %v, running %v", err, s.Running())
 	}
 }
 

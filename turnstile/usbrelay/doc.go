@@ -18,7 +18,7 @@
 // treats the relay as failed instead of believing it opened the gate. Every
 // request is bounded by a control timeout, so a board that stops answering
 // fails the request instead of hanging the lane. Requests to a board are
-// serialised, so several lanes can share one board, one [Channel] each.
+// serialised, so several lanes can share one board, one turnstile.Channel each.
 //
 // [Board.Run] keeps the board connected: it claims it from usbhid, opens
 // every relay (a replugged board starts safe), reads its state every probe
@@ -27,11 +27,13 @@
 // board back; [Board.Halt] does the same on demand.
 //
 // Wiring (cmd/admit): one Board per physical board, on the shared
-// usbdev.Bus; each lane gets board.Channel(n) as its turnstile.Output.
+// usbdev.Bus, added to the lanes' turnstile.Set (a turnstile.RelayBoard,
+// which the Set runs before the lanes and halts after them); each lane
+// gets board.Channel(n) as its turnstile.Output.
 //
 //	board, _ := usbrelay.New(bus, usbrelay.Config{Board: "QWERT"}, log)
-//	go board.Run(ctx)
-//	parts.Unlock = board.Channel(1)
+//	set.AddBoard(board)
+//	parts.Lock = board.Channel(1)
 //
 // Tests run against the emulated boards of internal/usbemu:
 //

@@ -14,6 +14,7 @@ import (
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
+	"github.com/admitgate/admit/turnstile"
 )
 
 // ID is the USB id every "USBRelay" board shares (a V-USB id): boards are
@@ -43,8 +44,8 @@ const (
 var ErrMismatch = errors.New("usbrelay: board reads back another state than commanded")
 
 // ErrNotConnected is wrapped by the errors of requests made while the board
-// is not attached (or not yet found).
-var ErrNotConnected = errors.New("usbrelay: board not connected")
+// is not attached (or not yet found); it wraps turnstile.ErrNotConnected.
+var ErrNotConnected = fmt.Errorf("usbrelay: board %w", turnstile.ErrNotConnected)
 
 // Config is one USBRelay board.
 type Config struct {
@@ -77,6 +78,8 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+var _ turnstile.RelayBoard = (*Board)(nil)
 
 // Board drives one USBRelay HID board: it switches relays with SET_REPORT
 // and reads the state back with GET_REPORT after every switch, a mismatch
@@ -368,17 +371,5 @@ func (b *Board) Halt() error {
 	return b.command(cmdAllOff, 0, 0xFF, 0)
 }
 
-// Channel returns relay n (1-based) of the board as a turnstile.Output.
-func (b *Board) Channel(n int) *Channel { return &Channel{board: b, n: n} }
-
-// Channel is one relay of a board; it implements turnstile.Output.
-type Channel struct {
-	board *Board
-	n     int
-}
-
-// Set closes (on) or opens the relay; see Board.Set.
-func (c *Channel) Set(on bool) error { return c.board.Set(c.n, on) }
-
-// String names the relay: "usbrelay QWERT/1".
-func (c *Channel) String() string { return fmt.Sprintf("%s/%d", c.board, c.n) }
+// Channel returns relay n (1-based) of the board as a lane's output.
+func (b *Board) Channel(n int) turnstile.Channel { return turnstile.Channel{Board: b, N: n} }

@@ -18,7 +18,7 @@ import (
 	"github.com/admitgate/admit/turnstile/usbrelay"
 )
 
-var _ turnstile.Output = (*usbrelay.Channel)(nil)
+var _ turnstile.RelayBoard = (*usbrelay.Board)(nil)
 
 func TestMain(m *testing.M) { usbemu.Main(m) }
 
@@ -113,7 +113,7 @@ func TestSwitchReadsBackAfterEverySwitch(t *testing.T) {
 	}
 	before, _ := dev.Requests()
 	steps := []struct {
-		ch   *usbrelay.Channel
+		ch   turnstile.Channel
 		on   bool
 		want uint8
 	}{

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/httpapi"
+	"github.com/admitgate/admit/outbound"
+)
+
+// ExportConfig is one [[exports]]: a folder that receives a file of the
+// tickets used since the previous file, every interval (docs/config.md).
+type ExportConfig struct {
+	Name          string   `toml:"name"`
+	Dir           string   `toml:"dir"`
+	Format        string   `toml:"format"`      // secutix (default), csv, jsonl
+	Interval      Duration `toml:"interval"`    // default 15m, at least 1s
+	FilePrefix    string   `toml:"file_prefix"` // default the name
+	Provider      string   `toml:"provider"`
+	Event         string   `toml:"event"`
+	WriteEmpty    bool     `toml:"write_empty"`
+	MaxLag        Duration `toml:"max_lag"`         // default 2 × interval
+	MaxLagEntries int64    `toml:"max_lag_entries"` // default 100000
+}
+
+// WebhookConfig is one [[webhooks]]: a URL that receives the decisions in
+// signed JSON batches, at least once (docs/config.md).
+type WebhookConfig struct {
+	Name           string   `toml:"name"`
+	URL            string   `toml:"url"`
+	SecretFile     string   `toml:"secret_file"` // required; relative to the config file's folder
+	AdmissionsOnly bool     `toml:"admissions_only"`
+	Provider       string   `toml:"provider"`
+	Event          string   `toml:"event"`
+	BatchSize      int      `toml:"batch_size"`      // default 100, at most 1000
+	Timeout        Duration `toml:"timeout"`         // default 10s
+	BackoffMin     Duration `toml:"backoff_min"`     // default 1s
+	BackoffMax     Duration `toml:"backoff_max"`     // default 5m
+	MaxLag         Duration `toml:"max_lag"`         // default 15m
+	MaxLagEntries  int64    `toml:"max_lag_entries"` // default 100000
+
+	// Secret is what secret_file holds, read with the configuration.
+	Secret string `toml:"-"`
+}
+
+// loadWebhookSecrets reads each webhook's secret_file, relative to dir.
+func (c *Config) loadWebhookSecrets(ctx context.Context, dir string) error {
+	for i := range c.Webhooks {
+		w := &c.Webhooks[i]
+		if w.SecretFile == "" {
+			continue
+		}
+		p := w.SecretFile
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		b, err := readBounded(ctx, p, maxSecretSize, configReadTimeout)
+		if err != nil {
+			return fmt.Errorf("config: webhooks[%d] (%s): secret_file: %w", i, w.Name, err)
+		}
+		w.Secret = strings.TrimRight(string(b), " \t\r\n")
+	}
+	return nil
+}
+
+// validateOutbound checks [[exports]] and [[webhooks]]; each message names
+// the entry and the key.
+func (c *Config) validateOutbound() []string {
+	var errs []string
+	for i, e := range c.Exports {
+		add := func(format string, args ...any) {
+			errs = append(errs, fmt.Sprintf("exports[%d] (%s): ", i, e.Name)+fmt.Sprintf(format, args...))
+		}
+		if e.Interval != 0 && time.Duration(e.Interval) < time.Second {
+			add("interval must be at least 1s")
+		}
+		if e.MaxLag < 0 {
+			add("max_lag must not be negative")
+		}
+		if e.MaxLagEntries < 0 {
+			add("max_lag_entries must not be negative")
+		}
+	}
+	for i, w := range c.Webhooks {
+		add := func(format string, args ...any) {
+			errs = append(errs, fmt.Sprintf("webhooks[%d] (%s): ", i, w.Name)+fmt.Sprintf(format, args...))
+		}
+		switch {
+		case w.SecretFile == "":
+			add("secret_file is required (a file holding the signing secret, at least 16 bytes)")
+		case w.Secret == "":
+			add("secret_file %s is empty or was not read", w.SecretFile)
+		}
+		if w.BatchSize < 0 {
+			add("batch_size must not be negative")
+		}
+		if w.Timeout != 0 && (time.Duration(w.Timeout) < 100*time.Millisecond || time.Duration(w.Timeout) > 5*time.Minute) {
+			add("timeout must be between 100ms and 5m")
+		}
+		for key, d := range map[string]Duration{"backoff_min": w.BackoffMin, "backoff_max": w.BackoffMax, "max_lag": w.MaxLag} {
+			if d < 0 {
+				add("%s must not be negative", key)
+			}
+		}
+		if w.MaxLagEntries < 0 {
+			add("max_lag_entries must not be negative")
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	// The package's own checks (names, folders, formats, URLs, filters,
+	// duplicates), each already naming the entry and the key.
+	exports, webhooks := c.outboundTargets()
+	if _, err := outbound.New(outbound.Options{Journal: noJournal{}, Tickets: noJournal{}, Appliance: "check", StateDir: "check"},
+		exports, webhooks); err != nil {
+		for _, line := range strings.Split(strings.TrimPrefix(err.Error(), "outbound: "), "\n") {
+			errs = append(errs, c.nameEntry(line))
+		}
+	}
+	return errs
+}
+
+// nameEntry adds the entry's name to a message "exports[i]: ..." of the
+// outbound package, and names its keys as the file does.
+func (c *Config) nameEntry(msg string) string {
+	msg = strings.Replace(msg, ": prefix ", ": file_prefix ", 1)
+	var i int
+	if _, err := fmt.Sscanf(msg, "exports[%d]:", &i); err == nil && i >= 0 && i < len(c.Exports) {
+		return strings.Replace(msg, "]:", "] ("+c.Exports[i].Name+"):", 1)
+	}
+	if _, err := fmt.Sscanf(msg, "webhooks[%d]:", &i); err == nil && i >= 0 && i < len(c.Webhooks) {
+		return strings.Replace(msg, "]:", "] ("+c.Webhooks[i].Name+"):", 1)
+	}
+	return msg
+}
+
+// outboundTargets maps the configuration to the package's; zero values
+// take the package's defaults.
+func (c *Config) outboundTargets() ([]outbound.Export, []outbound.Webhook) {
+	var exports []outbound.Export
+	for _, e := range c.Exports {
+		exports = append(exports, outbound.Export{Name: e.Name, Dir: e.Dir, Format: outbound.Format(e.Format),
+			Interval: time.Duration(e.Interval), Prefix: e.FilePrefix, Provider: e.Provider, Event: e.Event,
+			WriteEmpty: e.WriteEmpty, MaxLag: time.Duration(e.MaxLag), MaxLagEntries: uint64(max(e.MaxLagEntries, 0))})
+	}
+	var webhooks []outbound.Webhook
+	for _, w := range c.Webhooks {
+		webhooks = append(webhooks, outbound.Webhook{Name: w.Name, URL: w.URL, Secret: []byte(w.Secret),
+			AdmissionsOnly: w.AdmissionsOnly, Provider: w.Provider, Event: w.Event, BatchSize: w.BatchSize,
+			Timeout: time.Duration(w.Timeout), BackoffMin: time.Duration(w.BackoffMin), BackoffMax: time.Duration(w.BackoffMax),
+			MaxLag: time.Duration(w.MaxLag), MaxLagEntries: uint64(max(w.MaxLagEntries, 0))})
+	}
+	return exports, webhooks
+}
+
+// outboundRunner runs the exports and webhooks for the daemon and serves
+// their status (GET /v1/exports, /metrics).
+type outboundRunner struct {
+	svc      *outbound.Service
+	exports  []ExportConfig  // what runs, for reloads
+	webhooks []WebhookConfig // what runs, for reloads
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// changed says, for a reload, that exports and webhooks change only at
+// restart; "" when c has the ones running.
+func (o *outboundRunner) changed(c *Config) string {
+	if o == nil || reflect.DeepEqual(o.exports, c.Exports) && reflect.DeepEqual(o.webhooks, c.Webhooks) {
+		return ""
+	}
+	return "reload: exports and webhooks change only at restart"
+}
+
+// newOutbound prepares the exports and webhooks over the store (read only
+// once start is called) and registers their metrics.
+func newOutbound(c *Config, store *openStore, reg *prometheus.Registry, log zerolog.Logger) (*outboundRunner, error) {
+	exports, webhooks := c.outboundTargets()
+	svc, err := outbound.New(outbound.Options{
+		Journal:   store,
+		Tickets:   store,
+		Appliance: c.indexOptions(log).EnsureDefaults().Appliance,
+		StateDir:  filepath.Join(c.DataDir, "outbound"),
+		Head: func() uint64 {
+			if ix := store.get(); ix != nil {
+				return ix.Stats().WrittenSeq
+			}
+			return 0
+		},
+		Location: c.location(),
+		Logger:   log,
+	}, exports, webhooks)
+	if err != nil {
+		return nil, fmt.Errorf("admit: %w", err)
+	}
+	if err := reg.Register(svc); err != nil {
+		return nil, fmt.Errorf("admit: outbound metrics: %w", err)
+	}
+	return &outboundRunner{svc: svc, exports: c.Exports, webhooks: c.Webhooks}, nil
+}
+
+// start runs the exports and webhooks until stopped.
+func (o *outboundRunner) start(log zerolog.Logger) {
+	if o == nil || o.stop != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	o.stop, o.done = cancel, make(chan struct{})
+	go func() {
+		defer close(o.done)
+		if err := o.svc.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error().Err(err).Str("component", "outbound").Msg("exports and webhooks stopped")
+		}
+	}()
+}
+
+// close stops them; each saves its position first. A post in flight is
+// cut short and sent again at the next start.
+func (o *outboundRunner) close() {
+	if o == nil || o.stop == nil {
+		return
+	}
+	o.stop()
+	<-o.done
+}
+
+// Exports implements httpapi.ExportsMonitor.
+func (o *outboundRunner) Exports() []httpapi.DeliveryStatus {
+	if o == nil {
+		return nil
+	}
+	sts := o.svc.Status()
+	out := make([]httpapi.DeliveryStatus, len(sts))
+	for i, s := range sts {
+		out[i] = httpapi.DeliveryStatus{Kind: s.Kind, Name: s.Name, Target: s.Target, Format: s.Format, Active: s.Active,
+			Position: s.Position, Head: s.Head, LagEntries: s.LagEntries, LagSeconds: s.LagSeconds, Lagging: s.Lagging,
+			LastDelivery: s.LastDelivery, LastFile: s.LastFile, Delivered: s.Delivered, Failures: s.Failures, Errors: s.Errors,
+			LastError: s.LastError, LastErrorAt: s.LastErrorAt, NextAttempt: s.NextAttempt}
+	}
+	return out
+}
+
+// noJournal stands in for the store when the configuration is only checked.
+type noJournal struct{}
+
+func (noJournal) Entries(context.Context, uint64, int) ([]gate.JournalEntry, error) {
+	return nil, nil
+}
+
+func (noJournal) Ticket(context.Context, string) (gate.TicketView, error) {
+	return gate.TicketView{}, nil
+}
