@@ -84,6 +84,12 @@ type Config struct {
 	// Pages, when set, serves the web pages (package web) at the paths it
 	// has outside the API's routes; no token is needed to fetch them.
 	Pages Pages
+	// Devices, when set, are the paired door devices, whose scanner tokens
+	// are accepted beside Auth's (devices.go). Nil: /v1/devices answers 503.
+	Devices *DeviceStore
+	// TimeZone is the venue's IANA time zone ("Europe/Zurich"), which the
+	// pages show times in (GET /v1/session); "" leaves it to each browser.
+	TimeZone string
 }
 
 // Server is the HTTP API: a fasthttp server with the routes of
@@ -317,7 +323,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call) error {
 		if err := s.ready(); err != nil {
 			return err
 		}
-		at, err := s.auth.Load().authenticate(ctx.Request.Header.Peek("Authorization"))
+		at, err := s.authenticate(ctx.Request.Header.Peek("Authorization"))
 		if err != nil {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="admit"`)
 			return err
