@@ -184,7 +184,7 @@ func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error 
 	}
 	var changes []change
 	recs := make([]ticketRec, 0, len(barcodes))
-	stripes := map[int]bool{}
+	stripes := stripeSet{}
 	for _, bc := range barcodes {
 		r, ok, err := ix.getTicket(nil, bc)
 		if err != nil {
@@ -192,22 +192,12 @@ func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error 
 		}
 		if ok {
 			recs = append(recs, r)
-			stripes[ix.stripeIndex(r.Key)] = true
+			stripes.add(ix, r.Key)
 		}
 	}
-	order := make([]int, 0, len(stripes))
-	for s := range stripes {
-		order = append(order, s)
-	}
-	sortInts(order)
-	for _, s := range order {
-		ix.stripes[s].Lock()
-	}
-	defer func() {
-		for _, s := range order {
-			ix.stripes[s].Unlock()
-		}
-	}()
+	order := stripes.sorted()
+	ix.lockStripes(order)
+	defer ix.unlockStripes(order)
 	b := ix.db.NewBatch()
 	defer b.Close()
 	for _, r := range recs {

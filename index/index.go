@@ -235,6 +235,15 @@ func Open(dir string, opts *Options) (*Index, error) {
 
 func (ix *Index) pebbleDir() string { return ix.fs.PathJoin(ix.dir, "db") }
 
+// resetTempDir empties the temporary folder: an import killed mid-way
+// leaves its runs and SSTables there, and they were never part of the store.
+func (ix *Index) resetTempDir() error {
+	if err := ix.fs.RemoveAll(ix.opts.TempDir); err != nil {
+		return err
+	}
+	return ix.fs.MkdirAll(ix.opts.TempDir, 0o755)
+}
+
 func (ix *Index) pebbleOptions() *pebble.Options {
 	po := &pebble.Options{
 		FS:                 ix.fs,
@@ -358,19 +367,6 @@ func (ix *Index) lockAdmin(ctx context.Context) error {
 }
 
 func (ix *Index) unlockAdmin() { <-ix.adminMu }
-
-// stripe is one redeem-once lock, and the redemptions of a few ticket keys
-// it guards (see cache.go).
-type stripe struct {
-	sync.Mutex
-	reds     *stripeReds  // under the mutex; nil until used
-	redeemed *redeemedSet // the index's, shared by every stripe (nil in tests of the cache alone)
-	_        [40]byte     // keep neighbours off the same cache line
-}
-
-func (ix *Index) stripe(key uint64) *stripe {
-	return &ix.stripes[ix.stripeIndex(key)]
-}
 
 // Stats returns the store's current figures. It never blocks on disk.
 func (ix *Index) Stats() Stats {

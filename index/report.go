@@ -169,6 +169,38 @@ func (c *counters) movement(event string, at time.Time, reason gate.Reason, sign
 	}
 }
 
+// add adds the ticket counts of o (what an import's new tickets count) to
+// c: its rows and periods.
+func (c *counters) add(o *counters) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range o.rows {
+		r := c.rows[k]
+		if r == nil {
+			r = &rowCounts{}
+			c.rows[k] = r
+		}
+		r.add(v)
+	}
+	for k, v := range o.periods {
+		p := c.periods[k]
+		if p == nil {
+			p = &rowCounts{}
+			c.periods[k] = p
+		}
+		p.add(v)
+	}
+}
+
+// add adds o's counts to r, and takes o's price type name.
+func (r *rowCounts) add(o *rowCounts) {
+	r.name = o.name
+	r.sold += o.sold
+	r.used += o.used
+	r.inside += o.inside
+	r.cancelled += o.cancelled
+}
+
 // changed replaces one ticket's contribution (before -> after), same key.
 func (c *counters) changed(before *gate.Ticket, beforeRs []gate.Redemption, after *gate.Ticket, afterRs []gate.Redemption) {
 	c.mu.Lock()
