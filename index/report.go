@@ -192,9 +192,12 @@ func (c *counters) add(o *counters) {
 	}
 }
 
-// add adds o's counts to r, and takes o's price type name.
+// add adds o's counts to r, and o's price type name when it has one: an
+// import of tickets without price type names keeps the row's name.
 func (r *rowCounts) add(o *rowCounts) {
-	r.name = o.name
+	if o.name != "" {
+		r.name = o.name
+	}
 	r.sold += o.sold
 	r.used += o.used
 	r.inside += o.inside
