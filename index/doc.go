@@ -58,13 +58,12 @@
 // (or whose store closes) is answered with reason error and Seq 0: it was
 // not decided, nothing was looked up, and no number was taken, so the
 // journal keeps no hole. A flood of refusals (a scanner token gone rogue, a
-// stuck scanner) is so held to the writer's pace, measured at 0.9–2.4 M
-// entries per second on this machine class, while a full backlog of the
-// default size drains in 30–75 ms. While the store is faulted nothing
-// drains, so once the backlog is full refusals wait for the recovery (or
-// their context). Stats shows the backlog, its limit and
-// peak, and the waits; a warning is logged at most once a second while
-// refusals wait.
+// stuck scanner) is so held to the writer's pace, which is far above any
+// door's (BENCHMARKS.md, "The journal backlog's bound"). While the store is
+// faulted nothing drains, so once the backlog is full refusals wait for the
+// recovery (or their context). Stats shows the backlog, its limit and peak,
+// and the waits; a warning is logged at most once a second while refusals
+// wait.
 //
 // # Nonces
 //

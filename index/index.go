@@ -149,8 +149,8 @@ type Stats struct {
 	// needs (a WAL it rotates away from, an import's ingest). Group commit
 	// lets concurrent Sync commits share a sync, so under scan load the
 	// ratio of their increases is the admissions each sync carried. An
-	// fdatasync costs CPU as well as time (~50 CPU-µs on a virtual disk),
-	// so that ratio is what a busy gate's CPU depends on. Pebble counts a
+	// fdatasync costs CPU as well as time, so that ratio is what a busy
+	// gate's CPU depends on. Pebble counts a
 	// sync just after it releases the commits it carried, so WALSyncs may
 	// lag a commit that has just returned by that one sync.
 	SyncCommits uint64

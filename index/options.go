@@ -107,9 +107,8 @@ type Options struct {
 	// ends) before it is decided, so a flood of refusals cannot grow memory
 	// without limit; admissions never wait for it. Each entry holds about
 	// 300 bytes of heap (BenchmarkJournalBacklog). Default 65,536 (some
-	// 20 MiB), which a flood of refusals fills without slowing: the writer,
-	// not the bound, sets their pace (BenchmarkJournalFlood; 4,096 halves
-	// it).
+	// 20 MiB): large enough that the writer, not the bound, sets the pace of
+	// a flood of refusals (BenchmarkJournalFlood; BENCHMARKS.md).
 	JournalBacklog int
 
 	// piggybackWait is how long the journal writer waits for an admission's

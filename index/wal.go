@@ -16,25 +16,17 @@ import (
 // So Open writes six memtables of filler (under a scratch key beyond every
 // record's range, deleted after): two to reach full size, then four full-size WALs, which push the
 // small recycled files out (each new WAL takes the oldest) and take their
-// place; a flush then makes one of them the live WAL.
+// place; a flush then makes one of them the live WAL. Fewer memtables of
+// filler leave small recycled files behind, and the live WAL grows again
+// after a few MiB of journal (BENCHMARKS.md, "The WAL warm-up"). The filler
+// goes in 64 KiB batches: a batch over half the memtable would bypass the
+// WAL's normal path.
 //
-// Measured: with two memtables of filler (the previous warm-up) the live WAL
-// was a recycled 4 MiB file and the recycler held 1.4, 2 and 64 MiB files;
-// after 5 MiB of journal the WAL grew, and first use from one goroutine went
-// from ~150 µs to ~210 µs at p50 (the fresh-WAL figure) once the refusal
-// benchmarks had written that much. With six, every WAL file is 16 MiB and
-// stays so. The filler goes in 64 KiB batches: a batch over half the
-// memtable would bypass the WAL's normal path. It costs ~0.15 s at Open with
-// the default 16 MiB memtable.
-//
-// The filler's tables must overlap no table of records. The scratch key was
-// once "warm", which sorts between the tickets (t) and the import meta (x)
-// an import ingests into the same table, and the first filler memtable also
-// held what Open had written (meta, journal): compacting the filler's
-// tombstones then rewrote the tables of tickets at every Open (5 MB for the
-// 100k-ticket bench fixture; up to ImportTableBytes, 128 MiB, of a large
-// store), in the background while the first scans ran and the block cache
-// warm-up read the table it replaced (TestWALWarmupLeavesTicketTables).
+// The filler's tables must overlap no table of records, and Open's own
+// writes are flushed first so that no filler memtable holds them: otherwise
+// compacting the filler's tombstones rewrites a table of tickets at every
+// Open, in the background while the first scans run and the block cache
+// warm-up reads the table being replaced (TestWALWarmupLeavesTicketTables).
 const warmMemtables = 6
 
 func (ix *Index) warmWAL() error {
