@@ -114,5 +114,20 @@
 //
 // The data directory holds db/ (Pebble), bloom.snapshot (the filter with a
 // checksum and the generation it reflects) and tmp/ (import spill files and
-// SSTables, emptied at Open).
+// SSTables, emptied at Open). The records' encodings are frozen:
+// testdata/format and testdata/stores keep every version written, and a
+// change that cannot read them fails the tests (format_test.go).
+//
+// # Where things are
+//
+// A scan: scan.go (lookup, the decision under the ticket's stripe, the
+// admission's commit), refuse.go (refusals and what they count against),
+// stripe.go, cache.go and redeemed.go (what a scan finds in memory),
+// bloom.go. An import: load.go (the line checks), pipeline.go and pipe.go
+// (its goroutines), sorter.go, merge.go (the merge with the stored
+// tickets), loadcommit.go and sink.go (the atomic write), pace.go. The
+// journal and nonces: journal.go, nonce.go. Tickets, the catalog, imports
+// and reports: tickets.go, catalog.go, imports.go, report.go. The records:
+// keys.go, codec.go. Pebble's side: fault.go (write faults and recovery),
+// wal.go and walsync.go (the WAL), compaction.go and background.go, warm.go.
 package index
