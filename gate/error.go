@@ -16,6 +16,7 @@ const (
 	ETOOLARGE     = "too_large"    // a body or file over its limit
 	EREJECTED     = "rejected"     // an import refused because of its lines
 	EUNAVAILABLE  = "unavailable"  // not ready yet, or shutting down
+	ENOSPACE      = "no_space"     // the data disk is full
 	EINTERNAL     = "internal"     // a fault inside admit; details are logged, not shown
 )
 

@@ -80,13 +80,16 @@ func (l *backgroundLog) since(t time.Time) []BackgroundSpan {
 	return out
 }
 
-// listener is the event listener the database is opened with.
-func (l *backgroundLog) listener() *pebble.EventListener {
+// eventListener is the event listener the database is opened with: the
+// background log's spans, and the errors of Pebble's background work.
+func (ix *Index) eventListener() *pebble.EventListener {
+	l := &ix.bgLog
 	return &pebble.EventListener{
 		FlushBegin:      func(i pebble.FlushInfo) { l.begin("flush", i.JobID) },
 		FlushEnd:        func(i pebble.FlushInfo) { l.end("flush", i.JobID) },
 		CompactionBegin: func(i pebble.CompactionInfo) { l.begin("compaction", i.JobID) },
 		CompactionEnd:   func(i pebble.CompactionInfo) { l.end("compaction", i.JobID) },
+		BackgroundError: ix.backgroundError,
 	}
 }
 

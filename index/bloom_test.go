@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/admitgate/admit/gate"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -83,7 +84,7 @@ func TestBloomSnapshot(t *testing.T) {
 	gen := ix.bloomGen
 	ix.filter.Load().f.ClearAll() // what the stale snapshot would hold
 	ix.closed.Store(true)         // no Close: the snapshot on disk is the old one
-	ix.quiesce()                  // (the cache warm-up may still be reading)
+	ix.quiesce(nil, time.Time{})  // (the cache warm-up may still be reading)
 	_ = ix.db.Close()
 	ix2 := openFS(t, fs)
 	if ix2.bloomGen != gen {
@@ -176,7 +177,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	waitWritten(t, ix)
 	want, _ = ix.Report(ctx, "fest", during)
 	ix.closed.Store(true)
-	ix.quiesce()
+	ix.quiesce(nil, time.Time{})
 	_ = ix.db.Close()
 	ix = openFS(t, fs)
 	got, _ = ix.Report(ctx, "fest", during)

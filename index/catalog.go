@@ -152,11 +152,10 @@ func (ix *Index) Events(ctx context.Context) ([]gate.Event, error) {
 // starts recovering.
 func (ix *Index) commit(fill func(b *pebble.Batch)) error {
 	b := ix.db.NewBatch()
-	defer b.Close()
 	fill(b)
 	if err := ix.apply(b); err != nil {
 		ix.fault(err)
-		return err
+		return ix.writeError(err)
 	}
 	return nil
 }

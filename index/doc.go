@@ -52,18 +52,19 @@
 // it takes a sequence number for a refusal, and the slot is freed once the
 // entry is written and synced. When the backlog is full a refusal waits for
 // room outside every lock (it holds no stripe and keeps neither Close nor a
-// recovery waiting) and is then decided from the start; nothing is dropped
-// and nothing is answered unjournaled. Admissions never wait for it: their
+// recovery waiting) and is then decided from the start; nothing is dropped.
+// Admissions never wait for it: their
 // own Sync commit journals them. A scan whose context ends while it waits
 // (or whose store closes) is answered with reason error and Seq 0: it was
 // not decided, nothing was looked up, and no number was taken, so the
 // journal keeps no hole. A flood of refusals (a scanner token gone rogue, a
 // stuck scanner) is so held to the writer's pace, which is far above any
 // door's (BENCHMARKS.md, "The journal backlog's bound"). While the store is
-// faulted nothing drains, so once the backlog is full refusals wait for the
-// recovery (or their context). Stats shows the backlog, its limit and peak,
-// and the waits; a warning is logged at most once a second while refusals
-// wait.
+// faulted nothing drains, so once the backlog is full a refusal can neither
+// be journaled nor wait: it is answered at once, with its reason and Seq 0,
+// unjournaled (Stats.Unjournaled), and so is one that was waiting when the
+// store faulted. Stats shows the backlog, its limit and peak, and the
+// waits; a warning is logged at most once a second while refusals wait.
 //
 // # Nonces
 //
@@ -100,15 +101,22 @@
 //
 // A storage error never panics and never leaves half-written state: every
 // change is one Pebble batch (or one ingest). A read error refuses the scan
-// with reason error. A failed commit also puts the store in a faulted state:
-// scans are refused with error (and journaled once the store is back),
-// other calls return gate.EUNAVAILABLE, and a background goroutine reopens
-// the database every Options.RecoveryInterval until it succeeds, undoing any
-// failed admission that reached the disk after all (it was answered with
-// error) and rebuilding the report counters. Stats shows faults and
+// with reason error. Every commit is bounded (Options.CommitTimeout, see
+// commit.go): one the disk does not complete in time (a full disk stalls
+// Pebble's writes, a failing one hangs) fails like any other. A failed
+// commit puts the store in a faulted state: scans that need the store are
+// refused with error (and journaled once the store is back), those that do
+// not (malformed, unknown) keep their reason, other calls return
+// gate.EUNAVAILABLE, and a background goroutine reopens the database every
+// Options.RecoveryInterval until it succeeds, undoing any failed admission
+// that reached the disk after all (it was answered with error) and
+// rebuilding the report counters. A full disk (a write or a flush failing
+// with ENOSPC) faults the store at once; Stats.DiskFull and Health.DiskFull
+// say so, writes fail with gate.ENOSPACE, and the store reopens once the
+// disk has room for two memtables again. Stats shows faults, timeouts and
 // recoveries. Pebble itself panics on a few unrecoverable faults (a MANIFEST
-// it cannot write); the process must then be restarted, and Open recovers
-// from the disk as after a crash.
+// it cannot write, a WAL it cannot rotate to); the process must then be
+// restarted, and Open recovers from the disk as after a crash.
 //
 // # Files
 //

@@ -198,8 +198,7 @@ func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error 
 	order := stripes.sorted()
 	ix.lockStripes(order)
 	defer ix.unlockStripes(order)
-	b := ix.db.NewBatch()
-	defer b.Close()
+	var sets []kv
 	for _, r := range recs {
 		if r.T.UsedUpstream || (r.T.State != gate.StateValid && r.T.State != gate.StateBlocked) {
 			continue
@@ -221,7 +220,7 @@ func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error 
 		after.T.Events = append([]string(nil), r.T.Events...)
 		after.Admin = adminCancelled
 		after.fixState()
-		_ = b.Set(ticketKey(r.T.Barcode), encodeTicket(nil, &after), nil)
+		sets = append(sets, kv{ticketKey(r.T.Barcode), encodeTicket(nil, &after)})
 		changes = append(changes, change{r, after, rs})
 	}
 	if len(changes) == 0 {
@@ -229,12 +228,16 @@ func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error 
 	}
 	progress := *rec
 	progress.Cancelled += len(changes)
+	b := ix.db.NewBatch()
+	for _, x := range sets {
+		_ = b.Set(x.k, x.v, nil)
+	}
 	_ = b.Set(importKey(rec.ID), encodeImport(&progress), nil)
 	err := ix.apply(b)
 	ix.recVersion.Add(1)
 	if err != nil {
 		ix.fault(err)
-		return err
+		return ix.writeError(err)
 	}
 	rec.Cancelled = progress.Cancelled
 	for _, c := range changes {

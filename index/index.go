@@ -25,6 +25,9 @@ var ErrClosed = errors.New("index: closed")
 // errFaulted is returned while the store is recovering from a write fault.
 var errFaulted = gate.Errorf(gate.EUNAVAILABLE, "storage fault; recovering")
 
+// errDiskFull is returned while the store waits for space on its disk.
+var errDiskFull = gate.Errorf(gate.ENOSPACE, "the data disk is full")
+
 // Index is the ticket store: Pebble on disk with a bloom filter in front. It
 // implements gate.Index. All methods are safe for concurrent use; see the
 // package documentation for what each waits on.
@@ -83,10 +86,15 @@ type Index struct {
 
 	faults     atomic.Uint64
 	recoveries atomic.Uint64
-	fixMu      sync.Mutex
-	fixups     []fixup
-	recovering atomic.Bool
-	warmed     atomic.Bool // the block cache warm-up after Open is over
+	diskFull   atomic.Bool // the fault being recovered is a full disk
+
+	committers     chan *commitCall // parked committers take commits from it (commit.go)
+	commitTimeouts atomic.Uint64
+	unjournaled    atomic.Uint64 // refusals answered without a journal entry
+	fixMu          sync.Mutex
+	fixups         []fixup
+	recovering     atomic.Bool
+	warmed         atomic.Bool // the block cache warm-up after Open is over
 	// warmedTickets is how many ticket records the last warm-up loaded.
 	warmedTickets atomic.Int64
 
@@ -127,7 +135,17 @@ type Stats struct {
 	DiskFaults            uint64 // storage errors seen (reads and writes)
 	Recoveries            uint64 // database reopens after a write fault
 	Faulted               bool   // a write fault is being recovered: scans are refused with error
-	CacheWarmed           bool   // the block cache warm-up after Open is over (see Options.DisableCacheWarmup)
+	// DiskFull says the fault is a full data disk (a write failed with "no
+	// space left on device"): the store reopens once space returns.
+	DiskFull bool
+	// CommitTimeouts counts the commits that did not complete within
+	// Options.CommitTimeout (each faulted the store).
+	CommitTimeouts uint64
+	// Unjournaled counts the refusals answered without a journal entry:
+	// the store was faulted and its journal backlog full, so they could
+	// neither be written nor wait.
+	Unjournaled uint64
+	CacheWarmed bool // the block cache warm-up after Open is over (see Options.DisableCacheWarmup)
 	// WarmedTickets is how many ticket records the warm-up loaded into the
 	// block cache: fewer than Tickets when the cache (Options.CacheSize)
 	// cannot hold them all, and the first scan of each other ticket then
@@ -170,15 +188,16 @@ type Stats struct {
 func Open(dir string, opts *Options) (*Index, error) {
 	o := *opts.EnsureDefaults()
 	ix := &Index{
-		dir:      dir,
-		opts:     &o,
-		log:      o.Logger.With().Str("component", "index").Logger(),
-		fs:       o.FS,
-		stripes:  make([]stripe, o.LockStripes),
-		redeemed: &redeemedSet{},
-		adminMu:  make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		born:     time.Now(),
+		dir:        dir,
+		opts:       &o,
+		log:        o.Logger.With().Str("component", "index").Logger(),
+		fs:         o.FS,
+		stripes:    make([]stripe, o.LockStripes),
+		redeemed:   &redeemedSet{},
+		adminMu:    make(chan struct{}, 1),
+		committers: make(chan *commitCall),
+		stop:       make(chan struct{}),
+		born:       time.Now(),
 	}
 	if o.TempDir == "" {
 		ix.opts.TempDir = ix.fs.PathJoin(dir, "tmp")
@@ -186,7 +205,7 @@ func Open(dir string, opts *Options) (*Index, error) {
 		// A folder of our own inside it: Open empties it.
 		ix.opts.TempDir = ix.fs.PathJoin(o.TempDir, "admit-index-tmp")
 	}
-	ix.jw.init(o.JournalBacklog)
+	ix.jw.init(o.JournalBacklog, &ix.faulted)
 	ix.nonces.init()
 	ix.tcache.init()
 	for i := range ix.stripes {
@@ -258,7 +277,7 @@ func (ix *Index) pebbleOptions() *pebble.Options {
 		po.Levels[i].FilterPolicy = pebblebloom.FilterPolicy(10)
 	}
 	po.WALMinSyncInterval = ix.walMinSyncInterval
-	po.EventListener = ix.bgLog.listener()
+	po.EventListener = ix.eventListener()
 	// Compactions leave scans the cores (compaction.go).
 	po.Experimental.CompactionScheduler = newCompactionScheduler(ix)
 	po.EnsureDefaults()
@@ -337,6 +356,9 @@ func (ix *Index) enter() error {
 	}
 	if ix.faulted.Load() {
 		ix.active.Add(-1)
+		if ix.diskFull.Load() {
+			return errDiskFull
+		}
 		return errFaulted
 	}
 	return nil
@@ -347,13 +369,29 @@ func (ix *Index) exit() { ix.active.Add(-1) }
 // ctrs returns the report counters (replaced whole by a rebuild).
 func (ix *Index) ctrs() *counters { return ix.counters.Load() }
 
-// quiesce waits until no operation uses the database. New ones are turned
-// away by the closed or faulted flag the caller set before.
-func (ix *Index) quiesce() {
+// quiesce waits until no operation uses the database, and reports whether
+// it got there before stop closed or the deadline (none when zero) passed.
+// New operations are turned away by the closed or faulted flag the caller
+// set before; a commit that timed out keeps the database in use until
+// Pebble returns (commit.go).
+func (ix *Index) quiesce(stop <-chan struct{}, deadline time.Time) bool {
+	pause := 200 * time.Microsecond
 	for ix.active.Load() > 0 {
-		time.Sleep(200 * time.Microsecond)
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-stop:
+			return false
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 20*time.Millisecond)
 	}
+	return true
 }
+
+// closeWait is how long Close waits for the calls in flight.
+const closeWait = 10 * time.Second
 
 // lockAdmin takes the lock that serializes ticket-record writers (imports,
 // admin changes), giving up when ctx is done.
@@ -387,6 +425,9 @@ func (ix *Index) Stats() Stats {
 		DiskFaults:            ix.faults.Load(),
 		Recoveries:            ix.recoveries.Load(),
 		Faulted:               ix.faulted.Load(),
+		DiskFull:              ix.diskFull.Load(),
+		CommitTimeouts:        ix.commitTimeouts.Load(),
+		Unjournaled:           ix.unjournaled.Load(),
 		SyncCommits:           ix.syncCommits.Load(),
 		CompactionsPaced:      ix.compactionsPaced.Load(),
 		CompactionPacedTime:   time.Duration(ix.compactionPaced.Load()),
@@ -430,15 +471,24 @@ func histogramCount(h prometheus.Histogram) uint64 {
 
 // Close writes the refusals still queued, saves the bloom filter and the
 // report counters so the next Open needs no rebuild, and closes the
-// database. Calls in flight finish first; later calls fail with ErrClosed
-// (scans are refused with reason error).
+// database. Calls in flight finish first (an import in flight stops); later
+// calls fail with ErrClosed (scans are refused with reason error). Commits
+// a stalled disk holds (see commit.go) are waited for at most closeWait;
+// then the database is left as it is, and the next Open recovers it as
+// after a crash.
 func (ix *Index) Close() error {
 	if !ix.closed.CompareAndSwap(false, true) {
 		return ErrClosed
 	}
 	close(ix.stop)
-	ix.quiesce()
+	deadline := time.Now().Add(closeWait)
+	ix.quiesce(nil, deadline)
 	ix.bg.Wait() // the journal writer drains its queue before it returns
+	if !ix.quiesce(nil, deadline) {
+		ix.log.Error().Int64("operations", ix.active.Load()).
+			Msg("index closed with commits still waiting for the disk; the next open recovers the store as after a crash")
+		return fmt.Errorf("index: close: %d operations still wait for the disk; the database was left open", ix.active.Load())
+	}
 	var errs []error
 	if !ix.faulted.Load() {
 		if err := ix.saveFilter(); err != nil {
@@ -461,9 +511,9 @@ func (ix *Index) Close() error {
 // a commit's WAL write or sync fails (in the committing goroutine, after the
 // commit pipeline is done with the batch) and when its own state can no
 // longer be trusted (a MANIFEST write failed, in a background goroutine).
-// Fatalf logs and panics: Index.apply recovers the first kind and turns it
-// into a write fault; the second stops the process, and Open recovers from
-// the disk as after a crash.
+// Fatalf logs and panics with a pebbleFatal: commitNow recovers the first
+// kind and turns it into a write fault; the second stops the process, and
+// Open recovers from the disk as after a crash.
 type pebbleLogger struct{ log zerolog.Logger }
 
 func (l pebbleLogger) Infof(format string, args ...any) {
@@ -477,5 +527,22 @@ func (l pebbleLogger) Errorf(format string, args ...any) {
 func (l pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	l.log.Error().Str("from", "pebble").Msg("fatal: " + msg)
-	panic("index: pebble: " + msg)
+	f := &pebbleFatal{msg: msg}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			f.err = err // so a full disk stays errors.Is syscall.ENOSPC
+			break
+		}
+	}
+	panic(f)
 }
+
+// pebbleFatal is what pebbleLogger.Fatalf panics with: Pebble's message,
+// and the error it reported, if any.
+type pebbleFatal struct {
+	msg string
+	err error
+}
+
+func (f *pebbleFatal) Error() string { return f.msg }
+func (f *pebbleFatal) Unwrap() error { return f.err }

@@ -83,6 +83,8 @@ type journalWriter struct {
 	wake   chan struct{} // entries were queued
 	synced chan struct{} // a Sync commit covered more of the writer's commits, or the store faulted
 
+	faulted *atomic.Bool // the index's: a faulted store drains nothing, so reserve stops waiting
+
 	peak      atomic.Int64  // the highest used seen
 	warned    atomic.Int64  // when full was last logged, ns since the index's birth
 	waits     atomic.Uint64 // reserve calls that found the backlog full
@@ -90,8 +92,9 @@ type journalWriter struct {
 	waitNanos atomic.Int64  // time spent waiting, summed
 }
 
-func (w *journalWriter) init(limit int) {
+func (w *journalWriter) init(limit int, faulted *atomic.Bool) {
 	w.limit = limit
+	w.faulted = faulted
 	w.wake = make(chan struct{}, 1)
 	w.synced = make(chan struct{}, 1)
 }
@@ -118,8 +121,9 @@ func (w *journalWriter) notePeak(n int64) {
 }
 
 // reserve takes a slot of the backlog, waiting for the writer to free one
-// when it is full. It gives up with ctx's error when ctx ends first, and
-// with ErrClosed when the index stops.
+// when it is full. It gives up with ctx's error when ctx ends first, with
+// ErrClosed when the index stops, and with errFaulted when the store
+// faults: nothing drains until it is reopened.
 func (w *journalWriter) reserve(ctx context.Context, stop <-chan struct{}) error {
 	if w.tryReserve() {
 		return nil
@@ -134,6 +138,11 @@ func (w *journalWriter) reserve(ctx context.Context, stop <-chan struct{}) error
 		if w.tryReserve() {
 			w.mu.Unlock()
 			return nil
+		}
+		if w.faulted.Load() {
+			w.mu.Unlock()
+			w.abandoned.Add(1)
+			return errFaulted
 		}
 		if w.room == nil {
 			w.room = make(chan struct{})
@@ -167,6 +176,11 @@ func (ix *Index) warnFull() {
 // release frees n slots and wakes the scans waiting for one.
 func (w *journalWriter) release(n int) {
 	w.used.Add(-int64(n))
+	w.wakeWaiters()
+}
+
+// wakeWaiters wakes the scans waiting in reserve, to look again.
+func (w *journalWriter) wakeWaiters() {
 	if w.waiters.Load() > 0 {
 		w.mu.Lock()
 		if w.room != nil {
@@ -326,9 +340,7 @@ func (ix *Index) writeEntries(es []storedEntry) error {
 			}
 		}
 		_ = b.Set(metaJournalWM, u64(ix.wm.get()), nil)
-		err := ix.applyNoSync(b)
-		_ = b.Close()
-		if err != nil {
+		if err := ix.applyNoSync(b); err != nil {
 			ix.fault(err)
 			return err
 		}
@@ -374,7 +386,6 @@ func (ix *Index) awaitSynced(wait *time.Timer, stopping bool) error {
 		return errFaulted
 	}
 	b := ix.db.NewBatch()
-	defer b.Close()
 	_ = b.Set(metaJournalWM, u64(ix.wm.get()), nil)
 	if err := ix.apply(b); err != nil {
 		ix.fault(err)
@@ -413,7 +424,6 @@ func (ix *Index) openJournal() error {
 	}
 	last := next - 1
 	b := ix.db.NewBatch()
-	defer b.Close()
 	for _, seq := range holes {
 		se := lostEntry(seq, "not yet written when admit stopped")
 		_ = b.Set(journalKey(seq), encodeEntry(nil, &se), nil)

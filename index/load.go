@@ -27,6 +27,11 @@ import (
 // throughout; a scan of a ticket the import updates waits only for the
 // ingest itself.
 func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.LineSource) (gate.ImportResult, error) {
+	res, err := ix.loadImport(ctx, req, src)
+	return res, ix.writeError(err)
+}
+
+func (ix *Index) loadImport(ctx context.Context, req gate.ImportRequest, src gate.LineSource) (gate.ImportResult, error) {
 	if err := req.Validate(); err != nil {
 		return gate.ImportResult{}, err
 	}
@@ -221,6 +226,9 @@ func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 func (l *loader) interrupted(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("index: import: %w", err)
+	}
+	if l.ix.closed.Load() {
+		return ErrClosed
 	}
 	if l.ix.faulted.Load() {
 		return errFaulted

@@ -76,9 +76,9 @@ func (l *loader) record() gate.ImportRecord {
 func (l *loader) createProvider() error {
 	ix := l.ix
 	pb := ix.db.NewBatch()
-	defer pb.Close()
 	publish := ix.ensureProvider(pb, l.req.Provider)
 	if pb.Empty() {
+		_ = pb.Close()
 		return nil
 	}
 	if err := ix.apply(pb); err != nil {

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -155,21 +156,16 @@ func (ix *Index) loadNonces(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	b := ix.db.NewBatch()
-	defer b.Close()
 	type loaded struct {
 		nonce string
 		seq   uint64
 	}
 	var keep []loaded
+	var stale [][]byte
 	for it.First(); it.Valid(); it.Next() {
 		seq, at, ok := decodeNonce(it.Value())
-		if !ok {
-			_ = b.Delete(it.Key(), nil)
-			continue
-		}
-		if now.Sub(at) >= gate.NonceWindow {
-			_ = b.Delete(it.Key(), nil)
+		if !ok || now.Sub(at) >= gate.NonceWindow {
+			stale = append(stale, bytes.Clone(it.Key()))
 			continue
 		}
 		keep = append(keep, loaded{string(it.Key()[1:]), seq})
@@ -187,8 +183,12 @@ func (ix *Index) loadNonces(now time.Time) error {
 		}
 		ix.nonces.put(l.nonce, se.Decision)
 	}
-	if b.Empty() {
+	if len(stale) == 0 {
 		return nil
+	}
+	b := ix.db.NewBatch()
+	for _, k := range stale {
+		_ = b.Delete(k, nil)
 	}
 	if err := ix.apply(b); err != nil {
 		return fmt.Errorf("index: prune nonces: %w", err)

@@ -22,10 +22,15 @@ func (ix *Index) refuseMaybe(c *scanCall, r gate.Reason, det string) (gate.Decis
 
 // refuse assigns the next sequence to a refusal, counts it and queues it for
 // the background journal writer, in the backlog slot c holds or a free one.
-// With neither it returns full and takes no sequence number.
+// With neither it returns full and takes no sequence number, unless the
+// store is faulted: nothing drains then, so the refusal is answered at once
+// without a journal entry (Seq 0; Stats.Unjournaled) rather than wait.
 func (ix *Index) refuse(c *scanCall, r gate.Reason, det string, key uint64, info *gate.TicketInfo) (gate.Decision, bool) {
 	if !c.slot {
 		if !ix.jw.tryReserve() {
+			if ix.faulted.Load() {
+				return ix.refuseUnjournaled(c.s, r, det, info), false
+			}
 			return gate.Decision{}, true
 		}
 		c.slot = true
@@ -39,6 +44,20 @@ func (ix *Index) refuse(c *scanCall, r gate.Reason, det string, key uint64, info
 	ix.ctrs().denied(&d, se.Events)
 	ix.queueEntry(se, c)
 	return d, false
+}
+
+// refuseUnjournaled answers a refusal that can be neither journaled nor wait.
+func (ix *Index) refuseUnjournaled(s *gate.Scan, r gate.Reason, det string, info *gate.TicketInfo) gate.Decision {
+	ix.unjournaled.Add(1)
+	const note = "not journaled: the ticket store is faulted and its journal backlog is full"
+	if det == "" {
+		det = note
+	} else {
+		det += "; " + note
+	}
+	d := s.Refusal(r, det)
+	d.Ticket = info
+	return d
 }
 
 // denialEvents returns the events a refusal counts against: its event, or

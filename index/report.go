@@ -340,7 +340,9 @@ func (ix *Index) openCounters(first bool) error {
 			closer.Close()
 			// Delete it before anything else is written, so a crash later
 			// cannot leave a stale copy behind.
-			if err := ix.db.Delete(metaCounters, pebble.Sync); err != nil {
+			b := ix.db.NewBatch()
+			_ = b.Delete(metaCounters, nil)
+			if err := ix.apply(b); err != nil {
 				return err
 			}
 			if derr == nil {
@@ -428,7 +430,9 @@ func (ix *Index) saveCounters() error {
 	if ix.ctrs() == nil {
 		return nil
 	}
-	return ix.db.Set(metaCounters, encodeCounters(ix.ctrs()), pebble.Sync)
+	b := ix.db.NewBatch()
+	_ = b.Set(metaCounters, encodeCounters(ix.ctrs()), nil)
+	return ix.apply(b)
 }
 
 const countersVersion = 1

@@ -47,6 +47,14 @@ func (ix *Index) decide(ctx context.Context, s gate.Scan, write bool) gate.Decis
 
 func detail(err error) string { return err.Error() }
 
+// faultDetail is the detail of a scan refused because enter failed.
+func faultDetail(err error) string {
+	if err == errDiskFull {
+		return "the data disk is full; the ticket store waits for space"
+	}
+	return "storage fault; the ticket store is recovering"
+}
+
 // scanCall is one scan being decided: the scan, whether it redeems (Scan)
 // or only answers (Check), and whether it holds a slot of the journal's
 // backlog for its entry. It holds nothing else: whatever a field points to
@@ -73,6 +81,9 @@ func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.
 		}
 		ix.warnFull()
 		if err := ix.jw.reserve(ctx, ix.stop); err != nil {
+			if errors.Is(err, errFaulted) {
+				continue // decided again: refused without waiting (see refuse)
+			}
 			return ix.undecided(s, err)
 		}
 		c.slot = true
@@ -92,10 +103,12 @@ func (ix *Index) undecided(s *gate.Scan, err error) gate.Decision {
 }
 
 // decideWith decides c's scan in the order of gate's rules: what the scan
-// itself shows, then the bloom filter, then the ticket. It never blocks on
-// the journal: when it would queue a refusal and c holds no slot and none
-// is free, it returns full (having taken no sequence number), and decideOnce
-// waits for room and calls it again.
+// itself shows, then the bloom filter, then the ticket. What needs no disk
+// (a malformed or unknown barcode, a scan a decoder or lane refused) is
+// answered with its reason also while the store is faulted. It never blocks
+// on the journal: when it would queue a refusal and c holds no slot and
+// none is free, it returns full (having taken no sequence number), and
+// decideOnce waits for room and calls it again.
 func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 	s := c.s
 	if c.write && len(s.Nonce) > gate.MaxNonceLen {
@@ -107,16 +120,19 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 	if err := gate.CheckBarcode(s.Barcode); err != nil {
 		return ix.refuseMaybe(c, gate.ReasonMalformed, detail(err))
 	}
+	if ix.closed.Load() {
+		return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
+	}
+	if !ix.filter.Load().test(s.Barcode) {
+		return ix.refuseMaybe(c, gate.ReasonUnknown, "")
+	}
 	if err := ix.enter(); err != nil {
 		if err == ErrClosed {
 			return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
 		}
-		return ix.refuseMaybe(c, gate.ReasonError, "storage fault; the ticket store is recovering")
+		return ix.refuseMaybe(c, gate.ReasonError, faultDetail(err))
 	}
 	defer ix.exit()
-	if !ix.filter.Load().test(s.Barcode) {
-		return ix.refuseMaybe(c, gate.ReasonUnknown, "")
-	}
 	sc := getScratch()
 	defer putScratch(sc)
 	version := ix.recVersion.Load()
@@ -280,9 +296,7 @@ func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *tick
 	if s.Nonce != "" {
 		_ = b.Set(nonceKey(s.Nonce), nonceValue(d.Seq, s.At), nil)
 	}
-	err := ix.apply(b)
-	_ = b.Close()
-	if err != nil {
+	if err := ix.apply(b); err != nil {
 		return ix.failCommit(c, st, se, rs, written, err, events)
 	}
 	st.remember(key, next)
@@ -307,18 +321,18 @@ func (ix *Index) failCommit(c *scanCall, st *stripe, se storedEntry, rs []gate.R
 	s, d := c.s, se.Decision
 	st.forget(se.Key)
 	ix.log.Error().Err(err).Str("barcode", s.Barcode).Uint64("seq", se.Seq).Msg("scan: commit failed; refused with error")
-	var prev []byte
-	if len(rs) > 0 {
-		prev = encodeRedemptions(nil, rs)
-	}
-	ix.addFixup(fixup{key: se.Key, prev: prev, written: bytes.Clone(written)})
-	ix.fault(err)
 	failed := s.Refusal(gate.ReasonError, "storage write failed")
 	failed.Seq = se.Seq
 	failed.Event = d.Event
 	failed.Ticket = d.Ticket
 	se.Decision = failed
 	se.Events = ix.denialEvents(s, &failed, events)
+	var prev []byte
+	if len(rs) > 0 {
+		prev = encodeRedemptions(nil, rs)
+	}
+	ix.addFixup(fixup{key: se.Key, prev: prev, written: bytes.Clone(written), seq: se.Seq, entry: encodeEntry(nil, &se)})
+	ix.fault(err)
 	ix.ctrs().denied(&failed, se.Events)
 	ix.queueEntry(se, c)
 	return failed

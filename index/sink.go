@@ -51,12 +51,11 @@ func (s *batchSink) finish(rest []kv) error {
 func (s *batchSink) prepare() error { return nil }
 
 func (s *batchSink) commit() error {
-	err := s.ix.apply(s.b)
+	err := s.ix.apply(s.b) // closes the batch
+	s.b = nil
 	if err == nil {
 		s.done = true
 	}
-	_ = s.b.Close()
-	s.b = nil
 	return err
 }
 func (s *batchSink) committed() bool { return s.done }
@@ -138,15 +137,13 @@ func (s *sstSink) finish(rest []kv) error {
 // (a recent admin change of a ticket would): an overlapping ingest makes
 // Pebble flush inside the commit pipeline, and every scan's commit waits.
 // Flush itself runs beside the commits.
-func (s *sstSink) prepare() error { return s.ix.db.Flush() }
+func (s *sstSink) prepare() error { return s.ix.bounded(s.ix.slowTimeout(), s.ix.db.Flush) }
 
-func (s *sstSink) commit() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("index: pebble: %v", r)
-		}
-	}()
-	err = s.ix.db.Ingest(context.Background(), s.files)
+// commit ingests the tables, waiting for it as long as for a flush. An
+// ingest that did not complete in time may still complete later: the
+// import is then applied whole, though its caller was told it failed.
+func (s *sstSink) commit() error {
+	err := s.ix.bounded(s.ix.slowTimeout(), func() error { return s.ix.db.Ingest(context.Background(), s.files) })
 	if err == nil {
 		s.done = true
 	}

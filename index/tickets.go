@@ -352,13 +352,11 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	_ = b.Set(journalKey(seq), encodeEntry(nil, &orig), nil)
 	_ = b.Set(journalKey(annSeq), encodeEntry(nil, &ann), nil)
 	_ = b.Set(historyKey(se.Key, annSeq), nil, nil)
-	err = ix.apply(b)
-	_ = b.Close()
-	if err != nil {
+	if err := ix.apply(b); err != nil {
 		st.forget(se.Key)
 		ix.addFixup(fixup{lostIfMissing: annSeq})
 		ix.fault(err)
-		return gate.JournalEntry{}, fmt.Errorf("index: annul %d: %w", seq, err)
+		return gate.JournalEntry{}, ix.writeError(fmt.Errorf("index: annul %d: %w", seq, err))
 	}
 	st.remember(se.Key, next)
 	ix.wm.finish(annSeq)
