@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -268,5 +269,69 @@ func checkJournalHolds(t *testing.T, ix *Index, bySeq map[uint64]gate.Decision) 
 		if e.Decision.Barcode != d.Barcode || e.Decision.Reason != d.Reason || e.Decision.Admit != d.Admit {
 			t.Errorf("entry %d: %q %s, answered %q %s", e.Seq, e.Decision.Barcode, e.Decision.Reason, d.Barcode, d.Reason)
 		}
+	}
+}
+
+// noSpaceUnder fails every write to a file whose path contains one of the
+// strings with ENOSPC while on.
+type noSpaceUnder struct {
+	on    atomic.Bool
+	paths []string
+}
+
+func (n *noSpaceUnder) String() string { return "no space under " + strings.Join(n.paths, ", ") }
+
+func (n *noSpaceUnder) MaybeError(op errorfs.Op) error {
+	if !n.on.Load() || !slices.ContainsFunc(n.paths, func(p string) bool { return strings.Contains(op.Path, p) }) {
+		return nil
+	}
+	switch op.Kind {
+	case errorfs.OpFileWrite, errorfs.OpFileWriteAt, errorfs.OpFilePreallocate, errorfs.OpFileSync, errorfs.OpFileSyncData:
+		return &os.PathError{Op: "write", Path: op.Path, Err: syscall.ENOSPC}
+	}
+	return nil
+}
+
+// TestImportOnFullDisk (issue 21.4): an import that meets a full disk, in
+// its spill runs, its tables or its commit, is refused with gate.ENOSPACE,
+// "the data disk is full" (not an internal error), and leaves nothing
+// behind; the store takes it once there is space.
+func TestImportOnFullDisk(t *testing.T) {
+	ctx := context.Background()
+	var tickets []gate.Ticket
+	for i := range 400 {
+		tickets = append(tickets, tk(fmt.Sprintf("I%04d", i), "derby"))
+	}
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		opts  func(*Options)
+	}{
+		{"spill runs", []string{"/tmp/"}, func(o *Options) { o.ImportSpillBytes = 4 << 10 }},
+		{"tables to ingest", []string{"/tmp/"}, func(o *Options) { o.ImportBatchLines = 10 }},
+		{"the commit", []string{".log"}, func(o *Options) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := &noSpaceUnder{paths: tc.paths}
+			o := testOptions(errorfs.Wrap(vfs.NewMem(), full))
+			tc.opts(o)
+			ix := openDerby(t, o)
+			full.on.Store(true)
+			res, err := ix.Load(ctx, gate.ImportRequest{Provider: "p1", Source: "test"}, gate.Lines(tickets...))
+			if gate.ErrorCode(err) != gate.ENOSPACE || gate.ErrorMessage(err) != "the data disk is full" || res.Applied {
+				t.Fatalf("import on a full disk: %+v, %v (code %s)", res, err, gate.ErrorCode(err))
+			}
+			if !strings.Contains(err.Error(), "no space left on device") {
+				t.Errorf("the error for the log lost its cause: %v", err)
+			}
+			full.on.Store(false)
+			waitFor(t, "the store to take writes again", func() bool { return !ix.Stats().Faulted })
+			if ix.Stats().Tickets != 0 {
+				t.Fatalf("a refused import left tickets: %+v", ix.Stats())
+			}
+			if res := load(t, ix, tickets...); res.Added != len(tickets) {
+				t.Fatalf("the import once there is space: %+v", res)
+			}
+		})
 	}
 }
