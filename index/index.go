@@ -100,6 +100,8 @@ type Index struct {
 
 	bgLog backgroundLog // Pebble's flushes and compactions (BackgroundSpans)
 	compactionCounters
+	warmingUp bool // Open's WAL warm-up is writing filler (wal.go)
+
 	born     time.Time    // Open's time: lastScan counts from it (monotonic)
 	lastScan atomic.Int64 // when the last durable scan began, ns since born; see pacer
 
@@ -223,13 +225,13 @@ func Open(dir string, opts *Options) (*Index, error) {
 	}
 	ix.db = db
 	if err := ix.load(true); err != nil {
-		_ = db.Close()
+		ix.abandonOpen()
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
 	if !o.DisableWALWarmup {
 		if err := ix.warmWAL(); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("index: open %s: warm WAL: %w", dir, err)
+			ix.abandonOpen()
+			return nil, fmt.Errorf("index: open %s: %w", dir, err)
 		}
 	}
 	ix.bg.Add(1)
@@ -253,6 +255,24 @@ func Open(dir string, opts *Options) (*Index, error) {
 }
 
 func (ix *Index) pebbleDir() string { return ix.fs.PathJoin(ix.dir, "db") }
+
+// abandonOpen closes what a failed Open opened: the committers, and the
+// database unless a commit still holds it (see Close); then it removes the
+// files of a WAL warm-up that failed.
+func (ix *Index) abandonOpen() {
+	ix.closed.Store(true)
+	close(ix.stop)
+	if !ix.quiesce(nil, time.Now().Add(closeWait)) {
+		ix.log.Error().Msg("a failed open left commits waiting for the disk; the store was not closed")
+		return
+	}
+	if err := ix.db.Close(); err != nil {
+		ix.log.Warn().Err(err).Msg("closing the store after a failed open")
+	}
+	if ix.warmingUp {
+		ix.removeWarmupFiles()
+	}
+}
 
 // resetTempDir empties the temporary folder: an import killed mid-way
 // leaves its runs and SSTables there, and they were never part of the store.
