@@ -90,6 +90,7 @@ func (ix *Index) eventListener() *pebble.EventListener {
 		CompactionBegin: func(i pebble.CompactionInfo) { l.begin("compaction", i.JobID) },
 		CompactionEnd:   func(i pebble.CompactionInfo) { l.end("compaction", i.JobID) },
 		BackgroundError: ix.backgroundError,
+		DataCorruption:  ix.dataCorruption,
 	}
 }
 

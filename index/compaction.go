@@ -84,8 +84,8 @@ func (s *compactionScheduler) Unregister() {
 func (s *compactionScheduler) TrySchedule() (bool, pebble.CompactionGrantHandle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.mu.unregistered {
-		return false, nil
+	if s.mu.unregistered || s.ix.corrupt.Load() != nil {
+		return false, nil // a corrupt store compacts nothing: it would read the damage again
 	}
 	s.mu.lastAllowed = s.db.GetAllowedWithoutPermission()
 	if s.mu.lastAllowed > s.mu.running {
@@ -140,7 +140,7 @@ func (s *compactionScheduler) grantLockedAndUnlock() {
 	for s.mu.granting && !s.mu.unregistered {
 		s.mu.grantingDone.Wait()
 	}
-	if s.mu.unregistered {
+	if s.mu.unregistered || s.ix.corrupt.Load() != nil {
 		return
 	}
 	s.mu.lastAllowed = s.db.GetAllowedWithoutPermission()

@@ -114,9 +114,14 @@
 // with ENOSPC) faults the store at once; Stats.DiskFull and Health.DiskFull
 // say so, writes fail with gate.ENOSPACE, and the store reopens once the
 // disk has room for two memtables again. Stats shows faults, timeouts and
-// recoveries. Pebble itself panics on a few unrecoverable faults (a MANIFEST
-// it cannot write, a WAL it cannot rotate to); the process must then be
-// restarted, and Open recovers from the disk as after a crash.
+// recoveries. On-disk corruption (a table block whose checksum fails, found
+// by a read, a compaction, the cache warm-up or Open itself) cannot be
+// recovered from by reopening: the store stays up and refuses everything
+// (scans with reason error, unjournaled), Health.Corruption names the
+// damaged file and says to restore a backup, and no compaction runs (see
+// corrupt.go). Pebble itself still panics on a few unrecoverable faults (a
+// MANIFEST it cannot write, a WAL it cannot rotate to); the process must
+// then be restarted, and Open recovers from the disk as after a crash.
 //
 // # Files
 //

@@ -161,7 +161,14 @@ func (ix *Index) recoverLoop() {
 			}
 			continue
 		}
+		if ix.corrupt.Load() != nil {
+			return // nothing to reopen: see corrupt.go
+		}
 		err := ix.reopen()
+		if err != nil && isCorruption(err) {
+			ix.corrupted(corruptionOf(err), err)
+			return
+		}
 		if err == nil {
 			ix.recoveries.Add(1)
 			ix.log.Info().Int("attempts", attempt).Msg("store reopened after a write fault")

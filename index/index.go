@@ -86,7 +86,8 @@ type Index struct {
 
 	faults     atomic.Uint64
 	recoveries atomic.Uint64
-	diskFull   atomic.Bool // the fault being recovered is a full disk
+	diskFull   atomic.Bool                // the fault being recovered is a full disk
+	corrupt    atomic.Pointer[corruption] // on-disk corruption found: everything is refused (corrupt.go)
 
 	committers     chan *commitCall // parked committers take commits from it (commit.go)
 	commitTimeouts atomic.Uint64
@@ -136,7 +137,10 @@ type Stats struct {
 	Nonces                int    // nonces remembered within the window
 	DiskFaults            uint64 // storage errors seen (reads and writes)
 	Recoveries            uint64 // database reopens after a write fault
-	Faulted               bool   // a write fault is being recovered: scans are refused with error
+	Faulted               bool   // a write fault is being recovered, or the store is corrupt: scans are refused with error
+	// Corruption is Health.Corruption: on-disk corruption found, the file
+	// and how to recover ("" when none).
+	Corruption string
 	// DiskFull says the fault is a full data disk (a write failed with "no
 	// space left on device"): the store reopens once space returns.
 	DiskFull bool
@@ -186,7 +190,9 @@ type Stats struct {
 // Open opens (creating when missing) the store in dir. It replays Pebble's
 // WAL, fills journal holes left by a crash with gate.KindLost entries, loads
 // events, providers, nonces, the bloom filter (rebuilding it when its
-// snapshot is missing, corrupt or stale) and the report counters.
+// snapshot is missing, corrupt or stale) and the report counters. A store
+// whose files are corrupt opens all the same, refusing everything, with
+// Health.Corruption saying what is damaged and how to recover (corrupt.go).
 func Open(dir string, opts *Options) (*Index, error) {
 	o := *opts.EnsureDefaults()
 	ix := &Index{
@@ -221,10 +227,16 @@ func Open(dir string, opts *Options) (*Index, error) {
 	}
 	db, err := pebble.Open(ix.pebbleDir(), ix.pebbleOptions())
 	if err != nil {
+		if isCorruption(err) || ix.corrupt.Load() != nil {
+			return ix.openCorrupt(err), nil
+		}
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
 	ix.db = db
 	if err := ix.load(true); err != nil {
+		if isCorruption(err) || ix.corrupt.Load() != nil {
+			return ix.openCorrupt(err), nil
+		}
 		ix.abandonOpen()
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
@@ -374,6 +386,10 @@ func (ix *Index) enter() error {
 		ix.active.Add(-1)
 		return ErrClosed
 	}
+	if c := ix.corrupt.Load(); c != nil {
+		ix.active.Add(-1)
+		return c.errOf()
+	}
 	if ix.faulted.Load() {
 		ix.active.Add(-1)
 		if ix.diskFull.Load() {
@@ -444,7 +460,7 @@ func (ix *Index) Stats() Stats {
 		Nonces:                ix.nonces.len(),
 		DiskFaults:            ix.faults.Load(),
 		Recoveries:            ix.recoveries.Load(),
-		Faulted:               ix.faulted.Load(),
+		Faulted:               ix.faulted.Load() || ix.corrupt.Load() != nil,
 		DiskFull:              ix.diskFull.Load(),
 		CommitTimeouts:        ix.commitTimeouts.Load(),
 		Unjournaled:           ix.unjournaled.Load(),
@@ -457,6 +473,9 @@ func (ix *Index) Stats() Stats {
 	}
 	if p := ix.providers.Load(); p != nil {
 		s.Providers = len(*p)
+	}
+	if c := ix.corrupt.Load(); c != nil {
+		s.Corruption = c.msg
 	}
 	if ix.enter() == nil {
 		m := ix.db.Metrics()
@@ -510,7 +529,7 @@ func (ix *Index) Close() error {
 		return fmt.Errorf("index: close: %d operations still wait for the disk; the database was left open", ix.active.Load())
 	}
 	var errs []error
-	if !ix.faulted.Load() {
+	if !ix.faulted.Load() && ix.corrupt.Load() == nil {
 		if err := ix.saveFilter(); err != nil {
 			errs = append(errs, fmt.Errorf("index: close: save bloom filter: %w", err))
 		}

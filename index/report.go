@@ -253,6 +253,9 @@ func (ix *Index) Report(ctx context.Context, event string, now time.Time) (gate.
 	if ix.closed.Load() {
 		return gate.Report{}, ErrClosed
 	}
+	if c := ix.corrupt.Load(); c != nil {
+		return gate.Report{}, c.errOf()
+	}
 	if ix.faulted.Load() {
 		return gate.Report{}, errFaulted
 	}

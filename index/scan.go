@@ -111,6 +111,9 @@ func (ix *Index) undecided(s *gate.Scan, err error) gate.Decision {
 // decideOnce waits for room and calls it again.
 func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 	s := c.s
+	if bad := ix.corrupt.Load(); bad != nil {
+		return s.Refusal(gate.ReasonError, bad.msg), false // unjournaled: see corrupt.go
+	}
 	if c.write && len(s.Nonce) > gate.MaxNonceLen {
 		return ix.refuse(c, gate.ReasonMalformed, errNonceTooLong.Error(), 0, nil)
 	}
