@@ -2,8 +2,11 @@ package index
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"flag"
+	"hash/crc32"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/bits-and-blooms/bloom/v3"
 )
 
 var update = flag.Bool("update", false,
@@ -85,6 +89,32 @@ var (
 		return r
 	}()
 )
+
+var fmtStoreID = [storeIDLen]byte{0x9a, 0x1f, 0x03, 0x77, 0xc2, 0x5e, 0x10, 0x8b, 0x44, 0xd0, 0x6e, 0x21, 0xfa, 0x39, 0x07, 0xb5}
+
+// snapshotView is what a bloom snapshot holds, comparable: its header and
+// whether its filter has the two barcodes it was made with.
+type snapshotView struct {
+	Header snapshotHeader
+	HasA   bool
+	HasB   bool
+}
+
+func fmtSnapshotView() snapshotView {
+	return snapshotView{snapshotHeader{Store: fmtStoreID, Gen: 0x5f3c9e0012ab77d1, Capacity: 1000}, true, true}
+}
+
+// fmtSnapshot is a bloom snapshot of a small filter holding A and B.
+func fmtSnapshot() []byte {
+	f := bloom.NewWithEstimates(1000, 0.001)
+	f.AddString("A")
+	f.AddString("B")
+	b, err := encodeSnapshot(fmtSnapshotView().Header, f)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 // fmtCounters are report counters with one of everything (encodeCounters
 // writes maps in their random order, so more would not be stable bytes).
@@ -217,6 +247,37 @@ func goldenRecords() []goldenRecord {
 		named(meta(metaTickets, 1233), "meta.tickets", "meta: the barcodes stored"),
 		named(meta(metaBloomGen, 17), "meta.bloomgen", "meta: the bloom generation"),
 		named(meta(metaJournalWM, 9), "meta.journalwm", "meta: every journal sequence at or below is on disk"),
+		named(goldenRecord{key: metaStoreID, want: fmtStoreID,
+			encode: func() []byte { return fmtStoreID[:] },
+			decode: func(_, v []byte) (any, error) { return decodeStoreID(v) }},
+			"meta.storeid", "meta: the store's id, 16 random bytes written when it is created"),
+		named(goldenRecord{key: []byte(bloomFile), want: fmtSnapshotView(),
+			encode: func() []byte { return fmtSnapshot() },
+			decode: func(_, v []byte) (any, error) {
+				h, f, err := decodeSnapshot(v)
+				if err != nil {
+					return nil, err
+				}
+				return snapshotView{h, f.TestString("A"), f.TestString("B")}, nil
+			}},
+			"bloom.v2", "the bloom snapshot file, format 2 (ADMBLM02: store id, generation, capacity, filter, CRC-32C)"),
+		named(goldenRecord{key: []byte(bloomFile), want: "rebuilt",
+			initial: func() []byte {
+				// The first format: magic, generation, capacity, filter,
+				// CRC-32C; no store id.
+				v2 := fmtSnapshot()
+				v1 := append([]byte(bloomMagicV1), v2[len(bloomMagic)+storeIDLen:len(v2)-4]...)
+				var sum [4]byte
+				binary.BigEndian.PutUint32(sum[:], crc32.Checksum(v1, castagnoli))
+				return append(v1, sum[:]...)
+			},
+			decode: func(_, v []byte) (any, error) {
+				if _, _, err := decodeSnapshot(v); !errors.Is(err, errStaleFilter) {
+					return nil, fmt.Errorf("a snapshot of the first format was not refused: %v", err)
+				}
+				return "rebuilt", nil
+			}},
+			"bloom.v1", "the bloom snapshot file, format 1 (ADMBLM01, no store id): refused, the filter is rebuilt"),
 		named(goldenRecord{key: metaCounters, want: viewCounters(fmtCounters()),
 			encode: func() []byte { return encodeCounters(fmtCounters()) },
 			decode: func(_, v []byte) (any, error) {

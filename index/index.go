@@ -84,6 +84,8 @@ type Index struct {
 	bloomGen   uint64
 	tickets    atomic.Int64
 
+	storeID [storeIDLen]byte // this store's, written once when it is created (bloom.go)
+
 	faults     atomic.Uint64
 	recoveries atomic.Uint64
 	diskFull   atomic.Bool                // the fault being recovered is a full disk
@@ -346,6 +348,9 @@ func (ix *Index) load(first bool) error {
 		return err
 	}
 	if first {
+		if err := ix.openStoreID(); err != nil {
+			return err
+		}
 		if err := ix.openJournal(); err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ func (l *loader) commit() error {
 	rec := l.record()
 	gen := ix.bloomGen
 	if l.res.Added > 0 {
-		gen++
+		gen = nextBloomGen(gen)
 	}
 	tickets := ix.tickets.Load() + int64(l.res.Added)
 	meta := []kv{

@@ -246,7 +246,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	revoked.T.ReplacedBy = newBarcode
 	revoked.fixState()
 	ix.addToFilter(newBarcode) // before the record exists: never a false unknown
-	gen := ix.bloomGen + 1
+	gen := nextBloomGen(ix.bloomGen)
 	err = ix.commit(func(b *pebble.Batch) {
 		_ = b.Set(ticketKey(oldBarcode), encodeTicket(nil, &revoked), nil)
 		_ = b.Set(ticketKey(newBarcode), encodeTicket(nil, &nu), nil)
