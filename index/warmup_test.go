@@ -107,8 +107,8 @@ func TestWALWarmupOnSmallDisk(t *testing.T) {
 			if d := scanAt(ix, "W2", during); !d.Admit {
 				t.Fatalf("W2 after the failed warm-up: %+v", d)
 			}
-			if v, err := ix.Ticket(context.Background(), "W1"); err != nil || len(v.History) != 1 {
-				t.Fatalf("W1's history: %+v %v", v, err)
+			if v, err := ix.Ticket(context.Background(), "W1"); err != nil || len(v.Redemptions) != 1 || v.Redemptions[0].Admissions != 1 {
+				t.Fatalf("W1 after the failed warm-up: %+v %v", v, err)
 			}
 		})
 	}
