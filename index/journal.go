@@ -99,15 +99,20 @@ func (w *journalWriter) init(limit int, faulted *atomic.Bool) {
 	w.synced = make(chan struct{}, 1)
 }
 
-// tryReserve takes a slot of the backlog if one is free.
+// tryReserve takes a slot of the backlog if one is free. It never counts
+// past the limit, not even for a moment, so the peak a concurrent
+// addUnreserved sees is the backlog's.
 func (w *journalWriter) tryReserve() bool {
-	n := w.used.Add(1)
-	if n <= int64(w.limit) {
-		w.notePeak(n)
-		return true
+	for {
+		n := w.used.Load()
+		if n >= int64(w.limit) {
+			return false
+		}
+		if w.used.CompareAndSwap(n, n+1) {
+			w.notePeak(n + 1)
+			return true
+		}
 	}
-	w.used.Add(-1)
-	return false
 }
 
 // notePeak raises peak to n.
