@@ -139,8 +139,11 @@
 // bloom.go. An import: load.go (the line checks), pipeline.go and pipe.go
 // (its goroutines), sorter.go, merge.go (the merge with the stored
 // tickets), loadcommit.go and sink.go (the atomic write), pace.go. The
-// journal and nonces: journal.go, nonce.go. Tickets, the catalog, imports
-// and reports: tickets.go, catalog.go, imports.go, report.go. The records:
-// keys.go, codec.go. Pebble's side: fault.go (write faults and recovery),
-// wal.go and walsync.go (the WAL), compaction.go and background.go, warm.go.
+// journal and nonces: journal.go, journalwriter.go, nonce.go. Tickets, the
+// catalog, imports and reports: tickets.go, catalog.go, imports.go,
+// report.go, counters.go. The records: keys.go, codec.go, records.go.
+// Pebble's side: pebble.go (its options and logger), commit.go (bounded
+// commits), fault.go (write faults and recovery), corrupt.go (on-disk
+// corruption), wal.go and walsync.go (the WAL), compaction.go and
+// background.go, warm.go. Figures: stats.go, health.go.
 package index
