@@ -69,12 +69,17 @@ type StoreConfig struct {
 	// JournalBacklog bounds the refusals waiting for the journal writer
 	// (about 300 bytes each). Default 65536.
 	JournalBacklog int `toml:"journal_backlog"`
+	// CommitTimeout bounds a durable write: one that does not complete in
+	// time (a full or stalled disk) is refused with error and never
+	// applied later. Default 500ms.
+	CommitTimeout Duration `toml:"commit_timeout"`
 }
 
 // indexOptions are the store's options for this configuration.
 func (c *Config) indexOptions(log zerolog.Logger) *index.Options {
 	return &index.Options{Appliance: c.Appliance, Logger: log, CacheSize: int64(c.Store.CacheSize),
-		MemTableSize: uint64(c.Store.MemtableSize), JournalBacklog: c.Store.JournalBacklog}
+		MemTableSize: uint64(c.Store.MemtableSize), JournalBacklog: c.Store.JournalBacklog,
+		CommitTimeout: time.Duration(c.Store.CommitTimeout)}
 }
 
 // LogConfig is where and how admit logs.
@@ -136,7 +141,7 @@ func DefaultConfig() *Config {
 		},
 		Log: LogConfig{Level: "info", Format: "auto"},
 		Store: StoreConfig{CacheSize: index.DefaultCacheSize, MemtableSize: index.DefaultMemTableSize,
-			JournalBacklog: index.DefaultJournalBacklog},
+			JournalBacklog: index.DefaultJournalBacklog, CommitTimeout: Duration(index.DefaultCommitTimeout)},
 	}
 }
 
@@ -258,6 +263,9 @@ func (c *Config) Validate() error {
 	}
 	if b := c.Store.JournalBacklog; b < 1024 || b > 1<<24 {
 		add("store.journal_backlog must be between 1024 and 16777216")
+	}
+	if d := time.Duration(c.Store.CommitTimeout); d < 10*time.Millisecond || d > time.Minute {
+		add("store.commit_timeout must be between 10ms and 1m, not %s", d)
 	}
 	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
 		add("log.level must be debug, info, warn or error, not %q", c.Log.Level)

@@ -112,6 +112,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Emergency:      emergencyControl{d.rig.set},
 		Exports:        d.outbound,
 		Ready:          d.store.ready,
+		Serving:        d.store.serving,
 		Metrics:        metrics,
 		Logger:         &d.Logger,
 		MaxBodyBytes:   int(h.MaxBodySize),
