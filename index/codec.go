@@ -16,8 +16,8 @@ import (
 // error, never a panic or a silently wrong value.
 const (
 	ticketVersion     = 1
-	redemptionVersion = 1
-	entryVersion      = 1
+	redemptionVersion = 2 // 2 added entry times and the hub revision; 1 is still read
+	entryVersion      = 2 // 2 added offline and override; 1 is still read
 	eventVersion      = 1
 	importVersion     = 2 // 2 added the withdrawal flags; 1 is still read
 )
@@ -162,6 +162,17 @@ func (d *decoder) strings() []string {
 		ss[i] = d.string()
 	}
 	return ss
+}
+
+// versionUpTo reads a version byte from 1 to newest and returns it (0 once
+// failed).
+func (d *decoder) versionUpTo(what string, newest byte) byte {
+	v := d.byte()
+	if d.err == nil && (v < 1 || v > newest) {
+		d.err = fmt.Errorf("index: %s record version %d, want 1 to %d: %w", what, v, newest, errCorrupt)
+		return 0
+	}
+	return v
 }
 
 func (d *decoder) version(want byte) {

@@ -3,6 +3,7 @@ package index
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/admitgate/admit/gate"
 )
@@ -166,6 +167,12 @@ func encodeRedemptions(dst []byte, rs []gate.Redemption) []byte {
 		e.bool(r.Inside)
 		encodeMovement(&e, &r.First)
 		encodeMovement(&e, &r.Last)
+		// Version 2: the entry times and the hub revision.
+		e.uvarint(uint64(len(r.Entries)))
+		for _, t := range r.Entries {
+			e.time(t)
+		}
+		e.uvarint(r.Revision)
 	}
 	return e.b
 }
@@ -175,7 +182,7 @@ func decodeRedemptions(b []byte) ([]gate.Redemption, error) {
 }
 
 func decodeRedemptionsFrom(d decoder) ([]gate.Redemption, error) {
-	d.version(redemptionVersion)
+	v := d.versionUpTo("redemption", redemptionVersion)
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		return nil, errCorrupt
@@ -190,6 +197,17 @@ func decodeRedemptionsFrom(d decoder) ([]gate.Redemption, error) {
 		r.Inside = d.bool()
 		r.First = decodeMovement(&d)
 		r.Last = decodeMovement(&d)
+		if v >= 2 {
+			if k := d.uvarint(); k > uint64(len(d.b)) {
+				d.fail()
+			} else if k > 0 {
+				r.Entries = make([]time.Time, k)
+				for j := range r.Entries {
+					r.Entries[j] = d.time()
+				}
+			}
+			r.Revision = d.uvarint()
+		}
 	}
 	return rs, d.finish()
 }
@@ -244,6 +262,17 @@ func encodeEntry(dst []byte, se *storedEntry) []byte {
 	e.uvarint(je.Annulled)
 	e.string(je.By)
 	e.strings(se.Events)
+	// Version 2: offline, and a supervisor's override.
+	e.bool(d.Offline)
+	if o := d.Override; o != nil {
+		e.bool(true)
+		e.string(o.By)
+		e.string(o.Why)
+		e.byte(byte(o.Refused))
+		e.uvarint(o.RefusedSeq)
+	} else {
+		e.bool(false)
+	}
 	return e.b
 }
 
@@ -252,7 +281,7 @@ func decodeEntry(seq uint64, b []byte) (storedEntry, error) {
 	var se storedEntry
 	je := &se.JournalEntry
 	d := &je.Decision
-	dec.version(entryVersion)
+	v := dec.versionUpTo("journal entry", entryVersion)
 	je.Seq = seq
 	je.Kind = gate.EntryKind(dec.byte())
 	se.Key = dec.uvarint()
@@ -281,6 +310,12 @@ func decodeEntry(seq uint64, b []byte) (storedEntry, error) {
 	je.Annulled = dec.uvarint()
 	je.By = dec.string()
 	se.Events = dec.strings()
+	if v >= 2 {
+		d.Offline = dec.bool()
+		if dec.bool() {
+			d.Override = &gate.Override{By: dec.string(), Why: dec.string(), Refused: gate.Reason(dec.byte()), RefusedSeq: dec.uvarint()}
+		}
+	}
 	if err := dec.finish(); err != nil {
 		return se, err
 	}

@@ -22,7 +22,7 @@ import (
 // When the on-disk format changes, give storeFixture a new name and run
 // `go test ./index -run TestStoreFixtures -update`: the old fixtures stay,
 // and must still open.
-const storeFixture = "2026-12-store-id" // bloom snapshots name their store (issue 21.7)
+const storeFixture = "2026-12-entries" // redemptions keep entry times and the hub revision; journal entries offline and override
 
 // TestStoreFixtures: every store an earlier admit wrote (testdata/stores)
 // opens, holds what it held (tickets, redemptions, journal, imports,
@@ -194,8 +194,7 @@ func describeStore(t *testing.T, ix *Index) string {
 		for _, h := range v.History {
 			seqs = append(seqs, h.Seq)
 		}
-		v.History = nil
-		p("ticket %+v history %v", v, seqs)
+		p("ticket %+v history %v%s", fixtureTicketView(v), seqs, laterRedemptionFields(v.Redemptions))
 		d := ix.Check(ctx, gate.Scan{Barcode: bc, Lane: "south-1", Direction: gate.In, At: during})
 		p("  check at +1h: %s %s", d.Reason, d.Event)
 	}
@@ -294,4 +293,44 @@ func copyIn(t *testing.T, src string, fs vfs.FS, dst string) {
 		}
 		writeFile(t, fs, to, data)
 	}
+}
+
+// fixtureTicket is a TicketView as the store fixtures' text shows it: the
+// redemptions with the fields of their version 1, so that a fixture written
+// before a field was added reads the same (laterRedemptionFields shows the
+// later ones, when set).
+type fixtureTicket struct {
+	Ticket      gate.Ticket
+	Redemptions []fixtureRedemption
+	History     []gate.JournalEntry
+}
+
+type fixtureRedemption struct {
+	Event      string
+	Admissions int
+	Reentries  int
+	Exits      int
+	Inside     bool
+	First      gate.Movement
+	Last       gate.Movement
+}
+
+func fixtureTicketView(v gate.TicketView) fixtureTicket {
+	out := fixtureTicket{Ticket: v.Ticket, Redemptions: []fixtureRedemption{}, History: []gate.JournalEntry{}}
+	for _, r := range v.Redemptions {
+		out.Redemptions = append(out.Redemptions, fixtureRedemption{r.Event, r.Admissions, r.Reentries, r.Exits, r.Inside, r.First, r.Last})
+	}
+	return out
+}
+
+// laterRedemptionFields shows the fields redemptions gained after version 1
+// (entry times, the hub revision) where they are set.
+func laterRedemptionFields(rs []gate.Redemption) string {
+	var b strings.Builder
+	for _, r := range rs {
+		if len(r.Entries) > 0 || r.Revision != 0 {
+			fmt.Fprintf(&b, " %s:entries=%v,revision=%d", r.Event, r.Entries, r.Revision)
+		}
+	}
+	return b.String()
 }
