@@ -153,12 +153,18 @@ func TestCheckBarcode(t *testing.T) {
 }
 
 func TestReasonsRoundTrip(t *testing.T) {
-	if n := len(gate.Reasons()); n != 16 {
-		t.Fatalf("%d reasons, want the 15 of DESIGN.md plus lane_busy and stale_code", n)
+	if n := len(gate.Reasons()); n != 21 {
+		t.Fatalf("%d reasons, want the 15 of DESIGN.md plus lane_busy, stale_code, offline, rule, zone_full, stale_data and override", n)
 	}
 	// The numbers are stored in the journal: new reasons are appended.
-	if gate.ReasonError != 15 || gate.ReasonStaleCode != 16 {
-		t.Errorf("error = %d, stale_code = %d: a reason was inserted, not appended", gate.ReasonError, gate.ReasonStaleCode)
+	for r, want := range map[gate.Reason]int{gate.ReasonError: 15, gate.ReasonStaleCode: 16, gate.ReasonOffline: 17,
+		gate.ReasonRule: 18, gate.ReasonZoneFull: 19, gate.ReasonStaleData: 20, gate.ReasonOverride: 21} {
+		if int(r) != want {
+			t.Errorf("%s = %d, want %d: a reason was inserted, not appended", r, r, want)
+		}
+	}
+	if !gate.ReasonOverride.Admits() || gate.ReasonOffline.Admits() || gate.ReasonZoneFull.Admits() {
+		t.Error("override admits; offline and zone_full refuse")
 	}
 	for _, r := range gate.Reasons() {
 		b, err := r.MarshalText()

@@ -187,6 +187,11 @@ export const REASONS = {
   lane_busy: {title: 'Lane busy', words: 'The lane still holds an admission; let that person pass first.'},
   error: {title: 'System fault', words: 'The appliance could not decide. Do not admit; call a supervisor.'},
   stale_code: {title: 'Old code', words: 'A rotating code that is not live: a screenshot, or a phone with the wrong time. Show the code in the app.'},
+  offline: {title: 'No connection', words: 'The venue’s hub did not answer and this entrance does not admit offline. Try again, or call a supervisor.'},
+  rule: {title: 'Not allowed', words: 'An entry rule of this event or entrance refuses this ticket now.'},
+  zone_full: {title: 'Zone full', words: 'The area behind this entrance is full. Wait until someone leaves.'},
+  stale_data: {title: 'Out of date', words: 'This appliance has not heard from the venue for too long to decide. Call a supervisor.'},
+  override: {title: 'Let through', words: 'A supervisor let this guest through.'},
 };
 
 export function reasonTitle(r) { return (REASONS[r] || {title: r}).title; }
