@@ -1,5 +1,7 @@
 package gate
 
+import "time"
+
 // Input is what Decide needs about one scan of a ticket the index found.
 type Input struct {
 	Scan        *Scan
@@ -83,6 +85,7 @@ func Decide(in Input) Outcome {
 			r.Reentries++
 			r.Inside = true
 			r.Last = move
+			r.Entries = WithEntry(r.Entries, s.At)
 			d.Admit, d.Reason = true, ReasonReentry
 			return Outcome{Decision: d, Write: true, Redemption: r}
 		case used < e.AllowedEntries():
@@ -92,6 +95,7 @@ func Decide(in Input) Outcome {
 			}
 			r.Inside = true
 			r.Last = move
+			r.Entries = WithEntry(r.Entries, s.At)
 			d.Admit, d.Reason = true, ReasonOK
 			return Outcome{Decision: d, Write: true, Redemption: r}
 		}
@@ -173,12 +177,14 @@ func Annul(r Redemption, d Decision) (Redemption, error) {
 			r.First = Movement{}
 		}
 		r.Inside = false
+		r.Entries = withoutEntry(r.Entries, d.At)
 	case ReasonReentry:
 		if r.Reentries == 0 {
 			return r, Errorf(ECONFLICT, "scan %d has no re-entry left to annul", d.Seq)
 		}
 		r.Reentries--
 		r.Inside = false
+		r.Entries = withoutEntry(r.Entries, d.At)
 	case ReasonExit:
 		if r.Exits == 0 {
 			return r, Errorf(ECONFLICT, "scan %d has no exit left to annul", d.Seq)
@@ -189,4 +195,17 @@ func Annul(r Redemption, d Decision) (Redemption, error) {
 		return r, Errorf(ECONFLICT, "scan %d was refused (%s); there is nothing to annul", d.Seq, d.Reason)
 	}
 	return r, nil
+}
+
+// withoutEntry returns entries without the latest entry at at (an annulled
+// admission's), in a new array: the caller's copy may share entries'.
+func withoutEntry(entries []time.Time, at time.Time) []time.Time {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Equal(at) {
+			out := make([]time.Time, 0, len(entries)-1)
+			out = append(out, entries[:i]...)
+			return append(out, entries[i+1:]...)
+		}
+	}
+	return entries
 }

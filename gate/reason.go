@@ -31,6 +31,11 @@ const (
 	// Appended after the first list, so stored and journaled reasons keep
 	// their numbers.
 	ReasonStaleCode // a rotating code drawn too far from now, or whose one-time codes do not match its time: a screenshot
+	ReasonOffline   // the venue's hub did not answer and the lane's offline policy is to refuse
+	ReasonRule      // the event's or the lane's entry rule is false (Detail says which part)
+	ReasonZoneFull  // the zone the lane leads into is at its capacity
+	ReasonStaleData // this appliance's copy of the venue's data is older than the lane's max_lag allows
+	ReasonOverride  // admitted: a supervisor let a refused guest through (Decision.Override says who, why, what)
 
 	reasonEnd
 )
@@ -52,6 +57,11 @@ var reasonNames = [...]string{
 	ReasonLaneBusy:    "lane_busy",
 	ReasonError:       "error",
 	ReasonStaleCode:   "stale_code",
+	ReasonOffline:     "offline",
+	ReasonRule:        "rule",
+	ReasonZoneFull:    "zone_full",
+	ReasonStaleData:   "stale_data",
+	ReasonOverride:    "override",
 }
 
 // Reasons lists every reason in declaration order.
@@ -75,7 +85,9 @@ func (r Reason) String() string {
 func (r Reason) Valid() bool { return r > 0 && r < reasonEnd }
 
 // Admits reports whether the reason lets the person through.
-func (r Reason) Admits() bool { return r == ReasonOK || r == ReasonReentry || r == ReasonExit }
+func (r Reason) Admits() bool {
+	return r == ReasonOK || r == ReasonReentry || r == ReasonExit || r == ReasonOverride
+}
 
 // ParseReason returns the reason with the given wire name.
 func ParseReason(s string) (Reason, error) {

@@ -46,4 +46,9 @@ type LaneStatus struct {
 	Last             *Decision `json:"last,omitempty"`
 	Scans            uint64    `json:"scans"`
 	Admits           uint64    `json:"admits"`
+	// HasScanner and HasRelay say what the lane has by design: a door whose
+	// scans come over the API only has neither, and then a scanner that is
+	// not connected or a relay that is not OK is no fault.
+	HasScanner bool `json:"has_scanner"`
+	HasRelay   bool `json:"has_relay"`
 }

@@ -71,6 +71,21 @@ type Decision struct {
 	FirstUsed *Movement   `json:"first_used,omitempty"` // when already used: the first admission
 	Detail    string      `json:"detail,omitempty"`     // malformed or error detail, safe to show
 	Replayed  bool        `json:"replayed,omitempty"`   // a repeated nonce: the first decision again
+	// Offline marks a decision made while the venue's hub did not answer:
+	// an admission by the lane's offline policy, replayed at the hub later,
+	// or a refusal because of it.
+	Offline bool `json:"offline,omitempty"`
+	// Override, on an admission, says a supervisor let a refused guest
+	// through: who, why, and what had been refused.
+	Override *Override `json:"override,omitempty"`
+}
+
+// Override is a supervisor's decision to let a refused guest through.
+type Override struct {
+	By         string `json:"by"`                    // the supervisor: a token's or a card's name
+	Why        string `json:"why"`                   // the reason given
+	Refused    Reason `json:"refused"`               // what had been refused
+	RefusedSeq uint64 `json:"refused_seq,omitempty"` // the refusal's journal entry
 }
 
 // Refusal returns the refusal of s for reason r, with the scan's identity filled in.

@@ -274,6 +274,30 @@ type Redemption struct {
 	Inside     bool     `json:"inside"`
 	First      Movement `json:"first"` // the first admission
 	Last       Movement `json:"last"`  // the latest movement, in or out
+	// Entries are the times of the entries (admissions and re-entries),
+	// oldest first, the latest MaxEntryTimes of them: what entry rules
+	// count (entries today, on how many days, minutes since the last).
+	Entries []time.Time `json:"entries,omitempty"`
+	// Revision is the venue hub's revision of this redemption that this
+	// appliance last saw or wrote (its compare-and-set version); 0 outside
+	// a venue, or while the hub has never held it.
+	Revision uint64 `json:"revision,omitempty"`
+}
+
+// MaxEntryTimes is how many entry times a Redemption keeps; older ones are
+// dropped (Admissions and Reentries still count them).
+const MaxEntryTimes = 256
+
+// WithEntry returns entries with at appended, the oldest dropped beyond
+// MaxEntryTimes. It never writes into entries' array, which the caller's
+// copy of a redemption may share.
+func WithEntry(entries []time.Time, at time.Time) []time.Time {
+	if len(entries) >= MaxEntryTimes {
+		entries = entries[len(entries)-MaxEntryTimes+1:]
+	}
+	out := make([]time.Time, len(entries), len(entries)+1)
+	copy(out, entries)
+	return append(out, at)
 }
 
 // Used reports whether the ticket has entered the event at least once.

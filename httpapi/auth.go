@@ -16,7 +16,7 @@ type Role string
 // Roles, from the most to the least powerful.
 const (
 	RoleAdmin   Role = "admin"   // everything
-	RoleScanner Role = "scanner" // POST /v1/scan and /v1/check only, optionally only at some lanes
+	RoleScanner Role = "scanner" // POST /v1/scan and /v1/check (optionally only at some lanes), and what a door page reads
 	RoleViewer  Role = "viewer"  // every GET under /v1
 )
 

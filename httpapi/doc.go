@@ -35,9 +35,10 @@
 // # Tokens
 //
 // Every /v1 route needs "Authorization: Bearer <secret>" of a token whose
-// role allows it: admin for everything, viewer for every GET, scanner for
-// POST /v1/scan and /v1/check only, and only at the token's lanes when it
-// names some; GET /v1/session tells any token its name, role and lanes. Secrets are compared as SHA-256 hashes in constant time
+// role allows it: admin for everything, viewer for every GET (but the
+// devices), scanner for POST /v1/scan and /v1/check, only at the token's
+// lanes when it names some, and for the events and the emergency release a
+// door page shows; GET /v1/session tells any token its name, role and lanes. Secrets are compared as SHA-256 hashes in constant time
 // against every token, so timing reveals nothing; they are never logged.
 // A missing or unknown token is 401, a known token of the wrong role or
 // lane 403. SetAuth and SetLanes swap tokens and lanes atomically (SIGHUP in
@@ -70,6 +71,19 @@
 // Config.Emergency is the emergency release behind GET /v1/emergency and
 // the admin-only POST /v1/emergency/release and /v1/emergency/clear, each
 // audited with the token's name.
+//
+// # Door devices
+//
+// Config.Devices (a DeviceStore, a file in the data directory written
+// atomically) holds the paired door devices: an admin makes one for some
+// lanes (POST /v1/devices) with a one-time pairing code of 80 random bits
+// that works for 15 minutes; the device exchanges it once, with no bearer
+// token, for a scanner token of its own (POST /v1/devices/pair). The file
+// keeps SHA-256 hashes of tokens and codes only; device tokens are checked
+// after the configured ones, in constant time over every device, from an
+// immutable snapshot, so unpairing (DELETE /v1/devices/{id}) makes the
+// device's next request 401. A device's scans carry the source
+// "device:<id>".
 //
 // # Pages
 //

@@ -14,6 +14,9 @@ import (
 // state of its hardware as the daemon last saw it.
 type LaneInfo struct {
 	gate.Lane
+	// HasScanner says the lane has a scanner of its own (a USB or serial
+	// scanner the daemon reads), not only scans over the API.
+	HasScanner       bool
 	ScannerConnected bool
 	RelayOK          bool
 	State            string // "idle" when empty
@@ -156,6 +159,8 @@ func (b *laneBoard) Lanes() []gate.LaneStatus {
 			Name:             st.info.Name,
 			Direction:        st.info.Direction,
 			Events:           slices.Clone(st.info.Events),
+			HasScanner:       st.info.HasScanner,
+			HasRelay:         st.info.Turnstile != nil,
 			ScannerConnected: st.info.ScannerConnected,
 			RelayOK:          st.info.RelayOK,
 			State:            state,

@@ -39,6 +39,12 @@ type SessionResponse struct {
 	// Lanes are the configured lanes; for a scanner token limited to some
 	// lanes, only those.
 	Lanes []SessionLane `json:"lanes"`
+	// Device is the id of the paired door device whose token this is; ""
+	// for a configured token.
+	Device string `json:"device,omitempty"`
+	// TimeZone is the venue's IANA time zone, which the pages show times
+	// in; "" when the appliance names none (each browser uses its own).
+	TimeZone string `json:"timezone,omitempty"`
 }
 
 // SessionLane is a configured lane as GET /v1/session shows it.
@@ -50,7 +56,8 @@ type SessionLane struct {
 }
 
 func (s *Server) session(ctx *fasthttp.RequestCtx, c *call) error {
-	resp := SessionResponse{Name: c.token.Name, Role: c.token.Role, Lanes: []SessionLane{}}
+	resp := SessionResponse{Name: c.token.Name, Role: c.token.Role, Lanes: []SessionLane{}, Device: c.deviceID(),
+		TimeZone: s.cfg.TimeZone}
 	if t := s.lanes.table.Load(); t != nil {
 		for _, st := range t.order {
 			if c.token.Role == RoleScanner && !c.token.mayScanAt(st.info.ID) {

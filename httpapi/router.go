@@ -52,14 +52,14 @@ var routeTable = []struct {
 	{"GET", "/v1/scans", accessRead, (*Server).scans},
 	{"POST", "/v1/scans/{seq}/annul", accessAdmin, (*Server).annul},
 	{"GET", "/v1/lanes", accessRead, (*Server).lanesList},
-	{"GET", "/v1/emergency", accessRead, (*Server).emergencyStatus},
+	{"GET", "/v1/emergency", accessAny, (*Server).emergencyStatus},
 	{"POST", "/v1/emergency/release", accessAdmin, (*Server).emergencyRelease},
 	{"POST", "/v1/emergency/clear", accessAdmin, (*Server).emergencyClear},
 	{"GET", "/v1/exports", accessRead, (*Server).exportsList},
 
 	{"GET", "/v1/providers", accessRead, (*Server).providers},
 	{"PUT", "/v1/providers/{id}", accessAdmin, (*Server).putProvider},
-	{"GET", "/v1/events", accessRead, (*Server).events},
+	{"GET", "/v1/events", accessAny, (*Server).events},
 	{"PUT", "/v1/events/{id}", accessAdmin, (*Server).putEvent},
 
 	{"POST", "/v1/imports", accessAdmin, (*Server).importFile},
@@ -75,6 +75,12 @@ var routeTable = []struct {
 	{"POST", "/v1/tickets/{barcode}/events", accessAdmin, (*Server).ticketEvents},
 
 	{"GET", "/v1/report", accessRead, (*Server).report},
+
+	{"POST", "/v1/devices", accessAdmin, (*Server).createDevice},
+	{"GET", "/v1/devices", accessAdmin, (*Server).listDevices},
+	{"DELETE", "/v1/devices/{id}", accessAdmin, (*Server).revokeDevice},
+	{"POST", "/v1/devices/{id}/pairing", accessAdmin, (*Server).repairDevice},
+	{"POST", "/v1/devices/pair", accessOpen, (*Server).pairDevice},
 }
 
 // Routes lists every route the API serves, in a stable order.

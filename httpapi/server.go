@@ -53,13 +53,19 @@ type Config struct {
 	// Exports answers GET /v1/exports (the export files and webhooks). Nil:
 	// an empty list.
 	Exports ExportsMonitor
-	// Ready reports whether the store and its filter are open and healthy;
-	// /readyz and every /v1 route answer 503 while there is no store or it
-	// returns an error. Nil: ready whenever there is a store.
-	// It is called on every /v1 request, scans included, so it must cost
-	// next to nothing: read flags, never gather figures (Pebble's metrics
-	// take its lock and allocate kilobytes).
+	// Ready reports whether the store and its filter are open and healthy:
+	// /readyz answers 503 while there is no store or it returns an error.
+	// Nil: ready whenever there is a store.
 	Ready func() error
+	// Serving reports whether /v1 may be served: every /v1 route answers
+	// 503 while there is no store or it returns an error. A store that is
+	// faulted (a full disk, corruption) is not ready but still serves: its
+	// scans are refused with their reason or error, decisions rather than
+	// a 503, and its changes answer 503 themselves. Nil: serving whenever
+	// there is a store. It is called on every /v1 request, scans included,
+	// so it must cost next to nothing: read flags, never gather figures
+	// (Pebble's metrics take its lock and allocate kilobytes).
+	Serving func() error
 	// Metrics are the collectors served on /metrics. Nil: new ones on a new
 	// registry with the Go and process collectors.
 	Metrics *Metrics
@@ -84,6 +90,12 @@ type Config struct {
 	// Pages, when set, serves the web pages (package web) at the paths it
 	// has outside the API's routes; no token is needed to fetch them.
 	Pages Pages
+	// Devices, when set, are the paired door devices, whose scanner tokens
+	// are accepted beside Auth's (devices.go). Nil: /v1/devices answers 503.
+	Devices *DeviceStore
+	// TimeZone is the venue's IANA time zone ("Europe/Zurich"), which the
+	// pages show times in (GET /v1/session); "" leaves it to each browser.
+	TimeZone string
 }
 
 // Server is the HTTP API: a fasthttp server with the routes of
@@ -314,10 +326,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call) error {
 		if c.store = s.store.Load(); c.store == nil {
 			return errOpening
 		}
-		if err := s.ready(); err != nil {
+		if err := s.serving(); err != nil {
 			return err
 		}
-		at, err := s.auth.Load().authenticate(ctx.Request.Header.Peek("Authorization"))
+		at, err := s.authenticate(ctx.Request.Header.Peek("Authorization"))
 		if err != nil {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="admit"`)
 			return err
@@ -332,11 +344,18 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, c *call) error {
 }
 
 // ready reports Config.Ready's answer; the caller checked there is a store.
-func (s *Server) ready() error {
-	if s.cfg.Ready == nil {
+func (s *Server) ready() error { return unavailable(s.cfg.Ready) }
+
+// serving reports Config.Serving's answer; the caller checked there is a store.
+func (s *Server) serving() error { return unavailable(s.cfg.Serving) }
+
+// unavailable calls check (nil: nothing to check) and gives its error the
+// code EUNAVAILABLE.
+func unavailable(check func() error) error {
+	if check == nil {
 		return nil
 	}
-	if err := s.cfg.Ready(); err != nil {
+	if err := check(); err != nil {
 		if gate.ErrorCode(err) == gate.EUNAVAILABLE {
 			return err
 		}

@@ -421,12 +421,13 @@ func TestAPanicIsAnsweredAndTheServerStaysUp(t *testing.T) {
 
 func TestReadiness(t *testing.T) {
 	var ready atomic.Bool
-	_, base := testServer(t, httpapi.Config{Index: echoIndex(nil), Ready: func() error {
+	check := func() error {
 		if !ready.Load() {
 			return errors.New("store opening")
 		}
 		return nil
-	}})
+	}
+	_, base := testServer(t, httpapi.Config{Index: echoIndex(nil), Ready: check, Serving: check})
 	if r := do(t, "GET", base+"/readyz", "", nil); r.Status != 503 {
 		t.Errorf("readyz before ready: %d", r.Status)
 	}
@@ -439,6 +440,18 @@ func TestReadiness(t *testing.T) {
 	ready.Store(true)
 	if r := do(t, "GET", base+"/readyz", "", nil); r.Status != 200 {
 		t.Errorf("readyz when ready: %d", r.Status)
+	}
+}
+
+// A faulted store is not ready, but its scans are still decided: a full disk
+// refuses them, it does not make the API go away.
+func TestNotReadyButServing(t *testing.T) {
+	_, base := testServer(t, httpapi.Config{Index: echoIndex(nil), Ready: func() error { return errors.New("the data disk is full") }})
+	if r := do(t, "GET", base+"/readyz", "", nil); r.Status != 503 || !strings.Contains(string(r.Body), "the data disk is full") {
+		t.Errorf("readyz of a faulted store: %d %s", r.Status, r.Body)
+	}
+	if r := do(t, "POST", base+"/v1/scan", adminSecret, `{"barcode":"OK","lane":"north-1"}`); r.Status != 200 {
+		t.Errorf("scan at a faulted store: %d %s", r.Status, r.Body)
 	}
 }
 

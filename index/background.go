@@ -10,10 +10,8 @@ import (
 
 // BackgroundSpan is a stretch of time Pebble spent on one memtable flush or
 // one compaction: disk and CPU work that a durable scan made meanwhile
-// shares the machine with. Measured here (`admit bench -workloads
-// fsync,validate -lanes 1,8`), in the 8-lane first-use runs a compaction
-// ran in for 10-26% of the step, 52-91% of the admissions at or above the
-// p99 overlapped it, and the p99 was mostly 1.3-2.5 ms instead of 0.4-0.8 ms.
+// shares the machine with, and the usual cause of a slow tail of admissions
+// (bench/RESULTS.md shows how much of each tail overlapped them).
 type BackgroundSpan struct {
 	Kind  string    // "flush" or "compaction"
 	Start time.Time // when Pebble began it
@@ -82,13 +80,17 @@ func (l *backgroundLog) since(t time.Time) []BackgroundSpan {
 	return out
 }
 
-// listener is the event listener the database is opened with.
-func (l *backgroundLog) listener() *pebble.EventListener {
+// eventListener is the event listener the database is opened with: the
+// background log's spans, and the errors of Pebble's background work.
+func (ix *Index) eventListener() *pebble.EventListener {
+	l := &ix.bgLog
 	return &pebble.EventListener{
 		FlushBegin:      func(i pebble.FlushInfo) { l.begin("flush", i.JobID) },
 		FlushEnd:        func(i pebble.FlushInfo) { l.end("flush", i.JobID) },
 		CompactionBegin: func(i pebble.CompactionInfo) { l.begin("compaction", i.JobID) },
 		CompactionEnd:   func(i pebble.CompactionInfo) { l.end("compaction", i.JobID) },
+		BackgroundError: ix.backgroundError,
+		DataCorruption:  ix.dataCorruption,
 	}
 }
 

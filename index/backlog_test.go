@@ -2,8 +2,8 @@ package index
 
 import (
 	"context"
-
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -344,58 +344,74 @@ func TestJournalBacklogFlood(t *testing.T) {
 	t.Logf("waits %d, waited %v", st.JournalWaits, st.JournalWaitTime)
 }
 
-// While the store is faulted nothing drains: once the backlog is full a
-// refusal waits, outside the index, so the recovery (which waits for every
-// scan inside it) still reopens the store; then the writer drains and the
-// waiting scan is decided and journaled, the journal without a hole.
+// While the store is faulted nothing drains, so once the backlog is full a
+// refusal can neither be journaled nor wait for room (issue 21.1: it hung
+// until the recovery): it is answered at once with its reason, without a
+// journal entry (Seq 0, Stats.Unjournaled); a refusal already waiting when
+// the store faults is answered so too. After the recovery the journal is
+// whole and new refusals are journaled again.
 func TestJournalBacklogFullDuringFault(t *testing.T) {
 	const limit = 4
 	w := &walSyncs{}
 	o := testOptions(errorfs.Wrap(vfs.NewMem(), w))
 	o.JournalBacklog = limit
+	h := newHeldWriter()
+	o.beforeJournalWrite = h.hook
 	ix := openDerby(t, o)
 	load(t, ix, tk("A", "derby"), tk("B", "derby"))
 
-	w.failing.Store(true)
+	// The writer holds the first refusal; three more fill the backlog, and
+	// the next one waits for room.
 	bySeq := map[uint64]gate.Decision{}
+	for _, d := range fill(t, ix, h, limit) {
+		bySeq[d.Seq] = d
+	}
+	waiting := make(chan gate.Decision, 1)
+	go func() { waiting <- scanAt(ix, "nope-waiting", during) }()
+	waitFor(t, "the scan to wait for room", func() bool { return ix.Stats().JournalWaits == 1 })
+
+	// The store faults: the waiting refusal is answered at once.
+	w.failing.Store(true)
 	failed := scanAt(ix, "A", during)
 	if failed.Reason != gate.ReasonError || failed.Seq == 0 {
 		t.Fatalf("admission with a failing WAL: %+v", failed)
 	}
 	bySeq[failed.Seq] = failed
-	for i := 0; ix.Stats().JournalBacklog < limit; i++ {
-		d := scanAt(ix, fmt.Sprintf("nope-%d", i), during)
-		if d.Seq == 0 {
-			t.Fatalf("refusal %d while faulted: %+v", i, d)
-		}
-		bySeq[d.Seq] = d
-	}
-	result := make(chan gate.Decision, 1)
-	go func() { result <- scanAt(ix, "nope-x", during) }()
-	waitFor(t, "the scan to wait for room", func() bool { return ix.Stats().JournalWaits == 1 })
-	time.Sleep(50 * time.Millisecond) // a few recovery attempts, all failing
+	var d gate.Decision
 	select {
-	case d := <-result:
-		t.Fatalf("answered while the faulted backlog is full: %+v", d)
-	default:
+	case d = <-waiting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a refusal waiting for room was not answered when the store faulted")
+	}
+	if d.Reason != gate.ReasonUnknown || d.Seq != 0 || !strings.Contains(d.Detail, "not journaled") {
+		t.Fatalf("the waiting refusal after the fault: %+v", d)
+	}
+	// And so is every refusal that needs no disk, at once.
+	for _, r := range []refusal{{"nope-x", gate.ReasonUnknown}, {"", gate.ReasonMalformed}, {"B", gate.ReasonError}} {
+		d := scanAt(ix, r.barcode, during)
+		if d.Reason != r.reason || d.Seq != 0 {
+			t.Fatalf("%q while faulted with a full backlog: %+v, want %s unjournaled", r.barcode, d, r.reason)
+		}
+	}
+	if st := ix.Stats(); st.Unjournaled != 4 || !st.Faulted {
+		t.Fatalf("stats while faulted: %+v", st)
 	}
 
 	w.failing.Store(false)
-	var d gate.Decision
-	select {
-	case d = <-result:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the waiting scan never finished (recoveries %d, faulted %v)", ix.Stats().Recoveries, ix.Stats().Faulted)
+	h.let()
+	waitFor(t, "the recovery", func() bool { return !ix.Stats().Faulted })
+	for _, bc := range []string{"nope-after", "A"} {
+		d := scanAt(ix, bc, during)
+		if d.Seq == 0 {
+			t.Fatalf("%s after the recovery: %+v", bc, d)
+		}
+		bySeq[d.Seq] = d
 	}
-	if d.Seq == 0 || d.Barcode != "nope-x" {
-		t.Fatalf("after the recovery: %+v", d)
-	}
-	bySeq[d.Seq] = d
 	checkJournal(t, ix, 0, bySeq)
-	if d := scanAt(ix, "A", during); !d.Admit {
+	if d := bySeq[ix.Stats().LastSeq]; !d.Admit {
 		t.Fatalf("A after the recovery: %+v", d)
 	}
-	if st := ix.Stats(); st.JournalBacklogPeak > limit || st.Recoveries == 0 {
+	if st := ix.Stats(); st.JournalBacklogPeak > limit+1 || st.Recoveries == 0 {
 		t.Errorf("stats: %+v", st)
 	}
 }

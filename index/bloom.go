@@ -2,6 +2,7 @@ package index
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,15 +23,25 @@ import (
 // change copies it, adds, and swaps the pointer, so scans read it without a
 // lock.
 //
-// Saved as bloom.snapshot in the data directory: a header (magic, the
-// bloom generation it reflects, its capacity), the filter, and a CRC-32C of
-// all of it. Open loads it when the checksum holds and its generation equals
-// the one stored in Pebble (which every change that adds barcodes bumps in
-// the same batch); otherwise it rebuilds the filter from the ticket records.
+// Saved as bloom.snapshot in the data directory: a header (magic, the id
+// of the store it belongs to, the bloom generation it reflects, its
+// capacity), the filter, and a CRC-32C of all of it. Open loads it when the
+// checksum holds, the store id is its store's and the generation is the
+// one stored in Pebble; otherwise it rebuilds the filter from the ticket
+// records. The store id (random, written once when the store is created)
+// keeps a snapshot copied from another store from being taken for this
+// one's; the generation, a fresh random number with every change that adds
+// barcodes (in the same batch), keeps an old snapshot of this store, or one
+// of a copy of it that took other imports since, from being taken for its
+// present. A small counter as generation let two stores, each a few
+// imports old, share one, and a copied snapshot then refused every valid
+// ticket of the other as unknown.
 
 const (
-	bloomFile  = "bloom.snapshot"
-	bloomMagic = "ADMBLM01"
+	bloomFile    = "bloom.snapshot"
+	bloomMagic   = "ADMBLM02"
+	bloomMagicV1 = "ADMBLM01" // no store id: never loaded, the filter is rebuilt
+	storeIDLen   = 16
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -83,6 +94,59 @@ var errStaleFilter = errors.New("index: bloom snapshot is stale")
 
 func (ix *Index) filterPath() string { return ix.fs.PathJoin(ix.dir, bloomFile) }
 
+// snapshotHeader is what a bloom snapshot says it reflects.
+type snapshotHeader struct {
+	Store    [storeIDLen]byte
+	Gen      uint64
+	Capacity uint64
+}
+
+// encodeSnapshot is the bytes of a bloom snapshot.
+func encodeSnapshot(h snapshotHeader, f *bloom.BloomFilter) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(bloomMagic)
+	buf.Write(h.Store[:])
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], h.Gen)
+	buf.Write(n[:])
+	binary.BigEndian.PutUint64(n[:], h.Capacity)
+	buf.Write(n[:])
+	if _, err := f.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], crc32.Checksum(buf.Bytes(), castagnoli))
+	buf.Write(sum[:])
+	return buf.Bytes(), nil
+}
+
+// decodeSnapshot reads the bytes of a bloom snapshot, checking its magic
+// and checksum.
+func decodeSnapshot(data []byte) (snapshotHeader, *bloom.BloomFilter, error) {
+	var h snapshotHeader
+	const header = len(bloomMagic) + storeIDLen + 16
+	if len(data) >= len(bloomMagicV1) && string(data[:len(bloomMagicV1)]) == bloomMagicV1 {
+		return h, nil, fmt.Errorf("%w: a snapshot of the first format, which does not name its store", errStaleFilter)
+	}
+	if len(data) < header+4 || string(data[:len(bloomMagic)]) != bloomMagic {
+		return h, nil, errors.New("index: bloom snapshot: bad header")
+	}
+	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
+	if crc32.Checksum(body, castagnoli) != sum {
+		return h, nil, errors.New("index: bloom snapshot: checksum mismatch")
+	}
+	rest := body[len(bloomMagic):]
+	copy(h.Store[:], rest)
+	rest = rest[storeIDLen:]
+	h.Gen = binary.BigEndian.Uint64(rest)
+	h.Capacity = binary.BigEndian.Uint64(rest[8:])
+	f := &bloom.BloomFilter{}
+	if _, err := f.ReadFrom(bytes.NewReader(body[header:])); err != nil {
+		return h, nil, fmt.Errorf("index: bloom snapshot: %w", err)
+	}
+	return h, f, nil
+}
+
 // loadFilter reads and verifies the snapshot.
 func (ix *Index) loadFilter() (*filter, error) {
 	file, err := ix.fs.Open(ix.filterPath())
@@ -94,27 +158,20 @@ func (ix *Index) loadFilter() (*filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	const header = len(bloomMagic) + 16
-	if len(data) < header+4 || string(data[:len(bloomMagic)]) != bloomMagic {
-		return nil, errors.New("index: bloom snapshot: bad header")
+	h, bf, err := decodeSnapshot(data)
+	if err != nil {
+		return nil, err
 	}
-	body, sum := data[:len(data)-4], binary.BigEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, castagnoli) != sum {
-		return nil, errors.New("index: bloom snapshot: checksum mismatch")
+	if h.Store != ix.storeID {
+		return nil, fmt.Errorf("%w: the snapshot of store %x, this is store %x", errStaleFilter, h.Store, ix.storeID)
 	}
-	gen := binary.BigEndian.Uint64(body[len(bloomMagic):])
-	capacity := binary.BigEndian.Uint64(body[len(bloomMagic)+8:])
-	if gen != ix.bloomGen {
-		return nil, fmt.Errorf("%w: generation %d, store at %d", errStaleFilter, gen, ix.bloomGen)
+	if h.Gen != ix.bloomGen {
+		return nil, fmt.Errorf("%w: generation %x, store at %x", errStaleFilter, h.Gen, ix.bloomGen)
 	}
-	if capacity < uint64(ix.tickets.Load()) {
-		return nil, fmt.Errorf("%w: capacity %d below %d tickets", errStaleFilter, capacity, ix.tickets.Load())
+	if h.Capacity < uint64(ix.tickets.Load()) {
+		return nil, fmt.Errorf("%w: capacity %d below %d tickets", errStaleFilter, h.Capacity, ix.tickets.Load())
 	}
-	f := &filter{f: &bloom.BloomFilter{}, capacity: capacity}
-	if _, err := f.f.ReadFrom(bytes.NewReader(body[header:])); err != nil {
-		return nil, fmt.Errorf("index: bloom snapshot: %w", err)
-	}
-	return f, nil
+	return &filter{f: bf, capacity: h.Capacity}, nil
 }
 
 // saveFilter writes the snapshot atomically (temporary file, sync, rename,
@@ -124,20 +181,25 @@ func (ix *Index) saveFilter() error {
 	if f == nil {
 		return nil
 	}
-	var buf bytes.Buffer
-	buf.WriteString(bloomMagic)
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], ix.bloomGen)
-	buf.Write(n[:])
-	binary.BigEndian.PutUint64(n[:], f.capacity)
-	buf.Write(n[:])
-	if _, err := f.f.WriteTo(&buf); err != nil {
+	data, err := encodeSnapshot(snapshotHeader{Store: ix.storeID, Gen: ix.bloomGen, Capacity: f.capacity}, f.f)
+	if err != nil {
 		return err
 	}
-	var sum [4]byte
-	binary.BigEndian.PutUint32(sum[:], crc32.Checksum(buf.Bytes(), castagnoli))
-	buf.Write(sum[:])
-	return writeFileAtomic(ix.fs, ix.dir, bloomFile, buf.Bytes())
+	return writeFileAtomic(ix.fs, ix.dir, bloomFile, data)
+}
+
+// nextBloomGen is the generation after gen: random, neither gen nor zero
+// (the generation of a store without tickets).
+func nextBloomGen(gen uint64) uint64 {
+	for {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return gen + 1 // crypto/rand does not fail on the systems Go supports
+		}
+		if n := binary.BigEndian.Uint64(b[:]); n != gen && n != 0 {
+			return n
+		}
+	}
 }
 
 func writeFileAtomic(fs vfs.FS, dir, name string, data []byte) error {
@@ -166,6 +228,40 @@ func writeFileAtomic(fs vfs.FS, dir, name string, data []byte) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// openStoreID reads the store's id, or makes it: a store is created with
+// one, and a store made before ids were gets one at its first Open (its
+// snapshot, which names no store, is then rebuilt once).
+func (ix *Index) openStoreID() error {
+	v, closer, err := ix.db.Get(metaStoreID)
+	if err == nil {
+		ix.storeID, err = decodeStoreID(v)
+		closer.Close()
+		if err != nil {
+			return fmt.Errorf("index: meta %s: %w", metaStoreID, err)
+		}
+		return nil
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return err
+	}
+	if _, err := rand.Read(ix.storeID[:]); err != nil {
+		return fmt.Errorf("index: make a store id: %w", err)
+	}
+	b := ix.db.NewBatch()
+	_ = b.Set(metaStoreID, ix.storeID[:], nil)
+	return ix.apply(b)
+}
+
+// decodeStoreID reads the stored store id.
+func decodeStoreID(v []byte) ([storeIDLen]byte, error) {
+	var id [storeIDLen]byte
+	if len(v) != storeIDLen {
+		return id, errCorrupt
+	}
+	copy(id[:], v)
+	return id, nil
 }
 
 // rebuildFilter builds a filter of the given capacity from every ticket key

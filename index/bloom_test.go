@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/admitgate/admit/gate"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -83,7 +84,7 @@ func TestBloomSnapshot(t *testing.T) {
 	gen := ix.bloomGen
 	ix.filter.Load().f.ClearAll() // what the stale snapshot would hold
 	ix.closed.Store(true)         // no Close: the snapshot on disk is the old one
-	ix.quiesce()                  // (the cache warm-up may still be reading)
+	ix.quiesce(nil, time.Time{})  // (the cache warm-up may still be reading)
 	_ = ix.db.Close()
 	ix2 := openFS(t, fs)
 	if ix2.bloomGen != gen {
@@ -176,11 +177,114 @@ func TestReopenKeepsEverything(t *testing.T) {
 	waitWritten(t, ix)
 	want, _ = ix.Report(ctx, "fest", during)
 	ix.closed.Store(true)
-	ix.quiesce()
+	ix.quiesce(nil, time.Time{})
 	_ = ix.db.Close()
 	ix = openFS(t, fs)
 	got, _ = ix.Report(ctx, "fest", during)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("report after a crash:\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestBloomSnapshotOfAnotherStore (issue 21.7): a bloom snapshot belongs to
+// one store at one moment. One copied from another store, or from a copy of
+// this store that took other imports since, is refused and the filter
+// rebuilt, so the store's own tickets are never refused as unknown. (Two
+// stores a few imports old shared the small counter that was the
+// generation, and a copied snapshot was taken: every valid ticket unknown.)
+func TestBloomSnapshotOfAnotherStore(t *testing.T) {
+	ctx := context.Background()
+	makeStore := func(t *testing.T, fs vfs.FS, prefix string) {
+		t.Helper()
+		ix := openFS(t, fs)
+		if _, err := ix.PutEvent(ctx, derby); err != nil {
+			t.Fatal(err)
+		}
+		var ts []gate.Ticket
+		for i := range 200 {
+			ts = append(ts, tk(fmt.Sprintf("%s%04d", prefix, i), "derby"))
+		}
+		load(t, ix, ts...)
+		if err := ix.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answers := func(t *testing.T, fs vfs.FS, prefix string) {
+		t.Helper()
+		ix := openFS(t, fs)
+		for i := range 200 {
+			bc := fmt.Sprintf("%s%04d", prefix, i)
+			if d := ix.Check(ctx, gate.Scan{Barcode: bc, Lane: "l", Direction: gate.In, At: during}); d.Reason != gate.ReasonOK {
+				t.Fatalf("%s after the copied snapshot: %s", bc, d.Reason)
+			}
+		}
+		if err := ix.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copySnapshot := func(t *testing.T, from, to vfs.FS) {
+		t.Helper()
+		writeFile(t, to, to.PathJoin("data", bloomFile), readFile(t, from, from.PathJoin("data", bloomFile)))
+	}
+
+	t.Run("another store", func(t *testing.T) {
+		a, b := vfs.NewMem(), vfs.NewMem()
+		makeStore(t, a, "A")
+		makeStore(t, b, "B")
+		copySnapshot(t, a, b)
+		answers(t, b, "B")
+	})
+	t.Run("a copy of this store that took other imports", func(t *testing.T) {
+		a := vfs.NewMem()
+		makeStore(t, a, "A")
+		c := vfs.NewMem()
+		copyTree(t, a, c, "data")
+		// Both take an import of their own: the same store id, the same
+		// number of changes since the copy.
+		for _, s := range []struct {
+			fs     vfs.FS
+			prefix string
+		}{{a, "X"}, {c, "Y"}} {
+			ix := openFS(t, s.fs)
+			var ts []gate.Ticket
+			for i := range 200 {
+				ts = append(ts, tk(fmt.Sprintf("%s%04d", s.prefix, i), "derby"))
+			}
+			load(t, ix, ts...)
+			if err := ix.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		copySnapshot(t, a, c)
+		answers(t, c, "Y")
+		answers(t, c, "A")
+	})
+}
+
+// copyTree copies the directory dir of from to the same place in to.
+func copyTree(t *testing.T, from, to vfs.FS, dir string) {
+	t.Helper()
+	if err := to.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	names, err := from.List(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		p := from.PathJoin(dir, n)
+		st, err := from.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.IsDir() {
+			copyTree(t, from, to, p)
+			continue
+		}
+		var data []byte
+		if st.Size() > 0 {
+			data = readFile(t, from, p)
+		}
+		writeFile(t, to, p, data)
 	}
 }

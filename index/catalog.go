@@ -31,7 +31,8 @@ func (ix *Index) loadCatalog() error {
 	}
 	providers := map[string]gate.Provider{}
 	if err := ix.iterPrefix([]byte{prefixProvider}, func(k, v []byte) error {
-		providers[string(k[1:])] = gate.Provider{ID: string(k[1:]), Name: string(v)}
+		p := decodeProvider(k, v)
+		providers[p.ID] = p
 		return nil
 	}); err != nil {
 		return err
@@ -39,6 +40,14 @@ func (ix *Index) loadCatalog() error {
 	ix.events.Store(gate.NewEventSet(events...))
 	ix.providers.Store(&providers)
 	return nil
+}
+
+// A provider is stored as its name under its id's key (no version byte).
+func encodeProvider(p gate.Provider) []byte { return []byte(p.Name) }
+
+// decodeProvider reads a provider's key and value.
+func decodeProvider(k, v []byte) gate.Provider {
+	return gate.Provider{ID: string(k[1:]), Name: string(v)}
 }
 
 // iterPrefix calls fn for every key with the prefix. k and v are valid only
@@ -73,7 +82,7 @@ func (ix *Index) PutProvider(ctx context.Context, p gate.Provider) (bool, error)
 	defer ix.catMu.Unlock()
 	old := *ix.providers.Load()
 	_, exists := old[p.ID]
-	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(providerKey(p.ID), []byte(p.Name), nil) }); err != nil {
+	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(providerKey(p.ID), encodeProvider(p), nil) }); err != nil {
 		return false, fmt.Errorf("index: put provider %s: %w", p.ID, err)
 	}
 	next := maps.Clone(old)
@@ -90,7 +99,7 @@ func (ix *Index) ensureProvider(b *pebble.Batch, id string) func() {
 	if _, ok := (*ix.providers.Load())[id]; ok {
 		return func() {}
 	}
-	_ = b.Set(providerKey(id), []byte(id), nil)
+	_ = b.Set(providerKey(id), encodeProvider(gate.Provider{ID: id, Name: id}), nil)
 	return func() {
 		ix.catMu.Lock()
 		defer ix.catMu.Unlock()
@@ -143,11 +152,10 @@ func (ix *Index) Events(ctx context.Context) ([]gate.Event, error) {
 // starts recovering.
 func (ix *Index) commit(fill func(b *pebble.Batch)) error {
 	b := ix.db.NewBatch()
-	defer b.Close()
 	fill(b)
 	if err := ix.apply(b); err != nil {
 		ix.fault(err)
-		return err
+		return ix.writeError(err)
 	}
 	return nil
 }

@@ -108,6 +108,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeImport(&imp))
 	f.Add(encodeEvent(derby))
 	f.Add([]byte{1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01})
+	f.Add(fmtSnapshot())
+	f.Add(nonceValue(5, t0))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := decodeTicket("x", b); err == nil {
 			again, err := decodeTicket("x", encodeTicket(nil, &r))
@@ -130,5 +132,16 @@ func FuzzDecode(f *testing.F) {
 		_, _ = decodeImport(1, b)
 		_, _ = decodeEvent("e", b)
 		_, _ = decodeCounters(b)
+		_, _, _ = decodeNonce(b)
+		_, _ = decodeStoreID(b)
+		if h, f, err := decodeSnapshot(b); err == nil {
+			again, err := encodeSnapshot(h, f)
+			if err != nil {
+				t.Fatalf("snapshot round trip: %v", err)
+			}
+			if h2, _, err := decodeSnapshot(again); err != nil || h2 != h {
+				t.Fatalf("snapshot round trip: %+v %+v %v", h, h2, err)
+			}
+		}
 	})
 }

@@ -9,16 +9,10 @@ import (
 )
 
 // Pebble's compactions are CPU work like an import's (see pace.go), and a
-// durable scan made while one runs waits for a core the same way. Measured
-// with `admit bench -workloads fsync,validate -lanes 1,8[,64] -runs 3`
-// (1M tickets, 5 s steps, several rounds alternated): 8 lanes admitting
-// fresh tickets had a p99 of 0.4-0.8 ms in the runs no compaction ran in
-// for long; in the runs one ran in for 5% of the step or more, 0.58-2.48 ms
-// unpaced (13 runs, 11 of them over 1.2 ms; 52-91% of the admissions at or
-// above the p99 overlapped it, see BackgroundSpans) and 0.69-0.90 ms paced
-// (10 runs). At 64 lanes pacing cost a little rate, within the noise
-// (median 87.5k against 91.6k admits/s), and lowered the p99 (2.32 against
-// 2.60 ms). bench/RESULTS.md has every run.
+// durable scan made while one runs waits for a core the same way: the slow
+// tail of many lanes admitting at once is mostly admissions that overlapped
+// a compaction (BackgroundSpans; bench/RESULTS.md has the runs, paced and
+// unpaced).
 //
 // So while scans are being made, compactions are paced like an import: the
 // scheduler below is Pebble's default (as many compactions at a time as
@@ -90,8 +84,8 @@ func (s *compactionScheduler) Unregister() {
 func (s *compactionScheduler) TrySchedule() (bool, pebble.CompactionGrantHandle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.mu.unregistered {
-		return false, nil
+	if s.mu.unregistered || s.ix.corrupt.Load() != nil {
+		return false, nil // a corrupt store compacts nothing: it would read the damage again
 	}
 	s.mu.lastAllowed = s.db.GetAllowedWithoutPermission()
 	if s.mu.lastAllowed > s.mu.running {
@@ -146,7 +140,7 @@ func (s *compactionScheduler) grantLockedAndUnlock() {
 	for s.mu.granting && !s.mu.unregistered {
 		s.mu.grantingDone.Wait()
 	}
-	if s.mu.unregistered {
+	if s.mu.unregistered || s.ix.corrupt.Load() != nil {
 		return
 	}
 	s.mu.lastAllowed = s.db.GetAllowedWithoutPermission()

@@ -52,19 +52,19 @@
 // it takes a sequence number for a refusal, and the slot is freed once the
 // entry is written and synced. When the backlog is full a refusal waits for
 // room outside every lock (it holds no stripe and keeps neither Close nor a
-// recovery waiting) and is then decided from the start; nothing is dropped
-// and nothing is answered unjournaled. Admissions never wait for it: their
+// recovery waiting) and is then decided from the start; nothing is dropped.
+// Admissions never wait for it: their
 // own Sync commit journals them. A scan whose context ends while it waits
 // (or whose store closes) is answered with reason error and Seq 0: it was
 // not decided, nothing was looked up, and no number was taken, so the
 // journal keeps no hole. A flood of refusals (a scanner token gone rogue, a
-// stuck scanner) is so held to the writer's pace, measured at 0.9–2.4 M
-// entries per second on this machine class, while a full backlog of the
-// default size drains in 30–75 ms. While the store is faulted nothing
-// drains, so once the backlog is full refusals wait for the recovery (or
-// their context). Stats shows the backlog, its limit and
-// peak, and the waits; a warning is logged at most once a second while
-// refusals wait.
+// stuck scanner) is so held to the writer's pace, which is far above any
+// door's (BENCHMARKS.md, "The journal backlog's bound"). While the store is
+// faulted nothing drains, so once the backlog is full a refusal can neither
+// be journaled nor wait: it is answered at once, with its reason and Seq 0,
+// unjournaled (Stats.Unjournaled), and so is one that was waiting when the
+// store faulted. Stats shows the backlog, its limit and peak, and the
+// waits; a warning is logged at most once a second while refusals wait.
 //
 // # Nonces
 //
@@ -101,19 +101,49 @@
 //
 // A storage error never panics and never leaves half-written state: every
 // change is one Pebble batch (or one ingest). A read error refuses the scan
-// with reason error. A failed commit also puts the store in a faulted state:
-// scans are refused with error (and journaled once the store is back),
-// other calls return gate.EUNAVAILABLE, and a background goroutine reopens
-// the database every Options.RecoveryInterval until it succeeds, undoing any
-// failed admission that reached the disk after all (it was answered with
-// error) and rebuilding the report counters. Stats shows faults and
-// recoveries. Pebble itself panics on a few unrecoverable faults (a MANIFEST
-// it cannot write); the process must then be restarted, and Open recovers
-// from the disk as after a crash.
+// with reason error. Every commit is bounded (Options.CommitTimeout, see
+// commit.go): one the disk does not complete in time (a full disk stalls
+// Pebble's writes, a failing one hangs) fails like any other. A failed
+// commit puts the store in a faulted state: scans that need the store are
+// refused with error (and journaled once the store is back), those that do
+// not (malformed, unknown) keep their reason, other calls return
+// gate.EUNAVAILABLE, and a background goroutine reopens the database every
+// Options.RecoveryInterval until it succeeds, undoing any failed admission
+// that reached the disk after all (it was answered with error) and
+// rebuilding the report counters. A full disk (a write or a flush failing
+// with ENOSPC) faults the store at once; Stats.DiskFull and Health.DiskFull
+// say so, writes fail with gate.ENOSPACE, and the store reopens once the
+// disk has room for two memtables again. Stats shows faults, timeouts and
+// recoveries. On-disk corruption (a table block whose checksum fails, found
+// by a read, a compaction, the cache warm-up or Open itself) cannot be
+// recovered from by reopening: the store stays up and refuses everything
+// (scans with reason error, unjournaled), Health.Corruption names the
+// damaged file and says to restore a backup, and no compaction runs (see
+// corrupt.go). Pebble itself still panics on a few unrecoverable faults (a
+// MANIFEST it cannot write, a WAL it cannot rotate to); the process must
+// then be restarted, and Open recovers from the disk as after a crash.
 //
 // # Files
 //
 // The data directory holds db/ (Pebble), bloom.snapshot (the filter with a
 // checksum and the generation it reflects) and tmp/ (import spill files and
-// SSTables, emptied at Open).
+// SSTables, emptied at Open). The records' encodings are frozen:
+// testdata/format and testdata/stores keep every version written, and a
+// change that cannot read them fails the tests (format_test.go).
+//
+// # Where things are
+//
+// A scan: scan.go (lookup, the decision under the ticket's stripe, the
+// admission's commit), refuse.go (refusals and what they count against),
+// stripe.go, cache.go and redeemed.go (what a scan finds in memory),
+// bloom.go. An import: load.go (the line checks), pipeline.go and pipe.go
+// (its goroutines), sorter.go, merge.go (the merge with the stored
+// tickets), loadcommit.go and sink.go (the atomic write), pace.go. The
+// journal and nonces: journal.go, journalwriter.go, nonce.go. Tickets, the
+// catalog, imports and reports: tickets.go, catalog.go, imports.go,
+// report.go, counters.go. The records: keys.go, codec.go, records.go.
+// Pebble's side: pebble.go (its options and logger), commit.go (bounded
+// commits), fault.go (write faults and recovery), corrupt.go (on-disk
+// corruption), wal.go and walsync.go (the WAL), compaction.go and
+// background.go, warm.go. Figures: stats.go, health.go.
 package index

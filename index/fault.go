@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/admitgate/admit/gate"
@@ -24,14 +25,16 @@ import (
 // rebuilt. Only then are writes allowed again.
 
 // fixup repairs what a failed commit may have left: a failed admission's
-// redemption is put back if it reached the disk (its journal entry becomes
-// the error refusal the scan was answered with); a failed annulment's
-// sequence is filled with a lost entry unless the annulment reached the disk
-// whole.
+// redemption is put back if it reached the disk, and its journal entry
+// becomes the error refusal the scan was answered with (before the report
+// counters are rebuilt from the journal); a failed annulment's sequence is
+// filled with a lost entry unless the annulment reached the disk whole.
 type fixup struct {
 	key           uint64 // the redemption record to put back, 0 for none
 	prev          []byte // the record before, nil when there was none
 	written       []byte // the record the failed commit wrote
+	seq           uint64 // the failed admission's sequence
+	entry         []byte // its journal entry as answered: the error refusal
 	lostIfMissing uint64 // a sequence to fill when missing
 }
 
@@ -41,70 +44,83 @@ func (ix *Index) addFixup(f fixup) {
 	ix.fixMu.Unlock()
 }
 
-// apply commits b with Sync. Pebble reports a WAL failure by calling its
-// logger's Fatalf, which panics (see pebbleLogger); apply turns that, and any
-// other panic from the commit, into an error so a disk fault is a refusal,
-// never a crash. A successful Sync commit also makes durable every commit
-// made before it began without a sync (the journal writer's): it records
-// that in walSynced.
-func (ix *Index) apply(b *pebble.Batch) error {
-	covers := ix.walWritten.Load()
-	ix.syncing.Add(1)
-	err := ix.commitBatch(b, pebble.Sync)
-	ix.syncing.Add(-1)
-	if err != nil {
-		return err
-	}
-	ix.syncCommits.Add(1)
-	if covers > ix.walSynced.Load() {
-		ix.markSynced(covers)
-	}
-	return nil
-}
-
-// applyNoSync commits b without waiting for the disk; see journalWriter.run.
-func (ix *Index) applyNoSync(b *pebble.Batch) error { return ix.commitBatch(b, pebble.NoSync) }
-
-func (ix *Index) commitBatch(b *pebble.Batch, o *pebble.WriteOptions) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("index: pebble: %v", r)
-		}
-	}()
-	return ix.db.Apply(b, o)
-}
-
-// markSynced raises walSynced to n and tells the journal writer.
-func (ix *Index) markSynced(n uint64) {
-	for {
-		cur := ix.walSynced.Load()
-		if cur >= n || ix.walSynced.CompareAndSwap(cur, n) {
-			break
-		}
-	}
-	select {
-	case ix.jw.synced <- struct{}{}:
-	default:
-	}
-}
-
-// fault records a write error and starts the recovery once.
+// fault records a write error and starts the recovery once. A full disk
+// (ENOSPC) marks the store disk full until it is reopened.
 func (ix *Index) fault(err error) {
 	ix.faults.Add(1)
+	if isNoSpace(err) {
+		ix.diskFull.Store(true)
+	}
 	select { // a journal writer waiting for a sync must see the fault
 	case ix.jw.synced <- struct{}{}:
 	default:
 	}
 	if ix.faulted.CompareAndSwap(false, true) {
-		ix.log.Error().Err(err).Msg("storage write failed; refusing scans with error until the store is reopened")
+		ix.jw.wakeWaiters() // a refusal waiting for room is answered at once now
+		if ix.diskFull.Load() {
+			ix.log.Error().Err(err).Msg("the data disk is full; refusing scans with error until there is space again")
+		} else {
+			ix.log.Error().Err(err).Msg("storage write failed; refusing scans with error until the store is reopened")
+		}
+		if ix.closed.Load() {
+			return // Close is waiting for the background work: start none
+		}
 		ix.bg.Add(1)
 		go ix.recoverLoop()
 	}
 }
 
+// writeError gives a failed write's error a code and words for the people
+// who asked for the write: a full disk is ENOSPACE ("the data disk is
+// full"), a commit that timed out EUNAVAILABLE; the cause stays wrapped for
+// the logs. Errors that have a code keep it.
+func (ix *Index) writeError(err error) error {
+	if err == nil || gate.ErrorCode(err) != gate.EINTERNAL {
+		return err
+	}
+	timedOut := errors.Is(err, errCommitTimeout)
+	switch {
+	case isNoSpace(err) || timedOut && ix.diskFull.Load():
+		return fmt.Errorf("%w: %w", errDiskFull, err)
+	case timedOut:
+		return fmt.Errorf("%w: %w", errSlowDisk, err)
+	}
+	return err
+}
+
+// errSlowDisk is what a person is told of a write that timed out.
+var errSlowDisk = gate.Errorf(gate.EUNAVAILABLE, "the disk did not complete the write in time; the ticket store is recovering")
+
+// isNoSpace reports whether err is the disk being full.
+func isNoSpace(err error) bool { return errors.Is(err, syscall.ENOSPC) }
+
+// noSpaceRetryPause is how long a failed flush on a full disk holds Pebble
+// back before it tries again (backgroundError).
+const noSpaceRetryPause = 50 * time.Millisecond
+
+// backgroundError receives the errors of Pebble's flushes and compactions.
+// A full disk faults the store at once: the writes of scans would soon
+// stall behind memtables that cannot be flushed (and each wait for its
+// commit timeout). Pebble retries a failed flush at once, with its mutex
+// held here; the pause keeps it from spinning a core while the disk stays
+// full.
+func (ix *Index) backgroundError(err error) {
+	if pebble.IsCorruptionError(err) {
+		return // reported to dataCorruption with the file
+	}
+	if isNoSpace(err) {
+		ix.fault(err)
+		time.Sleep(noSpaceRetryPause)
+		return
+	}
+	ix.log.Error().Err(err).Str("from", "pebble").Msg("background error")
+}
+
 func (ix *Index) recoverLoop() {
 	defer ix.bg.Done()
-	ix.quiesce()
+	if !ix.quiesce(ix.stop, time.Time{}) {
+		return // closed while commits still waited for the disk
+	}
 	if ix.db != nil {
 		// Pebble may have panicked inside its commit pipeline with a lock
 		// held, and then Close never returns: give it a while, then leave it
@@ -138,10 +154,25 @@ func (ix *Index) recoverLoop() {
 			return
 		case <-t.C:
 		}
+		if free, need, short := ix.shortOfSpace(); short {
+			if attempt == 1 || attempt%20 == 0 {
+				ix.log.Warn().Uint64("free_mib", free>>20).Uint64("needs_mib", need>>20).
+					Msg("the data disk is still full; the store reopens once there is space")
+			}
+			continue
+		}
+		if ix.corrupt.Load() != nil {
+			return // nothing to reopen: see corrupt.go
+		}
 		err := ix.reopen()
+		if err != nil && isCorruption(err) {
+			ix.corrupted(corruptionOf(err), err)
+			return
+		}
 		if err == nil {
 			ix.recoveries.Add(1)
 			ix.log.Info().Int("attempts", attempt).Msg("store reopened after a write fault")
+			ix.diskFull.Store(false)
 			ix.faulted.Store(false)
 			if !ix.redeemed.ready.Load() && !ix.closed.Load() {
 				// The fault cut short the read of the redeemed tickets at Open.
@@ -162,6 +193,22 @@ func (ix *Index) recoverLoop() {
 			ix.log.Warn().Err(err).Int("attempt", attempt).Msg("store still cannot be reopened")
 		}
 	}
+}
+
+// shortOfSpace reports whether a store faulted by a full disk still lacks
+// the space to work again: room for a memtable to be flushed while the
+// next one fills (twice Options.MemTableSize). When the file system cannot
+// say, the store tries to reopen.
+func (ix *Index) shortOfSpace() (free, need uint64, short bool) {
+	if !ix.diskFull.Load() {
+		return 0, 0, false
+	}
+	u, err := ix.fs.GetDiskUsage(ix.dir)
+	if err != nil {
+		return 0, 0, false
+	}
+	need = 2 * ix.opts.MemTableSize
+	return u.AvailBytes, need, u.AvailBytes < need
 }
 
 // reopen opens the database again, applies the fixups and reloads what the
@@ -199,6 +246,9 @@ func (ix *Index) reopen() error {
 			continue
 		}
 		ix.redeemed.mark(f.key) // already marked when its scan failed; kept so whatever the path
+		if f.entry != nil {
+			_ = b.Set(journalKey(f.seq), f.entry, nil)
+		}
 		v, closer, err := db.Get(redemptionKey(f.key))
 		if errors.Is(err, pebble.ErrNotFound) {
 			continue
@@ -218,9 +268,7 @@ func (ix *Index) reopen() error {
 			_ = b.Set(redemptionKey(f.key), f.prev, nil)
 		}
 	}
-	err = ix.apply(b)
-	_ = b.Close()
-	if err != nil {
+	if err := ix.apply(b); err != nil {
 		return fail(fmt.Errorf("index: undo failed admissions: %w", err))
 	}
 	ix.fixMu.Lock()

@@ -31,8 +31,11 @@ func testLogger() zerolog.Logger {
 }
 
 func testOptions(fs vfs.FS) *Options {
+	// A commit is never that slow here but on a disk a test stalls on
+	// purpose (those tests set their own CommitTimeout).
 	return &Options{FS: fs, Appliance: "test", Logger: testLogger(), DisableWALWarmup: true,
-		MemTableSize: 4 << 20, BloomMinCapacity: 1000, RecoveryInterval: 20 * time.Millisecond}
+		MemTableSize: 4 << 20, BloomMinCapacity: 1000, RecoveryInterval: 20 * time.Millisecond,
+		CommitTimeout: time.Minute}
 }
 
 // openMem opens an index on a fresh in-memory file system with the test

@@ -184,7 +184,7 @@ func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error 
 	}
 	var changes []change
 	recs := make([]ticketRec, 0, len(barcodes))
-	stripes := map[int]bool{}
+	stripes := stripeSet{}
 	for _, bc := range barcodes {
 		r, ok, err := ix.getTicket(nil, bc)
 		if err != nil {
@@ -192,24 +192,13 @@ func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error 
 		}
 		if ok {
 			recs = append(recs, r)
-			stripes[ix.stripeIndex(r.Key)] = true
+			stripes.add(ix, r.Key)
 		}
 	}
-	order := make([]int, 0, len(stripes))
-	for s := range stripes {
-		order = append(order, s)
-	}
-	sortInts(order)
-	for _, s := range order {
-		ix.stripes[s].Lock()
-	}
-	defer func() {
-		for _, s := range order {
-			ix.stripes[s].Unlock()
-		}
-	}()
-	b := ix.db.NewBatch()
-	defer b.Close()
+	order := stripes.sorted()
+	ix.lockStripes(order)
+	defer ix.unlockStripes(order)
+	var sets []kv
 	for _, r := range recs {
 		if r.T.UsedUpstream || (r.T.State != gate.StateValid && r.T.State != gate.StateBlocked) {
 			continue
@@ -231,7 +220,7 @@ func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error 
 		after.T.Events = append([]string(nil), r.T.Events...)
 		after.Admin = adminCancelled
 		after.fixState()
-		_ = b.Set(ticketKey(r.T.Barcode), encodeTicket(nil, &after), nil)
+		sets = append(sets, kv{ticketKey(r.T.Barcode), encodeTicket(nil, &after)})
 		changes = append(changes, change{r, after, rs})
 	}
 	if len(changes) == 0 {
@@ -239,12 +228,16 @@ func (ix *Index) withdrawChunk(barcodes []string, rec *gate.ImportRecord) error 
 	}
 	progress := *rec
 	progress.Cancelled += len(changes)
+	b := ix.db.NewBatch()
+	for _, x := range sets {
+		_ = b.Set(x.k, x.v, nil)
+	}
 	_ = b.Set(importKey(rec.ID), encodeImport(&progress), nil)
 	err := ix.apply(b)
 	ix.recVersion.Add(1)
 	if err != nil {
 		ix.fault(err)
-		return err
+		return ix.writeError(err)
 	}
 	rec.Cancelled = progress.Cancelled
 	for _, c := range changes {

@@ -10,10 +10,7 @@ import (
 
 	"github.com/admitgate/admit/gate"
 	"github.com/cockroachdb/pebble/v2"
-	pebblebloom "github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 )
 
@@ -24,6 +21,9 @@ var ErrClosed = errors.New("index: closed")
 
 // errFaulted is returned while the store is recovering from a write fault.
 var errFaulted = gate.Errorf(gate.EUNAVAILABLE, "storage fault; recovering")
+
+// errDiskFull is returned while the store waits for space on its disk.
+var errDiskFull = gate.Errorf(gate.ENOSPACE, "the data disk is full")
 
 // Index is the ticket store: Pebble on disk with a bloom filter in front. It
 // implements gate.Index. All methods are safe for concurrent use; see the
@@ -81,17 +81,27 @@ type Index struct {
 	bloomGen   uint64
 	tickets    atomic.Int64
 
+	storeID [storeIDLen]byte // this store's, written once when it is created (bloom.go)
+
 	faults     atomic.Uint64
 	recoveries atomic.Uint64
-	fixMu      sync.Mutex
-	fixups     []fixup
-	recovering atomic.Bool
-	warmed     atomic.Bool // the block cache warm-up after Open is over
+	diskFull   atomic.Bool                // the fault being recovered is a full disk
+	corrupt    atomic.Pointer[corruption] // on-disk corruption found: everything is refused (corrupt.go)
+
+	committers     chan *commitCall // parked committers take commits from it (commit.go)
+	commitTimeouts atomic.Uint64
+	unjournaled    atomic.Uint64 // refusals answered without a journal entry
+	fixMu          sync.Mutex
+	fixups         []fixup
+	recovering     atomic.Bool
+	warmed         atomic.Bool // the block cache warm-up after Open is over
 	// warmedTickets is how many ticket records the last warm-up loaded.
 	warmedTickets atomic.Int64
 
 	bgLog backgroundLog // Pebble's flushes and compactions (BackgroundSpans)
 	compactionCounters
+	warmingUp bool // Open's WAL warm-up is writing filler (wal.go)
+
 	born     time.Time    // Open's time: lastScan counts from it (monotonic)
 	lastScan atomic.Int64 // when the last durable scan began, ns since born; see pacer
 
@@ -99,86 +109,25 @@ type Index struct {
 	bg   sync.WaitGroup
 }
 
-// Stats is a snapshot of the store's figures, for /metrics and /readyz.
-type Stats struct {
-	Tickets        int64   // barcodes stored (revoked ones included)
-	Events         int     // events known
-	Providers      int     // providers known
-	Imports        uint64  // imports applied
-	BloomCapacity  uint64  // barcodes the filter is sized for at its false-positive rate
-	BloomFill      float64 // Tickets / BloomCapacity
-	LastSeq        uint64  // the last journal sequence number assigned
-	WrittenSeq     uint64  // every entry up to this one is written
-	JournalBacklog int     // journal entries reserved, queued or being written by the background writer
-	// JournalBacklogLimit is Options.JournalBacklog; JournalBacklogPeak the
-	// highest JournalBacklog since Open (it passes the limit only by the
-	// admissions whose commit failed at a fault, at most one per scan then
-	// in flight).
-	JournalBacklogLimit int
-	JournalBacklogPeak  int
-	// JournalWaits counts scans that found the backlog full and waited for
-	// room, JournalWaitsAbandoned those of them that gave up (their context
-	// ended or the store closed: answered error, Seq 0, not journaled), and
-	// JournalWaitTime is the time they waited, summed.
-	JournalWaits          uint64
-	JournalWaitsAbandoned uint64
-	JournalWaitTime       time.Duration
-	Nonces                int    // nonces remembered within the window
-	DiskFaults            uint64 // storage errors seen (reads and writes)
-	Recoveries            uint64 // database reopens after a write fault
-	Faulted               bool   // a write fault is being recovered: scans are refused with error
-	CacheWarmed           bool   // the block cache warm-up after Open is over (see Options.DisableCacheWarmup)
-	// WarmedTickets is how many ticket records the warm-up loaded into the
-	// block cache: fewer than Tickets when the cache (Options.CacheSize)
-	// cannot hold them all, and the first scan of each other ticket then
-	// reads the disk.
-	WarmedTickets int64
-	Closed        bool
-
-	// Pebble's background work now: memtables being flushed to tables and
-	// compactions running (zero while faulted or closed). Both share the
-	// disk and the cores with durable scans; a store written at a high rate
-	// (an import, a flood of refusals) has some running for a while after.
-	FlushesRunning     int64
-	CompactionsRunning int64
-
-	// SyncCommits counts the Sync commits that succeeded since Open (an
-	// admission, an admin change, the journal writer's own syncs), WALSyncs
-	// the WAL syncs (fdatasync) Pebble made since it was opened (at Open or
-	// by the last recovery; zero while faulted), for them and for its own
-	// needs (a WAL it rotates away from, an import's ingest). Group commit
-	// lets concurrent Sync commits share a sync, so under scan load the
-	// ratio of their increases is the admissions each sync carried. An
-	// fdatasync costs CPU as well as time (~50 CPU-µs on a virtual disk),
-	// so that ratio is what a busy gate's CPU depends on. Pebble counts a
-	// sync just after it releases the commits it carried, so WALSyncs may
-	// lag a commit that has just returned by that one sync.
-	SyncCommits uint64
-	WALSyncs    uint64
-
-	// CompactionsPaced counts the compactions that slept to leave scans
-	// the cores (see compaction.go), CompactionPacedTime the time they
-	// slept, since Open.
-	CompactionsPaced    uint64
-	CompactionPacedTime time.Duration
-}
-
 // Open opens (creating when missing) the store in dir. It replays Pebble's
 // WAL, fills journal holes left by a crash with gate.KindLost entries, loads
 // events, providers, nonces, the bloom filter (rebuilding it when its
-// snapshot is missing, corrupt or stale) and the report counters.
+// snapshot is missing, corrupt or stale) and the report counters. A store
+// whose files are corrupt opens all the same, refusing everything, with
+// Health.Corruption saying what is damaged and how to recover (corrupt.go).
 func Open(dir string, opts *Options) (*Index, error) {
 	o := *opts.EnsureDefaults()
 	ix := &Index{
-		dir:      dir,
-		opts:     &o,
-		log:      o.Logger.With().Str("component", "index").Logger(),
-		fs:       o.FS,
-		stripes:  make([]stripe, o.LockStripes),
-		redeemed: &redeemedSet{},
-		adminMu:  make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		born:     time.Now(),
+		dir:        dir,
+		opts:       &o,
+		log:        o.Logger.With().Str("component", "index").Logger(),
+		fs:         o.FS,
+		stripes:    make([]stripe, o.LockStripes),
+		redeemed:   &redeemedSet{},
+		adminMu:    make(chan struct{}, 1),
+		committers: make(chan *commitCall),
+		stop:       make(chan struct{}),
+		born:       time.Now(),
 	}
 	if o.TempDir == "" {
 		ix.opts.TempDir = ix.fs.PathJoin(dir, "tmp")
@@ -186,7 +135,7 @@ func Open(dir string, opts *Options) (*Index, error) {
 		// A folder of our own inside it: Open empties it.
 		ix.opts.TempDir = ix.fs.PathJoin(o.TempDir, "admit-index-tmp")
 	}
-	ix.jw.init(o.JournalBacklog)
+	ix.jw.init(o.JournalBacklog, &ix.faulted)
 	ix.nonces.init()
 	ix.tcache.init()
 	for i := range ix.stripes {
@@ -200,17 +149,23 @@ func Open(dir string, opts *Options) (*Index, error) {
 	}
 	db, err := pebble.Open(ix.pebbleDir(), ix.pebbleOptions())
 	if err != nil {
+		if isCorruption(err) || ix.corrupt.Load() != nil {
+			return ix.openCorrupt(err), nil
+		}
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
 	ix.db = db
 	if err := ix.load(true); err != nil {
-		_ = db.Close()
+		if isCorruption(err) || ix.corrupt.Load() != nil {
+			return ix.openCorrupt(err), nil
+		}
+		ix.abandonOpen()
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
 	if !o.DisableWALWarmup {
 		if err := ix.warmWAL(); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("index: open %s: warm WAL: %w", dir, err)
+			ix.abandonOpen()
+			return nil, fmt.Errorf("index: open %s: %w", dir, err)
 		}
 	}
 	ix.bg.Add(1)
@@ -235,25 +190,31 @@ func Open(dir string, opts *Options) (*Index, error) {
 
 func (ix *Index) pebbleDir() string { return ix.fs.PathJoin(ix.dir, "db") }
 
-func (ix *Index) pebbleOptions() *pebble.Options {
-	po := &pebble.Options{
-		FS:                 ix.fs,
-		CacheSize:          ix.opts.CacheSize,
-		MemTableSize:       ix.opts.MemTableSize,
-		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             pebbleLogger{ix.log},
+// abandonOpen closes what a failed Open opened: the committers, and the
+// database unless a commit still holds it (see Close); then it removes the
+// files of a WAL warm-up that failed.
+func (ix *Index) abandonOpen() {
+	ix.closed.Store(true)
+	close(ix.stop)
+	if !ix.quiesce(nil, time.Now().Add(closeWait)) {
+		ix.log.Error().Msg("a failed open left commits waiting for the disk; the store was not closed")
+		return
 	}
-	// Table bloom filters let a Get of a ticket skip the levels that do not
-	// hold it.
-	for i := range po.Levels {
-		po.Levels[i].FilterPolicy = pebblebloom.FilterPolicy(10)
+	if err := ix.db.Close(); err != nil {
+		ix.log.Warn().Err(err).Msg("closing the store after a failed open")
 	}
-	po.WALMinSyncInterval = ix.walMinSyncInterval
-	po.EventListener = ix.bgLog.listener()
-	// Compactions leave scans the cores (compaction.go).
-	po.Experimental.CompactionScheduler = newCompactionScheduler(ix)
-	po.EnsureDefaults()
-	return po
+	if ix.warmingUp {
+		ix.removeWarmupFiles()
+	}
+}
+
+// resetTempDir empties the temporary folder: an import killed mid-way
+// leaves its runs and SSTables there, and they were never part of the store.
+func (ix *Index) resetTempDir() error {
+	if err := ix.fs.RemoveAll(ix.opts.TempDir); err != nil {
+		return err
+	}
+	return ix.fs.MkdirAll(ix.opts.TempDir, 0o755)
 }
 
 // load reads everything the index keeps in memory from the database. It
@@ -286,6 +247,9 @@ func (ix *Index) load(first bool) error {
 		return err
 	}
 	if first {
+		if err := ix.openStoreID(); err != nil {
+			return err
+		}
 		if err := ix.openJournal(); err != nil {
 			return err
 		}
@@ -326,8 +290,15 @@ func (ix *Index) enter() error {
 		ix.active.Add(-1)
 		return ErrClosed
 	}
+	if c := ix.corrupt.Load(); c != nil {
+		ix.active.Add(-1)
+		return c.errOf()
+	}
 	if ix.faulted.Load() {
 		ix.active.Add(-1)
+		if ix.diskFull.Load() {
+			return errDiskFull
+		}
 		return errFaulted
 	}
 	return nil
@@ -338,13 +309,29 @@ func (ix *Index) exit() { ix.active.Add(-1) }
 // ctrs returns the report counters (replaced whole by a rebuild).
 func (ix *Index) ctrs() *counters { return ix.counters.Load() }
 
-// quiesce waits until no operation uses the database. New ones are turned
-// away by the closed or faulted flag the caller set before.
-func (ix *Index) quiesce() {
+// quiesce waits until no operation uses the database, and reports whether
+// it got there before stop closed or the deadline (none when zero) passed.
+// New operations are turned away by the closed or faulted flag the caller
+// set before; a commit that timed out keeps the database in use until
+// Pebble returns (commit.go).
+func (ix *Index) quiesce(stop <-chan struct{}, deadline time.Time) bool {
+	pause := 200 * time.Microsecond
 	for ix.active.Load() > 0 {
-		time.Sleep(200 * time.Microsecond)
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-stop:
+			return false
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 20*time.Millisecond)
 	}
+	return true
 }
+
+// closeWait is how long Close waits for the calls in flight.
+const closeWait = 10 * time.Second
 
 // lockAdmin takes the lock that serializes ticket-record writers (imports,
 // admin changes), giving up when ctx is done.
@@ -359,92 +346,28 @@ func (ix *Index) lockAdmin(ctx context.Context) error {
 
 func (ix *Index) unlockAdmin() { <-ix.adminMu }
 
-// stripe is one redeem-once lock, and the redemptions of a few ticket keys
-// it guards (see cache.go).
-type stripe struct {
-	sync.Mutex
-	reds     *stripeReds  // under the mutex; nil until used
-	redeemed *redeemedSet // the index's, shared by every stripe (nil in tests of the cache alone)
-	_        [40]byte     // keep neighbours off the same cache line
-}
-
-func (ix *Index) stripe(key uint64) *stripe {
-	return &ix.stripes[ix.stripeIndex(key)]
-}
-
-// Stats returns the store's current figures. It never blocks on disk.
-func (ix *Index) Stats() Stats {
-	f := ix.filter.Load()
-	s := Stats{
-		Tickets:        ix.tickets.Load(),
-		Events:         ix.events.Load().Len(),
-		LastSeq:        ix.seq.Load(),
-		WrittenSeq:     ix.wm.get(),
-		JournalBacklog: ix.jw.backlog(),
-
-		JournalBacklogLimit:   ix.jw.limit,
-		JournalBacklogPeak:    int(ix.jw.peak.Load()),
-		JournalWaits:          ix.jw.waits.Load(),
-		JournalWaitsAbandoned: ix.jw.abandoned.Load(),
-		JournalWaitTime:       time.Duration(ix.jw.waitNanos.Load()),
-		Nonces:                ix.nonces.len(),
-		DiskFaults:            ix.faults.Load(),
-		Recoveries:            ix.recoveries.Load(),
-		Faulted:               ix.faulted.Load(),
-		SyncCommits:           ix.syncCommits.Load(),
-		CompactionsPaced:      ix.compactionsPaced.Load(),
-		CompactionPacedTime:   time.Duration(ix.compactionPaced.Load()),
-		CacheWarmed:           ix.warmed.Load(),
-		WarmedTickets:         ix.warmedTickets.Load(),
-		Closed:                ix.closed.Load(),
-	}
-	if p := ix.providers.Load(); p != nil {
-		s.Providers = len(*p)
-	}
-	if ix.enter() == nil {
-		m := ix.db.Metrics()
-		s.FlushesRunning, s.CompactionsRunning = m.Flush.NumInProgress, m.Compact.NumInProgress
-		s.WALSyncs = histogramCount(m.LogWriter.FsyncLatency)
-		ix.exit()
-	}
-	if c := ix.ctrs(); c != nil {
-		s.Imports = c.imports.Load()
-	}
-	if f != nil {
-		s.BloomCapacity = f.capacity
-		if f.capacity > 0 {
-			s.BloomFill = float64(s.Tickets) / float64(f.capacity)
-		}
-	}
-	return s
-}
-
-// histogramCount is the number of observations in a Prometheus histogram
-// (Pebble's WAL fsync latency), zero when there is none.
-func histogramCount(h prometheus.Histogram) uint64 {
-	if h == nil {
-		return 0
-	}
-	var m dto.Metric
-	if err := h.Write(&m); err != nil || m.Histogram == nil {
-		return 0
-	}
-	return m.Histogram.GetSampleCount()
-}
-
 // Close writes the refusals still queued, saves the bloom filter and the
 // report counters so the next Open needs no rebuild, and closes the
-// database. Calls in flight finish first; later calls fail with ErrClosed
-// (scans are refused with reason error).
+// database. Calls in flight finish first (an import in flight stops); later
+// calls fail with ErrClosed (scans are refused with reason error). Commits
+// a stalled disk holds (see commit.go) are waited for at most closeWait;
+// then the database is left as it is, and the next Open recovers it as
+// after a crash.
 func (ix *Index) Close() error {
 	if !ix.closed.CompareAndSwap(false, true) {
 		return ErrClosed
 	}
 	close(ix.stop)
-	ix.quiesce()
+	deadline := time.Now().Add(closeWait)
+	ix.quiesce(nil, deadline)
 	ix.bg.Wait() // the journal writer drains its queue before it returns
+	if !ix.quiesce(nil, deadline) {
+		ix.log.Error().Int64("operations", ix.active.Load()).
+			Msg("index closed with commits still waiting for the disk; the next open recovers the store as after a crash")
+		return fmt.Errorf("index: close: %d operations still wait for the disk; the database was left open", ix.active.Load())
+	}
 	var errs []error
-	if !ix.faulted.Load() {
+	if !ix.faulted.Load() && ix.corrupt.Load() == nil {
 		if err := ix.saveFilter(); err != nil {
 			errs = append(errs, fmt.Errorf("index: close: save bloom filter: %w", err))
 		}
@@ -459,27 +382,4 @@ func (ix *Index) Close() error {
 	}
 	ix.log.Info().Uint64("seq", ix.seq.Load()).Msg("index closed")
 	return errors.Join(errs...)
-}
-
-// pebbleLogger sends Pebble's log lines to zerolog. Pebble calls Fatalf when
-// a commit's WAL write or sync fails (in the committing goroutine, after the
-// commit pipeline is done with the batch) and when its own state can no
-// longer be trusted (a MANIFEST write failed, in a background goroutine).
-// Fatalf logs and panics: Index.apply recovers the first kind and turns it
-// into a write fault; the second stops the process, and Open recovers from
-// the disk as after a crash.
-type pebbleLogger struct{ log zerolog.Logger }
-
-func (l pebbleLogger) Infof(format string, args ...any) {
-	l.log.Debug().Str("from", "pebble").Msgf(format, args...)
-}
-
-func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error().Str("from", "pebble").Msgf(format, args...)
-}
-
-func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.log.Error().Str("from", "pebble").Msg("fatal: " + msg)
-	panic("index: pebble: " + msg)
 }

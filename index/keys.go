@@ -12,7 +12,7 @@ import "encoding/binary"
 //	n<nonce>            nonce -> seq, at
 //	e<id>               event
 //	p<id>               provider
-//	m<name>             meta values written by the scan path and Close
+//	m<name>             meta values written by the scan path, Close and Open
 //	xi<id:8>            import record
 //	xm<name>            meta values an import writes (ticket count, next
 //	                    ticket key, next import id, bloom generation)
@@ -48,6 +48,7 @@ var (
 	metaTickets    = []byte("xmtickets")    // ticket records (barcodes) stored (uint64)
 	metaBloomGen   = []byte("xmbloomgen")   // changes whenever barcodes are added (uint64)
 	metaJournalWM  = []byte("mjournalwm")   // every seq at or below is on disk (uint64)
+	metaStoreID    = []byte("mstoreid")     // the store's id: 16 random bytes written once, when it is created
 	metaCounters   = []byte("mcounters")    // report counters saved by Close
 )
 

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -131,11 +132,21 @@ func (e *nonceEntry) wait(ctx context.Context, s *gate.Scan) gate.Decision {
 	return d
 }
 
+// nonceValue is the stored value of a nonce: the sequence of its first
+// decision and the scan's time (big-endian Unix nanoseconds).
 func nonceValue(seq uint64, at time.Time) []byte {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], seq)
 	binary.BigEndian.PutUint64(b[8:], uint64(at.UnixNano()))
 	return b[:]
+}
+
+// decodeNonce reads a nonce's stored value; ok is false when it is not one.
+func decodeNonce(v []byte) (seq uint64, at time.Time, ok bool) {
+	if len(v) != 16 {
+		return 0, time.Time{}, false
+	}
+	return binary.BigEndian.Uint64(v[:8]), time.Unix(0, int64(binary.BigEndian.Uint64(v[8:]))), true
 }
 
 // loadNonces reads the nonces of the last window into memory and deletes
@@ -145,23 +156,16 @@ func (ix *Index) loadNonces(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	b := ix.db.NewBatch()
-	defer b.Close()
 	type loaded struct {
 		nonce string
 		seq   uint64
 	}
 	var keep []loaded
+	var stale [][]byte
 	for it.First(); it.Valid(); it.Next() {
-		v := it.Value()
-		if len(v) != 16 {
-			_ = b.Delete(it.Key(), nil)
-			continue
-		}
-		seq := binary.BigEndian.Uint64(v[:8])
-		at := time.Unix(0, int64(binary.BigEndian.Uint64(v[8:])))
-		if now.Sub(at) >= gate.NonceWindow {
-			_ = b.Delete(it.Key(), nil)
+		seq, at, ok := decodeNonce(it.Value())
+		if !ok || now.Sub(at) >= gate.NonceWindow {
+			stale = append(stale, bytes.Clone(it.Key()))
 			continue
 		}
 		keep = append(keep, loaded{string(it.Key()[1:]), seq})
@@ -179,8 +183,12 @@ func (ix *Index) loadNonces(now time.Time) error {
 		}
 		ix.nonces.put(l.nonce, se.Decision)
 	}
-	if b.Empty() {
+	if len(stale) == 0 {
 		return nil
+	}
+	b := ix.db.NewBatch()
+	for _, k := range stale {
+		_ = b.Delete(k, nil)
 	}
 	if err := ix.apply(b); err != nil {
 		return fmt.Errorf("index: prune nonces: %w", err)

@@ -14,6 +14,8 @@ const (
 	DefaultCacheSize      = 512 << 20 // Options.CacheSize
 	DefaultMemTableSize   = 16 << 20  // Options.MemTableSize
 	DefaultJournalBacklog = 65536     // Options.JournalBacklog
+
+	DefaultCommitTimeout = 500 * time.Millisecond // Options.CommitTimeout
 )
 
 // Options configures an Index. Every field's comment states its default; a
@@ -97,6 +99,14 @@ type Options struct {
 	// reopen its database. Default 500ms.
 	RecoveryInterval time.Duration
 
+	// CommitTimeout bounds every commit (a scan's Sync commit, an admin
+	// change, the journal writer's batches). A commit that has not
+	// completed by then fails: a scan is refused with reason error, the
+	// store faults, and what the commit applies later, should the disk let
+	// it, is undone by the recovery (see commit.go). A disk that stalls
+	// (full, or failing) so never hangs a scan. Default 500ms.
+	CommitTimeout time.Duration
+
 	// JournalBatch is the largest number of refusals the background journal
 	// writer commits in one batch. Default 4096.
 	JournalBatch int
@@ -107,9 +117,8 @@ type Options struct {
 	// ends) before it is decided, so a flood of refusals cannot grow memory
 	// without limit; admissions never wait for it. Each entry holds about
 	// 300 bytes of heap (BenchmarkJournalBacklog). Default 65,536 (some
-	// 20 MiB), which a flood of refusals fills without slowing: the writer,
-	// not the bound, sets their pace (BenchmarkJournalFlood; 4,096 halves
-	// it).
+	// 20 MiB): large enough that the writer, not the bound, sets the pace of
+	// a flood of refusals (BenchmarkJournalFlood; BENCHMARKS.md).
 	JournalBacklog int
 
 	// piggybackWait is how long the journal writer waits for an admission's
@@ -170,6 +179,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.RecoveryInterval <= 0 {
 		o.RecoveryInterval = 500 * time.Millisecond
+	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = DefaultCommitTimeout
 	}
 	if o.JournalBatch <= 0 {
 		o.JournalBatch = 4096

@@ -11,8 +11,7 @@ import (
 // filter, writing SSTables), and on two cores it can keep both busy. A
 // durable scan then waits: the thread that returns from the WAL's fdatasync
 // has no free core to run on, and the operating system schedules it a
-// millisecond or more later (measured here: with both cores busy, the WAL
-// sync's p99 went from 0.2 ms to 3.5 ms; with one busy, 0.8 ms).
+// millisecond or more later (BENCHMARKS.md, "An import beside scans").
 //
 // So while scans are being made, an import's goroutines together use at
 // most half of one core (paceShare): each measures how long it worked

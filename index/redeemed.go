@@ -9,9 +9,10 @@ import (
 )
 
 // A first use is, by definition, a scan of a ticket that has no
-// redemptions, yet finding that out cost a Pebble Get of a key that is not
-// there (the memtables and every level's filter: ~1.3 µs of CPU, 7% of a
-// first use at 64 lanes). redeemedSet remembers, by ticket key, which
+// redemptions, yet finding that out costs a Pebble Get of a key that is not
+// there (the memtables and every level's filter: a noticeable share of a
+// first use's CPU when many lanes admit at once). redeemedSet remembers, by
+// ticket key, which
 // tickets may have redemptions stored, so that getRedemptions answers "none"
 // from memory for the others.
 //
@@ -24,7 +25,7 @@ import (
 // recovery's fixups only restore earlier records, whose bits are set. At
 // Open a background goroutine sets the bits of every stored record
 // (loadRedeemed) and only then marks the set ready; until then, and forever
-// if that read fails, every lookup reads Pebble as before.
+// if that read fails, every lookup reads Pebble.
 type redeemedSet struct {
 	ready  atomic.Bool
 	chunks [redeemedChunks]atomic.Pointer[redeemedChunk]

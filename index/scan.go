@@ -47,25 +47,46 @@ func (ix *Index) decide(ctx context.Context, s gate.Scan, write bool) gate.Decis
 
 func detail(err error) string { return err.Error() }
 
+// faultDetail is the detail of a scan refused because enter failed.
+func faultDetail(err error) string {
+	if err == errDiskFull {
+		return "the data disk is full; the ticket store waits for space"
+	}
+	return "storage fault; the ticket store is recovering"
+}
+
+// scanCall is one scan being decided: the scan, whether it redeems (Scan)
+// or only answers (Check), and whether it holds a slot of the journal's
+// backlog for its entry. It holds nothing else: whatever a field points to
+// escapes with it, and the scan must not (see decideWith).
+type scanCall struct {
+	s     *gate.Scan
+	write bool
+	slot  bool
+}
+
 // decideOnce decides s. A scan that must journal a refusal while the
 // journal's backlog is full gives up every lock, waits for room (outside the
 // index, so that neither a recovery nor Close waits for it) and is decided
 // again from the start, holding a slot of the backlog.
 func (ix *Index) decideOnce(ctx context.Context, s *gate.Scan, write bool) gate.Decision {
-	slot := false // a backlog slot reserved for this scan's journal entry
+	c := scanCall{s: s, write: write}
 	for {
-		d, full := ix.decideWith(s, write, &slot)
+		d, full := ix.decideWith(&c)
 		if !full {
-			if slot {
+			if c.slot {
 				ix.jw.release(1) // an admission, or a scan of a closed store
 			}
 			return d
 		}
 		ix.warnFull()
 		if err := ix.jw.reserve(ctx, ix.stop); err != nil {
+			if errors.Is(err, errFaulted) {
+				continue // decided again: refused without waiting (see refuse)
+			}
 			return ix.undecided(s, err)
 		}
-		slot = true
+		c.slot = true
 	}
 }
 
@@ -81,114 +102,191 @@ func (ix *Index) undecided(s *gate.Scan, err error) gate.Decision {
 		ix.jw.limit, err))
 }
 
-// decideWith decides s. It never blocks on the journal: when it would queue
-// a refusal and neither *slot holds a reserved slot nor one is free, it
-// returns full (having taken no sequence number), and decideOnce waits for
-// room and calls it again. A refusal it queues consumes *slot.
-func (ix *Index) decideWith(s *gate.Scan, write bool, slot *bool) (d gate.Decision, full bool) {
-	if write && len(s.Nonce) > gate.MaxNonceLen {
-		return ix.refuse(s, slot, gate.ReasonMalformed, errNonceTooLong.Error(), 0, nil)
+// decideWith decides c's scan in the order of gate's rules: what the scan
+// itself shows, then the bloom filter, then the ticket. What needs no disk
+// (a malformed or unknown barcode, a scan a decoder or lane refused) is
+// answered with its reason also while the store is faulted. It never blocks
+// on the journal: when it would queue a refusal and c holds no slot and
+// none is free, it returns full (having taken no sequence number), and
+// decideOnce waits for room and calls it again.
+func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
+	s := c.s
+	if bad := ix.corrupt.Load(); bad != nil {
+		return s.Refusal(gate.ReasonError, bad.msg), false // unjournaled: see corrupt.go
+	}
+	if c.write && len(s.Nonce) > gate.MaxNonceLen {
+		return ix.refuse(c, gate.ReasonMalformed, errNonceTooLong.Error(), 0, nil)
 	}
 	if s.Deny != 0 {
-		if !write {
-			return s.Refusal(s.Deny, s.Detail), false
-		}
-		return ix.refuse(s, slot, s.Deny, s.Detail, 0, nil)
+		return ix.refuseMaybe(c, s.Deny, s.Detail)
 	}
 	if err := gate.CheckBarcode(s.Barcode); err != nil {
-		return ix.refuseMaybe(s, slot, write, gate.ReasonMalformed, detail(err))
+		return ix.refuseMaybe(c, gate.ReasonMalformed, detail(err))
+	}
+	if ix.closed.Load() {
+		return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
+	}
+	if !ix.filter.Load().test(s.Barcode) {
+		return ix.refuseMaybe(c, gate.ReasonUnknown, "")
 	}
 	if err := ix.enter(); err != nil {
 		if err == ErrClosed {
 			return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
 		}
-		return ix.refuseMaybe(s, slot, write, gate.ReasonError, "storage fault; the ticket store is recovering")
+		return ix.refuseMaybe(c, gate.ReasonError, faultDetail(err))
 	}
 	defer ix.exit()
-	if !ix.filter.Load().test(s.Barcode) {
-		return ix.refuseMaybe(s, slot, write, gate.ReasonUnknown, "")
-	}
 	sc := getScratch()
 	defer putScratch(sc)
 	version := ix.recVersion.Load()
-	rec := ix.tcache.get(s.Barcode, version)
-	if rec == nil {
-		r, ok, err := ix.getTicket(sc, s.Barcode)
-		if err != nil {
-			ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read ticket")
-			return ix.refuseMaybe(s, slot, write, gate.ReasonError, "storage read failed")
-		}
-		if !ok {
-			return ix.refuseMaybe(s, slot, write, gate.ReasonUnknown, "")
-		}
-		rec = ix.tcache.put(s.Barcode, version, r)
+	rec, reason, det := ix.lookup(sc, s.Barcode, version)
+	if reason != 0 {
+		return ix.refuseMaybe(c, reason, det)
 	}
 	// gate.Decide keeps the addresses of its inputs as far as escape
 	// analysis can tell (it is pure: nothing it returns points into them).
 	// The scan is copied into the pooled scratch rather than letting every
 	// scan escape to the heap; the record is the cached, never modified copy.
 	sc.scan = *s
-	in := &sc.scan
-	if !write {
-		rs, err := ix.getRedemptions(sc, rec.Key)
-		if err != nil {
-			return s.Refusal(gate.ReasonError, "storage read failed"), false
-		}
-		out := gate.Decide(gate.Input{Scan: in, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
-		return out.Decision, false
+	if !c.write {
+		return ix.check(sc, rec), false
 	}
-
 	ix.noteScan()
 	st := ix.stripe(rec.Key)
 	st.Lock()
 	defer st.Unlock()
+	return ix.redeemLocked(c, sc, st, rec, version)
+}
+
+// lookup returns the ticket record of barcode: the cached copy when no
+// ticket record changed since it was read (recVersion is still version),
+// else the record read from Pebble, cached. A barcode without a record (a
+// bloom false positive, or a record gone since) is refused unknown, a read
+// error error; the returned record must not be modified.
+func (ix *Index) lookup(sc *scratch, barcode string, version uint64) (*ticketRec, gate.Reason, string) {
+	if rec := ix.tcache.get(barcode, version); rec != nil {
+		return rec, 0, ""
+	}
+	return ix.readTicket(sc, barcode, version)
+}
+
+// readTicket reads the record of barcode from Pebble and caches it as read
+// at version; see lookup.
+func (ix *Index) readTicket(sc *scratch, barcode string, version uint64) (*ticketRec, gate.Reason, string) {
+	r, ok, err := ix.getTicket(sc, barcode)
+	if err != nil {
+		ix.log.Error().Err(err).Str("barcode", barcode).Msg("scan: read ticket")
+		return nil, gate.ReasonError, "storage read failed"
+	}
+	if !ok {
+		return nil, gate.ReasonUnknown, ""
+	}
+	return ix.tcache.put(barcode, version, r), 0, ""
+}
+
+// check decides a scan that redeems nothing (Check): the redemptions are
+// read without the stripe, and nothing is numbered or journaled.
+func (ix *Index) check(sc *scratch, rec *ticketRec) gate.Decision {
+	rs, err := ix.getRedemptions(sc, rec.Key)
+	if err != nil {
+		return sc.scan.Refusal(gate.ReasonError, "storage read failed")
+	}
+	out := gate.Decide(gate.Input{Scan: &sc.scan, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
+	return out.Decision
+}
+
+// redeemLocked decides a scan of rec holding the ticket's stripe st, from
+// the ticket (read again when a ticket record changed since version) and
+// its redemptions, and journals the decision: a refusal through the
+// journal writer, an admission, re-entry or exit by its own commit before
+// the stripe is released.
+func (ix *Index) redeemLocked(c *scanCall, sc *scratch, st *stripe, rec *ticketRec, version uint64) (gate.Decision, bool) {
 	if v := ix.recVersion.Load(); v != version {
 		// A ticket changed since the read (maybe this one): read it again
 		// under the lock.
-		r, ok, err := ix.getTicket(sc, s.Barcode)
-		if err != nil || !ok {
-			if !ok && err == nil {
-				return ix.refuse(s, slot, gate.ReasonUnknown, "", 0, nil)
-			}
-			return ix.refuse(s, slot, gate.ReasonError, "storage read failed", 0, nil)
+		var reason gate.Reason
+		if rec, reason, _ = ix.readTicket(sc, c.s.Barcode, v); reason != 0 {
+			return ix.refuse(c, reason, detailOf(reason), 0, nil)
 		}
-		rec = ix.tcache.put(s.Barcode, v, r)
 	}
 	key := rec.Key
 	rs, cached := st.redemptions(key)
 	if !cached {
 		var err error
 		if rs, err = ix.getRedemptions(sc, key); err != nil {
-			ix.log.Error().Err(err).Str("barcode", s.Barcode).Msg("scan: read redemptions")
-			return ix.refuse(s, slot, gate.ReasonError, "storage read failed", key, rec.T.Info())
+			ix.log.Error().Err(err).Str("barcode", c.s.Barcode).Msg("scan: read redemptions")
+			return ix.refuse(c, gate.ReasonError, "storage read failed", key, rec.T.Info())
 		}
 		st.remember(key, rs)
 	}
 	events := ix.events.Load()
-	if !*slot && !ix.jw.tryReserve() {
-		// The backlog is full: only an admission (journaled by its own
-		// commit) may go on without a slot. gate.Decide is pure, so the
-		// probe decides as the real call below will.
-		probe := gate.Decide(gate.Input{Scan: in, Ticket: &rec.T, Redemptions: rs, Events: events, Appliance: ix.opts.Appliance})
-		if !probe.Write {
-			return gate.Decision{}, true
+	out, full := ix.decideLocked(c, sc, rec, rs, events)
+	if full {
+		return gate.Decision{}, true
+	}
+	if !out.Write {
+		return ix.journalDecided(c, out.Decision, key, events), false
+	}
+	return ix.commitAdmission(c, sc, st, rec, rs, &out, events), false
+}
+
+// detailOf is the detail of a refusal lookup made for reason.
+func detailOf(r gate.Reason) string {
+	if r == gate.ReasonError {
+		return "storage read failed"
+	}
+	return ""
+}
+
+// decideLocked numbers the scan and runs gate.Decide on the ticket and the
+// redemptions read under its stripe; the outcome says whether a redemption
+// must be written. It first makes sure the decision can be journaled: a scan
+// without a backlog slot takes a free one, and when none is free only an
+// admission (journaled by its own commit) may go on: for anything else it
+// returns full, having taken no number.
+func (ix *Index) decideLocked(c *scanCall, sc *scratch, rec *ticketRec, rs []gate.Redemption, events *gate.EventSet) (gate.Outcome, bool) {
+	in := gate.Input{Scan: &sc.scan, Ticket: &rec.T, Redemptions: rs, Events: events, Appliance: ix.opts.Appliance}
+	if !c.slot && !ix.jw.tryReserve() {
+		// gate.Decide is pure, so the probe decides as the real call
+		// below will.
+		if probe := gate.Decide(in); !probe.Write {
+			return gate.Outcome{}, true
 		}
 	} else {
-		*slot = true
+		c.slot = true
 	}
-	seq := ix.seq.Add(1)
-	out := gate.Decide(gate.Input{Scan: in, Ticket: &rec.T, Redemptions: rs, Events: events, Seq: seq, Appliance: ix.opts.Appliance})
-	d = out.Decision
-	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: key}
-	if !out.Write {
-		if !d.Admit {
-			se.Events = ix.denialEvents(s, &d, events)
-			ix.ctrs().denied(&d, se.Events)
-		}
-		ix.queueEntry(se, slot)
-		return d, false
-	}
+	in.Seq = ix.seq.Add(1)
+	return gate.Decide(in), false
+}
 
+// journalDecided journals a decision that writes no redemption (a refusal,
+// or the exit of a ticket that was not inside) through the journal writer,
+// and counts a refusal in the reports.
+func (ix *Index) journalDecided(c *scanCall, d gate.Decision, key uint64, events *gate.EventSet) gate.Decision {
+	se := entryOf(c.s, d, key)
+	if !d.Admit {
+		se.Events = ix.denialEvents(c.s, &d, events)
+		ix.ctrs().denied(&d, se.Events)
+	}
+	ix.queueEntry(se, c)
+	return d
+}
+
+// entryOf is the journal entry of decision d of scan s, about ticket key
+// (0 for none).
+func entryOf(s *gate.Scan, d gate.Decision, key uint64) storedEntry {
+	return storedEntry{JournalEntry: gate.JournalEntry{Seq: d.Seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: key}
+}
+
+// commitAdmission commits the redemption out wrote (an admission, re-entry
+// or exit of rec, whose redemptions were rs) with its journal entry, its
+// history key and its nonce, in one batch with pebble.Sync, holding the
+// ticket's stripe st; then the stripe remembers the new redemptions and the
+// reports count them. When the commit fails the scan is refused instead
+// (failCommit).
+func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *ticketRec, rs []gate.Redemption, out *gate.Outcome, events *gate.EventSet) gate.Decision {
+	s, d, key := c.s, &out.Decision, rec.Key
+	se := entryOf(s, *d, key)
 	next := withRedemption(rs, out.Redemption)
 	sc.val = encodeRedemptions(sc.val[:0], next)
 	n := len(sc.val)
@@ -196,50 +294,59 @@ func (ix *Index) decideWith(s *gate.Scan, write bool, slot *bool) (d gate.Decisi
 	written, entry := sc.val[:n], sc.val[n:]
 	b := ix.db.NewBatch()
 	_ = b.Set(putRedemptionKey(&sc.rk, key), written, nil)
-	_ = b.Set(putJournalKey(&sc.jk, seq), entry, nil)
-	_ = b.Set(putHistoryKey(&sc.hk, key, seq), nil, nil)
+	_ = b.Set(putJournalKey(&sc.jk, d.Seq), entry, nil)
+	_ = b.Set(putHistoryKey(&sc.hk, key, d.Seq), nil, nil)
 	if s.Nonce != "" {
-		_ = b.Set(nonceKey(s.Nonce), nonceValue(seq, s.At), nil)
+		_ = b.Set(nonceKey(s.Nonce), nonceValue(d.Seq, s.At), nil)
 	}
-	err := ix.apply(b)
-	_ = b.Close()
-	if err != nil {
-		st.forget(key)
-		ix.log.Error().Err(err).Str("barcode", s.Barcode).Uint64("seq", seq).Msg("scan: commit failed; refused with error")
-		var prev []byte
-		if len(rs) > 0 {
-			prev = encodeRedemptions(nil, rs)
-		}
-		ix.addFixup(fixup{key: key, prev: prev, written: bytes.Clone(written)})
-		ix.fault(err)
-		failed := s.Refusal(gate.ReasonError, "storage write failed")
-		failed.Seq = seq
-		failed.Event = d.Event
-		failed.Ticket = d.Ticket
-		se.Decision = failed
-		se.Events = ix.denialEvents(s, &failed, events)
-		ix.ctrs().denied(&failed, se.Events)
-		ix.queueEntry(se, slot)
-		return failed, false
+	if err := ix.apply(b); err != nil {
+		return ix.failCommit(c, st, se, rs, written, err, events)
 	}
 	st.remember(key, next)
-	ix.wm.finish(seq)
+	ix.wm.finish(d.Seq)
 	counted := rec
 	if counted.T.State == gate.StateRevoked { // an exit through a replaced barcode
 		if live, err := ix.liveTicket(*rec); err == nil {
 			counted = &live
 		}
 	}
-	ix.ctrs().redeemed(&counted.T, rs, next, &d)
-	return d, false
+	ix.ctrs().redeemed(&counted.T, rs, next, d)
+	return *d
+}
+
+// failCommit answers a scan whose admission failed to commit: it is refused
+// with error under the admission's sequence number (the journal entry
+// becomes that refusal), the stripe forgets the ticket's redemptions, and
+// the store faults. Should the admission have reached the disk after all,
+// the recovery puts the redemption back as it was in rs (a fixup), so an
+// answer of error never spends the ticket.
+func (ix *Index) failCommit(c *scanCall, st *stripe, se storedEntry, rs []gate.Redemption, written []byte, err error, events *gate.EventSet) gate.Decision {
+	s, d := c.s, se.Decision
+	st.forget(se.Key)
+	ix.log.Error().Err(err).Str("barcode", s.Barcode).Uint64("seq", se.Seq).Msg("scan: commit failed; refused with error")
+	failed := s.Refusal(gate.ReasonError, "storage write failed")
+	failed.Seq = se.Seq
+	failed.Event = d.Event
+	failed.Ticket = d.Ticket
+	se.Decision = failed
+	se.Events = ix.denialEvents(s, &failed, events)
+	var prev []byte
+	if len(rs) > 0 {
+		prev = encodeRedemptions(nil, rs)
+	}
+	ix.addFixup(fixup{key: se.Key, prev: prev, written: bytes.Clone(written), seq: se.Seq, entry: encodeEntry(nil, &se)})
+	ix.fault(err)
+	ix.ctrs().denied(&failed, se.Events)
+	ix.queueEntry(se, c)
+	return failed
 }
 
 // queueEntry hands an entry that has its sequence number to the journal
-// writer, in the slot *slot holds, or past the limit when it holds none
-// (see journalWriter.addUnreserved): a numbered entry is never dropped.
-func (ix *Index) queueEntry(se storedEntry, slot *bool) {
-	if *slot {
-		*slot = false
+// writer, in the slot c holds, or past the limit when it holds none (see
+// journalWriter.addUnreserved): a numbered entry is never dropped.
+func (ix *Index) queueEntry(se storedEntry, c *scanCall) {
+	if c.slot {
+		c.slot = false
 		ix.jw.add(se)
 		return
 	}
@@ -268,111 +375,6 @@ func putScratch(sc *scratch) {
 	}
 	sc.scan = gate.Scan{} // keep no strings alive
 	scratchPool.Put(sc)
-}
-
-// refuseMaybe refuses (journaling it) when write, else only answers.
-func (ix *Index) refuseMaybe(s *gate.Scan, slot *bool, write bool, r gate.Reason, det string) (gate.Decision, bool) {
-	if !write {
-		return s.Refusal(r, det), false
-	}
-	return ix.refuse(s, slot, r, det, 0, nil)
-}
-
-// refuse assigns the next sequence to a refusal, counts it and queues it for
-// the background journal writer, in the backlog slot *slot holds or a free
-// one. With neither it returns full and takes no sequence number.
-func (ix *Index) refuse(s *gate.Scan, slot *bool, r gate.Reason, det string, key uint64, info *gate.TicketInfo) (gate.Decision, bool) {
-	if !*slot {
-		if !ix.jw.tryReserve() {
-			return gate.Decision{}, true
-		}
-		*slot = true
-	}
-	d := s.Refusal(r, det)
-	d.Ticket = info
-	d.Seq = ix.seq.Add(1)
-	se := storedEntry{JournalEntry: gate.JournalEntry{Seq: d.Seq, Kind: gate.KindDecision, Decision: d, Nonce: s.Nonce, Source: s.Source}, Key: key}
-	events := ix.events.Load()
-	se.Events = ix.denialEvents(s, &d, events)
-	ix.ctrs().denied(&d, se.Events)
-	ix.queueEntry(se, slot)
-	return d, false
-}
-
-// denialEvents returns the events a refusal counts against: its event, or
-// the lane's configured events, or every event open at the scan's time.
-func (ix *Index) denialEvents(s *gate.Scan, d *gate.Decision, events *gate.EventSet) []string {
-	if d.Admit {
-		return nil
-	}
-	if d.Event != "" {
-		return ix.eventIDs(events, d.Event)
-	}
-	if s.LaneEvents != nil {
-		return s.LaneEvents
-	}
-	return ix.openEvents(events, s.At)
-}
-
-// idSlices holds, for one event set, a one-element slice of each event's
-// id, shared (never modified) so that refusals do not allocate one each.
-type idSlices struct {
-	set *gate.EventSet
-	ids map[string][]string
-}
-
-// eventIDs returns []string{id}.
-func (ix *Index) eventIDs(events *gate.EventSet, id string) []string {
-	c := ix.ids.Load()
-	if c == nil || c.set != events {
-		c = &idSlices{set: events, ids: map[string][]string{}}
-		for _, e := range events.All() {
-			c.ids[e.ID] = []string{e.ID}
-		}
-		ix.ids.Store(c)
-	}
-	if ids, ok := c.ids[id]; ok {
-		return ids
-	}
-	return []string{id}
-}
-
-// openSet is the events open during [from, until), for one event set.
-type openSet struct {
-	set         *gate.EventSet
-	from, until time.Time // zero: unbounded
-	ids         []string  // shared, never modified
-}
-
-// openEvents returns the ids of the events open at t. The answer is cached
-// for as long as no window opens or closes, so a flood of unknown barcodes
-// at a lane without a list allocates nothing for it.
-func (ix *Index) openEvents(events *gate.EventSet, t time.Time) []string {
-	if c := ix.open.Load(); c != nil && c.set == events && (c.from.IsZero() || !t.Before(c.from)) &&
-		(c.until.IsZero() || t.Before(c.until)) {
-		return c.ids
-	}
-	c := &openSet{set: events}
-	for _, e := range events.All() {
-		if e.WindowAt(t) == gate.WindowOpen {
-			c.ids = append(c.ids, e.ID)
-		}
-		for _, b := range [2]time.Time{e.OpensAt, e.ClosesAt} {
-			switch {
-			case b.IsZero():
-			case b.After(t):
-				if c.until.IsZero() || b.Before(c.until) {
-					c.until = b
-				}
-			default:
-				if c.from.IsZero() || b.After(c.from) {
-					c.from = b
-				}
-			}
-		}
-	}
-	ix.open.Store(c)
-	return c.ids
 }
 
 // withRedemption returns rs with r replacing the redemption of its event.

@@ -166,7 +166,8 @@ func (s *sorter) writeRun(name string, items []sortItem, clk *paceClock) error {
 	// A run only has to outlive this import, which deletes it: it is never
 	// synced, nor pushed to the disk early, so it can stay in the page cache
 	// and leave the disk to the WAL syncs of scans (a run pushed to the disk
-	// whole at close, as a syncing file does, stalled them for ~80 MB).
+	// whole at close, as a syncing file does, stalls them while it is
+	// written).
 	f, err := s.fs.Create(name, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return fmt.Errorf("index: import: spill: %w", err)

@@ -246,7 +246,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	revoked.T.ReplacedBy = newBarcode
 	revoked.fixState()
 	ix.addToFilter(newBarcode) // before the record exists: never a false unknown
-	gen := ix.bloomGen + 1
+	gen := nextBloomGen(ix.bloomGen)
 	err = ix.commit(func(b *pebble.Batch) {
 		_ = b.Set(ticketKey(oldBarcode), encodeTicket(nil, &revoked), nil)
 		_ = b.Set(ticketKey(newBarcode), encodeTicket(nil, &nu), nil)
@@ -352,13 +352,11 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	_ = b.Set(journalKey(seq), encodeEntry(nil, &orig), nil)
 	_ = b.Set(journalKey(annSeq), encodeEntry(nil, &ann), nil)
 	_ = b.Set(historyKey(se.Key, annSeq), nil, nil)
-	err = ix.apply(b)
-	_ = b.Close()
-	if err != nil {
+	if err := ix.apply(b); err != nil {
 		st.forget(se.Key)
 		ix.addFixup(fixup{lostIfMissing: annSeq})
 		ix.fault(err)
-		return gate.JournalEntry{}, fmt.Errorf("index: annul %d: %w", seq, err)
+		return gate.JournalEntry{}, ix.writeError(fmt.Errorf("index: annul %d: %w", seq, err))
 	}
 	st.remember(se.Key, next)
 	ix.wm.finish(annSeq)

@@ -11,7 +11,7 @@ import (
 // after Open, so that Pebble's block cache holds them: the first scan of a
 // ticket (at doors-open, nearly every scan) then finds its block in memory
 // instead of paying a file read, a block allocation and a decompression
-// (about 9 µs of CPU here, and a disk read when the page cache is cold too).
+// (and a disk read when the page cache is cold too).
 // It stops at warmBudget, so the other records keep room, and gives way to
 // scans every few hundred records. It ends early
 // when the store closes or faults.

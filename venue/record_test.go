@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -35,12 +36,12 @@ func TestDecodeRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Claim != good.Claim || rec.Redemption != good.Redemption || rec.Prev != nil {
+	if rec.Claim != good.Claim || !reflect.DeepEqual(rec.Redemption, good.Redemption) || rec.Prev != nil {
 		t.Fatalf("round trip: %+v", rec)
 	}
 	second := admission("MATCH", "T-1", "south", 9, &good.Redemption)
 	data2, _ := venue.MarshalRecord(second)
-	if rec, err := venue.DecodeRecord(key, 4, data2); err != nil || *rec.Prev != good.Redemption {
+	if rec, err := venue.DecodeRecord(key, 4, data2); err != nil || !reflect.DeepEqual(*rec.Prev, good.Redemption) {
 		t.Fatalf("round trip with prev: %v", err)
 	}
 

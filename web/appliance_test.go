@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -65,6 +66,8 @@ type appliance struct {
 	done chan error
 	// emergency stands in for the turnstile lanes' emergency release.
 	emergency *fakeEmergency
+	// hardware stands in for the lanes' hardware (GET /v1/lanes).
+	hardware *laneHardware
 }
 
 // fakeEmergency is an emergency release over one turnstile lane, north-1.
@@ -126,6 +129,7 @@ func (f *fakeEmergency) lastReason() string {
 func startAppliance(t testing.TB) *appliance {
 	t.Helper()
 	a := &appliance{t: t, dir: t.TempDir(), emergency: newFakeEmergency()}
+	a.hardware = &laneHardware{emergency: a.emergency}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -183,11 +187,17 @@ func (a *appliance) open(ln net.Listener) {
 	// Chromium opens spare connections it may never use; Shutdown waits for
 	// them until the read timeout ends them (10 s by default), so the tests
 	// read with a shorter one.
-	srv, err := httpapi.New(httpapi.Config{Index: ix, Importer: importfile.NewService(ix, log, nil), Auth: auth,
-		Lanes: testLanes, Pages: site, Emergency: a.emergency, Logger: &log, ReadTimeout: 2 * time.Second})
+	devices, err := httpapi.OpenDevices(filepath.Join(a.dir, httpapi.DevicesFile), 0, nil)
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	srv, err := httpapi.New(httpapi.Config{Index: ix, Importer: importfile.NewService(ix, log, nil), Auth: auth,
+		Lanes: testLanes, Pages: site, Emergency: a.emergency, Logger: &log, ReadTimeout: 2 * time.Second,
+		Monitor: a.hardware, Devices: devices, TimeZone: venueZone})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.hardware.api.Store(srv)
 	a.ix, a.srv, a.done = ix, srv, make(chan error, 1)
 	go func() { a.done <- srv.Serve(ln) }()
 }

@@ -15,6 +15,20 @@
 // page. Fetching the files needs no token; the data behind them does.
 // API errors are shown in words, with the API's own message.
 //
+// # Door devices
+//
+// A phone, tablet or kiosk at a door is paired rather than signed in: an
+// admin names it and chooses its lanes on the admin page, which shows the
+// one-time pairing link as a QR code (drawn by assets/qr.js, an encoder of
+// our own: byte mode, level M, versions 1 to 10), the link and the code to
+// type. The device opens /door#pair=CODE; the door page takes the code out
+// of the address bar, exchanges it (POST /v1/devices/pair) for the device's
+// own scanner token and keeps that in localStorage, so a kiosk that
+// restarts scans again by itself. An unpaired device's next request is
+// 401, and the page says the device was unpaired. The tests decode the QR
+// code from a screenshot with a decoder written apart from the encoder
+// (qrdecode_test.go), and every version and mask the encoder makes.
+//
 // # The door page
 //
 // One input keeps the focus and submits on Enter (or Tab), as handheld
@@ -26,10 +40,23 @@
 // retry never redeems a ticket twice. The answer fills the screen, green or
 // red, with the reason in words, the price type (a CHILD ticket lets staff
 // check age), and for an already used ticket when and at which lane it was
-// first used; a denial beeps (WebAudio, no sound files).
+// first used; a denial beeps (WebAudio, no sound files). Answers are in
+// words: the event by its name (GET /v1/events), "too early — opens at
+// 18:30" in the venue's time zone (GET /v1/session), a turnstile's refusal
+// during an emergency release as the release (not a system fault), the
+// price type by name with its code small. Idle, the page shows READY, the
+// lane and the events it admits, or the emergency release, or that the
+// appliance does not answer; in kiosk mode READY fills the screen, the page
+// goes full screen and keeps the screen on with the Wake Lock API where the
+// browser has it (and says so where it has not).
 //
 // # The operator page
 //
+// A strip at the top sums the lanes up ("2 of 3 lanes OK · 1 faulted:
+// North 1 relay"); a lane is judged by what it has by design (GET
+// /v1/lanes: has_scanner, has_relay), so a door whose scans come over the
+// API is not shown as missing a scanner or relay. The emergency panel
+// says, per turnstile lane, its mode (open or hold) and its state apart.
 // Per event: inside now, used against sold by provider and price type,
 // entries and exits per minute over the last hours (an SVG chart drawn by
 // the page), denials by reason; every lane's state, scanner, relay, fault,

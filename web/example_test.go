@@ -25,7 +25,9 @@ func ExampleSite_Paths() {
 	// /assets/admin.js
 	// /assets/app.css
 	// /assets/common.js
+	// /assets/devices.js
 	// /assets/door.js
 	// /assets/icon.svg
 	// /assets/operator.js
+	// /assets/qr.js
 }

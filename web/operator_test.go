@@ -123,7 +123,7 @@ func TestOperatorEmergencyRelease(t *testing.T) {
 	b.signIn(a.base+"/", adminSecret, "operator")
 	b.waitFor("the emergency panel", `!document.getElementById('emergency').hidden &&
 		document.getElementById('emergency').dataset.active === 'false'`, 10*time.Second)
-	if got := b.text("#emergency"); !strings.Contains(got, "Emergency release: off.") || !strings.Contains(got, "north-1 (open)") {
+	if got := b.text("#emergency"); !strings.Contains(got, "Emergency release: off.") || !strings.Contains(got, "mode: open — unlocks when released") {
 		t.Errorf("panel %q", got)
 	}
 	b.run("release", chromedp.Click(chromedp.ID("emergency-release")), chromedp.WaitVisible(chromedp.ID("confirm-input")),

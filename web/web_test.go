@@ -80,6 +80,7 @@ func TestEveryPathIsServedWithItsTypeAndPolicy(t *testing.T) {
 		"/": "text/html", "/door": "text/html", "/admin": "text/html",
 		"/assets/app.css": "text/css", "/assets/common.js": "text/javascript", "/assets/door.js": "text/javascript",
 		"/assets/operator.js": "text/javascript", "/assets/admin.js": "text/javascript", "/assets/icon.svg": "image/svg+xml",
+		"/assets/devices.js": "text/javascript", "/assets/qr.js": "text/javascript",
 	}
 	paths := s.Paths()
 	if len(paths) != len(want) {

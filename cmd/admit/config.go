@@ -73,12 +73,17 @@ type StoreConfig struct {
 	// JournalBacklog bounds the refusals waiting for the journal writer
 	// (about 300 bytes each). Default 65536.
 	JournalBacklog int `toml:"journal_backlog"`
+	// CommitTimeout bounds a durable write: one that does not complete in
+	// time (a full or stalled disk) is refused with error and never
+	// applied later. Default 500ms.
+	CommitTimeout Duration `toml:"commit_timeout"`
 }
 
 // indexOptions are the store's options for this configuration.
 func (c *Config) indexOptions(log zerolog.Logger) *index.Options {
 	return &index.Options{Appliance: c.Appliance, Logger: log, CacheSize: int64(c.Store.CacheSize),
-		MemTableSize: uint64(c.Store.MemtableSize), JournalBacklog: c.Store.JournalBacklog}
+		MemTableSize: uint64(c.Store.MemtableSize), JournalBacklog: c.Store.JournalBacklog,
+		CommitTimeout: time.Duration(c.Store.CommitTimeout)}
 }
 
 // LogConfig is where and how admit logs.
@@ -140,7 +145,7 @@ func DefaultConfig() *Config {
 		},
 		Log: LogConfig{Level: "info", Format: "auto"},
 		Store: StoreConfig{CacheSize: index.DefaultCacheSize, MemtableSize: index.DefaultMemTableSize,
-			JournalBacklog: index.DefaultJournalBacklog},
+			JournalBacklog: index.DefaultJournalBacklog, CommitTimeout: Duration(index.DefaultCommitTimeout)},
 	}
 }
 

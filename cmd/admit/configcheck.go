@@ -332,6 +332,9 @@ func (k *checker) store() {
 	if b := s.JournalBacklog; b < 1024 || b > 1<<24 {
 		k.errf("store.journal_backlog", "%d is out of range; use 1024 to 16777216 (unset: 65536)", b)
 	}
+	if d := time.Duration(s.CommitTimeout); d < 10*time.Millisecond || d > time.Minute {
+		k.errf("store.commit_timeout", "%s is out of range; use 10ms to 1m (unset: %s)", d, time.Duration(DefaultConfig().Store.CommitTimeout))
+	}
 }
 
 // sizeText writes a size as it may be written in the file.

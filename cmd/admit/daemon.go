@@ -93,11 +93,16 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	}
 	reg.MustRegister(newBuildInfoCollector(), newHostCollector(d.cfg.DataDir, d.rig)) // version.go, monitoring.go
 	lanes, applyLanes, _ := d.rig.plan(d.cfg.Lanes)
+	laneParts(lanes, d.cfg.Lanes)
 	applyLanes()
 	d.monitor = &laneMonitor{set: d.rig.set}
 	pages, err := web.New(d.Logger)
 	if err != nil {
 		return err
+	}
+	devices, err := openDevices(d.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("admit: %w", err)
 	}
 	h := d.cfg.HTTP
 	d.api, err = httpapi.New(httpapi.Config{ // 503 on /v1 until SetStore
@@ -107,6 +112,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Emergency:      emergencyControl{d.rig.set},
 		Exports:        d.outbound,
 		Ready:          d.store.ready,
+		Serving:        d.store.serving,
 		Metrics:        metrics,
 		Logger:         &d.Logger,
 		MaxBodyBytes:   int(h.MaxBodySize),
@@ -116,6 +122,8 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		IdleTimeout:    time.Duration(h.IdleTimeout),
 		ImportTimeout:  time.Duration(h.ImportTimeout),
 		Pages:          pages,
+		Devices:        devices,
+		TimeZone:       d.cfg.Timezone,
 	})
 	if err != nil {
 		return err
@@ -246,6 +254,7 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 		return err
 	}
 	lanes, applyLanes, laneWarnings := d.rig.plan(c.Lanes)
+	laneParts(lanes, c.Lanes)
 	if err := d.applyCatalog(ctx, c); err != nil {
 		return err
 	}

@@ -31,8 +31,23 @@ func (p *openStore) ready() error {
 	switch {
 	case h.Closed:
 		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is closed")
+	case h.Corruption != "":
+		return gate.Errorf(gate.EUNAVAILABLE, "%s", h.Corruption)
+	case h.DiskFull:
+		return gate.Errorf(gate.EUNAVAILABLE, "the data disk is full: scans are refused until there is room again")
 	case h.Faulted:
 		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is recovering from a disk fault")
+	}
+	return nil
+}
+
+// serving says whether the API may serve /v1: only a closed store stops it.
+// A faulted store still answers scans (refused with their reason or error)
+// and refuses changes itself (503), which a client can tell apart from an
+// appliance that is not there.
+func (p *openStore) serving() error {
+	if ix := p.ix.Load(); ix != nil && ix.Health().Closed {
+		return gate.Errorf(gate.EUNAVAILABLE, "the ticket store is closed")
 	}
 	return nil
 }
@@ -108,6 +123,10 @@ var storeMetrics = []struct{ name, help string }{
 	{"admit_store_journal_wait_seconds_total", "Time scans spent waiting for room in the journal backlog."},
 	{"admit_store_nonces", "Scan nonces remembered within the window."},
 	{"admit_store_disk_faults_total", "Storage errors seen."},
+	{"admit_store_disk_full", "1 while the store is faulted because its data disk is full: scans are refused until there is room."},
+	{"admit_store_corrupt", "1 when the store found on-disk corruption: every scan is refused; restore the data directory from a backup."},
+	{"admit_store_commit_timeouts_total", "Commits that did not complete within [store] commit_timeout (refused with error, never applied later)."},
+	{"admit_store_unjournaled_total", "Refusals answered without a journal entry because the store was faulted and the journal backlog full."},
 	{"admit_store_recoveries_total", "Database reopens after a write fault."},
 	{"admit_store_cache_warmed_tickets", "Ticket records the block cache warm-up loaded at open; below admit_store_tickets the cache is too small for every ticket ([store] cache_size)."},
 	{"admit_store_sync_commits_total", "Sync commits (admissions, admin changes, journal syncs) since the store opened."},
@@ -163,12 +182,24 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter("admit_store_journal_wait_seconds_total", st.JournalWaitTime.Seconds())
 	gauge("admit_store_nonces", float64(st.Nonces))
 	counter("admit_store_disk_faults_total", float64(st.DiskFaults))
+	gauge("admit_store_disk_full", b2f(st.DiskFull))
+	gauge("admit_store_corrupt", b2f(st.Corruption != ""))
+	counter("admit_store_commit_timeouts_total", float64(st.CommitTimeouts))
+	counter("admit_store_unjournaled_total", float64(st.Unjournaled))
 	counter("admit_store_recoveries_total", float64(st.Recoveries))
 	gauge("admit_store_cache_warmed_tickets", float64(st.WarmedTickets))
 	counter("admit_store_sync_commits_total", float64(st.SyncCommits))
 	counter("admit_store_wal_syncs_total", float64(st.WALSyncs))
 	counter("admit_store_compactions_paced_total", float64(st.CompactionsPaced))
 	counter("admit_store_compaction_paced_seconds_total", st.CompactionPacedTime.Seconds())
+}
+
+// b2f is 1 for true, 0 for false.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // closeQuietly closes c, for deferred cleanups whose error has nowhere to go.

@@ -3,10 +3,12 @@
 // an import; look up a ticket with its redemptions and history and cancel,
 // invalidate, block, unblock, reissue it, add or remove the events it admits
 // to, or annul one of its admissions; keep the providers and events.
-// Destructive actions (those that take access away) ask first.
+// Destructive actions (those that take access away) ask first. The door
+// devices are devices.js's.
 
 import {api, start, el, setText, errorText, decodeAnswer, ApiError, confirmDialog, reasonTitle, fmtDateTime, fmtNum,
   isZeroTime, laneName, token} from './common.js';
+import {devicesPanel} from './devices.js';
 
 start('/admin', admin);
 
@@ -495,6 +497,7 @@ function admin(session) {
 
   loadCatalog().catch((e) => showImportError(errorText(e)));
   loadImports();
+  devicesPanel(session);
   const want = new URLSearchParams(location.search).get('ticket');
   if (want) lookup(want);
 }

@@ -4,6 +4,9 @@
 // reasons in words, times, and a confirm dialog.
 
 const TOKEN_KEY = 'admit.token';
+// A paired door device keeps its own token in localStorage, so it survives
+// a restart of the browser or the kiosk (pairing: POST /v1/devices/pair).
+const DEVICE_KEY = 'admit.device';
 
 // The pages and the roles that may open them, in navigation order.
 export const PAGES = [
@@ -12,9 +15,49 @@ export const PAGES = [
   {path: '/admin', title: 'Admin', roles: ['admin']},
 ];
 
-export function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+// token is the session's token, else a paired device's.
+export function token() { return sessionStorage.getItem(TOKEN_KEY) || deviceToken(); }
 export function setToken(t) { sessionStorage.setItem(TOKEN_KEY, t); }
 export function clearToken() { sessionStorage.removeItem(TOKEN_KEY); }
+
+// The paired device, as the pairing answered: {token, id, name}, or null.
+export function pairedDevice() {
+  try {
+    const d = JSON.parse(localStorage.getItem(DEVICE_KEY) || 'null');
+    return d && typeof d.token === 'string' ? d : null;
+  } catch (e) {
+    return null;
+  }
+}
+function deviceToken() { return (pairedDevice() || {}).token || ''; }
+export function forgetDevice() { localStorage.removeItem(DEVICE_KEY); }
+// usingDevice reports whether the calls go with the paired device's token.
+export function usingDevice() { return !sessionStorage.getItem(TOKEN_KEY) && !!deviceToken(); }
+
+// PAIRING_CODE is a pairing code as shown or typed: 16 characters of
+// Crockford's base 32, dashes or spaces anywhere.
+export const PAIRING_CODE = /^[0-9A-Za-z]{4}[- ]?[0-9A-Za-z]{4}[- ]?[0-9A-Za-z]{4}[- ]?[0-9A-Za-z]{4}$/;
+
+// pair exchanges a pairing code for this device's token and keeps it.
+export async function pair(code) {
+  const r = await api('POST', '/v1/devices/pair', {body: {code: code.trim()}, token: ''});
+  localStorage.setItem(DEVICE_KEY, JSON.stringify({token: r.token, id: r.device.id, name: r.device.name}));
+  sessionStorage.removeItem(TOKEN_KEY); // the device's token from now on
+  return r.device;
+}
+
+// notify leaves a message for the sign-in form the page shows next (after
+// a reload, say).
+export function notify(message) { sessionStorage.setItem(NOTICE_KEY, message); }
+const NOTICE_KEY = 'admit.notice';
+function takeNotice() {
+  const m = sessionStorage.getItem(NOTICE_KEY) || '';
+  sessionStorage.removeItem(NOTICE_KEY);
+  return m;
+}
+
+// UNPAIRED is what a device whose token stopped working is told.
+export const UNPAIRED = 'This device was unpaired: its pairing is no longer valid. Ask an admin for a new pairing link or code.';
 
 // ApiError is a failed call: the HTTP status (0 when the appliance did not
 // answer at all), the API's error code and its message, fit to show.
@@ -144,10 +187,91 @@ export const REASONS = {
   lane_busy: {title: 'Lane busy', words: 'The lane still holds an admission; let that person pass first.'},
   error: {title: 'System fault', words: 'The appliance could not decide. Do not admit; call a supervisor.'},
   stale_code: {title: 'Old code', words: 'A rotating code that is not live: a screenshot, or a phone with the wrong time. Show the code in the app.'},
+  offline: {title: 'No connection', words: 'The venue’s hub did not answer and this entrance does not admit offline. Try again, or call a supervisor.'},
+  rule: {title: 'Not allowed', words: 'An entry rule of this event or entrance refuses this ticket now.'},
+  zone_full: {title: 'Zone full', words: 'The area behind this entrance is full. Wait until someone leaves.'},
+  stale_data: {title: 'Out of date', words: 'This appliance has not heard from the venue for too long to decide. Call a supervisor.'},
+  override: {title: 'Let through', words: 'A supervisor let this guest through.'},
 };
 
 export function reasonTitle(r) { return (REASONS[r] || {title: r}).title; }
 export function reasonWords(r) { return (REASONS[r] || {words: r}).words; }
+
+// isEmergencyRefusal reports whether a decision is a turnstile's refusal
+// during an emergency release (reason error): lanes says which lanes the
+// release holds now (a Set of ids, from GET /v1/emergency), and the
+// turnstile's detail names the release too.
+export function isEmergencyRefusal(d, releasedLanes) {
+  if (!d || d.reason !== 'error') return false;
+  return (releasedLanes && releasedLanes.has(d.lane)) || /emergency release/i.test(d.detail || '');
+}
+
+// Words for an emergency refusal.
+export const EMERGENCY = {title: 'Emergency release',
+  words: 'The turnstiles are released: no ticket is checked here until an admin clears the release. Follow the emergency instructions.'};
+
+// decisionWords says a decision for people: a title and a sentence, with
+// the event by its name and times in the venue's zone. ctx: {events (a Map
+// of id to event), timeZone, releasedLanes, laneEvents (the lane's event
+// ids, null for every event open now)}.
+export function decisionWords(d, ctx = {}) {
+  if (isEmergencyRefusal(d, ctx.releasedLanes)) return {...EMERGENCY, emergency: true};
+  const e = d.event && ctx.events ? ctx.events.get(d.event) : null;
+  const title = reasonTitle(d.reason);
+  let words = reasonWords(d.reason);
+  if (d.reason === 'not_yet_valid' && e && !isZeroTime(e.opens_at)) {
+    return {title: `Too early — opens at ${fmtVenueTime(e.opens_at, ctx.timeZone)}`,
+      words: `${eventName(e)} opens at ${fmtVenueTime(e.opens_at, ctx.timeZone, true)}. Come back then.`};
+  }
+  if (d.reason === 'expired' && e && !isZeroTime(e.closes_at)) {
+    words = `${eventName(e)} closed at ${fmtVenueTime(e.closes_at, ctx.timeZone, true)}.`;
+  }
+  if (d.reason === 'wrong_event' && ctx.laneEvents && ctx.laneEvents.length && ctx.events) {
+    const names = ctx.laneEvents.map((id) => eventName(ctx.events.get(id) || {id}));
+    words = `${words} This entrance admits: ${names.join(', ')}.`;
+  }
+  return {title, words};
+}
+
+// eventName is an event's name, else its id.
+export function eventName(e) { return (e && (e.name || e.id)) || ''; }
+
+// priceParts is a ticket's price type as {name, code}: the name to show
+// large (Adult), the code small (ADU); a type without a name shows its code.
+export function priceParts(t) {
+  if (!t) return {name: '', code: ''};
+  const code = t.price_type || '';
+  const name = t.price_type_name || '';
+  if (!name || name === code) return {name: code, code: ''};
+  return {name, code};
+}
+
+// fmtVenueTime is a time in the venue's zone (tz, an IANA name; the
+// browser's when empty), 24-hour: "18:30", with the day when it is not
+// today there ("Sat 19 Dec, 18:30"); withZone adds the zone's short name
+// when it differs from the browser's.
+export function fmtVenueTime(iso, tz, withZone = false) {
+  if (isZeroTime(iso)) return '';
+  const d = new Date(iso);
+  const zone = tz ? {timeZone: tz} : {};
+  let time;
+  let day;
+  let today;
+  try {
+    time = d.toLocaleTimeString([], {...zone, ...shortFmt});
+    day = d.toLocaleDateString([], {...zone, weekday: 'short', day: 'numeric', month: 'short'});
+    today = new Date().toLocaleDateString([], {...zone, weekday: 'short', day: 'numeric', month: 'short'});
+  } catch (e) { // an unknown zone name: the browser's own
+    return fmtVenueTime(iso, '', withZone);
+  }
+  let s = day === today ? time : `${day}, ${time}`;
+  if (withZone && tz && tz !== Intl.DateTimeFormat().resolvedOptions().timeZone) {
+    const name = new Intl.DateTimeFormat([], {timeZone: tz, timeZoneName: 'short'}).formatToParts(d)
+      .find((p) => p.type === 'timeZoneName');
+    if (name) s += ` (${name.value})`;
+  }
+  return s;
+}
 
 // Times are shown in the browser's time zone, 24-hour.
 const timeFmt = {hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'};
@@ -235,7 +359,7 @@ export async function start(pagePath, onReady) {
   const main = document.querySelector('main');
   main.hidden = true;
   if (!token()) {
-    showLogin(pagePath, onReady);
+    showLogin(pagePath, onReady, takeNotice());
     return;
   }
   let session;
@@ -243,8 +367,10 @@ export async function start(pagePath, onReady) {
     session = await api('GET', '/v1/session');
   } catch (e) {
     if (e.status === 401) {
-      clearToken();
-      showLogin(pagePath, onReady, errorText(e));
+      const device = usingDevice();
+      if (device) forgetDevice();
+      else clearToken();
+      showLogin(pagePath, onReady, device ? UNPAIRED : errorText(e));
       return;
     }
     showBlocked(errorText(e) + ' Retrying…');
@@ -273,10 +399,21 @@ function showHeader(session, pagePath) {
     el('a', {href: p.path, class: p.path === pagePath ? 'current' : '', 'aria-current': p.path === pagePath ? 'page' : null,
       text: p.title})));
   const who = document.getElementById('who');
+  // A paired device forgets its pairing (after a confirmation) instead of
+  // signing out; an admin unpairs it for good on the admin page.
+  const logout = session.device
+    ? el('button', {type: 'button', id: 'logout', class: 'link', text: 'Forget pairing',
+      onclick: async () => {
+        if (await confirmDialog('Forget this device’s pairing? It then needs a new pairing link or code, or a token, to scan.',
+          {ok: 'Forget', danger: true})) {
+          forgetDevice();
+          location.reload();
+        }
+      }})
+    : el('button', {type: 'button', id: 'logout', class: 'link', text: 'Sign out',
+      onclick: () => { clearToken(); location.reload(); }});
   who.replaceChildren(el('span', {class: 'who-name', text: session.name}), ' ',
-    el('span', {class: 'role role-' + session.role, text: session.role}), ' ',
-    el('button', {type: 'button', id: 'logout', class: 'link', text: 'Sign out',
-      onclick: () => { clearToken(); location.reload(); }}));
+    el('span', {class: 'role role-' + session.role, text: session.device ? 'paired device' : session.role}), ' ', logout);
 }
 
 function showBlocked(message, links) {
@@ -304,10 +441,13 @@ function showLogin(pagePath, onReady, message) {
     required: true, spellcheck: 'false', autocapitalize: 'off'});
   const err = el('p', {id: 'login-error', class: 'error', role: 'alert', text: message || ''});
   const button = el('button', {type: 'submit', class: 'primary', id: 'login-submit', text: 'Sign in'});
+  const door = pagePath === '/door';
   const form = el('form', {id: 'login-form'},
     el('h1', {text: 'admit'}),
-    el('p', {class: 'muted', text: 'Enter your access token. It is kept for this browser session only.'}),
-    el('label', {for: 'token', text: 'Access token'}), input, button, err);
+    el('p', {class: 'muted', text: door
+      ? 'Enter your access token (kept for this browser session only), or the pairing code an admin gave this device (kept on it).'
+      : 'Enter your access token. It is kept for this browser session only.'}),
+    el('label', {for: 'token', text: door ? 'Access token or pairing code' : 'Access token'}), input, button, err);
   const box = el('section', {id: 'login', class: 'login'}, form);
   document.body.append(box);
   input.focus();
@@ -318,8 +458,15 @@ function showLogin(pagePath, onReady, message) {
     button.disabled = true;
     setText(err, '');
     try {
-      await api('GET', '/v1/session', {token: t});
-      setToken(t);
+      try {
+        await api('GET', '/v1/session', {token: t});
+        setToken(t);
+      } catch (ex) {
+        // Not a token: on the door page, perhaps a pairing code (tried
+        // second, since a token may look like one).
+        if (!door || ex.status !== 401 || !PAIRING_CODE.test(t)) throw ex;
+        await pair(t);
+      }
       box.remove();
       start(pagePath, onReady);
     } catch (ex) {

@@ -2,9 +2,18 @@
 // as handheld scanners in keyboard mode type; the camera scans through
 // BarcodeDetector where the browser has one. Every scan carries a nonce, and
 // a scan the appliance did not answer is retried with the same nonce, so a
-// retry can never redeem a ticket twice. The answer fills the screen.
+// retry can never redeem a ticket twice. The answer fills the screen, in
+// words: the event by its name, "too early — opens at 18:30" in the venue's
+// time, an emergency release as such, the price type by name.
+//
+// A door device is paired by opening the link (or QR code) an admin made:
+// /door#pair=CODE. The page exchanges the code for the device's own token
+// and keeps it in localStorage, so a kiosk that restarts scans again by
+// itself. In kiosk mode the page is full screen, keeps the screen on (the
+// Wake Lock API, where the browser has it) and shows READY large when idle.
 
-import {api, start, el, setText, errorText, reasonTitle, reasonWords, fmtTime, fmtAgo, laneName, isZeroTime} from './common.js';
+import {api, start, el, setText, errorText, fmtTime, fmtAgo, laneName, isZeroTime, decisionWords, priceParts,
+  eventName, fmtVenueTime, pair, notify, usingDevice, forgetDevice, UNPAIRED} from './common.js';
 
 const RETRIES = 3; // after the first attempt, for a scan that got no answer
 const SHOW_ADMIT_MS = 3000;
@@ -23,7 +32,22 @@ export function newNonce() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-start('/door', door);
+pairFromLink().then(() => start('/door', door));
+
+// pairFromLink exchanges the pairing code of a pairing link (#pair=CODE)
+// for this device's token. The code leaves the address bar at once, so it
+// is not bookmarked, shared or shown again.
+async function pairFromLink() {
+  const m = /^#pair=([0-9A-Za-z-]{16,24})$/.exec(location.hash);
+  if (!m) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    const d = await pair(m[1]);
+    sessionStorage.setItem('admit.door.paired', d.name);
+  } catch (e) {
+    notify(e.status === 401 ? `This pairing link does not work: ${e.message}` : `Pairing failed: ${errorText(e)}`);
+  }
+}
 
 function door(session) {
   const $ = (id) => document.getElementById(id);
@@ -35,6 +59,11 @@ function door(session) {
   const answer = $('answer');
   const recent = $('recent');
   const lanes = session.lanes || [];
+  const timeZone = session.timezone || '';
+  let events = new Map(); // by id, from GET /v1/events
+  let released = new Set(); // lanes an emergency release holds now
+  let emergency = null;
+  let offline = false;
   let direction = 'in';
   let soundOn = localStorage.getItem('admit.door.sound') !== 'off';
   let hideKeyboard = localStorage.getItem('admit.door.keyboard') === 'hidden';
@@ -74,10 +103,132 @@ function door(session) {
   dirIn.addEventListener('click', () => { setDirection('in'); refocus(); });
   dirOut.addEventListener('click', () => { setDirection('out'); refocus(); });
 
+  // READY: the lane, the direction and the events it admits, large; or
+  // the emergency release, or that the appliance does not answer.
   function showReady() {
     const l = currentLane();
-    status.className = 'status';
-    setText(status, `Ready: ${l.name || l.id}, ${direction === 'in' ? 'entering' : 'leaving'}. Scan a ticket.`);
+    const ready = $('ready');
+    let word = 'READY';
+    let kind = 'ready';
+    let note = '';
+    if (released.has(l.id)) {
+      word = 'EMERGENCY RELEASE';
+      kind = 'emergency';
+      note = `Since ${fmtVenueTime(emergency.since, timeZone)}. No ticket is checked here until an admin clears the release.`;
+    } else if (offline) {
+      word = 'NO CONNECTION';
+      kind = 'offline';
+      note = 'The appliance does not answer. Scans are tried again; do not admit without an answer.';
+    } else if (kiosk && wake !== 'on' && wake !== '') {
+      note = 'This browser cannot keep the screen on: set the device’s screen timeout to “never”.';
+    }
+    ready.className = 'ready ready-' + kind;
+    ready.dataset.state = kind;
+    setText($('ready-word'), word);
+    setText($('ready-lane'), `${l.name || l.id} · ${direction === 'in' ? 'entering' : 'leaving'}`);
+    setText($('ready-events'), direction === 'out' ? '' : admitsWords(l));
+    setText($('ready-note'), note);
+  }
+
+  // admitsWords names the events the lane admits now (or opens next).
+  function admitsWords(l) {
+    const now = Date.now();
+    const open = (e) => (isZeroTime(e.opens_at) || new Date(e.opens_at).getTime() <= now) &&
+      (isZeroTime(e.closes_at) || now < new Date(e.closes_at).getTime());
+    const list = l.events && l.events.length ? l.events.map((id) => events.get(id) || {id}) : [...events.values()].filter(open);
+    if (!list.length) return events.size ? 'No event is open now.' : '';
+    return list.map((e) => {
+      if (!isZeroTime(e.opens_at) && new Date(e.opens_at).getTime() > now) return `${eventName(e)} (opens ${fmtVenueTime(e.opens_at, timeZone)})`;
+      return eventName(e);
+    }).join(' · ');
+  }
+
+  // The events by name and the emergency release: the events once and every
+  // five minutes, the release every five seconds (which also tells whether
+  // the appliance answers).
+  async function loadEvents() {
+    try {
+      const r = await api('GET', '/v1/events');
+      events = new Map(r.events.map((e) => [e.id, e]));
+      showReady();
+    } catch (e) { /* the answers then show event ids */ }
+  }
+  async function loadEmergency() {
+    try {
+      emergency = await api('GET', '/v1/emergency', {timeout: 4000});
+      released = new Set(emergency.active ? (emergency.lanes || []).map((x) => x.id) : []);
+      offline = false;
+    } catch (e) {
+      if (e.status === 401) {
+        unpaired(e);
+        return;
+      }
+      offline = e.status === 0 || e.status >= 502;
+    }
+    showReady();
+  }
+
+  // A token that stops working: a device's was unpaired (said on the
+  // sign-in form after the reload); anyone else signs in again.
+  let leaving = false;
+  function unpaired() {
+    if (leaving) return;
+    leaving = true;
+    if (usingDevice()) {
+      forgetDevice();
+      notify(UNPAIRED);
+    }
+    setTimeout(() => location.reload(), 2500);
+  }
+
+  // Kiosk: full screen (at a tap: browsers allow it only after a gesture),
+  // the screen kept on where the browser can, and READY large. The choice
+  // is kept, so a kiosk that restarts is a kiosk again.
+  const kioskBtn = $('kiosk-toggle');
+  let kiosk = localStorage.getItem('admit.door.kiosk') === 'on';
+  let wakeLock = null;
+  let wake = ''; // on, unsupported, refused, released; '' outside kiosk mode
+  async function keepAwake() {
+    if (!navigator.wakeLock || typeof navigator.wakeLock.request !== 'function') {
+      wake = 'unsupported';
+    } else if (!wakeLock && document.visibilityState === 'visible') {
+      try {
+        wakeLock = await navigator.wakeLock.request('screen');
+        wake = 'on';
+        wakeLock.addEventListener('release', () => {
+          wakeLock = null;
+          wake = kiosk ? 'released' : '';
+          document.body.dataset.wakeLock = wake;
+          showReady();
+        });
+      } catch (e) {
+        wake = 'refused';
+      }
+    }
+    document.body.dataset.wakeLock = wake;
+    showReady();
+  }
+  function fullScreen() {
+    const d = document.documentElement;
+    if (kiosk && !document.fullscreenElement && d.requestFullscreen) d.requestFullscreen({navigationUI: 'hide'}).catch(() => {});
+  }
+  function setKiosk(on, gesture) {
+    kiosk = on;
+    localStorage.setItem('admit.door.kiosk', on ? 'on' : 'off');
+    document.body.classList.toggle('kiosk', on);
+    kioskBtn.setAttribute('aria-pressed', String(on));
+    setText(kioskBtn, on ? 'Leave kiosk' : 'Kiosk');
+    if (on) {
+      if (gesture) fullScreen();
+      keepAwake();
+      return;
+    }
+    if (wakeLock) wakeLock.release().catch(() => {});
+    wakeLock = null;
+    wake = '';
+    document.body.dataset.wakeLock = '';
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    showReady();
   }
 
   // Sound on deny: a WebAudio beep, no files. The context is made on the
@@ -222,13 +373,17 @@ function door(session) {
   }
 
   function showPending(s, note) {
-    fill('pending', 'Checking…', note || s.barcode, '', '', s.barcode, {});
+    fill('pending', 'Checking…', note || s.barcode, null, '', s.barcode, {});
     answer.hidden = false;
   }
 
   function showDecision(d) {
     const admit = !!d.admit;
-    const verdict = admit ? (d.reason === 'exit' ? 'EXIT' : 'ADMIT') : 'DENIED';
+    const l = lanes.find((x) => x.id === d.lane) || currentLane();
+    const w = decisionWords(d, {events, timeZone, releasedLanes: released, laneEvents: l.events});
+    if (d.event && !events.has(d.event)) loadEvents(); // an event made since: its name for the next answers
+    if (w.emergency && !released.has(d.lane)) loadEmergency();
+    const verdict = admit ? (d.reason === 'exit' ? 'EXIT' : 'ADMIT') : (w.emergency ? 'EMERGENCY' : 'DENIED');
     let detail = '';
     const data = {reason: d.reason, admit: String(admit), seq: String(d.seq || 0)};
     if (d.reason === 'already_used' && d.first_used) {
@@ -241,30 +396,35 @@ function door(session) {
         data.firstUsed = fu.at;
       }
       data.firstUsedLane = fu.lane;
-    } else if (d.detail) {
+    } else if (d.detail && !w.emergency) {
       detail = d.detail;
     }
-    if (d.event) detail = (detail ? detail + ' ' : '') + `Event: ${d.event}.`;
+    if (d.event) {
+      const e = events.get(d.event);
+      detail = (detail ? detail + ' ' : '') + `Event: ${e ? eventName(e) : d.event}.`;
+      data.event = d.event;
+    }
     if (d.replayed) detail = (detail ? detail + ' ' : '') + '(This scan had been decided already; the same answer again.)';
-    const t = d.ticket;
-    const price = t ? (t.price_type_name || t.price_type || '') : '';
-    fill(admit ? 'admit' : 'deny', verdict, `${reasonTitle(d.reason)}. ${reasonWords(d.reason)}`, price, detail, d.barcode, data);
+    if (w.emergency) data.emergency = 'true';
+    const price = priceParts(d.ticket);
+    fill(admit ? 'admit' : (w.emergency ? 'emergency' : 'deny'), verdict, `${w.title}. ${w.words}`, price, detail, d.barcode, data);
     answer.hidden = false;
     if (!admit) beep([[330, 0.18], [262, 0.3]]);
     hideAfter(admit ? SHOW_ADMIT_MS : SHOW_DENY_MS);
-    addRecent(admit ? 'admit' : 'deny', reasonTitle(d.reason), d.barcode, price, d.at);
+    addRecent(admit ? 'admit' : 'deny', w.title, d.barcode, price.name, d.at);
   }
 
   function showProblem(s, err, retryable) {
     let words = errorText(err);
     if (retryable) words += ' Scan the ticket again: the retry cannot count it twice.';
     if (err.status === 401) words += ' Sign in again.';
-    fill('problem', 'NOT CHECKED', `Do not admit yet. ${words}`, '', '', s.barcode, {code: err.code || ''});
+    if (err.status === 401 && usingDevice()) words = UNPAIRED;
+    fill('problem', 'NOT CHECKED', `Do not admit yet. ${words}`, null, '', s.barcode, {code: err.code || ''});
     answer.hidden = false;
     beep([[200, 0.4]]);
     hideAfter(SHOW_DENY_MS);
     addRecent('problem', 'Not checked', s.barcode, '', new Date().toISOString());
-    if (err.status === 401) setTimeout(() => location.reload(), 2500);
+    if (err.status === 401) unpaired(err);
   }
 
   function fill(kind, verdict, reason, price, detail, barcode, data) {
@@ -273,9 +433,10 @@ function door(session) {
     Object.assign(answer.dataset, data);
     setText($('answer-verdict'), verdict);
     setText($('answer-reason'), reason);
-    const p = $('answer-price');
-    setText(p, price);
-    p.hidden = !price;
+    setText($('answer-price'), price ? price.name : '');
+    setText($('answer-price-code'), price ? price.code : '');
+    $('answer-price-code').hidden = !price || !price.code;
+    $('answer-price-box').hidden = !price || !price.name;
     setText($('answer-detail'), detail);
     setText($('answer-barcode'), barcode);
   }
@@ -362,7 +523,28 @@ function door(session) {
     }
   }
 
+  kioskBtn.addEventListener('click', () => {
+    setKiosk(!kiosk, true);
+    refocus();
+  });
+  document.addEventListener('pointerdown', (e) => { if (e.target !== kioskBtn) fullScreen(); }, {capture: true});
+  document.addEventListener('fullscreenchange', () => {
+    if (!kiosk && document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  });
+  document.addEventListener('visibilitychange', () => { if (kiosk && document.visibilityState === 'visible') keepAwake(); });
+  setKiosk(kiosk, false);
+  loadEvents();
+  setInterval(loadEvents, 5 * 60 * 1000);
+  loadEmergency();
+  setInterval(loadEmergency, 5000);
+
   setDirection(currentLane().direction || 'in');
+  const paired = sessionStorage.getItem('admit.door.paired');
+  if (paired) {
+    sessionStorage.removeItem('admit.door.paired');
+    status.className = 'status ok';
+    setText(status, `This device is paired as “${paired}”: it keeps its pairing when it restarts.`);
+  }
   refocus();
 }
 

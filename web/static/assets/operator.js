@@ -2,10 +2,12 @@
 // every 2 s, the catalog and imports every 15 s) and updates the page in
 // place, element by element, so nothing flickers; when the appliance stops
 // answering (a restart) the last figures stay up, marked stale, until it
-// answers again.
+// answers again. A strip at the top sums the lanes up ("3 of 4 lanes OK ·
+// 1 faulted: North 1 relay"); a lane is judged by what it has by design,
+// so a door whose scans come over the API is not missing a scanner.
 
 import {api, start, el, setText, errorText, reasonTitle, fmtTime, fmtShortTime, fmtDateTime, fmtAgo, fmtNum, isZeroTime, Poller,
-  confirmDialog} from './common.js';
+  confirmDialog, decisionWords, eventName, priceParts} from './common.js';
 
 const FAST_MS = 2000;
 const SLOW_MS = 15000;
@@ -91,7 +93,36 @@ function operator(session) {
     renderLanes();
     renderProviders();
     renderEmergency();
+    renderStrip();
   }
+
+  // The status strip: how many lanes are fine, and what is wrong with the
+  // others, by lane.
+  function renderStrip() {
+    const strip = $('strip');
+    strip.hidden = st.lanes.length === 0;
+    if (strip.hidden) return;
+    const groups = {faulted: [], relay: [], scanner: [], emergency: []};
+    let ok = 0;
+    for (const l of st.lanes) {
+      const ps = laneProblems(l);
+      if (!ps.length) ok++;
+      for (const p of ps) groups[p.kind].push(p.kind === 'faulted' ? `${laneLabel(l)} ${p.part}` : laneLabel(l));
+    }
+    const n = st.lanes.length;
+    const parts = [n === 1 ? (ok ? 'The lane is OK' : 'The lane is not OK') : `${ok} of ${n} lanes OK`];
+    const group = (list, words) => { if (list.length) parts.push(`${list.length} ${words}: ${list.join(', ')}`); };
+    group(groups.faulted, 'faulted');
+    group(groups.relay, list1(groups.relay, 'relay not answering', 'relays not answering'));
+    group(groups.scanner, list1(groups.scanner, 'scanner disconnected', 'scanners disconnected'));
+    group(groups.emergency, 'under the emergency release');
+    setText($('strip-text'), parts.join(' · '));
+    const bad = groups.faulted.length || groups.emergency.length;
+    strip.className = 'strip ' + (ok === n ? 'strip-ok' : bad ? 'strip-bad' : 'strip-warn');
+    strip.dataset.ok = String(ok);
+    strip.dataset.lanes = String(n);
+  }
+  const list1 = (list, one, many) => (list.length === 1 ? one : many);
 
   // The emergency release of the turnstile lanes: its state for everyone,
   // release and clear for an admin, each after a confirmation.
@@ -103,16 +134,29 @@ function operator(session) {
     if (box.hidden) return;
     box.classList.toggle('emergency-active', !!e.active);
     box.dataset.active = String(!!e.active);
-    const lanes = (e.lanes || []).map((l) => `${l.id} (${l.mode === 'hold' ? 'held locked' : 'open'})`).join(', ');
     if (e.active) {
       setText($('emergency-title'), 'EMERGENCY RELEASE ACTIVE.');
-      setText($('emergency-detail'), `Since ${fmtTime(e.since)} (${fmtAgo(e.since)}), by ${e.by}. Lanes: ${lanes || 'none'}.` +
+      setText($('emergency-detail'), `Since ${fmtTime(e.since)} (${fmtAgo(e.since)}), by ${e.by}.` +
         (e.input_active ? ' An emergency input is still on: reset it before clearing.' : '') +
         (e.input_fault ? ` Input fault: ${e.input_fault}.` : ''));
     } else {
       setText($('emergency-title'), 'Emergency release: off.');
-      setText($('emergency-detail'), `Turnstile lanes: ${lanes}.` + (e.input_fault ? ` Input fault: ${e.input_fault}.` : ''));
+      setText($('emergency-detail'), e.input_fault ? `Input fault: ${e.input_fault}.` : '');
     }
+    // Per turnstile lane, apart: what the release does there (its mode)
+    // and the state the lane is in now.
+    keyed($('emergency-lanes'), e.lanes || [], (l) => l.id, () => el('li', {},
+      el('strong', {class: 'em-lane'}), ' ', el('span', {class: 'em-mode'}), ' ', el('span', {class: 'em-state'})), (li, l) => {
+      li.dataset.lane = l.id;
+      li.dataset.mode = l.mode;
+      li.dataset.state = l.state;
+      const lane = st.lanes.find((x) => x.id === l.id);
+      setText(li.querySelector('.em-lane'), lane ? laneLabel(lane) : l.id);
+      setText(li.querySelector('.em-mode'), l.mode === 'hold'
+        ? `mode: hold — ${e.active ? 'kept locked' : 'stays locked when released'}`
+        : `mode: open — ${e.active ? 'held unlocked' : 'unlocks when released'}`);
+      setText(li.querySelector('.em-state'), `state: ${stateWords(l.state)}`);
+    });
     $('emergency-release').hidden = !isAdmin || e.active;
     $('emergency-clear').hidden = !isAdmin || !e.active;
   }
@@ -285,7 +329,34 @@ function operator(session) {
     setText(c[6], fmtNum(row.cancelled));
   }
 
-  // Lanes.
+  // Lanes. What a lane lacks by design is no fault: a door whose scans
+  // come over the API has no scanner or relay to miss.
+  function laneProblems(l) {
+    const out = [];
+    if (l.emergency) out.push({kind: 'emergency'});
+    if (l.state === 'faulted' || l.state === 'halted' || l.fault) {
+      out.push({kind: 'faulted', part: faultPart(l)});
+    } else if (l.has_relay && !l.relay_ok) {
+      out.push({kind: 'relay'});
+    }
+    if (l.has_scanner && !l.scanner_connected) out.push({kind: 'scanner'});
+    return out;
+  }
+  function faultPart(l) {
+    if (l.state === 'halted') return 'halted';
+    if (l.has_relay && !l.relay_ok) return 'relay';
+    const f = (l.fault || '').toLowerCase();
+    if (/sensor|passage/.test(f)) return 'passage sensor';
+    if (/relay|board|channel/.test(f)) return 'relay';
+    return l.fault || 'fault';
+  }
+  const laneLabel = (l) => l.name || l.id;
+  const eventsByID = () => new Map(st.events.map((e) => [e.id, e]));
+  function releasedLanes() {
+    const e = st.emergency;
+    return new Set(e && e.active ? (e.lanes || []).map((x) => x.id) : []);
+  }
+
   function renderLanes() {
     $('no-lanes').hidden = st.lanes.length > 0;
     keyed($('lanes'), st.lanes, (l) => l.id, () => el('article', {class: 'card lane'},
@@ -302,24 +373,48 @@ function operator(session) {
       setText(q('.lane-name'), l.name || l.id);
       setText(q('.lane-dir'), l.direction === 'out' ? 'exit' : 'entry');
       const stateEl = q('.lane-state');
-      setText(stateEl, l.emergency ? 'EMERGENCY RELEASE' : l.state.replace(/_/g, ' '));
-      stateEl.className = 'badge lane-state state-' + (l.emergency ? 'emergency' : l.state);
+      setText(stateEl, stateWords(l.state));
+      stateEl.className = 'badge lane-state state-' + (l.emergency || /^emergency/.test(l.state) ? 'emergency' : l.state);
       const sc = q('.check-scanner');
-      setText(sc, l.scanner_connected ? 'Scanner connected' : 'No scanner connected');
-      sc.className = 'check-scanner ' + (l.scanner_connected ? 'ok' : 'warn');
+      if (!l.has_scanner) {
+        setText(sc, 'Scans over the API (no scanner of its own)');
+        sc.className = 'check-scanner none';
+      } else {
+        setText(sc, l.scanner_connected ? 'Scanner connected' : 'Scanner disconnected');
+        sc.className = 'check-scanner ' + (l.scanner_connected ? 'ok' : 'warn');
+      }
       const rl = q('.check-relay');
-      setText(rl, l.relay_ok ? 'Relay OK' : 'Relay not OK');
-      rl.className = 'check-relay ' + (l.relay_ok ? 'ok' : 'warn');
+      if (!l.has_relay) {
+        setText(rl, 'No turnstile: a door');
+        rl.className = 'check-relay none';
+      } else {
+        setText(rl, l.relay_ok ? 'Relay OK' : 'Relay not answering');
+        rl.className = 'check-relay ' + (l.relay_ok ? 'ok' : 'bad');
+      }
       const em = q('.check-emergency');
-      setText(em, l.emergency ? 'Emergency release active: the lane is open' : 'No emergency release');
-      em.className = 'check-emergency ' + (l.emergency ? 'bad' : 'ok');
+      const eml = ((st.emergency && st.emergency.lanes) || []).find((x) => x.id === l.id);
+      em.hidden = !eml && !l.emergency;
+      if (l.emergency) {
+        setText(em, `Emergency release: ${eml && eml.mode === 'hold' ? 'kept locked' : 'held unlocked'}`);
+        em.className = 'check-emergency bad';
+      } else if (eml) {
+        setText(em, `Emergency mode: ${eml.mode === 'hold' ? 'stays locked' : 'unlocks'} when released`);
+        em.className = 'check-emergency none';
+      }
       const fault = q('.lane-fault');
       setText(fault, l.fault ? `Fault: ${l.fault}` : '');
       fault.hidden = !l.fault;
-      n.classList.toggle('lane-bad', !!l.fault || l.emergency || l.state === 'faulted');
+      const problems = laneProblems(l);
+      n.dataset.problems = problems.map((p) => p.kind).join(',');
+      n.classList.toggle('lane-bad', problems.some((p) => p.kind === 'faulted' || p.kind === 'emergency'));
+      n.classList.toggle('lane-warn', problems.some((p) => p.kind === 'scanner' || p.kind === 'relay'));
       const last = q('.lane-last');
       if (l.last) {
-        setText(last, `Last: ${reasonTitle(l.last.reason)} · ${l.last.barcode} · ${fmtTime(l.last.at)} (${fmtAgo(l.last.at)})`);
+        const d = l.last;
+        const w = decisionWords(d, {events: eventsByID(), timeZone: session.timezone, releasedLanes: releasedLanes(), laneEvents: l.events});
+        const ev = d.event ? eventName(eventsByID().get(d.event) || {id: d.event}) : '';
+        const price = priceParts(d.ticket).name;
+        setText(last, `Last: ${[w.title, ev, price, d.barcode, `${fmtTime(d.at)} (${fmtAgo(d.at)})`].filter(Boolean).join(' · ')}`);
         last.className = 'lane-last ' + (l.last.admit ? 'ok' : 'bad');
         last.dataset.reason = l.last.reason;
       } else {
@@ -379,6 +474,16 @@ export function keyed(container, items, keyOf, create, update) {
     prev = n;
   }
   for (const n of existing.values()) n.remove();
+}
+
+// stateWords says a lane's state in words.
+function stateWords(s) {
+  switch (s) {
+    case 'awaiting_passage': return 'awaiting passage';
+    case 'emergency_open': return 'emergency, held open';
+    case 'emergency_hold': return 'emergency, held locked';
+    default: return (s || 'idle').replace(/_/g, ' ');
+  }
 }
 
 // windowOf says where now falls in an event's admission window.
