@@ -19,9 +19,10 @@ func (d *decoder) unknown(path, key string, t reflect.Type) {
 	for _, f := range tomlFields(t) {
 		known = append(known, f.key)
 	}
-	where := "the top level"
+	where, in := "the top level", "at the top level"
 	if path != "" {
 		where = "[" + headerOf(path) + "]"
+		in = "in " + where
 	}
 	full := keyPath(path, key)
 	tk := toml.Key(strings.Split(headerOf(full), "."))
@@ -31,7 +32,7 @@ func (d *decoder) unknown(path, key string, t reflect.Type) {
 	case len(closest(key, known)) > 0:
 		d.fail(full, "unknown key; did you mean %s?", orList(closest(key, known)))
 	case len(tablesWithKey(full, key)) > 0 && len(tablesWithKey(full, key)) <= 3:
-		d.fail(full, "unknown key in %s; it is a key of %s", where, orList(tablesWithKey(full, key)))
+		d.fail(full, "unknown key %s; it is a key of %s", in, orList(tablesWithKey(full, key)))
 	default:
 		d.fail(full, "unknown key; %s takes %s", where, strings.Join(known, ", "))
 	}
