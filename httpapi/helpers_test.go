@@ -254,6 +254,9 @@ func echoIndex(got chan<- gate.Scan) *gatetest.Index {
 	return &gatetest.Index{
 		ScanFunc:  func(_ context.Context, s gate.Scan) gate.Decision { return decide(s, true) },
 		CheckFunc: func(_ context.Context, s gate.Scan) gate.Decision { return decide(s, false) },
+		ProvidersFunc: func(context.Context) ([]gate.Provider, error) {
+			return []gate.Provider{{ID: "box", Name: "Box office"}, {ID: "p", Name: "p"}}, nil
+		},
 	}
 }
 

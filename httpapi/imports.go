@@ -23,7 +23,7 @@ type ImportsResponse struct {
 }
 
 var importParams = map[string]bool{"provider": true, "event": true, "price_type": true, "format": true,
-	"dry_run": true, "on_error": true, "name": true}
+	"dry_run": true, "on_error": true, "name": true, "create_provider": true}
 
 // importRequest reads an import's query string.
 func importRequest(args *fasthttp.Args, by string) (gate.ImportRequest, error) {
@@ -34,7 +34,7 @@ func importRequest(args *fasthttp.Args, by string) (gate.ImportRequest, error) {
 		}
 	})
 	if bad != "" {
-		return gate.ImportRequest{}, gate.Errorf(gate.EINVALID, "unknown query parameter %q; use provider, event, price_type, format, dry_run, on_error, name", truncate(bad, 64))
+		return gate.ImportRequest{}, gate.Errorf(gate.EINVALID, "unknown query parameter %q; use provider, event, price_type, format, dry_run, on_error, name, create_provider", truncate(bad, 64))
 	}
 	req := gate.ImportRequest{
 		Provider:  string(args.Peek("provider")),
@@ -109,6 +109,9 @@ func (s *Server) importFile(ctx *fasthttp.RequestCtx, c *call) error {
 	if err != nil {
 		return err
 	}
+	if err := s.knownProvider(ctx, c, req.Provider, ctx.QueryArgs().Peek("create_provider")); err != nil {
+		return err
+	}
 	max := s.cfg.MaxImportBytes
 	if cl := ctx.Request.Header.ContentLength(); int64(cl) > max {
 		return gate.Errorf(gate.ETOOLARGE, "the import file is %d bytes; the limit is %d", cl, max)
@@ -138,6 +141,28 @@ func (s *Server) importFile(ctx *fasthttp.RequestCtx, c *call) error {
 		ev.Str("error", gate.ErrorMessage(err)).Msg("import failed")
 		return err
 	}
+}
+
+// knownProvider refuses an import into a provider the store does not have,
+// unless the request asks for it to be created (create_provider=true): a
+// misspelt provider would otherwise become a new one, with the barcodes of
+// the real one's file in it. The store creates it with the import (drop
+// folders, which name their provider in the configuration, always do).
+func (s *Server) knownProvider(ctx *fasthttp.RequestCtx, c *call, id string, create []byte) error {
+	if ok, err := parseBool("create_provider", create); err != nil || ok {
+		return err
+	}
+	providers, err := c.store.index.Providers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range providers {
+		if p.ID == id {
+			return nil
+		}
+	}
+	return gate.Errorf(gate.EINVALID, "no provider %q; create it first with PUT /v1/providers/%s, or import with create_provider=true (admit import -create-provider)",
+		truncate(id, 128), truncate(id, 128))
 }
 
 func fillErrors(r gate.ImportResult) gate.ImportResult {

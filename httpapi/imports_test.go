@@ -123,6 +123,37 @@ func TestRejectedImportIs422WithItsLines(t *testing.T) {
 	}
 }
 
+// TestImportIntoAnUnknownProvider is issue 20: an import named a provider
+// the appliance did not have, and it was made silently (a misspelt
+// "secutix-mian" became a second provider holding the real one's
+// barcodes). It is refused before the file is read unless the request asks
+// for the provider to be created.
+func TestImportIntoAnUnknownProvider(t *testing.T) {
+	imp := &countingImporter{}
+	_, base := testServer(t, httpapi.Config{Index: echoIndex(nil), Importer: imp})
+	r := do(t, "POST", base+"/v1/imports?provider=nope", adminSecret, "A\n")
+	if r.Status != 400 || r.errorCode(t) != gate.EINVALID ||
+		!strings.Contains(string(r.Body), `no provider \"nope\"; create it first with PUT /v1/providers/nope, or import with create_provider=true`) {
+		t.Errorf("unknown provider: %d %s", r.Status, r.Body)
+	}
+	if r := do(t, "POST", base+"/v1/imports?provider=nope&create_provider=maybe", adminSecret, "A\n"); r.Status != 400 ||
+		!strings.Contains(string(r.Body), "create_provider must be true or false") {
+		t.Errorf("create_provider=maybe: %d %s", r.Status, r.Body)
+	}
+	if n := imp.calls.Load(); n != 0 {
+		t.Fatalf("the importer was called %d times for refused imports", n)
+	}
+	if r := do(t, "POST", base+"/v1/imports?provider=nope&create_provider=true", adminSecret, "A\n"); r.Status != 200 {
+		t.Errorf("create_provider=true: %d %s", r.Status, r.Body)
+	}
+	if r := do(t, "POST", base+"/v1/imports?provider=box", adminSecret, "A\n"); r.Status != 200 {
+		t.Errorf("a known provider: %d %s", r.Status, r.Body)
+	}
+	if n := imp.calls.Load(); n != 2 {
+		t.Errorf("importer calls = %d, want 2", n)
+	}
+}
+
 // TestImportOnAFullDiskIs507 is issue 21, item 4: an import the store could
 // not write for want of space answers 507 no_space with words, not 500
 // "internal error".

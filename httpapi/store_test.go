@@ -46,7 +46,7 @@ func TestTheServerAnswers503UntilItHasAStore(t *testing.T) {
 	if r := do(t, "POST", base+"/v1/scan", scannerSecret, scan); r.Status != 200 {
 		t.Errorf("scan: %d %s", r.Status, r.Body)
 	}
-	if r := do(t, "POST", base+"/v1/imports?provider=p", adminSecret, "B1\n"); r.Status != 200 {
+	if r := do(t, "POST", base+"/v1/imports?provider=p&create_provider=true", adminSecret, "B1\n"); r.Status != 200 {
 		t.Errorf("import: %d %s", r.Status, r.Body)
 	}
 	if r := do(t, "GET", base+"/readyz", "", nil); r.Status != 200 {

@@ -93,7 +93,7 @@ func (f *clientFlags) call(ctx context.Context, method, path string, body io.Rea
 func (m *Main) importCmd(ctx context.Context, args []string) error {
 	var cf clientFlags
 	var provider, event, priceType, format, onError, name string
-	var dryRun bool
+	var dryRun, createProvider bool
 	fs := m.flags("import", "Usage: admit import [flags] FILE\n\nSend a barcode file (or - for standard input) to a running appliance. Exit 3 when rejected.")
 	m.clientFlagSet(fs, &cf)
 	fs.StringVar(&provider, "provider", "", "the provider the barcodes belong to (required)")
@@ -103,6 +103,7 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&onError, "on-error", "reject", "reject: one bad line rejects the file; skip: load the good lines")
 	fs.StringVar(&name, "name", "", "the name kept in the import record (default: the file's name)")
 	fs.BoolVar(&dryRun, "dry-run", false, "report what would change, change nothing")
+	fs.BoolVar(&createProvider, "create-provider", false, "create the provider if the appliance does not have it (default: refuse, so a misspelt provider is not made a new one)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -133,6 +134,9 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 	}
 	if dryRun {
 		q.Set("dry_run", "true")
+	}
+	if createProvider {
+		q.Set("create_provider", "true")
 	}
 	var res httpapi.ImportResponse
 	status, err := cf.call(ctx, "POST", "/v1/imports?"+q.Encode(), body, &res, http.StatusUnprocessableEntity)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -41,6 +40,11 @@ type Config struct {
 	DropFolders []DropFolderConfig `toml:"drop_folders"`
 	Exports     []ExportConfig     `toml:"exports"`  // outbound.go
 	Webhooks    []WebhookConfig    `toml:"webhooks"` // outbound.go
+
+	// src is the file the configuration was read from, where its keys
+	// are and what was wrong while decoding it (configcheck_decode.go);
+	// nil for one built in Go.
+	src *configSource
 }
 
 // HTTPConfig is the API's listener and limits.
@@ -145,36 +149,18 @@ func DefaultConfig() *Config {
 	}
 }
 
-// ParseConfig reads a TOML configuration over the defaults. Unknown keys are
-// errors that name their line, so a typo never silently falls back to a
-// default. It does not validate; call Validate.
+// ParseConfig reads a TOML configuration over the defaults. A file that
+// does not parse, a value of the wrong type or an unknown key (a typo must
+// never fall back to a default silently) is an error listing every such
+// problem with its line. It does not validate; call Validate.
 func ParseConfig(r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("config: read: %w", err)
 	}
-	if len(data) > maxConfigSize {
-		return nil, fmt.Errorf("config: the configuration is over %s; is it the right file?", sizeWords(maxConfigSize))
-	}
-	c := DefaultConfig()
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(c)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("config: line %d: %s", pe.Position.Line, pe.Message)
-		}
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		var msgs []string
-		for _, k := range und {
-			if line := keyLine(data, k); line > 0 {
-				msgs = append(msgs, fmt.Sprintf("line %d: unknown key %q%s", line, k.String(), laneKeyHint(k)))
-			} else {
-				msgs = append(msgs, fmt.Sprintf("unknown key %q%s", k.String(), laneKeyHint(k)))
-			}
-		}
-		return nil, fmt.Errorf("config: %s", strings.Join(msgs, "; "))
+	c := parseConfig(data, "")
+	if err := c.src.decode.Err(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -204,141 +190,6 @@ func keyLine(data []byte, k toml.Key) int {
 		}
 	}
 	return 0
-}
-
-// errNoTokens refuses a configuration without tokens: admit serves no API
-// that nobody may use safely.
-var errNoTokens = errors.New("config: no [[tokens]]: admit refuses to serve an API nobody may use safely; add an admin token (see docs/config.md)")
-
-// checkServe holds c to the rules admit serves under: Validate's, and at
-// least one token. The start, every reload (SIGHUP) and check-config apply
-// the same rules, so a file check-config passes is one a reload takes
-// (issue 21, item 5: an emptied file once reloaded as "tokens=0").
-func (c *Config) checkServe() error {
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	if len(c.Tokens) == 0 {
-		return errNoTokens
-	}
-	return nil
-}
-
-// Validate checks the whole configuration and returns every problem found,
-// one per line, each naming the field.
-func (c *Config) Validate() error {
-	var errs []string
-	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	if c.DataDir == "" {
-		add("data_dir is empty")
-	}
-	if c.Timezone != "" {
-		if _, err := time.LoadLocation(c.Timezone); err != nil {
-			add("timezone %q: %v", c.Timezone, err)
-		}
-	}
-	if c.HTTP.Listen == "" {
-		add("http.listen is empty")
-	}
-	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
-		add("http.tls_cert and http.tls_key go together")
-	}
-	for name, d := range map[string]Duration{"read_timeout": c.HTTP.ReadTimeout, "write_timeout": c.HTTP.WriteTimeout,
-		"idle_timeout": c.HTTP.IdleTimeout, "import_timeout": c.HTTP.ImportTimeout, "shutdown_grace": c.HTTP.ShutdownGrace} {
-		if d <= 0 {
-			add("http.%s must be positive", name)
-		}
-	}
-	if c.HTTP.MaxBodySize < 512 || c.HTTP.MaxBodySize > 1<<20 {
-		add("http.max_body_size must be between 512B and 1MiB")
-	}
-	if c.HTTP.MaxImportSize < 1<<10 {
-		add("http.max_import_size must be at least 1KiB")
-	}
-	if m := c.Store.MemtableSize; m < 1<<20 || m > 1<<30 {
-		add("store.memtable_size must be between 1MiB and 1GiB")
-	}
-	if c.Store.CacheSize < 2*c.Store.MemtableSize+16<<20 {
-		add("store.cache_size must be at least two memtables (store.memtable_size) and 16MiB")
-	}
-	if b := c.Store.JournalBacklog; b < 1024 || b > 1<<24 {
-		add("store.journal_backlog must be between 1024 and 16777216")
-	}
-	if d := time.Duration(c.Store.CommitTimeout); d < 10*time.Millisecond || d > time.Minute {
-		add("store.commit_timeout must be between 10ms and 1m, not %s", d)
-	}
-	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
-		add("log.level must be debug, info, warn or error, not %q", c.Log.Level)
-	}
-	switch c.Log.Format {
-	case "auto", "json", "console":
-	default:
-		add("log.format must be auto, json or console, not %q", c.Log.Format)
-	}
-	if _, err := c.auth(); err != nil {
-		add("%s", gate.ErrorMessage(err))
-	}
-	providers := map[string]bool{}
-	for i, p := range c.Providers {
-		if err := (gate.Provider{ID: p.ID, Name: p.Name}).Validate(); err != nil {
-			add("providers[%d]: %s", i, gate.ErrorMessage(err))
-		}
-		if providers[p.ID] {
-			add("providers[%d]: %q is declared twice", i, p.ID)
-		}
-		providers[p.ID] = true
-	}
-	events := map[string]bool{}
-	for i, e := range c.Events {
-		if err := e.event().Validate(); err != nil {
-			add("events[%d]: %s", i, gate.ErrorMessage(err))
-		}
-		if events[e.ID] {
-			add("events[%d]: %q is declared twice", i, e.ID)
-		}
-		events[e.ID] = true
-	}
-	lanes := map[string]bool{}
-	for i := range c.Lanes {
-		for _, msg := range c.Lanes[i].validate() {
-			add("lanes[%d] (%s): %s", i, c.Lanes[i].ID, msg)
-		}
-		lanes[c.Lanes[i].ID] = true
-	}
-	seenLane := map[string]int{}
-	for i, l := range c.Lanes {
-		if j, dup := seenLane[l.ID]; dup {
-			add("lanes[%d]: lane %q is configured twice (also lanes[%d])", i, l.ID, j)
-		}
-		seenLane[l.ID] = i
-	}
-	for _, msg := range validateLanes(c.Lanes) {
-		add("lanes: %s", msg)
-	}
-	for _, t := range c.Tokens {
-		for _, l := range t.Lanes {
-			if !lanes[l] {
-				add("token %q: lane %q is not configured", t.Name, l)
-			}
-		}
-	}
-	for i, d := range c.DropFolders {
-		if d.Dir == "" {
-			add("drop_folders[%d]: dir is empty", i)
-		}
-		req := gate.ImportRequest{Provider: d.Provider, Event: d.Event, Format: gate.Format(d.Format), OnError: gate.OnError(d.OnError)}
-		if err := req.Validate(); err != nil {
-			add("drop_folders[%d]: %s", i, gate.ErrorMessage(err))
-		}
-		if d.Settle < 0 {
-			add("drop_folders[%d]: settle must not be negative", i)
-		}
-	}
-	errs = append(errs, c.validateOutbound()...)
-	if len(errs) > 0 {
-		return errors.New("config: " + strings.Join(errs, "\n  "))
-	}
-	return nil
 }
 
 func (e EventConfig) event() gate.Event {
@@ -373,7 +224,7 @@ type Duration time.Duration
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"1.5s\" or \"2m\"", b)
+		return fmt.Errorf("%q is not a duration; write one such as \"500ms\", \"1.5s\" or \"2m\"", b)
 	}
 	*d = Duration(v)
 	return nil
@@ -403,7 +254,7 @@ func (s *Size) UnmarshalText(b []byte) error {
 	}
 	n, err := strconv.ParseInt(str, 10, 64)
 	if err != nil || n < 0 || n > (1<<62)/mult {
-		return fmt.Errorf("%q is not a size such as 8192, \"64KiB\" or \"1GiB\"", b)
+		return fmt.Errorf("%q is not a size; write one such as 8192, \"64KiB\" or \"1GiB\"", b)
 	}
 	*s = Size(n * mult)
 	return nil

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,23 +26,31 @@ const (
 
 // ReadConfigFile parses the file at path and reads the secret files its
 // tokens name, relative to the file's directory, each as readBounded reads
-// it. It does not validate; checkServe does.
+// it. It does not validate; checkServe does. A file that does not decode
+// (or a secret file that cannot be read) is an error listing every such
+// problem.
 func ReadConfigFile(path string) (*Config, error) {
-	return readConfigFile(context.Background(), path)
+	c, err := readConfigFile(context.Background(), path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.src.decode.Err(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// readConfigFile is ReadConfigFile, given up when ctx ends.
+// readConfigFile is ReadConfigFile, given up when ctx ends, but only a file
+// that cannot be read at all is an error: what is wrong inside it stays
+// with the Config, so that checkServe lists it with everything else.
 func readConfigFile(ctx context.Context, path string) (*Config, error) {
 	data, err := readBounded(ctx, path, maxConfigSize, configReadTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c, err := ParseConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := c.loadSecrets(ctx, filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	c := parseConfig(data, path)
+	if !c.src.broken {
+		c.loadSecrets(ctx, filepath.Dir(path))
 	}
 	return c, nil
 }
@@ -136,15 +144,18 @@ func sizeWords(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
-// loadSecrets reads secret_file of every token that has one.
-func (c *Config) loadSecrets(ctx context.Context, dir string) error {
+// loadSecrets reads secret_file of every token and webhook that has one; a
+// file that cannot be read is a problem of its key (secretProblem).
+func (c *Config) loadSecrets(ctx context.Context, dir string) {
 	for i := range c.Tokens {
 		t := &c.Tokens[i]
 		if t.SecretFile == "" {
 			continue
 		}
+		key := indexPath("tokens", i) + ".secret_file"
 		if t.Secret != "" {
-			return fmt.Errorf("config: token %q has both secret and secret_file", t.Name)
+			c.secretProblem(key, errors.New("is set beside secret; use one of them"))
+			continue
 		}
 		p := t.SecretFile
 		if !filepath.IsAbs(p) {
@@ -152,9 +163,10 @@ func (c *Config) loadSecrets(ctx context.Context, dir string) error {
 		}
 		b, err := readBounded(ctx, p, maxSecretSize, configReadTimeout)
 		if err != nil {
-			return fmt.Errorf("config: token %q: secret_file: %w", t.Name, err)
+			c.secretProblem(key, err)
+			continue
 		}
 		t.Secret = strings.TrimRight(string(b), " \t\r\n")
 	}
-	return c.loadWebhookSecrets(ctx, dir)
+	c.loadWebhookSecrets(ctx, dir)
 }

@@ -168,6 +168,9 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("admit: load the demo data: %w", err)
 		}
 	}
+	if err := d.checkStore(ctx, d.cfg, false); err != nil { // references to the store's events and providers
+		return err
+	}
 	if err := d.startDropFolders(); err != nil {
 		return err
 	}
@@ -243,7 +246,7 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	if d.closed {
 		return errors.New("admit: reload: the daemon is closed")
 	}
-	if err := c.checkServe(); err != nil { // the rules of the start
+	if err := d.checkStore(ctx, c, true); err != nil { // the rules of the start, references to the store included
 		return err
 	}
 	auth, err := c.auth()

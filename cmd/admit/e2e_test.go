@@ -55,7 +55,11 @@ func TestWholeFlowOverARealSocket(t *testing.T) {
 		"OLD":              {"name": "Last week", "opens_at": rfc(now.Add(-7 * 24 * time.Hour)), "closes_at": rfc(now.Add(-6 * 24 * time.Hour))},
 	}
 	for id, e := range events {
-		api.must(201, "PUT", "/v1/events/"+id, adminSecret, e)
+		want := 201
+		if id == "MATCH-2026-12-05" {
+			want = 200 // declared by testConfig, since north-1 admits it
+		}
+		api.must(want, "PUT", "/v1/events/"+id, adminSecret, e)
 	}
 	var evs httpapi.EventsResponse
 	api.must(200, "GET", "/v1/events", viewerSecret, nil).decode(t, &evs)

@@ -60,6 +60,11 @@ id = "south-1"
 id = "exit-1"
 direction = "out"
 ` + extra
+	if !strings.Contains(extra, `id = "MATCH-2026-12-05"`) {
+		// north-1 admits this event only: a configuration that names an
+		// event must have it (tests that give it a window declare it in extra).
+		src += "[[events]]\nid = \"MATCH-2026-12-05\"\n"
+	}
 	c, err := ParseConfig(strings.NewReader(src))
 	if err != nil {
 		t.Fatal(err)

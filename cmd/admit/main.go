@@ -361,11 +361,8 @@ func (m *Main) checkConfig(args []string) error {
 	if isHubConfig(fs.Arg(0)) {
 		return m.checkHubConfig(fs.Arg(0))
 	}
-	c, err := ReadConfigFile(fs.Arg(0))
+	c, err := m.reportProblems(fs.Arg(0)) // configcheck.go: every problem, one a line
 	if err != nil {
-		return err
-	}
-	if err := c.checkServe(); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "%s: ok: listen %s, data %s, %d tokens, %d providers, %d events, %d lanes, %d drop folders\n",

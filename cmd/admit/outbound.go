@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -52,7 +53,7 @@ type WebhookConfig struct {
 }
 
 // loadWebhookSecrets reads each webhook's secret_file, relative to dir.
-func (c *Config) loadWebhookSecrets(ctx context.Context, dir string) error {
+func (c *Config) loadWebhookSecrets(ctx context.Context, dir string) {
 	for i := range c.Webhooks {
 		w := &c.Webhooks[i]
 		if w.SecretFile == "" {
@@ -64,83 +65,154 @@ func (c *Config) loadWebhookSecrets(ctx context.Context, dir string) error {
 		}
 		b, err := readBounded(ctx, p, maxSecretSize, configReadTimeout)
 		if err != nil {
-			return fmt.Errorf("config: webhooks[%d] (%s): secret_file: %w", i, w.Name, err)
+			c.secretProblem(indexPath("webhooks", i)+".secret_file", err)
+			continue
 		}
 		w.Secret = strings.TrimRight(string(b), " \t\r\n")
 	}
-	return nil
 }
 
-// validateOutbound checks [[exports]] and [[webhooks]]; each message names
-// the entry and the key.
-func (c *Config) validateOutbound() []string {
-	var errs []string
+// validateOutbound checks [[exports]] and [[webhooks]]; each issue names
+// its key from the top ("exports[0].interval").
+func (c *Config) validateOutbound() []issue {
+	var errs []issue
 	for i, e := range c.Exports {
-		add := func(format string, args ...any) {
-			errs = append(errs, fmt.Sprintf("exports[%d] (%s): ", i, e.Name)+fmt.Sprintf(format, args...))
+		at := indexPath("exports", i)
+		add := func(key, format string, args ...any) { errs = append(errs, issuef(at+"."+key, format, args...)) }
+		if msg := outboundName(e.Name); msg != "" {
+			add("name", "%s", msg)
+		}
+		if msg := outboundName(e.FilePrefix); e.FilePrefix != "" && msg != "" {
+			add("file_prefix", "%s", msg)
+		}
+		if e.Dir == "" {
+			add("dir", "is missing; name the folder the files are written into")
+		}
+		switch e.Format {
+		case "", string(outbound.FormatSecutix), string(outbound.FormatCSV), string(outbound.FormatJSONL):
+		default:
+			add("format", "%q is not an export format; use secutix, csv or jsonl (unset: secutix)", e.Format)
 		}
 		if e.Interval != 0 && time.Duration(e.Interval) < time.Second {
-			add("interval must be at least 1s")
+			add("interval", "%s is too short; use at least 1s (unset: 15m)", time.Duration(e.Interval))
 		}
 		if e.MaxLag < 0 {
-			add("max_lag must not be negative")
+			add("max_lag", "must not be negative")
 		}
 		if e.MaxLagEntries < 0 {
-			add("max_lag_entries must not be negative")
+			add("max_lag_entries", "must not be negative")
 		}
+		add2 := func(key, v string) {
+			if msg := idProblem(v); v != "" && msg != "" {
+				add(key, "%s", msg)
+			}
+		}
+		add2("provider", e.Provider)
+		add2("event", e.Event)
 	}
 	for i, w := range c.Webhooks {
-		add := func(format string, args ...any) {
-			errs = append(errs, fmt.Sprintf("webhooks[%d] (%s): ", i, w.Name)+fmt.Sprintf(format, args...))
+		at := indexPath("webhooks", i)
+		add := func(key, format string, args ...any) { errs = append(errs, issuef(at+"."+key, format, args...)) }
+		if msg := outboundName(w.Name); msg != "" {
+			add("name", "%s", msg)
+		}
+		if u, err := url.Parse(w.URL); w.URL == "" {
+			add("url", "is missing; write the receiver's URL, such as \"https://crm.example/admit\"")
+		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("url", "is not an http:// or https:// URL with a host")
+		}
+		if w.BatchSize > outbound.MaxBatchSize {
+			add("batch_size", "%d is too large; use 1 to %d (unset: 100)", w.BatchSize, outbound.MaxBatchSize)
 		}
 		switch {
 		case w.SecretFile == "":
-			add("secret_file is required (a file holding the signing secret, at least 16 bytes)")
-		case w.Secret == "":
-			add("secret_file %s is empty or was not read", w.SecretFile)
+			add("secret_file", "is missing; name a file holding the signing secret, at least 16 bytes (generate one with head -c 32 /dev/urandom | base64)")
+		case c.src != nil && c.src.bad[at+".secret_file"]:
+			// not read: its problem says why
+		case len(w.Secret) < 16:
+			add("secret_file", "%s holds %d bytes; a signing secret is at least 16 bytes", w.SecretFile, len(w.Secret))
 		}
 		if w.BatchSize < 0 {
-			add("batch_size must not be negative")
+			add("batch_size", "must not be negative; use 1 to 1000 (unset: 100)")
 		}
 		if w.Timeout != 0 && (time.Duration(w.Timeout) < 100*time.Millisecond || time.Duration(w.Timeout) > 5*time.Minute) {
-			add("timeout must be between 100ms and 5m")
+			add("timeout", "%s is out of range; use 100ms to 5m (unset: 10s)", time.Duration(w.Timeout))
 		}
-		for key, d := range map[string]Duration{"backoff_min": w.BackoffMin, "backoff_max": w.BackoffMax, "max_lag": w.MaxLag} {
-			if d < 0 {
-				add("%s must not be negative", key)
+		for _, d := range []struct {
+			key string
+			v   Duration
+		}{{"backoff_min", w.BackoffMin}, {"backoff_max", w.BackoffMax}, {"max_lag", w.MaxLag}} {
+			if d.v < 0 {
+				add(d.key, "must not be negative")
 			}
 		}
 		if w.MaxLagEntries < 0 {
-			add("max_lag_entries must not be negative")
+			add("max_lag_entries", "must not be negative")
+		}
+		for _, f := range []struct{ key, v string }{{"provider", w.Provider}, {"event", w.Event}} {
+			if msg := idProblem(f.v); f.v != "" && msg != "" {
+				add(f.key, "%s", msg)
+			}
 		}
 	}
-	if len(errs) > 0 {
-		return errs
+	reported := map[string]bool{}
+	for _, e := range errs {
+		reported[e.key] = true
 	}
 	// The package's own checks (names, folders, formats, URLs, filters,
-	// duplicates), each already naming the entry and the key.
+	// duplicates), each naming the entry and, in its words, the key; what
+	// the checks above said already is left out.
 	exports, webhooks := c.outboundTargets()
+	for i := range webhooks {
+		if len(webhooks[i].Secret) < 16 { // reported above, or its file was not read
+			webhooks[i].Secret = []byte("0123456789abcdef")
+		}
+	}
 	if _, err := outbound.New(outbound.Options{Journal: noJournal{}, Tickets: noJournal{}, Appliance: "check", StateDir: "check"},
 		exports, webhooks); err != nil {
 		for _, line := range strings.Split(strings.TrimPrefix(err.Error(), "outbound: "), "\n") {
-			errs = append(errs, c.nameEntry(line))
+			if i := outboundIssue(line); !reported[i.key] {
+				errs = append(errs, i)
+			}
 		}
 	}
 	return errs
 }
 
-// nameEntry adds the entry's name to a message "exports[i]: ..." of the
-// outbound package, and names its keys as the file does.
-func (c *Config) nameEntry(msg string) string {
-	msg = strings.Replace(msg, ": prefix ", ": file_prefix ", 1)
-	var i int
-	if _, err := fmt.Sscanf(msg, "exports[%d]:", &i); err == nil && i >= 0 && i < len(c.Exports) {
-		return strings.Replace(msg, "]:", "] ("+c.Exports[i].Name+"):", 1)
+// outboundName says what is wrong with the name of an export or webhook
+// (it names files and metrics): "" when nothing is.
+func outboundName(name string) string {
+	switch {
+	case name == "":
+		return "is missing; use 1 to 64 letters, digits, '_' and '-'"
+	case len(name) > 64:
+		return "is longer than 64 characters"
 	}
-	if _, err := fmt.Sscanf(msg, "webhooks[%d]:", &i); err == nil && i >= 0 && i < len(c.Webhooks) {
-		return strings.Replace(msg, "]:", "] ("+c.Webhooks[i].Name+"):", 1)
+	for _, c := range []byte(name) {
+		if !isBareByte(c) {
+			return fmt.Sprintf("%q holds %q; use 1 to 64 letters, digits, '_' and '-'", name, c)
+		}
 	}
-	return msg
+	return ""
+}
+
+// outboundIssue places a message "exports[i]: ..." of the outbound
+// package at its key, naming the keys as the file does.
+func outboundIssue(msg string) issue {
+	head, rest, ok := strings.Cut(msg, ": ")
+	if !ok {
+		return issue{msg: msg}
+	}
+	rest = strings.Replace(rest, "prefix ", "file_prefix ", 1)
+	key := guessKey(rest, "name:name ", "file_prefix:file_prefix", "dir:dir ", "format:format", "url:url", "batch_size:batch_size",
+		"backoff_max:backoff_max", "provider:provider", "event:event", "name:used twice")
+	if key != "" && strings.HasPrefix(rest, key+" ") {
+		rest = strings.TrimPrefix(rest, key+" ")
+	}
+	if key == "" {
+		return issue{key: head, msg: rest}
+	}
+	return issue{key: head + "." + key, msg: rest}
 }
 
 // outboundTargets maps the configuration to the package's; zero values

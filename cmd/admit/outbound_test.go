@@ -118,17 +118,17 @@ timeout = "5s"
 	}
 
 	for _, c := range []struct{ extra, want string }{
-		{"[[exports]]\nname = \"x\"\n", "exports[0] (x): dir is empty"},
-		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\ninterval = \"500ms\"\n", "exports[0] (x): interval must be at least 1s"},
-		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\nformat = \"xlsx\"\n", "exports[0] (x): format must be secutix, csv or jsonl"},
-		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\nfile_prefix = \"a/b\"\n", "exports[0] (x): file_prefix \"a/b\""},
-		{"[[exports]]\nname = \"a b\"\ndir = \"/o\"\n", "exports[0] (a b): name \"a b\""},
-		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\nprovider = \"a b\"\n", "exports[0] (x): provider id"},
-		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\n[[exports]]\nname = \"x\"\ndir = \"/p\"\n", "exports[1] (x): name \"x\" is used twice"},
-		{"[[webhooks]]\nname = \"w\"\nurl = \"https://x\"\n", "webhooks[0] (w): secret_file is required"},
-		{"[[webhooks]]\nname = \"w\"\nurl = \"ftp://x\"\nsecret_file = \"hook.secret\"\n", "webhooks[0] (w): url must be"},
-		{"[[webhooks]]\nname = \"w\"\nurl = \"https://x\"\nsecret_file = \"hook.secret\"\ntimeout = \"10m\"\n", "webhooks[0] (w): timeout must be between"},
-		{"[[webhooks]]\nname = \"w\"\nurl = \"https://x\"\nsecret_file = \"hook.secret\"\nbatch_size = 5000\n", "webhooks[0] (w): batch_size must be at most 1000"},
+		{"[[exports]]\nname = \"x\"\n", "exports[0].dir: is missing"},
+		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\ninterval = \"500ms\"\n", "exports[0].interval: 500ms is too short; use at least 1s"},
+		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\nformat = \"xlsx\"\n", `exports[0].format: "xlsx" is not an export format; use secutix, csv or jsonl`},
+		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\nfile_prefix = \"a/b\"\n", `exports[0].file_prefix: "a/b" holds '/'`},
+		{"[[exports]]\nname = \"a b\"\ndir = \"/o\"\n", `exports[0].name: "a b" holds ' '`},
+		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\nprovider = \"a b\"\n", `exports[0].provider: "a b" holds ' '`},
+		{"[[exports]]\nname = \"x\"\ndir = \"/o\"\n[[exports]]\nname = \"x\"\ndir = \"/p\"\n", `exports[1].name: "x" is used twice`},
+		{"[[webhooks]]\nname = \"w\"\nurl = \"https://x\"\n", "webhooks[0].secret_file: is missing"},
+		{"[[webhooks]]\nname = \"w\"\nurl = \"ftp://x\"\nsecret_file = \"hook.secret\"\n", "webhooks[0].url: is not an http:// or https:// URL with a host"},
+		{"[[webhooks]]\nname = \"w\"\nurl = \"https://x\"\nsecret_file = \"hook.secret\"\ntimeout = \"10m\"\n", "webhooks[0].timeout: 10m0s is out of range"},
+		{"[[webhooks]]\nname = \"w\"\nurl = \"https://x\"\nsecret_file = \"hook.secret\"\nbatch_size = 5000\n", "webhooks[0].batch_size: 5000 is too large; use 1 to 1000"},
 	} {
 		_, err := outboundConfig(t, c.extra)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -140,7 +140,7 @@ timeout = "5s"
 		t.Errorf("a missing secret file: %v", err)
 	}
 	if _, err := outboundConfig(t, "[[exports]]\nname = \"x\"\ndir = \"/o\"\nintervall = \"1m\"\n"); err == nil ||
-		!strings.Contains(err.Error(), `unknown key "exports.intervall"`) {
+		!strings.Contains(err.Error(), "exports[0].intervall: unknown key; did you mean interval?") {
 		t.Errorf("a misspelt key: %v", err)
 	}
 }

@@ -63,7 +63,7 @@ func TestReadConfigFileIsBounded(t *testing.T) {
 		{dir, "is not a regular file but a directory"},
 		{"/dev/zero", "is not a regular file but a character device"},
 		{big, "is over 4 MiB"},
-		{withSecret, `token "ops": secret_file: ` + secretFIFO + " is not a regular file"},
+		{withSecret, "tokens[0].secret_file: " + secretFIFO + " is not a regular file"},
 		{withBigSecret, "is over 64 KiB"},
 	}
 	for _, tt := range tests {

@@ -44,7 +44,8 @@ func TestToolsAgainstTheDaemon(t *testing.T) {
 		{"", []string{"import", "-provider", "secutix-main", file}, 0, "secutix.csv: imported"},
 		{"", []string{"import", "-provider", "secutix-main", file}, 0, "40 unchanged"},
 		{"GOOD-1\nBAD\x01\n", []string{"import", "-provider", "secutix-main", "-event", "MATCH-2026-12-05", "-format", "lines", "-"}, 3, "line 2: control_character"},
-		{"", []string{"import", "-provider", "nobody", file}, 3, "REJECTED"},
+		{"", []string{"import", "-provider", "nobody", file}, 1, `no provider "nobody"; create it first with PUT /v1/providers/nobody, or import with create_provider=true (admit import -create-provider)`},
+		{"", []string{"import", "-provider", "nobody", "-create-provider", file}, 3, "REJECTED"}, // another provider's barcodes
 		{"", []string{"scan", "-lane", "north-1", "9836900602677354"}, 0, "ADMIT ok event=MATCH-2026-12-05 secutix-main/ADU (Adult)"},
 		{"", []string{"scan", "-lane", "north-1", "9836900602677354"}, 3, "DENY  already_used"},
 		{"", []string{"scan", "-lane", "south-1", "6848745268596938"}, 3, "not_yet_valid"},
