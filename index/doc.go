@@ -129,7 +129,10 @@
 // checksum and the generation it reflects) and tmp/ (import spill files and
 // SSTables, emptied at Open). The records' encodings are frozen:
 // testdata/format and testdata/stores keep every version written, and a
-// change that cannot read them fails the tests (format_test.go).
+// change that cannot read them fails the tests (format_test.go). The store
+// records its format (StoreFormat, formatversion.go): Open upgrades an older
+// store and refuses a newer one untouched. Backup copies a running store
+// (backup.go) and Restore brings a copy back into an empty data directory.
 //
 // # Where things are
 //
