@@ -84,6 +84,8 @@ type Index struct {
 	storeID [storeIDLen]byte // this store's, written once when it is created (bloom.go)
 	format  uint64           // the store's format (formatversion.go)
 
+	backupMu sync.Mutex // one backup at a time (backup.go)
+
 	faults     atomic.Uint64
 	recoveries atomic.Uint64
 	diskFull   atomic.Bool                // the fault being recovered is a full disk
