@@ -56,6 +56,7 @@ var routeTable = []struct {
 	{"POST", "/v1/emergency/release", accessAdmin, (*Server).emergencyRelease},
 	{"POST", "/v1/emergency/clear", accessAdmin, (*Server).emergencyClear},
 	{"GET", "/v1/exports", accessRead, (*Server).exportsList},
+	{"POST", "/v1/backup", accessAdmin, (*Server).backup},
 
 	{"GET", "/v1/providers", accessRead, (*Server).providers},
 	{"PUT", "/v1/providers/{id}", accessAdmin, (*Server).putProvider},

@@ -96,6 +96,8 @@ type Config struct {
 	// TimeZone is the venue's IANA time zone ("Europe/Zurich"), which the
 	// pages show times in (GET /v1/session); "" leaves it to each browser.
 	TimeZone string
+	// Backup makes POST /v1/backup's backups (backup.go). Nil: 503.
+	Backup BackupFunc
 }
 
 // Server is the HTTP API: a fasthttp server with the routes of

@@ -124,6 +124,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Pages:          pages,
 		Devices:        devices,
 		TimeZone:       d.cfg.Timezone,
+		Backup:         d.backup, // backup.go
 	})
 	if err != nil {
 		return err
