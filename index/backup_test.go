@@ -107,7 +107,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer back.Close()
-	if strings.Contains(logs.String(), "rebuilding bloom filter") {
+	if strings.Contains(logs.String(), "bloom filter rebuilt") {
 		t.Errorf("the restored store rebuilt its filter instead of loading the backup's snapshot:\n%s", logs.String())
 	}
 	if back.StoreID() != ix.StoreID() || back.Format() != StoreFormat {
