@@ -77,6 +77,7 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 		{"tls half", token + "[http]\ntls_cert = \"c.pem\"\n", "go together"},
 		{"timezone", token + "timezone = \"Mars/Olympus\"\n", "timezone"},
 		{"log level", token + "[log]\nlevel = \"loud\"\n", "log.level"},
+		{"log barcodes", token + "[log]\nbarcodes = \"last-4\"\n", "log.barcodes must be last4, full or none"},
 		{"memtable size", token + "[store]\nmemtable_size = \"64KiB\"\n", "store.memtable_size"},
 		{"cache below memtables", token + "[store]\ncache_size = \"64MiB\"\nmemtable_size = \"32MiB\"\n", "store.cache_size"},
 		{"journal backlog", token + "[store]\njournal_backlog = 10\n", "store.journal_backlog"},

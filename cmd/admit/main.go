@@ -222,7 +222,7 @@ func newLogger(c LogConfig, w io.Writer) zerolog.Logger {
 		}
 	}
 	if human {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
