@@ -141,7 +141,9 @@ func copyFile(fs vfs.FS, src, dst string) (BackupFile, error) {
 		return BackupFile{}, err
 	}
 	hw := &hashingWriter{h: sha256.New()}
-	_, err = io.CopyBuffer(io.MultiWriter(out, hw), in, make([]byte, 256<<10))
+	// The hash first: a file system may scribble over what it was given
+	// once written (Pebble's in-memory one does, under invariants).
+	_, err = io.CopyBuffer(io.MultiWriter(hw, out), in, make([]byte, 256<<10))
 	if err == nil {
 		err = out.Sync()
 	}
