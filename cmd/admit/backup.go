@@ -221,10 +221,11 @@ func byteSize(n int64) string {
 
 // storeToolOptions are the store's options for the tools that open a
 // stopped appliance's store: no warm-up (the daemon does it at its start),
-// warnings only, on stderr.
+// no guest waiting on a commit (a slow disk is waited for), warnings only,
+// on stderr.
 func storeToolOptions(stderr io.Writer) *index.Options {
-	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
-	return &index.Options{Logger: log, DisableWALWarmup: true, DisableCacheWarmup: true}
+	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: "15:04:05.000"}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	return &index.Options{Logger: log, DisableWALWarmup: true, DisableCacheWarmup: true, CommitTimeout: time.Minute}
 }
 
 // offlineBackup backs up the store of a stopped appliance.

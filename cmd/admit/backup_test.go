@@ -33,6 +33,7 @@ func runAdmit(t *testing.T, env map[string]string, args ...string) (string, int)
 func TestBackupUnderLoadRestores(t *testing.T) {
 	now := time.Now()
 	c := testConfig(t, "")
+	c.Store.CommitTimeout = Duration(time.Minute) // a loaded machine's fsync is no fault here
 	c.Providers = []ProviderConfig{{ID: "box-office"}}
 	c.Events = []EventConfig{{ID: "MATCH-2026-12-05", OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(6 * time.Hour)}}
 	_, base := startDaemon(t, c)
@@ -193,6 +194,7 @@ func TestBackupUnderLoadRestores(t *testing.T) {
 func TestBackupOffline(t *testing.T) {
 	now := time.Now()
 	c := testConfig(t, "")
+	c.Store.CommitTimeout = Duration(time.Minute) // a loaded machine's fsync is no fault here
 	c.Providers = []ProviderConfig{{ID: "box-office"}}
 	c.Events = []EventConfig{{ID: "MATCH-2026-12-05", OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(6 * time.Hour)}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

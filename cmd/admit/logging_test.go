@@ -44,6 +44,7 @@ func (l *logBuffer) Bytes() []byte {
 func TestDaemonLogLines(t *testing.T) {
 	now := time.Now()
 	c := testConfig(t, "")
+	c.Store.CommitTimeout = Duration(time.Minute) // a loaded machine's fsync is no fault here
 	c.Providers = []ProviderConfig{{ID: "box-office"}}
 	c.Events = []EventConfig{{ID: "MATCH-2026-12-05", OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(6 * time.Hour)}}
 	var logs logBuffer
