@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -41,4 +42,29 @@ func TestBarcodeLog(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _ = BarcodeLast4.Append(buf[:0], "9836900602677354") }); n != 0 {
 		t.Errorf("Append allocates %v times", n)
 	}
+}
+
+// FuzzBarcodeLog: whatever a scanner sends, a shortened barcode is the
+// ellipsis and at most four characters of its end, valid UTF-8 when the
+// barcode is, and never the whole of a barcode of two characters or more.
+func FuzzBarcodeLog(f *testing.F) {
+	for _, s := range []string{"9836900602677354", "", "A", "ÄÖÜ-ÉÈÊË", "01\x1d2345", "\xff\xfe\xfd\xfc\xfb", "ab\xffcd"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b string) {
+		if BarcodeFull.Redact(b) != b || BarcodeNone.Redact(b) != "" {
+			t.Fatalf("full or none of %q", b)
+		}
+		got := BarcodeLast4.Redact(b)
+		tail, ok := strings.CutPrefix(got, "…")
+		if !ok || !strings.HasSuffix(b, tail) || utf8.RuneCountInString(tail) > 4 {
+			t.Fatalf("last4 of %q: %q", b, got)
+		}
+		if utf8.ValidString(b) && !utf8.ValidString(got) {
+			t.Fatalf("last4 of %q is not UTF-8: %q", b, got)
+		}
+		if utf8.RuneCountInString(b) >= 2 && tail == b {
+			t.Fatalf("last4 of %q shows it whole", b)
+		}
+	})
 }

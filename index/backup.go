@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/admitgate/admit/gate"
@@ -301,8 +302,15 @@ func (ix *Index) finishBackup(ctx context.Context, dir string, snap storeSnapsho
 	return m, nil
 }
 
-// replaceWithCopy replaces a hard-linked file with a copy of its own.
+// replaceWithCopy replaces a hard-linked file with a copy of its own (a
+// file the checkpoint had to copy, onto another file system, is only
+// hashed).
 func replaceWithCopy(fs vfs.FS, name string) (BackupFile, error) {
+	if st, err := fs.Stat(name); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink == 1 {
+			return hashFile(fs, name)
+		}
+	}
 	tmp := name + ".copy"
 	bf, err := copyFile(fs, name, tmp)
 	if err != nil {

@@ -87,7 +87,8 @@ func ReadManifest(fs vfs.FS, dir string) (*Manifest, error) {
 	}
 	seen := map[string]bool{}
 	for _, bf := range m.Files {
-		if !cleanRelative(bf.Path) || bf.Path == ManifestFile || seen[bf.Path] || len(bf.SHA256) != 2*sha256.Size || bf.Size < 0 {
+		if _, herr := hex.DecodeString(bf.SHA256); herr != nil || len(bf.SHA256) != 2*sha256.Size ||
+			!cleanRelative(bf.Path) || bf.Path == ManifestFile || seen[bf.Path] || bf.Size < 0 {
 			return nil, gate.Errorf(gate.EINVALID, "%s: the manifest lists a bad file %q", dir, bf.Path)
 		}
 		seen[bf.Path] = true

@@ -436,3 +436,37 @@ func TestRestoreRefusals(t *testing.T) {
 		})
 	}
 }
+
+// FuzzReadManifest: a manifest read from a backup, whatever it holds, is
+// refused with an error or names only clean paths inside the backup, each
+// once, with a whole SHA-256.
+func FuzzReadManifest(f *testing.F) {
+	f.Add([]byte(`{"manifest_version":1,"admit_version":"v1","store_id":"ab","store_format":3,"last_seq":9,"tickets":2,` +
+		`"created_at":"2026-12-07T20:55:39.523Z","files":[{"path":"db/MANIFEST-000001","size":39,` +
+		`"sha256":"c1b4b7f18a5673e8305fe658bdea66ce926344c49655c6a0146820e9447d36b4"},{"path":"devices.json","size":2,` +
+		`"sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}]}`))
+	f.Add([]byte(`{"manifest_version":1,"files":[{"path":"../x","size":1,"sha256":""}]}`))
+	f.Add([]byte(`{"manifest_version":2}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fs := vfs.NewMem()
+		if err := fs.MkdirAll("b", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, fs, "b/"+ManifestFile, data)
+		m, err := ReadManifest(fs, "b")
+		if err != nil {
+			if gate.ErrorCode(err) != gate.EINVALID {
+				t.Fatalf("a bad manifest is not EINVALID: %v", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, bf := range m.Files {
+			if !cleanRelative(bf.Path) || strings.HasPrefix(bf.Path, "..") || filepath.IsAbs(bf.Path) || seen[bf.Path] || len(bf.SHA256) != 64 {
+				t.Fatalf("accepted %+v", bf)
+			}
+			seen[bf.Path] = true
+		}
+	})
+}

@@ -148,5 +148,8 @@
 // Pebble's side: pebble.go (its options and logger), commit.go (bounded
 // commits), fault.go (write faults and recovery), corrupt.go (on-disk
 // corruption), wal.go and walsync.go (the WAL), compaction.go and
-// background.go, warm.go. Figures: stats.go, health.go.
+// background.go, warm.go. Figures: stats.go, health.go. The decision's log
+// line: decisionlog.go. Backups and restores: backup.go,
+// backup_manifest.go, backup_restore.go; the store's format:
+// formatversion.go.
 package index
