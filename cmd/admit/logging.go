@@ -32,3 +32,13 @@ func (c *Config) logBarcodes() gate.BarcodeLog {
 	m, _ := gate.ParseBarcodeLog(c.Log.Barcodes)
 	return m
 }
+
+// withoutDecisions drops the decision lines (admit bench -v: a line per
+// scan of a benchmark buries the rest).
+type withoutDecisions struct{}
+
+func (withoutDecisions) Run(e *zerolog.Event, _ zerolog.Level, msg string) {
+	if msg == "decision" {
+		e.Discard()
+	}
+}

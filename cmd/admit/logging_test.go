@@ -178,3 +178,13 @@ func TestLogDurationKeysCarryUnits(t *testing.T) {
 		t.Fatal("no duration logged anywhere: the pattern is wrong")
 	}
 }
+
+func TestBenchLogWithoutDecisions(t *testing.T) {
+	var buf bytes.Buffer
+	log := newLogger(LogConfig{Level: "info", Format: "json"}, &buf).Hook(withoutDecisions{})
+	log.Info().Str("reason", "ok").Msg("decision")
+	log.Info().Msg("index opened")
+	if out := buf.String(); strings.Contains(out, "decision") || !strings.Contains(out, "index opened") {
+		t.Errorf("the bench's log: %q", out)
+	}
+}
