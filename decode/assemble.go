@@ -351,7 +351,7 @@ func (a *assembler) checkDigits(id AIM, sym Symbology, data []byte) string {
 func (a *assembler) push(r gate.Read) {
 	if a.qLen == len(a.queue) {
 		dropped := a.queue[a.qHead]
-		a.log.Error().Str("barcode", dropped.Text).Msg("decoder queue full: Expire is not being called at Deadline; oldest read dropped")
+		a.log.Error().Str("barcode", gate.BarcodeLast4.Redact(dropped.Text)).Msg("decoder queue full: Expire is not being called at Deadline; oldest read dropped")
 		a.queue[a.qHead] = gate.Read{}
 		a.qHead = (a.qHead + 1) % len(a.queue)
 		a.qLen--

@@ -101,7 +101,7 @@ func (p *Pump) Send(ctx context.Context, out chan<- gate.Read, r gate.Read) erro
 	case out <- r:
 		return nil
 	case <-ctx.Done():
-		p.Log.Warn().Str("barcode", r.Text).Msg("read not delivered: stopping")
+		p.Log.Warn().Str("barcode", gate.BarcodeLast4.Redact(r.Text)).Msg("read not delivered: stopping")
 		return fmt.Errorf("%w: %w", errStopped, ctx.Err())
 	}
 }

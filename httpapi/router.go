@@ -32,6 +32,11 @@ type route struct {
 	access  access
 	handle  handlerFunc
 	metrics *routeMetrics
+	// hasBarcode says the path has a {barcode} parameter, the barcodeAt-th:
+	// its requests' lines show the barcode as the log shows barcodes,
+	// never the raw path (logging.go).
+	hasBarcode bool
+	barcodeAt  int
 }
 
 // routeTable is every route the API serves. api/openapi.yaml documents each
@@ -56,6 +61,7 @@ var routeTable = []struct {
 	{"POST", "/v1/emergency/release", accessAdmin, (*Server).emergencyRelease},
 	{"POST", "/v1/emergency/clear", accessAdmin, (*Server).emergencyClear},
 	{"GET", "/v1/exports", accessRead, (*Server).exportsList},
+	{"POST", "/v1/backup", accessAdmin, (*Server).backup},
 
 	{"GET", "/v1/providers", accessRead, (*Server).providers},
 	{"PUT", "/v1/providers/{id}", accessAdmin, (*Server).putProvider},
@@ -106,6 +112,11 @@ func newRouter(m *Metrics) *router {
 		r := &route{method: e.method, pattern: e.pattern, name: e.method + " " + e.pattern,
 			segs: strings.Split(strings.TrimPrefix(e.pattern, "/"), "/"), access: e.access, handle: e.handle}
 		r.metrics = m.route(r.name)
+		for i, p := range slices.DeleteFunc(slices.Clone(r.segs), func(s string) bool { return !isParam(s) }) {
+			if p == "{barcode}" {
+				r.hasBarcode, r.barcodeAt = true, i
+			}
+		}
 		if strings.Contains(e.pattern, "{") {
 			rt.params = append(rt.params, r)
 		} else {

@@ -96,6 +96,12 @@ type Config struct {
 	// TimeZone is the venue's IANA time zone ("Europe/Zurich"), which the
 	// pages show times in (GET /v1/session); "" leaves it to each browser.
 	TimeZone string
+	// Backup makes POST /v1/backup's backups (backup.go). Nil: 503.
+	Backup BackupFunc
+	// LogBarcodes says how log lines show barcodes (request lines of the
+	// /v1/tickets/{barcode} routes, the audit of ticket changes). Default
+	// (zero): the last four characters.
+	LogBarcodes gate.BarcodeLog
 }
 
 // Server is the HTTP API: a fasthttp server with the routes of
@@ -373,7 +379,7 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, c *call, start time.Time) {
 	} else {
 		s.router.unmatched.observe(status, elapsed.Seconds())
 	}
-	ev := s.log.Info()
+	ev := s.log.WithLevel(requestLevel(ctx.Method(), status))
 	if !ev.Enabled() {
 		return
 	}
@@ -381,8 +387,8 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, c *call, start time.Time) {
 	if c.route != nil {
 		route = c.route.name
 	}
-	ev = ev.Bytes("method", ctx.Method()).Str("route", route).Bytes("path", ctx.URI().PathOriginal()).
-		Int("status", status).Dur("latency", elapsed).Str("remote", ctx.RemoteIP().String())
+	ev = ev.Bytes("method", ctx.Method()).Str("route", route)
+	ev = s.logPath(ev, ctx, c).Int("status", status).Dur("took_ms", elapsed).Str("remote", ctx.RemoteIP().String())
 	if c.token != nil {
 		ev = ev.Str("token", c.token.Name)
 	}

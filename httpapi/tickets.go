@@ -58,7 +58,7 @@ func (s *Server) ticketChange(ctx *fasthttp.RequestCtx, c *call, action string,
 	if err != nil {
 		return err
 	}
-	s.audit(c, action).Str("barcode", b).Str("state", t.State.String()).Msg("ticket changed")
+	s.audit(c, action).Str("barcode", s.barcode(b)).Str("state", t.State.String()).Msg("ticket changed")
 	return writeJSON(ctx, fasthttp.StatusOK, t)
 }
 
@@ -100,7 +100,7 @@ func (s *Server) reissue(ctx *fasthttp.RequestCtx, c *call) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, "reissue").Str("barcode", old).Str("new_barcode", req.Barcode).Msg("ticket reissued")
+	s.audit(c, "reissue").Str("barcode", s.barcode(old)).Str("new_barcode", s.barcode(req.Barcode)).Msg("ticket reissued")
 	return writeJSON(ctx, fasthttp.StatusOK, t)
 }
 
@@ -127,7 +127,7 @@ func (s *Server) ticketEvents(ctx *fasthttp.RequestCtx, c *call) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, "update_events").Str("barcode", b).Strs("add", req.Add).Strs("remove", req.Remove).Msg("ticket events changed")
+	s.audit(c, "update_events").Str("barcode", s.barcode(b)).Strs("add", req.Add).Strs("remove", req.Remove).Msg("ticket events changed")
 	return writeJSON(ctx, fasthttp.StatusOK, t)
 }
 
@@ -140,6 +140,6 @@ func (s *Server) annul(ctx *fasthttp.RequestCtx, c *call) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, "annul").Uint64("seq", seq).Uint64("annulment", e.Seq).Str("barcode", e.Decision.Barcode).Msg("admission annulled")
+	s.audit(c, "annul").Uint64("seq", seq).Uint64("annulment", e.Seq).Str("barcode", s.barcode(e.Decision.Barcode)).Msg("admission annulled")
 	return writeJSON(ctx, fasthttp.StatusOK, e)
 }

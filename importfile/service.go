@@ -60,5 +60,5 @@ func (s *Service) log(req gate.ImportRequest, src *Source, res gate.ImportResult
 	ev.Str("provider", req.Provider).Str("source", req.Source).Str("by", req.By).
 		Str("format", string(src.Format())).Bool("dry_run", req.DryRun).Bool("applied", res.Applied).
 		Uint64("id", res.ID).Int("lines", res.Lines).Int("added", res.Added).Int("updated", res.Updated).
-		Int("unchanged", res.Unchanged).Int("rejected", res.Rejected).Dur("took", took).Msg("import")
+		Int("unchanged", res.Unchanged).Int("rejected", res.Rejected).Dur("took_ms", took).Msg("import")
 }

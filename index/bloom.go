@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
 	"time"
 	"unsafe"
 
 	"github.com/bits-and-blooms/bloom/v3"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/rs/zerolog"
 )
 
 // The bloom filter answers "never seen" for unknown barcodes without touching
@@ -77,16 +79,27 @@ func (ix *Index) openFilter() error {
 	f, err := ix.loadFilter()
 	if err == nil {
 		ix.filter.Store(f)
-		ix.log.Debug().Dur("took", time.Since(start)).Uint64("capacity", f.capacity).Msg("bloom filter loaded")
+		ix.log.Debug().Dur("took_ms", time.Since(start)).Uint64("capacity", f.capacity).Msg("bloom filter loaded")
 		return nil
 	}
-	ix.log.Info().Err(err).Msg("rebuilding bloom filter")
+	// A new store has no snapshot, and one that was not closed (a crash, a
+	// kill) has an old one: both are expected, neither is an error.
+	lvl := zerolog.InfoLevel
+	switch {
+	case errors.Is(err, os.ErrNotExist) && ix.tickets.Load() == 0:
+		lvl = zerolog.DebugLevel
+		ix.log.Debug().Msg("no bloom snapshot: a new store")
+	case errors.Is(err, os.ErrNotExist):
+		ix.log.Info().Msg("no bloom snapshot: rebuilding the bloom filter from the tickets")
+	default:
+		ix.log.Info().Str("why", err.Error()).Msg("rebuilding the bloom filter from the tickets")
+	}
 	f, err = ix.rebuildFilter(ix.capacityFor(uint64(ix.tickets.Load())), nil, nil)
 	if err != nil {
 		return fmt.Errorf("index: rebuild bloom filter: %w", err)
 	}
 	ix.filter.Store(f)
-	ix.log.Info().Dur("took", time.Since(start)).Uint64("capacity", f.capacity).Msg("bloom filter rebuilt")
+	ix.log.WithLevel(lvl).Dur("took_ms", time.Since(start)).Uint64("capacity", f.capacity).Msg("bloom filter rebuilt")
 	return nil
 }
 

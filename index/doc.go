@@ -129,7 +129,10 @@
 // checksum and the generation it reflects) and tmp/ (import spill files and
 // SSTables, emptied at Open). The records' encodings are frozen:
 // testdata/format and testdata/stores keep every version written, and a
-// change that cannot read them fails the tests (format_test.go).
+// change that cannot read them fails the tests (format_test.go). The store
+// records its format (StoreFormat, formatversion.go): Open upgrades an older
+// store and refuses a newer one untouched. Backup copies a running store
+// (backup.go) and Restore brings a copy back into an empty data directory.
 //
 // # Where things are
 //
@@ -145,5 +148,8 @@
 // Pebble's side: pebble.go (its options and logger), commit.go (bounded
 // commits), fault.go (write faults and recovery), corrupt.go (on-disk
 // corruption), wal.go and walsync.go (the WAL), compaction.go and
-// background.go, warm.go. Figures: stats.go, health.go.
+// background.go, warm.go. Figures: stats.go, health.go. The decision's log
+// line: decisionlog.go. Backups and restores: backup.go,
+// backup_manifest.go, backup_restore.go; the store's format:
+// formatversion.go.
 package index

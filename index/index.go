@@ -82,6 +82,9 @@ type Index struct {
 	tickets    atomic.Int64
 
 	storeID [storeIDLen]byte // this store's, written once when it is created (bloom.go)
+	format  uint64           // the store's format (formatversion.go)
+
+	backupMu sync.Mutex // one backup at a time (backup.go)
 
 	faults     atomic.Uint64
 	recoveries atomic.Uint64
@@ -155,10 +158,21 @@ func Open(dir string, opts *Options) (*Index, error) {
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}
 	ix.db = db
+	if err := ix.checkFormat(); err != nil { // a newer admit's store is refused untouched
+		if isCorruption(err) {
+			return ix.openCorrupt(err), nil
+		}
+		ix.abandonOpen()
+		return nil, fmt.Errorf("index: open %s: %w", dir, err)
+	}
 	if err := ix.load(true); err != nil {
 		if isCorruption(err) || ix.corrupt.Load() != nil {
 			return ix.openCorrupt(err), nil
 		}
+		ix.abandonOpen()
+		return nil, fmt.Errorf("index: open %s: %w", dir, err)
+	}
+	if err := ix.recordFormat(); err != nil {
 		ix.abandonOpen()
 		return nil, fmt.Errorf("index: open %s: %w", dir, err)
 	}

@@ -124,7 +124,7 @@ func (ix *Index) warnFull() {
 		return
 	}
 	ix.log.Warn().Int("limit", ix.jw.limit).Uint64("waits", ix.jw.waits.Load()).
-		Dur("waited", time.Duration(ix.jw.waitNanos.Load())).Bool("faulted", ix.faulted.Load()).
+		Dur("waited_ms", time.Duration(ix.jw.waitNanos.Load())).Bool("faulted", ix.faulted.Load()).
 		Msg("journal backlog full: refusals wait for the journal writer")
 }
 

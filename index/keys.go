@@ -50,6 +50,7 @@ var (
 	metaJournalWM  = []byte("mjournalwm")   // every seq at or below is on disk (uint64)
 	metaStoreID    = []byte("mstoreid")     // the store's id: 16 random bytes written once, when it is created
 	metaCounters   = []byte("mcounters")    // report counters saved by Close
+	metaFormat     = []byte("mformat")      // the store's format (uint64; formatversion.go)
 )
 
 func ticketKey(barcode string) []byte {

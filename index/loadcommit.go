@@ -53,7 +53,7 @@ func (l *loader) commit() error {
 	l.res.Applied = true
 	ix.log.Info().Uint64("import", l.id).Str("provider", l.req.Provider).Int("lines", l.res.Lines).
 		Int("added", l.res.Added).Int("updated", l.res.Updated).Int("unchanged", l.res.Unchanged).
-		Int("rejected", l.res.Rejected).Durs("read_classify_commit_save", l.timings).Msg("import applied")
+		Int("rejected", l.res.Rejected).Durs("read_classify_commit_save_ms", l.timings).Msg("import applied")
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/admitgate/admit/gate"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
@@ -30,9 +31,13 @@ type Options struct {
 	// hostname (or "admit" when it cannot be read).
 	Appliance string
 
-	// Logger receives the index's log lines, with component=index. Default
-	// zerolog.Nop().
+	// Logger receives the index's log lines, with component=index, and a
+	// line per decision at info (decisionlog.go). Default zerolog.Nop().
 	Logger zerolog.Logger
+
+	// LogBarcodes says how log lines show barcodes. Default (zero):
+	// gate.BarcodeLast4, the last four characters.
+	LogBarcodes gate.BarcodeLog
 
 	// BloomFalsePositiveRate is the bloom filter's target false-positive
 	// rate. Default 0.001 (0.1%).

@@ -111,5 +111,5 @@ func (ix *Index) loadRedeemed() {
 		return
 	}
 	ix.redeemed.ready.Store(true)
-	ix.log.Debug().Int("tickets", n).Dur("took", time.Since(start)).Msg("redeemed tickets loaded")
+	ix.log.Debug().Int("tickets", n).Dur("took_ms", time.Since(start)).Msg("redeemed tickets loaded")
 }

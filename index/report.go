@@ -146,7 +146,7 @@ func (ix *Index) openCounters(first bool) error {
 		c.imports.Store(ix.ctrs().imports.Load())
 	}
 	ix.counters.Store(c)
-	ix.log.Info().Dur("took", time.Since(start)).Msg("report counters rebuilt")
+	ix.log.Info().Dur("took_ms", time.Since(start)).Msg("report counters rebuilt")
 	return nil
 }
 

@@ -17,13 +17,19 @@ import (
 // of its barcodes) admit exactly once: the ticket's lock stripe is held from
 // reading the ticket to the end of the commit.
 func (ix *Index) Scan(ctx context.Context, s gate.Scan) gate.Decision {
-	return ix.decide(ctx, s, true)
+	start := ix.decisionStart()
+	d := ix.decide(ctx, s, true)
+	ix.logDecision(&s, &d, start, true) // decisionlog.go
+	return d
 }
 
 // Check decides s as Scan would, without redeeming or journaling anything;
 // the decision's Seq is 0.
 func (ix *Index) Check(ctx context.Context, s gate.Scan) gate.Decision {
-	return ix.decide(ctx, s, false)
+	start := ix.decisionStart()
+	d := ix.decide(ctx, s, false)
+	ix.logDecision(&s, &d, start, false)
+	return d
 }
 
 func (ix *Index) decide(ctx context.Context, s gate.Scan, write bool) gate.Decision {
@@ -175,7 +181,7 @@ func (ix *Index) lookup(sc *scratch, barcode string, version uint64) (*ticketRec
 func (ix *Index) readTicket(sc *scratch, barcode string, version uint64) (*ticketRec, gate.Reason, string) {
 	r, ok, err := ix.getTicket(sc, barcode)
 	if err != nil {
-		ix.log.Error().Err(err).Str("barcode", barcode).Msg("scan: read ticket")
+		ix.log.Error().Err(err).Str("barcode", ix.logBarcode(barcode)).Msg("scan: read ticket")
 		return nil, gate.ReasonError, "storage read failed"
 	}
 	if !ok {
@@ -214,7 +220,7 @@ func (ix *Index) redeemLocked(c *scanCall, sc *scratch, st *stripe, rec *ticketR
 	if !cached {
 		var err error
 		if rs, err = ix.getRedemptions(sc, key); err != nil {
-			ix.log.Error().Err(err).Str("barcode", c.s.Barcode).Msg("scan: read redemptions")
+			ix.log.Error().Err(err).Str("barcode", ix.logBarcode(c.s.Barcode)).Msg("scan: read redemptions")
 			return ix.refuse(c, gate.ReasonError, "storage read failed", key, rec.T.Info())
 		}
 		st.remember(key, rs)
@@ -323,7 +329,7 @@ func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *tick
 func (ix *Index) failCommit(c *scanCall, st *stripe, se storedEntry, rs []gate.Redemption, written []byte, err error, events *gate.EventSet) gate.Decision {
 	s, d := c.s, se.Decision
 	st.forget(se.Key)
-	ix.log.Error().Err(err).Str("barcode", s.Barcode).Uint64("seq", se.Seq).Msg("scan: commit failed; refused with error")
+	ix.log.Error().Err(err).Str("barcode", ix.logBarcode(s.Barcode)).Uint64("seq", se.Seq).Msg("scan: commit failed; refused with error")
 	failed := s.Refusal(gate.ReasonError, "storage write failed")
 	failed.Seq = se.Seq
 	failed.Event = d.Event

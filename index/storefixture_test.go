@@ -22,7 +22,7 @@ import (
 // When the on-disk format changes, give storeFixture a new name and run
 // `go test ./index -run TestStoreFixtures -update`: the old fixtures stay,
 // and must still open.
-const storeFixture = "2026-12-entries" // redemptions keep entry times and the hub revision; journal entries offline and override
+const storeFixture = "2026-12-format" // the store records its format (mformat, formatversion.go)
 
 // TestStoreFixtures: every store an earlier admit wrote (testdata/stores)
 // opens, holds what it held (tickets, redemptions, journal, imports,

@@ -192,7 +192,7 @@ func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r
 		return gate.Ticket{}, fmt.Errorf("index: %s %q: %w", what, barcode, err)
 	}
 	ix.ctrs().changed(&before.T, rs, &rec.T, rs)
-	ix.log.Info().Str("barcode", barcode).Str("by", by).Str("change", what).Stringer("state", rec.T.State).Msg("ticket changed")
+	ix.log.Info().Str("barcode", ix.logBarcode(barcode)).Str("by", by).Str("change", what).Stringer("state", rec.T.State).Msg("ticket changed")
 	return rec.T, nil
 }
 
@@ -260,7 +260,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	ix.bloomGen = gen
 	ix.tickets.Add(1)
 	ix.ctrs().changed(&old.T, rs, &nu.T, rs)
-	ix.log.Info().Str("barcode", oldBarcode).Str("new_barcode", newBarcode).Str("by", by).Msg("ticket reissued")
+	ix.log.Info().Str("barcode", ix.logBarcode(oldBarcode)).Str("new_barcode", ix.logBarcode(newBarcode)).Str("by", by).Msg("ticket reissued")
 	return nu.T, nil
 }
 

@@ -51,7 +51,7 @@ func (ix *Index) warmCache() {
 			Msg("the block cache holds the records of only part of the tickets: give the store more cache (admit: [store] cache_size, about 150 bytes a ticket)")
 		return
 	}
-	ix.log.Debug().Int("tickets", n).Int64("bytes", bytes).Dur("took", time.Since(start)).Msg("block cache warmed with ticket records")
+	ix.log.Debug().Int("tickets", n).Int64("bytes", bytes).Dur("took_ms", time.Since(start)).Msg("block cache warmed with ticket records")
 }
 
 // warmBudget is how many bytes of ticket records the warm-up reads: the

@@ -181,7 +181,7 @@ func (t *tracker) observe(ctx context.Context) {
 	case over && !t.st.Lagging:
 		t.st.Lagging = true
 		t.log.Error().Uint64("lag_entries", t.st.LagEntries).Float64("lag_seconds", t.st.LagSeconds).
-			Uint64("max_lag_entries", t.maxLagEntries).Dur("max_lag", t.maxLag).Str("last_error", t.st.LastError).
+			Uint64("max_lag_entries", t.maxLagEntries).Dur("max_lag_ms", t.maxLag).Str("last_error", t.st.LastError).
 			Msg("deliveries are behind the journal past their bound; scans go on and the journal keeps every decision until they are delivered")
 	case !over && t.st.Lagging:
 		t.st.Lagging = false

@@ -50,7 +50,7 @@ func (l *Lane) unlock(a *admission) bool {
 	}
 	l.arm(l.cfg.UnlockTime, l.unlockElapsed)
 	l.sig.show(sceneAdmit)
-	l.log.Info().Uint64("seq", a.d.Seq).Str("barcode", a.d.Barcode).Msg("unlocked")
+	l.log.Info().Uint64("seq", a.d.Seq).Msg("unlocked") // the decision's line (index) shows the barcode
 	return true
 }
 
@@ -104,7 +104,7 @@ func (l *Lane) unlockElapsed() {
 func (l *Lane) passageTimedOut() {
 	a := l.cur
 	l.cur = nil
-	l.log.Info().Uint64("seq", a.d.Seq).Str("barcode", a.d.Barcode).Dur("timeout", l.cfg.PassageTimeout).
+	l.log.Info().Uint64("seq", a.d.Seq).Dur("timeout_ms", l.cfg.PassageTimeout).
 		Msg("nobody passed; annulling the admission")
 	l.annul(a.d.Seq, CauseTimeout, 1)
 	l.lateSeq = a.d.Seq
@@ -174,7 +174,7 @@ func (l *Lane) Passage(e Edge) {
 	}
 	l.m.passage(PassageAdmitted)
 	l.m.passed(e.At.Sub(a.unlockedAt))
-	l.log.Info().Uint64("seq", a.d.Seq).Dur("after", e.At.Sub(a.unlockedAt)).Msg("passed")
+	l.log.Info().Uint64("seq", a.d.Seq).Dur("after_ms", e.At.Sub(a.unlockedAt)).Msg("passed")
 	if !a.locked {
 		if err := l.parts.Lock.Set(false); err != nil {
 			l.relayFailed("lock", err)

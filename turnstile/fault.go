@@ -146,7 +146,7 @@ func (l *Lane) annul(seq uint64, cause string, attempt int) {
 		return
 	}
 	delay := l.cfg.RetestInterval << (attempt - 1)
-	l.log.Warn().Err(err).Uint64("seq", seq).Dur("retry_in", delay).Msg("annulment failed; retrying")
+	l.log.Warn().Err(err).Uint64("seq", seq).Dur("retry_in_ms", delay).Msg("annulment failed; retrying")
 	r := &annulRetry{cause: cause, attempt: attempt + 1}
 	r.timer = l.clock.AfterFunc(delay, func() {
 		l.mu.Lock()

@@ -310,7 +310,7 @@ func (l *Lane) Scan(ctx context.Context, s gate.Scan) gate.Decision {
 	last := d
 	l.last = &last
 	l.m.decision(d.Reason, time.Since(start))
-	l.log.Debug().Uint64("seq", d.Seq).Str("reason", d.Reason.String()).Str("barcode", d.Barcode).Msg("decision")
+	l.log.Debug().Uint64("seq", d.Seq).Str("reason", d.Reason.String()).Msg("lane decided")
 	l.publish()
 	return d
 }

@@ -173,7 +173,8 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	log := zerolog.Nop()
 	if verbose {
-		log = newLogger(LogConfig{Level: "info", Format: "console"}, m.Stderr)
+		// The stores' and servers' lines, without one per scan.
+		log = newLogger(LogConfig{Level: "info", Format: "console"}, m.Stderr).Hook(withoutDecisions{})
 	}
 	cfg.Logger = log
 	cfg.Serve = serveDaemon

@@ -83,13 +83,16 @@ type StoreConfig struct {
 func (c *Config) indexOptions(log zerolog.Logger) *index.Options {
 	return &index.Options{Appliance: c.Appliance, Logger: log, CacheSize: int64(c.Store.CacheSize),
 		MemTableSize: uint64(c.Store.MemtableSize), JournalBacklog: c.Store.JournalBacklog,
-		CommitTimeout: time.Duration(c.Store.CommitTimeout)}
+		CommitTimeout: time.Duration(c.Store.CommitTimeout), LogBarcodes: c.logBarcodes()}
 }
 
 // LogConfig is where and how admit logs.
 type LogConfig struct {
 	Level  string `toml:"level"`  // debug, info (default), warn, error
 	Format string `toml:"format"` // auto (default: human on a terminal, else JSON), json, console
+	// Barcodes is how log lines show a barcode: last4 (default), full or
+	// none (logging.go).
+	Barcodes string `toml:"barcodes"`
 }
 
 // TokenConfig is one bearer token.
@@ -143,7 +146,7 @@ func DefaultConfig() *Config {
 			MaxBodySize:   httpapi.DefaultMaxBodyBytes,
 			MaxImportSize: httpapi.DefaultMaxImportBytes,
 		},
-		Log: LogConfig{Level: "info", Format: "auto"},
+		Log: LogConfig{Level: "info", Format: "auto", Barcodes: "last4"},
 		Store: StoreConfig{CacheSize: index.DefaultCacheSize, MemtableSize: index.DefaultMemTableSize,
 			JournalBacklog: index.DefaultJournalBacklog, CommitTimeout: Duration(index.DefaultCommitTimeout)},
 	}

@@ -141,7 +141,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"serve", "-config", empty}, 1, "no [[tokens]]"},
 		// Every problem at once; references to events and providers wait
 		// for the store (TestConfigReferencesAgainstTheStore).
-		{[]string{"serve", "-config", "testdata/config/many-problems.toml"}, 1, "config: 15 problems:\n  testdata/config/many-problems.toml:3: data_dri: unknown key; did you mean data_dir?\n"},
+		{[]string{"serve", "-config", "testdata/config/many-problems.toml"}, 1, "config: 16 problems:\n  testdata/config/many-problems.toml:3: data_dri: unknown key; did you mean data_dir?\n"},
 		{[]string{"serve", "extra"}, 2, "no arguments"},
 		{[]string{"scan", "B"}, 2, "needs -lane"},
 		{[]string{"scan", "-lane", "a", "B"}, 2, "no token"},

@@ -360,6 +360,9 @@ func (k *checker) log() {
 	default:
 		k.errf("log.format", "%q is not a format; use auto, json or console", l.Format)
 	}
+	if _, err := gate.ParseBarcodeLog(l.Barcodes); err != nil {
+		k.errf("log.barcodes", "%q is not a way to log barcodes; use last4, full or none", l.Barcodes)
+	}
 }
 
 // tokens checks each token as httpapi.NewAuth will, naming the key; what

@@ -124,6 +124,8 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Pages:          pages,
 		Devices:        devices,
 		TimeZone:       d.cfg.Timezone,
+		Backup:         d.backup, // backup.go
+		LogBarcodes:    d.cfg.logBarcodes(),
 	})
 	if err != nil {
 		return err
@@ -159,7 +161,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	d.importer = importfile.NewService(ix, d.Logger, &importfile.Options{Location: d.cfg.location()})
 	st := ix.Stats()
 	log.Info().Str("dir", d.cfg.DataDir).Int64("tickets", st.Tickets).Int("events", st.Events).
-		Dur("took", time.Since(start)).Msg("ticket store open")
+		Dur("took_ms", time.Since(start)).Msg("ticket store open")
 	if err := d.applyCatalog(ctx, d.cfg); err != nil {
 		return err
 	}

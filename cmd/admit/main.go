@@ -90,6 +90,10 @@ Usage:
   admit check-config FILE     check a configuration file (an appliance's or a hub's)
   admit hub -config FILE      run one node of a venue's hub; admit hub init creates its buckets
   admit devices [-json]       list attached scanners and relay boards, with config snippets
+  admit backup DIR            copy the running appliance's store into DIR (-data-dir D: a
+                              stopped one's)
+  admit restore BACKUP -data-dir D
+                              bring a backup back into a stopped appliance's empty data directory
   admit version               print the version
   admit bench [flags]         benchmark this box; -gate holds the budgets
   admit codes COMMAND         make and read signed and rotating codes (keygen, sign,
@@ -119,6 +123,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.hubCmd(ctx, rest)
 	case "devices":
 		return m.devices(ctx, rest)
+	case "backup":
+		return m.backupCmd(ctx, rest)
+	case "restore":
+		return m.restoreCmd(ctx, rest)
 	case "bench":
 		return m.bench(ctx, rest)
 	case "codes":
@@ -214,7 +222,7 @@ func newLogger(c LogConfig, w io.Writer) zerolog.Logger {
 		}
 	}
 	if human {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }

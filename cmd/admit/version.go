@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/admitgate/admit/index"
 )
 
 // Set at build time (the Makefile):
@@ -33,13 +35,17 @@ type BuildInfo struct {
 	GoVersion string `json:"go"`
 	Pebble    string `json:"pebble"`
 	Platform  string `json:"platform"`
+	// StoreFormat is the store format this admit writes and the newest it
+	// reads (index.StoreFormat): an older store is upgraded at its first
+	// start, a newer one refused.
+	StoreFormat int `json:"store_format"`
 }
 
 // buildInfo reads the version from the link flags, and the rest from the
 // binary's own build information.
 func buildInfo() BuildInfo {
 	b := BuildInfo{Version: version, Commit: commit, Date: date, GoVersion: runtime.Version(),
-		Platform: runtime.GOOS + "/" + runtime.GOARCH, Pebble: "unknown"}
+		Platform: runtime.GOOS + "/" + runtime.GOARCH, Pebble: "unknown", StoreFormat: index.StoreFormat}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return b
@@ -93,7 +99,8 @@ func (m *Main) versionCmd(args []string) error {
 		return e.Encode(b)
 	}
 	fmt.Fprintf(m.Stdout, "admit %s\n", b.Version)
-	rows := [][2]string{{"commit", b.Commit}, {"date", b.Date}, {"go", b.GoVersion}, {"pebble", b.Pebble}, {"platform", b.Platform}}
+	rows := [][2]string{{"commit", b.Commit}, {"date", b.Date}, {"go", b.GoVersion}, {"pebble", b.Pebble}, {"platform", b.Platform},
+		{"store", fmt.Sprintf("format %d (reads older ones)", b.StoreFormat)}}
 	if b.Modified {
 		rows[0][1] += " (with uncommitted changes)"
 	}

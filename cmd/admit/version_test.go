@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/admitgate/admit/index"
 )
 
 func TestVersionCommand(t *testing.T) {
@@ -21,7 +24,7 @@ func TestVersionCommand(t *testing.T) {
 	}
 	// A test binary carries the modules it was built with: Pebble's
 	// version is the one go.mod requires, never "unknown".
-	for _, want := range []string{"admit " + version + "\n", "go       " + runtime.Version(), "pebble   v2."} {
+	for _, want := range []string{"admit " + version + "\n", "go       " + runtime.Version(), "pebble   v2.", fmt.Sprintf("store    format %d", index.StoreFormat)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("admit version printed\n%s\nwant %q in it", out, want)
 		}

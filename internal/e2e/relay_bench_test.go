@@ -153,6 +153,8 @@ listen = "127.0.0.1:0"
 name = "ops"
 role = "admin"
 secret = %q
+[log]
+barcodes = "full" # the decision lines say which barcode each unlock was for
 [[lanes]]
 id = "bench-1"
 name = "Bench"
@@ -357,7 +359,9 @@ func waitCtxTB(tb testing.TB) context.Context {
 }
 
 // relayDaemon is `admit serve` on the emulated bus, at log level info,
-// telling from its log which barcodes unlocked the lane.
+// telling from its log which barcodes unlocked the lane (the lane's
+// "unlocked" line names the decision's seq, whose decision line names the
+// barcode).
 type relayDaemon struct {
 	cmd      *exec.Cmd
 	done     chan error
@@ -385,6 +389,7 @@ func startRelayDaemon(tb testing.TB, bin, config string) *relayDaemon {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		once := sync.Once{}
+		barcodes := map[uint64]string{} // by seq, from the decision lines
 		for sc.Scan() {
 			line := sc.Text()
 			d.mu.Lock()
@@ -392,16 +397,23 @@ func startRelayDaemon(tb testing.TB, bin, config string) *relayDaemon {
 				d.log = slices.Delete(d.log, 0, len(d.log)-200)
 			}
 			d.mu.Unlock()
-			var l struct{ Message, Barcode string }
+			var l struct {
+				Message, Barcode string
+				Seq              uint64
+			}
 			if json.Unmarshal([]byte(line), &l) != nil {
 				continue
 			}
 			switch l.Message {
 			case "serving":
 				once.Do(func() { close(serving) })
+			case "decision": // logged before the lane unlocks for it
+				barcodes[l.Seq] = l.Barcode
 			case "unlocked":
+				bc := barcodes[l.Seq]
+				delete(barcodes, l.Seq)
 				select {
-				case d.unlocked <- l.Barcode:
+				case d.unlocked <- bc:
 				default: // nobody is reading: a warm-up's leftovers
 				}
 			}

@@ -101,7 +101,9 @@ type Options struct {
 }
 
 // New returns a link named name ("usb scanner 0c2e:0b61", "relay QWERT").
-// A nil opts means the defaults.
+// A nil opts means the defaults. log is the device's own logger, which
+// names its component (usbhid, usbrelay, ...): the link adds the device's
+// name, never a second component key.
 func New(name string, opts *Options, log zerolog.Logger) *Link {
 	if opts == nil {
 		opts = &Options{}
@@ -109,7 +111,7 @@ func New(name string, opts *Options, log zerolog.Logger) *Link {
 	l := &Link{
 		name:     name,
 		backoff:  opts.Backoff.withDefaults(),
-		log:      log.With().Str("component", "reconnect").Str("device", name).Logger(),
+		log:      log.With().Str("device", name).Logger(),
 		now:      opts.Now,
 		sleep:    opts.Sleep,
 		onChange: opts.OnChange,

@@ -1,16 +1,19 @@
 package reconnect_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/admitgate/admit/internal/logtest"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 )
 
@@ -194,4 +197,61 @@ func TestRealSleepIsATimerNotASpin(t *testing.T) {
 	if attempts > 20 {
 		t.Errorf("%d attempts in 250ms with 20-40ms backoff", attempts)
 	}
+}
+
+// TestLogLinesNameTheirComponentOnce: the link logs with the device's own
+// logger, which names its component; the link adds no second one.
+func TestLogLinesNameTheirComponentOnce(t *testing.T) {
+	var buf syncBuffer
+	log := zerolog.New(&buf).With().Str("component", "usbrelay").Str("board", "QWERT").Logger()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sessions := 0
+	l := reconnect.New("relay QWERT", &reconnect.Options{
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			if sessions >= 2 {
+				cancel()
+			}
+			return ctx.Err()
+		},
+	}, log)
+	_ = l.Run(ctx, func(ctx context.Context, up func(string)) error {
+		sessions++
+		if sessions == 1 {
+			up("usb 1-2")
+			return errors.New("unplugged")
+		}
+		return errors.New("not there")
+	})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("%d lines: %q", len(lines), lines)
+	}
+	for _, line := range lines {
+		dups, err := logtest.DuplicateKeys([]byte(line))
+		if err != nil || len(dups) > 0 {
+			t.Errorf("%s: keys twice %v (%v)", line, dups, err)
+		}
+		if !strings.Contains(line, `"component":"usbrelay"`) || !strings.Contains(line, `"device":"relay QWERT"`) {
+			t.Errorf("%s: not the device's component and name", line)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the link's goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
