@@ -64,8 +64,10 @@ func (ix *Index) Learn(ctx context.Context, h *gate.HubRedemption) error {
 	if !ok {
 		return ix.keepPending(v, h)
 	}
-	st := ix.stripe(rec.Key)
-	st.Lock()
+	st, err := ix.lockVenueStripe(rec.Key)
+	if err != nil {
+		return err
+	}
 	defer st.Unlock()
 	rs, err := ix.redemptionsLocked(st, rec.Key)
 	if err != nil {
@@ -73,6 +75,20 @@ func (ix *Index) Learn(ctx context.Context, h *gate.HubRedemption) error {
 	}
 	_, err = ix.applyHubLocked(v, st, &rec, rs, h, rev, nil)
 	return err
+}
+
+// lockVenueStripe takes the stripe of ticket key for learning or a replay,
+// unless the store faulted meanwhile: a scan of the ticket whose commit
+// failed faults it before it lets the stripe go, and until the recovery
+// puts its redemption back, the store may still show it.
+func (ix *Index) lockVenueStripe(key uint64) (*stripe, error) {
+	st := ix.stripe(key)
+	st.Lock()
+	if ix.faulted.Load() {
+		st.Unlock()
+		return nil, errFaulted
+	}
+	return st, nil
 }
 
 // SkipLearn moves the learned position past rev without applying it: an
@@ -186,8 +202,10 @@ func (ix *Index) LearnPending(ctx context.Context) (int, error) {
 			waiting++
 			continue
 		}
-		st := ix.stripe(rec.Key)
-		st.Lock()
+		st, err := ix.lockVenueStripe(rec.Key)
+		if err != nil {
+			return waiting, err
+		}
 		rs, err := ix.redemptionsLocked(st, rec.Key)
 		if err == nil {
 			_, err = ix.applyHubLocked(v, st, &rec, rs, p.h, 0, p.k)

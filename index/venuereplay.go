@@ -51,8 +51,11 @@ func (ix *Index) ReplayOffline(ctx context.Context) (gate.ReplayStatus, error) {
 		if err := ix.enter(); err != nil {
 			return st, err
 		}
-		sp := ix.stripe(o.Key)
-		sp.Lock()
+		sp, err := ix.lockVenueStripe(o.Key)
+		if err != nil {
+			ix.exit()
+			return st, err
+		}
 		res, err := ix.replayLocked(ctx, v, o)
 		sp.Unlock()
 		ix.exit()
