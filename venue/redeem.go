@@ -157,15 +157,47 @@ func (r *Redeemer) claim(ctx context.Context, c *gate.Claim) gate.ClaimResult {
 	}
 	var lost *LostError
 	if errors.As(err, &lost) {
-		switch {
-		case lost.Err != nil:
-			return r.unanswered(lost.Err)
-		case lost.Current == nil:
-			return gate.ClaimResult{Outcome: gate.ClaimLost}
-		}
-		return gate.ClaimResult{Outcome: gate.ClaimLost, Current: hubOf(lost.Current, lost.Rev)}
+		return r.lostTo(lost.Key, c.KnownRev)
 	}
 	return r.unanswered(err)
+}
+
+// lostTo reads the write that beat a claim made at knownRev on key. It reads
+// at the leader (the link's read is a direct get, which a follower that
+// has not caught up may answer), and, while the leader shows nothing newer
+// than knownRev, again: a replicated stream refuses a write while another
+// to the same key is in flight (10164), before that one is applied. When
+// none appears within the claim timeout (the other write failed), the
+// claim is lost to what the leader shows, and the index claims again.
+func (r *Redeemer) lostTo(key string, knownRev uint64) gate.ClaimResult {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.ClaimTimeout)
+	defer cancel()
+	pause := time.Millisecond
+	var last *Entry
+wait:
+	for {
+		e, err := r.readLeader(ctx, key)
+		if err != nil {
+			if last != nil && ctx.Err() != nil {
+				break // waited out: lost to what the leader showed
+			}
+			return r.unanswered(err)
+		}
+		last = &e
+		if e.Rev > knownRev {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 20*time.Millisecond)
+	}
+	if last.Rev == 0 {
+		return gate.ClaimResult{Outcome: gate.ClaimLost}
+	}
+	return gate.ClaimResult{Outcome: gate.ClaimLost, Current: hubOf(last.Record, last.Rev)}
 }
 
 // unanswered turns an error of the link into a claim's outcome: offline
@@ -210,7 +242,7 @@ func (r *Redeemer) Current(ctx context.Context, event, ticket string) (*gate.Hub
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.ClaimTimeout)
 	defer cancel()
-	e, err := r.link.Get(ctx, RedemptionKey(event, ticket))
+	e, err := r.readLeader(ctx, RedemptionKey(event, ticket))
 	if err != nil {
 		return nil, r.readError(err)
 	}
