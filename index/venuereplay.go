@@ -36,12 +36,11 @@ const maxReplayTries = 5
 // none is left, the hub does not answer, or learning must catch up first
 // (gate.VenueStore). An error is a write the hub refused for a reason that
 // will not pass by itself (the venue is wrong) or a store fault.
-func (ix *Index) ReplayOffline(ctx context.Context) (gate.ReplayStatus, error) {
+func (ix *Index) ReplayOffline(ctx context.Context) (st gate.ReplayStatus, err error) {
 	v := ix.venue.Load()
 	if v == nil {
 		return gate.ReplayStatus{}, errNoVenue
 	}
-	var st gate.ReplayStatus
 	defer func() { st.Waiting = int(v.waiting.Load()) }()
 	for ctx.Err() == nil {
 		o := v.firstOffline()
