@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/admitgate/admit/gate"
 	"github.com/cockroachdb/pebble/v2"
@@ -23,6 +24,7 @@ import (
 // (whose Revision is the hub's revision this appliance last saw or wrote):
 //
 //	vpos                    the last hub revision learned (the watch's position)
+//	vsince                  when this store first joined a venue (Unix ns)
 //	vu<ticket>\x00<event>   a learned redemption whose ticket is not in the store yet
 //	vm<rev:8>               the report minutes a learned revision added
 //	o<seq:8>                an offline write waiting for its replay, by journal seq
@@ -35,6 +37,10 @@ import (
 type venueState struct {
 	claimer gate.Claimer
 	me      string // this appliance's venue id
+	// since is when this store first joined the venue: a write naming
+	// this appliance made before it is not this store's (a reinstalled
+	// appliance, a store set up anew) and is never taken for a phantom.
+	since time.Time
 
 	learnMu  sync.Mutex    // one Learn at a time: the position only moves forward
 	position atomic.Uint64 // the last hub revision learned, as committed
@@ -48,6 +54,7 @@ type venueState struct {
 
 var (
 	metaVenuePos        = []byte("vpos")
+	metaVenueSince      = []byte("vsince")
 	prefixVenuePending  = []byte("vu")
 	prefixVenueMinutes  = []byte("vm")
 	errNoVenue          = errors.New("index: no venue attached (UseVenue)")
@@ -77,6 +84,20 @@ func (ix *Index) UseVenue(c gate.Claimer) error {
 		return fmt.Errorf("index: venue position: %w", err)
 	}
 	v.position.Store(pos)
+	since, err := ix.getU64(metaVenueSince)
+	if err != nil {
+		return fmt.Errorf("index: venue: %w", err)
+	}
+	if since == 0 {
+		since = uint64(time.Now().UnixNano())
+		b := ix.db.NewBatch()
+		_ = b.Set(metaVenueSince, u64(since), nil)
+		if err := ix.apply(b); err != nil {
+			ix.fault(err)
+			return ix.writeError(fmt.Errorf("index: venue: %w", err))
+		}
+	}
+	v.since = time.Unix(0, int64(since))
 	if err := ix.iterPrefix([]byte{prefixOffline}, func(k, val []byte) error {
 		o, err := decodeOffline(k, val)
 		if err != nil {

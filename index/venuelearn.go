@@ -28,7 +28,9 @@ import (
 // LearnPending once the ticket is there; until then a scan of it claims at
 // the hub, loses, and learns the write that way.
 //
-// A write of this appliance's own is kept when the local journal holds the
+// A write of this appliance's own (made since this store joined the venue:
+// an older one is the work of a store this one replaced, and is learned
+// like any other) is kept when the local journal holds the
 // admission, re-entry, exit or annulment it stands for (the entry at its
 // sequence, for its ticket and event, at its time). One that the journal
 // does not hold is a phantom: a claim that landed for a guest who was
@@ -267,7 +269,7 @@ func (ix *Index) applyHubLocked(v *venueState, st *stripe, rec *ticketRec, rs []
 		_ = b.Delete(done, nil)
 	}
 	var dropped uint64
-	if h.By.Appliance == v.me && h.By.Seq != 0 {
+	if h.By.Appliance == v.me && h.By.Seq != 0 && !h.By.At.Before(v.since) {
 		if r := findRed(rs, h.Event); r == nil || r.Revision < h.Redemption.Revision {
 			own, err := ix.ownWrite(v, key, h)
 			if err != nil {

@@ -107,3 +107,25 @@ func TestVenueLearnBeforeImport(t *testing.T) {
 		t.Fatal("south asked the hub about a write it had learned")
 	}
 }
+
+// TestVenueReinstalled: an appliance set up anew (an empty store, the same
+// id) learns what it admitted before as anyone's: nothing of it is taken
+// for a phantom and released.
+func TestVenueReinstalled(t *testing.T) {
+	c := hubtest.StartCluster(t, 1)
+	ts := tickets("N", 3, "match")
+	old := newAppliance(t, c, "north", ts)
+	d := old.in("N0000")
+	if d.Reason != gate.ReasonOK {
+		t.Fatal(d.Reason)
+	}
+	old.close()
+	north := newAppliance(t, c, "north", ts)
+	north.learned(c)
+	if s := north.red.Status(); s.Released != 0 {
+		t.Fatalf("the new store released %d of the old one's admissions", s.Released)
+	}
+	if got := north.in("N0000"); got.Reason != gate.ReasonAlreadyUsed || got.FirstUsed.Seq != d.Seq {
+		t.Fatalf("N0000 at the reinstalled north: %+v", got)
+	}
+}
