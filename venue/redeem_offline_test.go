@@ -170,3 +170,45 @@ func TestVenueAnnul(t *testing.T) {
 	}
 	_ = venue.BucketDoubleEntries
 }
+
+// TestVenueLateClaimReleased: a claim that timed out (the lane denied the
+// guest) but landed at the hub later is released once the appliance learns
+// it, so the guest can enter elsewhere; one whose lane admitted offline is
+// recognised as the appliance's own and not replayed again.
+func TestVenueLateClaimReleased(t *testing.T) {
+	c := hubtest.StartCluster(t, 1)
+	ts := tickets("S", 2, "match")
+	north := newAppliance(t, c, "north", ts)
+	south, p := offlineAppliance(t, c, "south", ts)
+	p.Slow(350 * time.Millisecond) // a round trip of 700ms: past the 300ms claim timeout
+	denied := south.scan("S0000", gate.In, gate.OfflineDeny)
+	admitted := south.scan("S0001", gate.In, gate.OfflineAdmit)
+	if denied.Reason != gate.ReasonOffline || admitted.Reason != gate.ReasonOK || !admitted.Offline {
+		t.Fatalf("through a slow link: %+v, %+v", denied, admitted)
+	}
+	_, js := c.Admin()
+	eventually(t, 10*time.Second, "the late claims land", func() bool {
+		return hubRecord(t, js, "match", "S0000") != nil && hubRecord(t, js, "match", "S0001") != nil
+	})
+	p.Heal()
+	eventually(t, 30*time.Second, "the denied guest's claim is released", func() bool {
+		rec := hubRecord(t, js, "match", "S0000")
+		return rec.Redemption.Admissions == 0 && south.red.Status().Released == 1
+	})
+	eventually(t, 30*time.Second, "the admitted guest's claim is taken as south's own", func() bool {
+		return south.red.Status().OfflineWaiting == 0
+	})
+	if rec := hubRecord(t, js, "match", "S0001"); rec.Redemption.Admissions != 1 || rec.Claim.Seq != admitted.Seq {
+		t.Fatalf("the hub holds %+v for the guest admitted offline", rec)
+	}
+	north.learned(c)
+	if d := north.in("S0000"); d.Reason != gate.ReasonOK {
+		t.Fatalf("the denied guest at north: %s %s", d.Reason, d.Detail)
+	}
+	if d := north.in("S0001"); d.Reason != gate.ReasonAlreadyUsed || d.FirstUsed.Appliance != "south" {
+		t.Fatalf("the guest admitted offline, at north: %+v", d)
+	}
+	if s := south.red.Status(); s.DoubleEntriesHere != 0 {
+		t.Fatalf("south's status: %+v", s)
+	}
+}
