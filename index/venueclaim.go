@@ -24,7 +24,8 @@ import (
 //     refusing it keeps a person in;
 //   - failed (the venue is wrong: bad bucket settings, a value that does
 //     not decode, a refused link): refused with reason error, whatever the
-//     policy, for the same reason as an exit is let through.
+//     policy: what the hub holds cannot be trusted to admit on. An exit
+//     still goes through, committed offline.
 //
 // A claim that timed out may still land; the watch meets it (venuelearn.go)
 // and keeps it when the local journal holds the admission it stands for, or
@@ -49,9 +50,10 @@ func (ix *Index) redeemVenue(v *venueState, c *scanCall, sc *scratch, st *stripe
 	if len(v.offlineOf(key)) > 0 {
 		res, err := ix.replayKeyLocked(context.Background(), v, st, key)
 		switch {
-		case err != nil:
+		case err != nil && out.Decision.Reason != gate.ReasonExit:
+			ix.log.Warn().Err(err).Str("barcode", c.s.Barcode).Msg("scan: the ticket's offline writes could not be replayed; failing closed")
 			return ix.refuseDecided(c, out, gate.ReasonError, "the venue hub could not take this ticket's offline admissions", key, events)
-		case res.Offline || res.Behind:
+		case err != nil || res.Offline || res.Behind:
 			return ix.venueOffline(v, c, sc, st, rec, rs, out, events, tid)
 		}
 		if rs, err = ix.redemptionsLocked(st, key); err != nil {
@@ -72,6 +74,9 @@ func (ix *Index) redeemVenue(v *venueState, c *scanCall, sc *scratch, st *stripe
 			return ix.venueOffline(v, c, sc, st, rec, rs, out, events, tid)
 		case gate.ClaimLost:
 		default:
+			if out.Decision.Reason == gate.ReasonExit {
+				return ix.venueOffline(v, c, sc, st, rec, rs, out, events, tid)
+			}
 			ix.log.Warn().Str("barcode", c.s.Barcode).Str("detail", res.Detail).Msg("scan: the venue hub refused the claim; failing closed")
 			return ix.refuseDecided(c, out, gate.ReasonError, nonEmptyDetail(res.Detail), key, events)
 		}
