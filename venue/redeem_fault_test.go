@@ -130,13 +130,16 @@ func TestVenueBadValue(t *testing.T) {
 
 // TestVenueWrongBucket: a redemptions bucket whose settings are not the
 // venue's refuses the link at its next connect, and scans that need the hub
-// fail closed with reason error saying why.
+// fail closed with reason error saying why (an exit goes through).
 func TestVenueWrongBucket(t *testing.T) {
 	c := hubtest.StartCluster(t, 1)
 	ts := tickets("W", 2, "match")
 	p := hubtest.NewProxy(t, c.Node(0).URL())
 	north := prepare(t, c, "north", vfs.NewMem(), ts, p.URL())
 	north.connect()
+	if d := north.in("W0001"); d.Reason != gate.ReasonOK {
+		t.Fatal(d.Reason)
+	}
 	_, js := c.Admin()
 	ctx := context.Background()
 	st, err := js.Stream(ctx, "KV_"+venue.BucketRedemptions)
@@ -157,6 +160,13 @@ func TestVenueWrongBucket(t *testing.T) {
 		t.Fatalf("a scan over a refused link: %+v", d)
 	}
 	if s := north.red.Status(); !strings.Contains(s.Failing, "refused") {
+		t.Fatalf("status %+v", s)
+	}
+	// Nobody is kept in: an exit goes through, to be replayed.
+	if d := north.out("W0001"); d.Reason != gate.ReasonExit || !d.Offline {
+		t.Fatalf("an exit over a refused link: %+v", d)
+	}
+	if s := north.red.Status(); s.OfflineWaiting != 1 {
 		t.Fatalf("status %+v", s)
 	}
 }
