@@ -13,12 +13,15 @@ type Lane struct {
 	Direction Direction // the direction of scans that do not say
 	// Events the lane admits; nil means every event whose window is open.
 	Events []string
+	// Offline is what the lane does with an admission when the venue's hub
+	// does not answer (in a venue only). Default OfflineDeny: fail closed.
+	Offline OfflinePolicy
 }
 
 // Scan returns a scan of barcode at this lane at t, in the lane's direction,
 // carrying the lane's policy.
 func (l *Lane) Scan(barcode string, at time.Time) Scan {
-	return Scan{Barcode: barcode, Lane: l.ID, Direction: l.Direction, At: at, LaneEvents: l.Events}
+	return Scan{Barcode: barcode, Lane: l.ID, Direction: l.Direction, At: at, LaneEvents: l.Events, Offline: l.Offline}
 }
 
 // EventSet is an immutable set of events, as the index keeps them in memory.

@@ -20,6 +20,11 @@ type Scan struct {
 	// event whose window is open at At (see Lane.Events).
 	LaneEvents []string
 
+	// Offline is the lane's offline policy: what an admission becomes when
+	// the venue's hub does not answer its claim. Outside a venue it is not
+	// read.
+	Offline OfflinePolicy
+
 	// Nonce, when set, makes the scan idempotent: the same nonce within
 	// NonceWindow gets the first decision again and redeems nothing.
 	Nonce string

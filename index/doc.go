@@ -123,6 +123,19 @@
 // MANIFEST it cannot write, a WAL it cannot rotate to); the process must
 // then be restarted, and Open recovers from the disk as after a crash.
 //
+// # A venue
+//
+// With a venue's hub attached (UseVenue, a gate.Claimer: package venue's
+// Redeemer), every write a scan decides and every annulment is claimed at
+// the hub under the ticket's stripe before its commit, and the index is
+// the link's gate.VenueStore: it learns the other appliances' writes
+// (Learn, in revision order, the position committed with them), replays
+// what it admitted while the hub did not answer (ReplayOffline), and
+// releases claims of its own that no local admission stands for (see
+// venueclaim.go, venuelearn.go, venuereplay.go and venueannul.go; the keys
+// in venue.go). Without one the scan path checks one pointer and decides
+// as a single appliance.
+//
 // # Files
 //
 // The data directory holds db/ (Pebble), bloom.snapshot (the filter with a
@@ -139,7 +152,8 @@
 // A scan: scan.go (lookup, the decision under the ticket's stripe, the
 // admission's commit), refuse.go (refusals and what they count against),
 // stripe.go, cache.go and redeemed.go (what a scan finds in memory),
-// bloom.go. An import: load.go (the line checks), pipeline.go and pipe.go
+// bloom.go; in a venue, venueclaim.go (the claim), venuelearn.go,
+// venuereplay.go and venueannul.go. An import: load.go (the line checks), pipeline.go and pipe.go
 // (its goroutines), sorter.go, merge.go (the merge with the stored
 // tickets), loadcommit.go and sink.go (the atomic write), pace.go. The
 // journal and nonces: journal.go, journalwriter.go, nonce.go. Tickets, the

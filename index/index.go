@@ -108,6 +108,8 @@ type Index struct {
 	born     time.Time    // Open's time: lastScan counts from it (monotonic)
 	lastScan atomic.Int64 // when the last durable scan began, ns since born; see pacer
 
+	venue atomic.Pointer[venueState] // the venue's hub, nil without one (venue.go)
+
 	stop chan struct{}
 	bg   sync.WaitGroup
 }

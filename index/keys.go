@@ -16,6 +16,10 @@ import "encoding/binary"
 //	xi<id:8>            import record
 //	xm<name>            meta values an import writes (ticket count, next
 //	                    ticket key, next import id, bloom generation)
+//	v<name>             a venue's state: learned position, learned
+//	                    redemptions waiting for their ticket, learned
+//	                    report minutes (venue.go)
+//	o<seq:8>            a venue's offline write waiting for its replay
 //
 // Everything an import writes besides tickets lives in the narrow x range,
 // which scans never write: the SSTable holding it does not overlap the
@@ -31,6 +35,8 @@ const (
 	prefixProvider   = 'p'
 	prefixMeta       = 'm'
 	prefixImportMeta = 'x'
+	prefixVenue      = 'v' // see venue.go
+	prefixOffline    = 'o' // see venue.go
 )
 
 // warmKey is the scratch key of the WAL warm-up at Open (see warmWAL), set

@@ -200,6 +200,9 @@ func (ix *Index) rebuildCounters() (*counters, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := ix.rebuildLearnedMinutes(c); err != nil { // a venue's: see venue.go
+		return nil, err
+	}
 	var imports uint64
 	if err := ix.iterPrefix(prefixImport, func(k, v []byte) error { imports++; return nil }); err != nil {
 		return nil, err

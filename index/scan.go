@@ -69,6 +69,9 @@ type scanCall struct {
 	s     *gate.Scan
 	write bool
 	slot  bool
+	// offline is the offline write an admission the hub did not answer
+	// commits with its redemption (venueclaim.go); nil otherwise.
+	offline *offlineRec
 }
 
 // decideOnce decides s. A scan that must journal a refusal while the
@@ -233,6 +236,9 @@ func (ix *Index) redeemLocked(c *scanCall, sc *scratch, st *stripe, rec *ticketR
 	if !out.Write {
 		return ix.journalDecided(c, out.Decision, key, events), false
 	}
+	if v := ix.venue.Load(); v != nil {
+		return ix.redeemVenue(v, c, sc, st, rec, rs, &out, events), false // claimed at the hub first
+	}
 	return ix.commitAdmission(c, sc, st, rec, rs, &out, events), false
 }
 
@@ -304,6 +310,9 @@ func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *tick
 	_ = b.Set(putHistoryKey(&sc.hk, key, d.Seq), nil, nil)
 	if s.Nonce != "" {
 		_ = b.Set(nonceKey(s.Nonce), nonceValue(d.Seq, s.At), nil)
+	}
+	if c.offline != nil {
+		_ = b.Set(offlineKey(c.offline.Seq), encodeOffline(c.offline), nil) // replayed at the hub later
 	}
 	if err := ix.apply(b); err != nil {
 		return ix.failCommit(c, st, se, rs, written, err, events)

@@ -334,6 +334,9 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	if err != nil {
 		return gate.JournalEntry{}, err
 	}
+	if v := ix.venue.Load(); v != nil {
+		return ix.annulVenue(v, st, &rec, rs, se, by) // through the hub first
+	}
 	r := findRed(rs, se.Decision.Event)
 	if r == nil {
 		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "scan %d: the ticket has no redemption for %s left to annul", seq, se.Decision.Event)

@@ -38,9 +38,46 @@
 // Values are [Record]s, decoded strictly ([DecodeRecord]): a bad value is a
 // [DecodeError] naming its key, never skipped.
 //
+// # Redeem-once
+//
+// A [Redeemer] is one appliance's side of the venue's redeem-once. It
+// implements gate.Claimer over a Link: the index (index.UseVenue) claims
+// every write a scan decides (an admission, a re-entry, an exit) and every
+// annulment at the hub, holding the ticket's lock, before its local commit.
+// Won: committed with the hub's revision. Lost: the winner, read at the
+// stream's leader, is learned and the scan decided again (normally
+// already_used naming the winner's appliance, lane and time). No answer
+// within the claim timeout, or no link: the lane's offline policy
+// (gate.OfflinePolicy; deny when unsaid, so a lane fails closed; an exit is
+// never held back). A venue that is wrong (a bucket with other settings, a
+// refused appliance id, a value that does not decode): the scan fails
+// closed with reason error, whatever the policy.
+//
+// Once started (Start), the Redeemer watches the hub's redemptions from the
+// store's learned position and hands every write to the store
+// (gate.VenueStore.Learn), which applies it under the ticket's lock with the
+// position in the same batch: already_used is then decided from the local
+// store without the hub, also after a restart. A write of this appliance's
+// own that its journal does not stand for (a claim that landed for a guest
+// it refused, or never answered because the process died between the hub's
+// acknowledgement and the commit) is released: the key goes back to the
+// value before it. A value that does not decode stops learning there and
+// makes scans that need the hub fail closed until an operator corrects the
+// hub or skips the revision ([Redeemer.SkipBadValue]); it is never skipped
+// silently. When the hub answers again, the offline writes are replayed in
+// journal order (gate.VenueStore.ReplayOffline); an offline admission whose
+// entries the hub shows spent elsewhere is a double entry, kept (the people
+// are inside) and recorded once at the hub ([BucketDoubleEntries], keyed by
+// the offline scan: [DoubleEntryKey]), listed by [Redeemer.DoubleEntries].
+// [Redeemer.Status] reports the link, the claims by outcome, the offline
+// writes waiting, the double entries and how far learning is behind.
+//
 // # Tests
 //
 // Package hubtest runs real hub nodes on 127.0.0.1 (one, or a cluster of
 // three) and a TCP fault proxy that passes, cuts, slows and blackholes a
-// link. The venue is never tested against a mock of NATS.
+// link. The venue is never tested against a mock of NATS: the redeem-once
+// tests (redeem*_test.go) run several index.Index stores in one process,
+// each with its own link and Redeemer, against real hub nodes, and one
+// appliance as a child process killed between a claim and its commit.
 package venue

@@ -74,7 +74,11 @@ func (l *Link) watchOnce(ctx context.Context, prefix string, last *uint64, fn fu
 	if *last > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, *last+1
 	}
-	cctx, cancel := context.WithTimeout(ctx, l.cfg.ConnectTimeout)
+	// Bounded by a few ping intervals, not the connect timeout: a request
+	// sent into a link that then went silent is not failed when the
+	// connection drops, and the watch would wait out the whole bound
+	// before resuming on the new connection.
+	cctx, cancel := context.WithTimeout(ctx, min(l.cfg.ConnectTimeout, max(2*l.cfg.PingInterval, time.Second)))
 	cons, err := l.js.OrderedConsumer(cctx, kvStream(BucketRedemptions), cfg)
 	cancel()
 	if err != nil {
