@@ -101,6 +101,10 @@ type TokenConfig struct {
 type ProviderConfig struct {
 	ID   string `toml:"id"`
 	Name string `toml:"name"`
+
+	// How the provider's codes are checked: kind, keys, items,
+	// event_key_file... (codes_wiring.go).
+	ProviderCodesConfig
 }
 
 // EventConfig declares an event, applied at start and on reload.
@@ -335,6 +339,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateOutbound()...)
+	errs = append(errs, c.validateProviderCodes()...) // codes_wiring.go
 	if len(errs) > 0 {
 		return errors.New("config: " + strings.Join(errs, "\n  "))
 	}

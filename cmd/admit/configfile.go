@@ -156,5 +156,8 @@ func (c *Config) loadSecrets(ctx context.Context, dir string) error {
 		}
 		t.Secret = strings.TrimRight(string(b), " \t\r\n")
 	}
-	return c.loadWebhookSecrets(ctx, dir)
+	if err := c.loadWebhookSecrets(ctx, dir); err != nil {
+		return err
+	}
+	return c.loadEventKeys(ctx, dir) // codes_wiring.go
 }
