@@ -1,12 +1,16 @@
 package index
 
 import (
+	"errors"
+	"fmt"
 	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/admitgate/admit/codes"
 	"github.com/admitgate/admit/gate"
@@ -296,4 +300,36 @@ func sortedIDs[V any](m map[string]V) []string {
 	}
 	slices.SortFunc(out, strings.Compare)
 	return out
+}
+
+// signedSeed returns the seed of the signed code a ticket was made from on
+// its first sight: the ticket's venue-wide id (the venue's redemptions are
+// keyed by it, not by the appliance's ticket key). ok is false for a ticket
+// no signed code made. A barcode reissued for such a ticket gives its
+// first code's seed, read from the first-sight record.
+func (ix *Index) signedSeed(rec *ticketRec) (seed string, ok bool, err error) {
+	if rec.Key&signedKeyBit == 0 {
+		return "", false, nil
+	}
+	code := rec.T.Barcode
+	if c, perr := codes.ParseSig1(code); perr == nil {
+		return c.Ticket.Seed, true, nil
+	}
+	v, closer, err := ix.db.Get(firstSightKey(rec.Key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return "", false, fmt.Errorf("index: ticket key %x has no first-sight record: %w", rec.Key, errCorrupt)
+	}
+	if err != nil {
+		return "", false, ix.readFault("first sight", err)
+	}
+	f, err := decodeFirstSight(v)
+	closer.Close()
+	if err != nil {
+		return "", false, fmt.Errorf("index: first-sight record of %x: %w", rec.Key, err)
+	}
+	c, err := codes.ParseSig1(f.Barcode)
+	if err != nil {
+		return "", false, fmt.Errorf("index: first-sight record of %x: %w", rec.Key, err)
+	}
+	return c.Ticket.Seed, true, nil
 }

@@ -450,3 +450,37 @@ func TestSignedFirstSightCommitLandsLate(t *testing.T) {
 	}
 	checkCounters(t, ix)
 }
+
+// TestSignedSeed: a ticket a signed code made has the code's seed as its
+// venue-wide id, also through a barcode reissued for it; an imported
+// ticket has none.
+func TestSignedSeed(t *testing.T) {
+	ctx := context.Background()
+	ix, _ := openMem(t)
+	putSpec(t, ix, testSig1())
+	code := signed(t, sig1Key(1), "CTJqJOl1H", 12, 0, time.Time{}, time.Time{})
+	if d := scanAt(ix, code, during); d.Reason != gate.ReasonOK {
+		t.Fatal(d)
+	}
+	if _, err := ix.Reissue(ctx, code, "PRINTED-0001", "ops"); err != nil {
+		t.Fatal(err)
+	}
+	load(t, ix, tk("IMPORTED-1", "derby"))
+	for barcode, want := range map[string]string{code: "CTJqJOl1H", "PRINTED-0001": "CTJqJOl1H", "IMPORTED-1": ""} {
+		rec, ok, err := ix.getTicket(nil, barcode)
+		if err != nil || !ok {
+			t.Fatalf("%s: %v %v", barcode, ok, err)
+		}
+		seed, signed, err := ix.signedSeed(&rec)
+		if err != nil || seed != want || signed != (want != "") {
+			t.Errorf("%s: seed %q %v %v, want %q", barcode, seed, signed, err, want)
+		}
+	}
+	// The reissued barcode is an ordinary barcode: scanned, it is the ticket's.
+	if d := scanAt(ix, "PRINTED-0001", during); d.Reason != gate.ReasonAlreadyUsed {
+		t.Fatalf("the reissued barcode: %+v", d)
+	}
+	if d := scanAt(ix, code, during); d.Reason != gate.ReasonRevoked {
+		t.Fatalf("the replaced code: %+v", d)
+	}
+}
