@@ -1,6 +1,8 @@
 package index
 
 import (
+	"strings"
+
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/admitgate/admit/codes"
@@ -34,7 +36,7 @@ func (ix *Index) scanCode(c *scanCall) (d gate.Decision, full, ok bool) {
 	if set == nil {
 		return d, false, false
 	}
-	if len(set.sig1) > 0 {
+	if len(set.sig1) > 0 && maybeSig1(c.s.Barcode) {
 		var v codes.Sig1Verdict
 		for _, p := range set.sig1 {
 			v = p.Check(c.s.Barcode, c.s.At, c.s.Direction)
@@ -54,13 +56,35 @@ func (ix *Index) scanCode(c *scanCall) (d gate.Decision, full, ok bool) {
 			return d, full, true
 		}
 	}
-	if len(set.rotating) > 0 {
+	if len(set.rotating) > 0 && strings.Contains(c.s.Barcode, "::") {
 		if code, err := codes.ParseRotating(c.s.Barcode); err == nil {
 			d, full = ix.scanRotating(c, set, code)
 			return d, full, true
 		}
 	}
 	return d, false, false
+}
+
+// minSig1Text is the shortest text a pretix_sig1 code can have: the
+// base64 of its 5-byte header, a payload of at least a seed of one
+// character (3 bytes) and the 64-byte signature, 72 bytes.
+const minSig1Text = 72 / 3 * 4
+
+// maybeSig1 reports whether text could be a pretix_sig1 code at all, from
+// its length and alphabet alone: the barcodes of imported tickets (16
+// digits, an EAN) are turned away here at no cost, before the parser,
+// whose refusal allocates, sees them.
+func maybeSig1(text string) bool {
+	if len(text) < minSig1Text || len(text) > codes.MaxCodeLen || len(text)%4 != 0 {
+		return false
+	}
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return false
+		}
+	}
+	return true
 }
 
 // scanSigned decides a good signed code: its stored ticket's scan, or its
