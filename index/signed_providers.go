@@ -112,10 +112,39 @@ func (ix *Index) PutProviderSpec(ctx context.Context, sp ProviderSpec) (bool, er
 		return false, err
 	}
 	defer ix.exit()
-	if err := ix.lockAdmin(ctx); err != nil {
-		return false, err
+	// The admin lock (which an import holds for its whole length) is taken
+	// only when tickets may have to be remapped: a provider put again as it
+	// was, at every SIGHUP, never waits for an import.
+	st := &ix.signed
+	st.mu.Lock()
+	old, existed := st.specs[sp.ID]
+	st.mu.Unlock()
+	admin := remaps(sp, old, existed)
+	for {
+		created, again, err := ix.putSpec(ctx, sp, admin)
+		if !again {
+			return created, err
+		}
+		admin = true // the provider changed meanwhile: remapping after all
 	}
-	defer ix.unlockAdmin()
+}
+
+// remaps reports whether putting sp over old may change tickets its codes
+// made: a pretix_sig1 provider whose mapping changed, or that had another
+// kind (its codes may have made tickets when it last was pretix_sig1).
+func remaps(sp, old ProviderSpec, existed bool) bool {
+	return sp.Kind == ProviderSig1 && existed && (old.Kind != ProviderSig1 || !sig1MappingEqual(old.Sig1, sp.Sig1))
+}
+
+// putSpec is PutProviderSpec under the admin lock when admin is set; again
+// reports that the spec needs remapping and admin was not set.
+func (ix *Index) putSpec(ctx context.Context, sp ProviderSpec, admin bool) (created, again bool, err error) {
+	if admin {
+		if err := ix.lockAdmin(ctx); err != nil {
+			return false, false, err
+		}
+		defer ix.unlockAdmin()
+	}
 	ix.catMu.Lock()
 	defer ix.catMu.Unlock()
 	st := &ix.signed
@@ -123,6 +152,9 @@ func (ix *Index) PutProviderSpec(ctx context.Context, sp ProviderSpec) (bool, er
 	old, existed := st.specs[sp.ID]
 	st.mu.Unlock()
 	_, known := (*ix.providers.Load())[sp.ID]
+	if remaps(sp, old, existed) && !admin {
+		return false, true, nil
+	}
 
 	var sig1 *codes.Sig1
 	switch sp.Kind {
@@ -130,34 +162,34 @@ func (ix *Index) PutProviderSpec(ctx context.Context, sp ProviderSpec) (bool, er
 		sp.Sig1 = cloneSig1(sp.Sig1)
 		sp.Rotating = RotatingSpec{}
 		if err := ix.knownEvents(sp.ID, sp.Sig1); err != nil {
-			return false, err
+			return false, false, err
 		}
 		st.mu.Lock()
 		lists := st.listsOf(sp.ID)
 		st.mu.Unlock()
 		if sig1, err = codes.NewSig1(sp.ID, sp.Sig1, lists); err != nil {
-			return false, err
+			return false, false, err
 		}
 	case ProviderRotating:
 		sp.Sig1 = codes.Sig1Config{}
 		if sp.Rotating.EventKey == nil {
 			if !existed || old.Kind != ProviderRotating {
-				return false, gate.Errorf(gate.EINVALID, "provider %s: a rotating provider needs its event key", sp.ID)
+				return false, false, gate.Errorf(gate.EINVALID, "provider %s: a rotating provider needs its event key", sp.ID)
 			}
 			sp.Rotating.EventKey = old.Rotating.EventKey
 		}
 		sp.Rotating.EventKey = slices.Clone(sp.Rotating.EventKey)
 		if _, err := codes.NewRotating(codes.RotatingConfig{EventKey: sp.Rotating.EventKey, Step: sp.Rotating.Step, Skew: sp.Rotating.Skew}); err != nil {
-			return false, gate.Errorf(gate.EINVALID, "provider %s: %s", sp.ID, gate.ErrorMessage(err))
+			return false, false, gate.Errorf(gate.EINVALID, "provider %s: %s", sp.ID, gate.ErrorMessage(err))
 		}
 	default:
 		sp.Sig1, sp.Rotating = codes.Sig1Config{}, RotatingSpec{}
 	}
 
 	var updates []ticketUpdate
-	if sig1 != nil && (!existed || old.Kind != ProviderSig1 || !sig1MappingEqual(old.Sig1, sp.Sig1)) {
+	if sig1 != nil && remaps(sp, old, existed) {
 		if updates, err = ix.remapped(ctx, sig1); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
 	stripes := stripeSet{}
@@ -170,7 +202,7 @@ func (ix *Index) PutProviderSpec(ctx context.Context, sp ProviderSpec) (bool, er
 	for i := range updates {
 		u := &updates[i]
 		if u.rs, err = ix.getRedemptions(nil, u.before.Key); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
 	err = ix.commit(func(b *pebble.Batch) {
@@ -183,7 +215,7 @@ func (ix *Index) PutProviderSpec(ctx context.Context, sp ProviderSpec) (bool, er
 		ix.recVersion.Add(1)
 	}
 	if err != nil {
-		return false, fmt.Errorf("index: put provider %s: %w", sp.ID, err)
+		return false, false, fmt.Errorf("index: put provider %s: %w", sp.ID, err)
 	}
 	for _, u := range updates {
 		ix.ctrs().changed(&u.before.T, u.rs, &u.after.T, u.rs)
@@ -202,7 +234,7 @@ func (ix *Index) PutProviderSpec(ctx context.Context, sp ProviderSpec) (bool, er
 		ix.log.Error().Err(err).Str("provider", id).Msg("a provider's codes cannot be checked; put the provider again")
 	}
 	ix.log.Info().Str("provider", sp.ID).Str("kind", string(sp.Kind)).Int("tickets_remapped", len(updates)).Msg("provider saved")
-	return !known, nil
+	return !known, false, nil
 }
 
 // knownEvents checks that every event a mapping names exists.

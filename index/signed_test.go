@@ -413,6 +413,22 @@ func TestProviderSpecs(t *testing.T) {
 	if _, err := ix.PutSecrets(ctx, "pretix", ListBlocked, SecretsAdd, []string{"bad\x01"}); gate.ErrorCode(err) != gate.EINVALID {
 		t.Fatalf("a secret that is no barcode: %v", err)
 	}
+	// Put again as it was (every SIGHUP does), a provider does not wait for
+	// an import; a changed mapping does, since it rewrites tickets.
+	if err := ix.lockAdmin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	if _, err := ix.PutProviderSpec(short, testSig1()); err != nil {
+		t.Errorf("the same spec while an import runs: %v", err)
+	}
+	changed := testSig1()
+	changed.Sig1.Items[0].PriceType.Code = "OTHER"
+	if _, err := ix.PutProviderSpec(short, changed); err == nil {
+		t.Errorf("a new mapping did not wait for the import")
+	}
+	cancel()
+	ix.unlockAdmin()
 	// Made a list provider again, its codes go the way other barcodes go.
 	putSpec(t, ix, ProviderSpec{Provider: gate.Provider{ID: "pretix"}, Kind: ProviderList})
 	code := signed(t, sig1Key(1), "listagain", 12, 0, time.Time{}, time.Time{})
