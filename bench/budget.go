@@ -41,7 +41,7 @@ func (b *Budget) String() string {
 // knownStats are the statistics a budget may name.
 var knownStats = []string{StatP50, StatP90, StatP99, StatP999, StatMax, StatRate, StatAlloc, StatBytes,
 	StatP50Fsync, StatP99Fsync, StatRateOneLane, StatRateTrivial, StatRateNaive, StatP99Naive, StatP50Raw,
-	StatCPU, StatCPUOverFloor, StatP99OverFirstUse, StatSeconds, StatRSS, StatLagP99}
+	StatCPU, StatCPUOverFloor, StatP99OverFirstUse, StatP50OverFirstUse, StatP50Verify, StatSeconds, StatRSS, StatLagP99}
 
 //go:embed budgets.toml
 var defaultBudgets string
@@ -216,7 +216,9 @@ func (g *GateReport) Write(w io.Writer) error {
 }
 
 // signed reports whether stat is a difference, which may be below zero.
-func signed(stat string) bool { return stat == StatCPUOverFloor || stat == StatP99OverFirstUse }
+func signed(stat string) bool {
+	return stat == StatCPUOverFloor || stat == StatP99OverFirstUse || stat == StatP50OverFirstUse
+}
 
 // formatStat formats a value of statistic stat in its unit.
 func formatStat(stat string, v float64) string {
@@ -225,13 +227,13 @@ func formatStat(stat string, v float64) string {
 		return dur(v)
 	case StatRate:
 		return grouped(v) + "/s"
-	case StatP50Fsync, StatP99Fsync, StatRateOneLane, StatRateTrivial, StatRateNaive, StatP99Naive, StatP50Raw:
+	case StatP50Fsync, StatP99Fsync, StatRateOneLane, StatRateTrivial, StatRateNaive, StatP99Naive, StatP50Raw, StatP50Verify:
 		return ratio(v)
 	case StatCPU:
 		return fmt.Sprintf("%.1f CPU-µs", v)
 	case StatCPUOverFloor:
 		return fmt.Sprintf("%+.1f CPU-µs", v)
-	case StatP99OverFirstUse:
+	case StatP99OverFirstUse, StatP50OverFirstUse:
 		return signedDur(v)
 	case StatSeconds:
 		return fmt.Sprintf("%.2fs", v)

@@ -61,7 +61,7 @@ func TestDefaultBudgets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := regexp.MustCompile(`^(fsync|validate/(unknown|already-used|first-use)/lanes=\d+|validate/first-use/raw|http/(closed/conns|open/rate)=\d+/(scan|trivial|naive)|import/(secutix|while-scanning)/lines=\d+[kM]?|import/first-use-while-importing/lanes=1|relay/first-use/lanes=1)$`)
+	names := regexp.MustCompile(`^(fsync|validate/(unknown|already-used|first-use|forged|rotating)/lanes=\d+|validate/first-use/raw|validate/first-use/signed/lanes=1|validate/ed25519-verify|http/(closed/conns|open/rate)=\d+/(scan|trivial|naive)|import/(secutix|while-scanning)/lines=\d+[kM]?|import/first-use-while-importing/lanes=1|relay/first-use/lanes=1)$`)
 	profiles := map[string]int{}
 	for _, b := range budgets {
 		if !names.MatchString(b.Metric) {
@@ -90,11 +90,14 @@ func TestDefaultBudgets(t *testing.T) {
 		"import/secutix/lines=10M seconds ≤ 25.00s",
 		"import/secutix/lines=10M rss-MiB ≤ 1024 MiB",
 		"relay/first-use/lanes=1 p99-over-first-use ≤ +3.00ms",
+		"validate/first-use/signed/lanes=1 p50-over-first-use ≤ +60.0µs",
+		"validate/forged/lanes=1 p50/verify ≤ 1.20×",
 	}
 	context := []string{
 		"validate/first-use/lanes=1 p50/fsync ≤ 1.30×",
 		"http/closed/conns=64/scan rate/trivial ≥ 0.50×",
 		"http/closed/conns=8/scan p99 ≤ 999µs",
+		"validate/rotating/lanes=1 p99 ≤ 10.0µs",
 	}
 	for _, c := range []struct {
 		want    []string

@@ -14,7 +14,7 @@ import (
 // compared are the statistics Compare looks at, in order.
 var compared = []string{StatRate, StatP50, StatP99, StatP999, StatAlloc, StatCPU, StatP50Fsync, StatP99Fsync,
 	StatRateOneLane, StatRateTrivial, StatRateNaive, StatP99Naive, StatP50Raw, StatCPUOverFloor, StatP99OverFirstUse,
-	StatSeconds, StatRSS}
+	StatP50OverFirstUse, StatP50Verify, StatSeconds, StatRSS}
 
 // higherIsBetter reports whether a larger value of stat is an improvement.
 func higherIsBetter(stat string) bool {
@@ -171,7 +171,8 @@ func (r *Result) WriteBenchfmt(w io.Writer) error {
 			for _, k := range []struct{ stat, unit string }{{StatAlloc, "allocs/op"}, {StatBytes, "B/op"},
 				{StatP50Fsync, "p50/fsync"}, {StatP99Fsync, "p99/fsync"}, {StatRateOneLane, "rate/1-lane"}, {StatRateTrivial, "rate/trivial"},
 				{StatRateNaive, "rate/naive"}, {StatP99Naive, "p99/naive"}, {StatP50Raw, "p50/raw"}, {StatCPU, "CPU-µs/op"},
-				{StatCPUOverFloor, "CPU-µs-over-floor"}, {StatP99OverFirstUse, "p99-µs-over-first-use"}, {StatSeconds, "sec/file"}, {StatRSS, "peak-RSS-MiB"}, {StatErrs, "errors"}} {
+				{StatCPUOverFloor, "CPU-µs-over-floor"}, {StatP99OverFirstUse, "p99-µs-over-first-use"},
+				{StatP50OverFirstUse, "p50-µs-over-first-use"}, {StatP50Verify, "p50/verify"}, {StatSeconds, "sec/file"}, {StatRSS, "peak-RSS-MiB"}, {StatErrs, "errors"}} {
 				if v, ok := s[k.stat]; ok {
 					fmt.Fprintf(bw, "\t%s %s", num(v), k.unit)
 				}

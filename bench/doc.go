@@ -26,6 +26,12 @@
 //     ([RunRaw], "validate/first-use/raw"): Pebble's Get and Sync commit
 //     alone at one lane on the naive store of the same tickets; the first
 //     use at one lane is also given as a ratio to its p50 (p50/raw).
+//     With a store set up by [SetupCodes] (Run does), the codes that prove
+//     themselves: one bare Ed25519 verify ([RunVerify]), a forged signed
+//     code ([RunForged], p50/verify), rotating codes of used tickets
+//     ([RunRotating]) and, beside the first use at one lane, signed codes
+//     admitted on their first sight ([RunFirstUseSigned],
+//     p50-over-first-use).
 //   - http ([RunHTTP]): POST /v1/scan on a real socket with the mix
 //     (70% first use, 20% unknown, 10% already used), against an in-process
 //     appliance ([ServeFunc]; cmd/admit starts the daemon itself) or any

@@ -253,6 +253,12 @@ func other(s Sample) string {
 	if v, ok := s[StatP99OverFirstUse]; ok {
 		parts = append(parts, fmt.Sprintf("p99 %s over first use's", signedDur(v)))
 	}
+	if v, ok := s[StatP50OverFirstUse]; ok {
+		parts = append(parts, fmt.Sprintf("p50 %s over first use's", signedDur(v)))
+	}
+	if v, ok := s[StatP50Verify]; ok {
+		parts = append(parts, fmt.Sprintf("p50 %.2f× a verify", v))
+	}
 	if v, ok := s[StatRateOneLane]; ok {
 		parts = append(parts, fmt.Sprintf("%.1f× 1 lane", v))
 	}

@@ -196,6 +196,10 @@ func (c *Config) runOnce(ctx context.Context, run int, fx fixtures) (out []Obser
 			}
 			settle := func(ctx context.Context) error { return WaitSettled(ctx, ix, SettleLimit) }
 			vc := ValidateConfig{Lanes: c.Lanes, Limit: step, Used: c.Used, Fresh: fresh, Each: each, Settle: settle}
+			if vc.Codes, err = SetupCodes(ctx, ix); err != nil { // codes.go
+				_ = ix.Close()
+				return out, err
+			}
 			if naive != nil {
 				vc.Raw = func(ctx context.Context, lim Limit) (Observation, error) {
 					if err := naive.settle(ctx, SettleLimit); err != nil {

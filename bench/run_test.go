@@ -78,6 +78,10 @@ func TestRunEveryWorkload(t *testing.T) {
 		"import/secutix/lines=3k":                  {"seconds", "rate", "rss-MiB", "rss-start-MiB"},
 		"import/while-scanning/lines=2k":           {"seconds", "rate"},
 		"import/first-use-while-importing/lanes=1": {"p50", "p99", "p50/fsync"},
+		"validate/ed25519-verify":                  {"p50", "p99", "rate"},
+		"validate/forged/lanes=1":                  {"p50", "p99", "rate", "allocs", "p50/verify"},
+		"validate/rotating/lanes=1":                {"p50", "p99", "rate", "allocs"},
+		"validate/first-use/signed/lanes=1":        {"p50", "p99", "rate", "cpu-µs", "p50/fsync"},
 	}
 	for name, stats := range want {
 		m := res.Find(name)
@@ -92,6 +96,14 @@ func TestRunEveryWorkload(t *testing.T) {
 			if v, ok := m.Median[s]; !ok || v <= 0 {
 				t.Errorf("%s: %s = %v", name, s, v)
 			}
+		}
+	}
+	// A signed first use is given against the imported one of the same run.
+	signedFU, importedFU := res.Find("validate/first-use/signed/lanes=1"), res.Find("validate/first-use/lanes=1")
+	for i, s := range signedFU.Runs {
+		want := s[bench.StatP50] - importedFU.Runs[i][bench.StatP50]
+		if got, ok := s[bench.StatP50OverFirstUse]; !ok || math.Abs(got-want) > 1e-9 {
+			t.Errorf("run %d: p50-over-first-use %v, %v; want %v", i+1, got, ok, want)
 		}
 	}
 	// First-use steps in process say what their slowest admissions met.
@@ -112,7 +124,8 @@ func TestRunEveryWorkload(t *testing.T) {
 			t.Errorf("run %d: cpu-over-floor %v, %v; want %v", i+1, got, ok, want)
 		}
 	}
-	for _, name := range []string{"validate/first-use/raw", "validate/first-use/lanes=1", "http/closed/conns=4/naive", "http/closed/conns=4/scan"} {
+	for _, name := range []string{"validate/first-use/raw", "validate/first-use/lanes=1", "http/closed/conns=4/naive", "http/closed/conns=4/scan",
+		"validate/first-use/signed/lanes=1", "validate/forged/lanes=1", "validate/rotating/lanes=1"} {
 		if m := res.Find(name); m.Max[bench.StatErrs] > 0 {
 			t.Errorf("%s: errors", name)
 		}
@@ -142,7 +155,8 @@ func TestRunEveryWorkload(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"admit bench (full): 5k tickets, 2 run(s), 30ms per step", "validate/first-use/lanes=4",
-		"% of trivial", "× naive's rate, p99 ", "× naive's", "p50 ", "× raw Pebble's", " over trivial + first use", "RSS ", "p99 tail in flush "} {
+		"% of trivial", "× naive's rate, p99 ", "× naive's", "p50 ", "× raw Pebble's", " over trivial + first use", "RSS ", "p99 tail in flush ",
+		"over first use's", "× a verify"} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, table.String())
 		}

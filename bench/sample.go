@@ -56,6 +56,13 @@ const (
 	// scanner, the decoder, the lane and the relay board add to a guest's
 	// wait (internal/e2e BenchmarkScanToRelay).
 	StatP99OverFirstUse = "p99-over-first-use"
+	// StatP50OverFirstUse is a signed code's first use p50 less the same
+	// run's imported first use p50 at one lane (µs): what checking the
+	// signature and creating the ticket add (codes.go).
+	StatP50OverFirstUse = "p50-over-first-use"
+	// StatP50Verify is a forged code's scan p50 over the same run's bare
+	// Ed25519 verify p50 ("validate/ed25519-verify").
+	StatP50Verify = "p50/verify"
 
 	StatSeconds = "seconds" // wall time of one whole operation (an import)
 	StatRSS     = "rss-MiB" // the process's peak resident set during it, MiB

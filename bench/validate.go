@@ -275,6 +275,11 @@ type ValidateConfig struct {
 	// so both meet the disk of the same minute; the first use at one lane
 	// is then also given as a ratio to its p50 (StatP50Raw).
 	Raw func(ctx context.Context, lim Limit) (Observation, error)
+	// Codes, when set, adds the steps of codes that prove themselves
+	// (codes.go): a bare verify, a forged code and rotating codes at the
+	// CPU lane counts, and a signed first use beside the first use at one
+	// lane.
+	Codes *Codes
 }
 
 // RunValidate runs the in-process steps on v: unknown and already used at
@@ -304,6 +309,11 @@ func RunValidate(ctx context.Context, v gate.Validator, cfg ValidateConfig) ([]O
 			return out, err
 		}
 		if err := add(RunUnknown(ctx, v, l, cfg.Limit)); err != nil {
+			return out, err
+		}
+	}
+	if cfg.Codes != nil {
+		if err := runCodesCPU(ctx, v, cfg, cpu, settle, add); err != nil {
 			return out, err
 		}
 	}
@@ -351,6 +361,19 @@ func RunValidate(ctx context.Context, v gate.Validator, cfg ValidateConfig) ([]O
 		}
 		if err := add(o, nil); err != nil {
 			return out, err
+		}
+		if l == 1 && cfg.Codes != nil {
+			if err := settle(); err != nil {
+				return out, err
+			}
+			s, err := RunFirstUseSigned(ctx, v, cfg.Codes, cfg.Limit)
+			if err != nil {
+				return out, err
+			}
+			s.Sample[StatP50OverFirstUse] = s.Sample[StatP50] - o.Sample[StatP50]
+			if err := add(s, nil); err != nil {
+				return out, err
+			}
 		}
 	}
 	return out, ctx.Err()

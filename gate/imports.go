@@ -138,6 +138,11 @@ type ImportLine struct {
 	Line   int        // 1-based line number in the file (a quoted CSV field may span lines: its first)
 	Ticket Ticket     // valid when Reject is nil; Provider, Events and PriceType already mapped
 	Reject *LineError // the parser refused the line
+	// CustomerKey is the ticket holder's key of a rotating provider's
+	// ticket (its customer_key column), which checks the holder's one-time
+	// code. It is a secret: the index keeps it with the ticket and never
+	// shows it (it is not a field of Ticket).
+	CustomerKey []byte
 }
 
 // LineSource streams the lines of one import file. Next returns io.EOF after

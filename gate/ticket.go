@@ -171,8 +171,8 @@ func (e Event) WindowAt(t time.Time) Window {
 // Code is a code with a display name, such as a price type (ADU, "Adult") or
 // a product (MATCH-2026-12-05, "FC Example – Derby").
 type Code struct {
-	Code string `json:"code"`
-	Name string `json:"name,omitempty"`
+	Code string `json:"code" toml:"code"`
+	Name string `json:"name,omitempty" toml:"name"`
 }
 
 // Period is the date range of a period pass: it admits to every event that

@@ -8,16 +8,6 @@ import (
 	"github.com/admitgate/admit/gate"
 )
 
-// ProviderRequest is the body of PUT /v1/providers/{id}.
-type ProviderRequest struct {
-	Name string `json:"name"`
-}
-
-// ProvidersResponse is the answer to GET /v1/providers.
-type ProvidersResponse struct {
-	Providers []gate.Provider `json:"providers"`
-}
-
 // EventRequest is the body of PUT /v1/events/{id}. Times are RFC 3339
 // ("2026-12-05T18:00:00+01:00"); empty means no bound.
 type EventRequest struct {
@@ -38,34 +28,6 @@ func createdStatus(created bool) int {
 		return fasthttp.StatusCreated
 	}
 	return fasthttp.StatusOK
-}
-
-func (s *Server) providers(ctx *fasthttp.RequestCtx, c *call) error {
-	ps, err := c.store.index.Providers(ctx)
-	if err != nil {
-		return err
-	}
-	if ps == nil {
-		ps = []gate.Provider{}
-	}
-	return writeJSON(ctx, fasthttp.StatusOK, ProvidersResponse{Providers: ps})
-}
-
-func (s *Server) putProvider(ctx *fasthttp.RequestCtx, c *call) error {
-	var req ProviderRequest
-	if err := s.readJSON(ctx, &req); err != nil {
-		return err
-	}
-	p := gate.Provider{ID: c.params[0], Name: req.Name}
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	created, err := c.store.index.PutProvider(ctx, p)
-	if err != nil {
-		return err
-	}
-	s.audit(c, "put_provider").Str("provider", p.ID).Bool("created", created).Msg("provider saved")
-	return writeJSON(ctx, createdStatus(created), p)
 }
 
 func (s *Server) events(ctx *fasthttp.RequestCtx, c *call) error {

@@ -72,6 +72,12 @@ func FuzzHandler(f *testing.F) {
 		{"POST", "/v1/tickets/B/events", `{"add":["E"],"remove":[]}`, 0},
 		{"PUT", "/v1/events/E", `{"name":"e","opens_at":"2026-12-05T18:00:00Z","entries":2}`, 0},
 		{"PUT", "/v1/providers/p", `{"name":"P"}`, 0},
+		{"PUT", "/v1/providers/p", `{"name":"P","kind":"rotating","event_key":"00112233445566778899aabbccddeeff","skew":"30s"}`, 0},
+		{"PUT", "/v1/providers/p", `{"kind":"pretix_sig1","keys":["k"],"items":[{"item":1,"price_type":{"code":"A"}}]}`, 0},
+		{"PUT", "/v1/providers/p/revoked", "\xef\xbb\xbf==AQ\r\n\n x \n", 0},
+		{"POST", "/v1/providers/p/blocked", "a\x01b\n", 0},
+		{"DELETE", "/v1/providers/p/blocked/%3D%3DAQ%2F", "", 0},
+		{"GET", "/v1/providers/p", "", 1},
 		{"POST", "/v1/imports?provider=p&format=csv&on_error=skip&dry_run=1", "barcode\nB1\n", 0},
 		{"POST", "/v1/imports/3/withdraw", "", 0},
 		{"POST", "/v1/scans/18446744073709551615/annul", "", 0},
@@ -93,7 +99,8 @@ func FuzzHandler(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv, err := httpapi.New(httpapi.Config{Index: fuzzIndex(), Importer: imp, Auth: auth, Lanes: testLanes, Logger: testLogger(f), MaxBodyBytes: 2048})
+	srv, err := httpapi.New(httpapi.Config{Index: fuzzIndex(), Importer: imp, Auth: auth, Lanes: testLanes, Logger: testLogger(f), MaxBodyBytes: 2048,
+		Providers: &fakeProviders{}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -65,6 +65,13 @@ var routeTable = []struct {
 
 	{"GET", "/v1/providers", accessRead, (*Server).providers},
 	{"PUT", "/v1/providers/{id}", accessAdmin, (*Server).putProvider},
+	{"GET", "/v1/providers/{id}", accessRead, (*Server).provider},
+	{"PUT", "/v1/providers/{id}/revoked", accessAdmin, (*Server).putRevoked},
+	{"POST", "/v1/providers/{id}/revoked", accessAdmin, (*Server).addRevoked},
+	{"DELETE", "/v1/providers/{id}/revoked/{secret}", accessAdmin, (*Server).deleteRevoked},
+	{"PUT", "/v1/providers/{id}/blocked", accessAdmin, (*Server).putBlocked},
+	{"POST", "/v1/providers/{id}/blocked", accessAdmin, (*Server).addBlocked},
+	{"DELETE", "/v1/providers/{id}/blocked/{secret}", accessAdmin, (*Server).deleteBlocked},
 	{"GET", "/v1/events", accessAny, (*Server).events},
 	{"PUT", "/v1/events/{id}", accessAdmin, (*Server).putEvent},
 

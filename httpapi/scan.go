@@ -92,6 +92,10 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *call, redeem bool) error {
 // LanesResponse is the answer to GET /v1/lanes.
 type LanesResponse struct {
 	Lanes []gate.LaneStatus `json:"lanes"`
+	// Clocks is the clock skew of each rotating provider's codes
+	// (providers.go): a rotating code is only as good as the appliance's
+	// clock.
+	Clocks []RotatingClock `json:"clocks,omitempty"`
 }
 
 func (s *Server) lanesList(ctx *fasthttp.RequestCtx, c *call) error {
@@ -104,7 +108,7 @@ func (s *Server) lanesList(ctx *fasthttp.RequestCtx, c *call) error {
 	if lanes == nil {
 		lanes = []gate.LaneStatus{}
 	}
-	return writeJSON(ctx, fasthttp.StatusOK, LanesResponse{Lanes: lanes})
+	return writeJSON(ctx, fasthttp.StatusOK, LanesResponse{Lanes: lanes, Clocks: s.clocks()})
 }
 
 // Health is the answer to /healthz and /readyz.

@@ -53,6 +53,10 @@ type Config struct {
 	// Exports answers GET /v1/exports (the export files and webhooks). Nil:
 	// an empty list.
 	Exports ExportsMonitor
+	// Providers keeps the kinds of providers (pretix_sig1, rotating) and a
+	// pretix_sig1 provider's revocation and block lists (providers.go).
+	// Nil: providers are names only.
+	Providers ProviderStore
 	// Ready reports whether the store and its filter are open and healthy:
 	// /readyz answers 503 while there is no store or it returns an error.
 	// Nil: ready whenever there is a store.
@@ -247,9 +251,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.http.ShutdownWithContext(ctx)
 }
 
-// headerReceived gives import uploads their longer read timeout.
+// headerReceived gives import uploads (and lists of secrets) their longer
+// read timeout.
 func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if h.IsPost() && hasPrefix(h.RequestURI(), "/v1/imports") {
+	if h.IsPost() && hasPrefix(h.RequestURI(), "/v1/imports") || (h.IsPost() || h.IsPut()) && isListRoute(h.RequestURI()) {
 		return fasthttp.RequestConfig{ReadTimeout: s.cfg.ImportTimeout}
 	}
 	return fasthttp.RequestConfig{}

@@ -69,6 +69,9 @@
 //	state            state, ticket_state, status (an empty state is valid)
 //	validity date    validity_date, validity
 //	order date       order_date, ordered_at
+//	customer key     customer_key, holder_key (a rotating provider's ticket
+//	                 holder's key, hex: gate.ImportLine.CustomerKey, a secret
+//	                 no rejection shows)
 //
 // Dates are dd/MM/yyyy[ HH:mm[:ss]] (day, month and hour may have one digit,
 // '.' may replace '/') or ISO 8601 (yyyy-MM-dd, 'T' or ' ', seconds and

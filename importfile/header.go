@@ -26,6 +26,7 @@ const (
 	colContact
 	colEvent
 	colHolder
+	colCustomerKey // a rotating provider's ticket holder's key (customerkey.go)
 	numColumns
 )
 
@@ -50,6 +51,7 @@ var columnAliases = [numColumns][]string{
 	colContact:       {"contact", "contact_number", "contact_id"},
 	colEvent:         {"event", "event_id", "event_code", "events"},
 	colHolder:        {"holder", "holder_name", "name", "attendee"},
+	colCustomerKey:   {"customer_key", "holder_key"},
 }
 
 type alias struct {

@@ -49,7 +49,7 @@ func (t *table) mapRecord(r readResult, out *gate.ImportLine) {
 		*out = gate.ImportLine{Line: r.line, Reject: le}
 		return
 	}
-	out.Line, out.Reject = r.line, nil
+	out.Line, out.Reject, out.CustomerKey = r.line, nil, nil
 	tk := &out.Ticket
 	*tk = gate.Ticket{Provider: src.req.Provider, State: gate.StateValid}
 
@@ -80,6 +80,15 @@ func (t *table) mapRecord(r readResult, out *gate.ImportLine) {
 		return
 	}
 	tk.PriceType, tk.Price = tc.priceType, tc.price
+
+	if v := t.get(f, colCustomerKey); len(v) > 0 {
+		key, detail := customerKey(v, t.names[colCustomerKey])
+		if key == nil {
+			*out = t.reject(r, string(bc), gate.RejectBadField, "%s", detail)
+			return
+		}
+		out.CustomerKey = key
+	}
 
 	if v := t.get(f, colOrderDate); len(v) > 0 {
 		var ok bool

@@ -30,24 +30,21 @@ func (ix *Index) loadCatalog() error {
 		return err
 	}
 	providers := map[string]gate.Provider{}
+	specs := map[string]ProviderSpec{}
 	if err := ix.iterPrefix([]byte{prefixProvider}, func(k, v []byte) error {
-		p := decodeProvider(k, v)
-		providers[p.ID] = p
+		sp, err := decodeProvider(k, v) // signed_records.go
+		if err != nil {
+			return fmt.Errorf("index: provider %s: %w", k[1:], err)
+		}
+		providers[sp.ID] = sp.Provider
+		specs[sp.ID] = sp
 		return nil
 	}); err != nil {
 		return err
 	}
 	ix.events.Store(gate.NewEventSet(events...))
 	ix.providers.Store(&providers)
-	return nil
-}
-
-// A provider is stored as its name under its id's key (no version byte).
-func encodeProvider(p gate.Provider) []byte { return []byte(p.Name) }
-
-// decodeProvider reads a provider's key and value.
-func decodeProvider(k, v []byte) gate.Provider {
-	return gate.Provider{ID: string(k[1:]), Name: string(v)}
+	return ix.loadSigned(specs)
 }
 
 // iterPrefix calls fn for every key with the prefix. k and v are valid only
@@ -66,7 +63,8 @@ func (ix *Index) iterPrefix(prefix []byte, fn func(k, v []byte) error) error {
 	return it.Close()
 }
 
-// PutProvider creates or renames a provider.
+// PutProvider creates a provider (its barcodes imported) or renames one,
+// keeping the kind of its codes (PutProviderSpec sets that).
 func (ix *Index) PutProvider(ctx context.Context, p gate.Provider) (bool, error) {
 	if err := p.Validate(); err != nil {
 		return false, err
@@ -82,9 +80,11 @@ func (ix *Index) PutProvider(ctx context.Context, p gate.Provider) (bool, error)
 	defer ix.catMu.Unlock()
 	old := *ix.providers.Load()
 	_, exists := old[p.ID]
-	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(providerKey(p.ID), encodeProvider(p), nil) }); err != nil {
+	rec := ix.providerRecord(p) // a rename keeps the provider's kind (signed_providers.go)
+	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(providerKey(p.ID), rec, nil) }); err != nil {
 		return false, fmt.Errorf("index: put provider %s: %w", p.ID, err)
 	}
+	ix.renamed(p)
 	next := maps.Clone(old)
 	next[p.ID] = p
 	ix.providers.Store(&next)
@@ -99,7 +99,7 @@ func (ix *Index) ensureProvider(b *pebble.Batch, id string) func() {
 	if _, ok := (*ix.providers.Load())[id]; ok {
 		return func() {}
 	}
-	_ = b.Set(providerKey(id), encodeProvider(gate.Provider{ID: id, Name: id}), nil)
+	_ = b.Set(providerKey(id), encodeProvider(&ProviderSpec{Provider: gate.Provider{ID: id, Name: id}, Kind: ProviderList}), nil)
 	return func() {
 		ix.catMu.Lock()
 		defer ix.catMu.Unlock()

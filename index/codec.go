@@ -15,7 +15,7 @@ import (
 // do not know and any truncated or overlong input, so a corrupt record is an
 // error, never a panic or a silently wrong value.
 const (
-	ticketVersion     = 1
+	ticketVersion     = 2 // 2 added the customer key of a rotating provider's ticket; 1 is still read
 	redemptionVersion = 2 // 2 added entry times and the hub revision; 1 is still read
 	entryVersion      = 2 // 2 added offline and override; 1 is still read
 	eventVersion      = 1

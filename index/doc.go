@@ -15,6 +15,16 @@
 // concurrent scans of one ticket admit exactly once, and an answered
 // admission survives a crash.
 //
+// Before the bloom filter, a code that proves itself is checked by its
+// provider (signed*.go): a pretix_sig1 provider's signed codes and a
+// rotating provider's time-based ones (package codes). What a code tells by
+// itself (a forged, revoked, blocked, out-of-date or unmapped signed code, a
+// rotating code drawn too far from now) is answered without a disk read. A
+// good signed code becomes a ticket on its first sight, written in the batch
+// of its first admission under a first-sight lock chosen by the code; a
+// good rotating code's token names an imported ticket whose customer key
+// checks the holder's code. From there the scan is any ticket's.
+//
 // A repeated scan of a ticket (already used, an exit, a re-entry) decides
 // from memory: decoded ticket records of recent scans are cached by barcode,
 // valid only while no ticket record has changed since they were read, and
@@ -165,5 +175,8 @@
 // background.go, warm.go. Figures: stats.go, health.go. The decision's log
 // line: decisionlog.go. Backups and restores: backup.go,
 // backup_manifest.go, backup_restore.go; the store's format:
-// formatversion.go.
+// formatversion.go. Providers whose codes prove themselves: signed.go
+// (their state), signed_scan.go (the scan), signed_providers.go
+// (PutProviderSpec, statuses), signed_lists.go (revocation and block
+// lists), signed_records.go (their records).
 package index

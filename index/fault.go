@@ -36,6 +36,10 @@ type fixup struct {
 	seq           uint64 // the failed admission's sequence
 	entry         []byte // its journal entry as answered: the error refusal
 	lostIfMissing uint64 // a sequence to fill when missing
+
+	// created are the records the failed admission created (a signed
+	// code's first sight), deleted with its redemption.
+	created [][]byte
 }
 
 func (ix *Index) addFixup(f fixup) {
@@ -261,6 +265,9 @@ func (ix *Index) reopen() error {
 		closer.Close()
 		if !same {
 			continue
+		}
+		for _, k := range f.created {
+			_ = b.Delete(k, nil)
 		}
 		if f.prev == nil {
 			_ = b.Delete(redemptionKey(f.key), nil)

@@ -209,8 +209,9 @@ func goldenRecords() []goldenRecord {
 		v2 := encodeImport(&fmtWithdrawn)
 		return append([]byte{1}, v2[1:len(v2)-1]...) // version 1 had no flags byte
 	}
-	// Version 1 of redemptions and journal entries: no encoder writes them
-	// any more; the files were made by the encoder of their day.
+	// Version 1 of tickets, redemptions, journal entries and providers: no
+	// encoder writes them any more; the files were made by the encoder of
+	// their day.
 	frozen := func(g goldenRecord) goldenRecord {
 		g.encode = nil
 		g.initial = func() []byte { panic("the version 1 file is missing from testdata/format") }
@@ -222,8 +223,10 @@ func goldenRecords() []goldenRecord {
 			decode: func(_, v []byte) (any, error) { return decodeRedemptions(v) }}
 	}
 	return append([]goldenRecord{
-		named(ticket(fmtTicket), "ticket.v1", "ticket record, version 1: t<barcode> -> encodeTicket"),
-		named(ticket(fmtRevoked), "ticket.v1-revoked", "ticket record, version 1, a barcode revoked by a reissue"),
+		named(frozen(ticket(fmtTicket)), "ticket.v1", "ticket record, version 1: t<barcode> -> no encoder writes it any more"),
+		named(frozen(ticket(fmtRevoked)), "ticket.v1-revoked", "ticket record, version 1, a barcode revoked by a reissue"),
+		named(ticket(fmtTicket), "ticket.v2", "ticket record, version 2 (the customer key of a rotating provider's ticket): t<barcode> -> encodeTicket"),
+		named(ticket(fmtRotatingTicket), "ticket.v2-customer-key", "ticket record, version 2: a rotating provider's ticket with its customer key"),
 		named(frozen(redemptions(fmtRedemptions)), "redemptions.v1", "redemptions of a ticket key, version 1: r<key:8> -> no encoder writes it any more"),
 		named(redemptions(fmtRedemptionsV2), "redemptions.v2", "redemptions of a ticket key, version 2 (entry times, hub revision): r<key:8> -> encodeRedemptions"),
 		named(frozen(entry(fmtAdmission)), "entry.v1-admission", "journal entry, version 1: j<seq:8> -> no encoder writes it any more; an admission"),
@@ -261,10 +264,9 @@ func goldenRecords() []goldenRecord {
 			encode: func() []byte { return encodeEvent(fmtEvent) },
 			decode: func(k, v []byte) (any, error) { return decodeEvent(string(k[1:]), v) }},
 			"event.v1", "event, version 1: e<id> -> encodeEvent"),
-		named(goldenRecord{key: providerKey(fmtProvider.ID), want: fmtProvider,
-			encode: func() []byte { return encodeProvider(fmtProvider) },
-			decode: func(k, v []byte) (any, error) { return decodeProvider(k, v), nil }},
-			"provider", "provider: p<id> -> name"),
+		named(frozen(goldenRecord{key: providerKey(fmtProvider.ID), want: ProviderSpec{Provider: fmtProvider, Kind: ProviderList},
+			decode: func(k, v []byte) (any, error) { return decodeProvider(k, v) }}),
+			"provider", "provider, version 1: p<id> -> the name; no encoder writes it any more"),
 		named(v1import, "import.v1", "import record, version 1 (no flags byte): xi<id:8> -> no encoder writes it any more"),
 		named(imp(fmtWithdrawn), "import.v2", "import record, version 2: xi<id:8> -> encodeImport; a withdrawn import"),
 		named(imp(fmtPending), "import.v2-withdraw-pending", "import record, version 2: a withdrawal begun and not finished"),
@@ -314,7 +316,7 @@ func goldenRecords() []goldenRecord {
 				return viewCounters(c), nil
 			}},
 			"counters.v1", "report counters saved by Close, version 1: mcounters -> encodeCounters"),
-	}, venueGoldenRecords()...)
+	}, append(venueGoldenRecords(), signedGoldenRecords()...)...) // venue_format_test.go, signed_format_test.go
 }
 
 // TestRecordFormats: every record version in testdata/format decodes into

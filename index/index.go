@@ -47,6 +47,7 @@ type Index struct {
 	catMu     sync.Mutex
 	events    atomic.Pointer[gate.EventSet]
 	providers atomic.Pointer[map[string]gate.Provider]
+	signed    signedState // code providers: signed.go
 
 	filter atomic.Pointer[filter]
 	open   atomic.Pointer[openSet] // cache of the events open now
@@ -141,6 +142,7 @@ func Open(dir string, opts *Options) (*Index, error) {
 		ix.opts.TempDir = ix.fs.PathJoin(o.TempDir, "admit-index-tmp")
 	}
 	ix.jw.init(o.JournalBacklog, &ix.faulted)
+	ix.signed.init()
 	ix.nonces.init()
 	ix.tcache.init()
 	for i := range ix.stripes {

@@ -13,6 +13,9 @@ import "encoding/binary"
 //	e<id>               event
 //	p<id>               provider
 //	m<name>             meta values written by the scan path, Close and Open
+//	sr<provider>0<code> a signed provider's revoked secret (signed_records.go)
+//	sb<provider>0<code> a signed provider's blocked secret
+//	sk<key:8>           a ticket a signed code created on first sight
 //	xi<id:8>            import record
 //	xm<name>            meta values an import writes (ticket count, next
 //	                    ticket key, next import id, bloom generation)
@@ -34,6 +37,7 @@ const (
 	prefixEvent      = 'e'
 	prefixProvider   = 'p'
 	prefixMeta       = 'm'
+	prefixSigned     = 's' // signed and rotating providers' lists and first sights (signed_records.go)
 	prefixImportMeta = 'x'
 	prefixVenue      = 'v' // see venue.go
 	prefixOffline    = 'o' // see venue.go

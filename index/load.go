@@ -187,7 +187,7 @@ func (l *loader) read(ctx context.Context, src gate.LineSource) error {
 			l.reject(*e)
 			continue
 		}
-		rec := ticketRec{Upstream: t.State, T: t}
+		rec := ticketRec{Upstream: t.State, T: t, CustomerKey: line.CustomerKey}
 		n := len(l.arena)
 		l.arena = encodeTicket(l.arena, &rec)
 		payload := l.arena[n:len(l.arena):len(l.arena)]

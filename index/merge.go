@@ -238,6 +238,7 @@ func mergeImported(old, in ticketRec) ticketRec {
 	t.Replaces = old.T.Replaces
 	t.ImportID = old.T.ImportID
 	r.T = t
+	r.CustomerKey = in.CustomerKey
 	r.fixState()
 	return r
 }

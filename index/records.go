@@ -33,6 +33,11 @@ type ticketRec struct {
 	Upstream gate.State // valid, cancelled or invalidated, as the last import said
 	Admin    adminState
 	T        gate.Ticket // T.State is the effective state (see effectiveState)
+	// CustomerKey is the ticket holder's TOTP key of a rotating provider's
+	// ticket, from its import line (gate.ImportLine.CustomerKey). It is a
+	// secret: it stays here, never in the gate.Ticket the API and the
+	// journal show.
+	CustomerKey []byte
 }
 
 // effectiveState combines the upstream state and the admin's action: revoked
@@ -82,6 +87,9 @@ func encodeTicket(dst []byte, r *ticketRec) []byte {
 	e.time(t.OrderedAt)
 	e.string(t.ReplacedBy)
 	e.string(t.Replaces)
+	// Version 2: the customer key, before the import id, which stays last
+	// (newTicketRecord).
+	e.string(string(r.CustomerKey))
 	e.uvarint(t.ImportID)
 	return e.b
 }
@@ -110,7 +118,7 @@ func decodeTicketOwned(barcode string, b []byte) (ticketRec, error) {
 func decodeTicketFrom(d decoder, barcode string) (ticketRec, error) {
 	var r ticketRec
 	t := &r.T
-	d.version(ticketVersion)
+	v := d.versionUpTo("ticket", ticketVersion)
 	r.Key = d.uvarint()
 	r.Upstream = gate.State(d.byte())
 	r.Admin = adminState(d.byte())
@@ -131,6 +139,11 @@ func decodeTicketFrom(d decoder, barcode string) (ticketRec, error) {
 	t.OrderedAt = d.time()
 	t.ReplacedBy = d.string()
 	t.Replaces = d.string()
+	if v >= 2 {
+		if k := d.string(); k != "" {
+			r.CustomerKey = []byte(k)
+		}
+	}
 	t.ImportID = d.uvarint()
 	if err := d.finish(); err != nil {
 		return r, err

@@ -72,6 +72,7 @@ type scanCall struct {
 	// offline is the offline write an admission the hub did not answer
 	// commits with its redemption (venueclaim.go); nil otherwise.
 	offline *offlineRec
+	fresh   *ticketRec // a signed code's first sight: created by its admission's commit (signed_scan.go)
 }
 
 // decideOnce decides s. A scan that must journal a refusal while the
@@ -135,6 +136,9 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 	if ix.closed.Load() {
 		return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
 	}
+	if d, full, ok := ix.scanCode(c); ok { // a signed or rotating code: signed_scan.go
+		return d, full
+	}
 	if !ix.filter.Load().test(s.Barcode) {
 		return ix.refuseMaybe(c, gate.ReasonUnknown, "")
 	}
@@ -151,6 +155,9 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 	rec, reason, det := ix.lookup(sc, s.Barcode, version)
 	if reason != 0 {
 		return ix.refuseMaybe(c, reason, det)
+	}
+	if d, full, ok := ix.codeOnly(c, rec); ok { // a rotating code's bare token
+		return d, full
 	}
 	// gate.Decide keeps the addresses of its inputs as far as escape
 	// analysis can tell (it is pure: nothing it returns points into them).
@@ -210,7 +217,7 @@ func (ix *Index) check(sc *scratch, rec *ticketRec) gate.Decision {
 // journal writer, an admission, re-entry or exit by its own commit before
 // the stripe is released.
 func (ix *Index) redeemLocked(c *scanCall, sc *scratch, st *stripe, rec *ticketRec, version uint64) (gate.Decision, bool) {
-	if v := ix.recVersion.Load(); v != version {
+	if v := ix.recVersion.Load(); v != version && c.fresh == nil {
 		// A ticket changed since the read (maybe this one): read it again
 		// under the lock.
 		var reason gate.Reason
@@ -275,7 +282,7 @@ func (ix *Index) decideLocked(c *scanCall, sc *scratch, rec *ticketRec, rs []gat
 // or the exit of a ticket that was not inside) through the journal writer,
 // and counts a refusal in the reports.
 func (ix *Index) journalDecided(c *scanCall, d gate.Decision, key uint64, events *gate.EventSet) gate.Decision {
-	se := entryOf(c.s, d, key)
+	se := entryOf(c.s, d, c.entryKey(key))
 	if !d.Admit {
 		se.Events = ix.denialEvents(c.s, &d, events)
 		ix.ctrs().denied(&d, se.Events)
@@ -314,11 +321,13 @@ func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *tick
 	if c.offline != nil {
 		_ = b.Set(offlineKey(c.offline.Seq), encodeOffline(c.offline), nil) // replayed at the hub later
 	}
+	ix.addFirstSight(b, c, sc)
 	if err := ix.apply(b); err != nil {
 		return ix.failCommit(c, st, se, rs, written, err, events)
 	}
 	st.remember(key, next)
 	ix.wm.finish(d.Seq)
+	ix.firstSightCommitted(c)
 	counted := rec
 	if counted.T.State == gate.StateRevoked { // an exit through a replaced barcode
 		if live, err := ix.liveTicket(*rec); err == nil {
@@ -349,7 +358,7 @@ func (ix *Index) failCommit(c *scanCall, st *stripe, se storedEntry, rs []gate.R
 	if len(rs) > 0 {
 		prev = encodeRedemptions(nil, rs)
 	}
-	ix.addFixup(fixup{key: se.Key, prev: prev, written: bytes.Clone(written), seq: se.Seq, entry: encodeEntry(nil, &se)})
+	ix.addFixup(fixup{key: se.Key, prev: prev, written: bytes.Clone(written), seq: se.Seq, entry: encodeEntry(nil, &se), created: createdKeys(c)})
 	ix.fault(err)
 	ix.ctrs().denied(&failed, se.Events)
 	ix.queueEntry(se, c)

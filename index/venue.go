@@ -140,13 +140,26 @@ func (ix *Index) OfflineWaiting() int {
 
 var _ gate.VenueStore = (*Index)(nil)
 
+// signedVenueIDPrefix starts the venue-wide id of a signed code's ticket,
+// which no barcode of an imported ticket is mistaken for.
+const signedVenueIDPrefix = "sig1:"
+
 // venueTicketID is the venue-wide id of rec's ticket: the barcode of its
 // origin, found by following Replaces back while the replaced record exists
 // and shares the ticket key (a reissue keeps the key), so every barcode of
 // a reissue chain claims one key at the hub. It reads Pebble only for a
-// reissued ticket. A signed code's id (its seed) belongs here too, with
-// ticketOfVenueID's way back.
+// reissued ticket. A ticket a signed code made on first sight is named by
+// its provider and seed (pretix draws a seed per secret, and each appliance
+// makes the ticket itself on first sight, under its own key):
+// ticketOfVenueID finds no record for such an id, so a value learned for a
+// signed ticket this appliance has not seen waits, and its first sight here
+// claims, loses and learns it at the hub.
 func (ix *Index) venueTicketID(rec *ticketRec) (string, error) {
+	if seed, ok, err := ix.signedSeed(rec); err != nil {
+		return "", err
+	} else if ok {
+		return signedVenueIDPrefix + rec.T.Provider + ":" + seed, nil
+	}
 	id, r := rec.T.Barcode, rec
 	for hops := 0; r.T.Replaces != "" && hops < 64; hops++ {
 		prev, ok, err := ix.getTicket(nil, r.T.Replaces)

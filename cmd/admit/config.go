@@ -108,6 +108,10 @@ type TokenConfig struct {
 type ProviderConfig struct {
 	ID   string `toml:"id"`
 	Name string `toml:"name"`
+
+	// How the provider's codes are checked: kind, keys, items,
+	// event_key_file... (codes_wiring.go).
+	ProviderCodesConfig
 }
 
 // EventConfig declares an event, applied at start and on reload.

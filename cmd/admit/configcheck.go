@@ -212,6 +212,7 @@ func (c *Config) check(scope refScope) Problems {
 	k.lanes()
 	k.dropFolders()
 	k.issues("", c.validateOutbound())
+	k.issues("", c.validateProviderCodes()) // codes_wiring.go
 	k.references(scope)
 	return k.finish()
 }

@@ -169,4 +169,5 @@ func (c *Config) loadSecrets(ctx context.Context, dir string) {
 		t.Secret = strings.TrimRight(string(b), " \t\r\n")
 	}
 	c.loadWebhookSecrets(ctx, dir)
+	c.loadEventKeys(ctx, dir) // codes_wiring.go
 }

@@ -80,7 +80,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
-		newStoreCollector(&d.store))
+		newStoreCollector(&d.store), newCodesCollector(&d.store))
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -111,6 +111,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Monitor:        d.monitor,
 		Emergency:      emergencyControl{d.rig.set},
 		Exports:        d.outbound,
+		Providers:      providerStore{&d.store}, // codes_wiring.go
 		Ready:          d.store.ready,
 		Serving:        d.store.serving,
 		Metrics:        metrics,
@@ -234,7 +235,7 @@ func (d *Daemon) applyCatalog(ctx context.Context, c *Config) error {
 			return fmt.Errorf("admit: event %s: %w", e.ID, err)
 		}
 	}
-	return nil
+	return d.applyProviderCodes(ctx, c) // after the events their mappings name: codes_wiring.go
 }
 
 // Reload applies a new configuration's tokens, providers, events and lanes
