@@ -87,6 +87,9 @@ var (
 		Decision: fmtAdmission.Decision}}
 	fmtAnnulled = func() storedEntry { se := fmtAdmission; se.Annulled = 8; return se }()
 	fmtEvent    = gate.Event{ID: "derby", Name: "Derby", OpensAt: t0, ClosesAt: t0.Add(6 * time.Hour), Reentry: true, Entries: 2}
+	fmtEventV2  = gate.Event{ID: "dayfest", Name: "Day festival", OpensAt: t0, ClosesAt: t0.Add(72 * time.Hour), Entries: 3,
+		TimeZone: "Europe/Zurich", StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(70 * time.Hour),
+		Rule: `{"<": [{"var": "entries_today"}, 1]}`}
 	fmtProvider = gate.Provider{ID: "secutix-main", Name: "SecuTix (main)"}
 	fmtImport   = gate.ImportRecord{ID: 3, Provider: "secutix-main", Event: "derby", Format: gate.FormatSecutix, Source: "upload:export.csv",
 		By: "admin-anna", At: t0.Add(-24 * time.Hour), Lines: 10, Added: 6, Updated: 2, Unchanged: 1, Rejected: 1, Digest: "sha256:abc"}
@@ -257,10 +260,17 @@ func goldenRecords() []goldenRecord {
 				return [2]any{seq, at.UTC()}, nil
 			}},
 			"nonce", "nonce: n<nonce> -> seq:8, at:8 (Unix ns)"),
+		named(frozen(goldenRecord{key: eventKey(fmtEvent.ID), want: fmtEvent,
+			decode: func(k, v []byte) (any, error) { return decodeEvent(string(k[1:]), v) }}),
+			"event.v1", "event, version 1: e<id> -> no encoder writes it any more"),
+		named(goldenRecord{key: eventKey(fmtEventV2.ID), want: fmtEventV2,
+			encode: func() []byte { return encodeEvent(fmtEventV2) },
+			decode: func(k, v []byte) (any, error) { return decodeEvent(string(k[1:]), v) }},
+			"event.v2", "event, version 2 (time zone, start, end, entry rule): e<id> -> encodeEvent"),
 		named(goldenRecord{key: eventKey(fmtEvent.ID), want: fmtEvent,
 			encode: func() []byte { return encodeEvent(fmtEvent) },
 			decode: func(k, v []byte) (any, error) { return decodeEvent(string(k[1:]), v) }},
-			"event.v1", "event, version 1: e<id> -> encodeEvent"),
+			"event.v2-plain", "event, version 2: an event without the version 2 fields"),
 		named(goldenRecord{key: providerKey(fmtProvider.ID), want: fmtProvider,
 			encode: func() []byte { return encodeProvider(fmtProvider) },
 			decode: func(k, v []byte) (any, error) { return decodeProvider(k, v), nil }},

@@ -16,6 +16,10 @@ import "encoding/binary"
 //	xi<id:8>            import record
 //	xm<name>            meta values an import writes (ticket count, next
 //	                    ticket key, next import id, bloom generation)
+//	z<kind>...          zones and overrides (zones.go): zt<key:8> where a
+//	                    ticket is, zp<seq:8> a passage's move, za<seq:8> a
+//	                    guest without a ticket, zr<zone> when a zone was
+//	                    emptied, zo<seq:8> an override
 //
 // Everything an import writes besides tickets lives in the narrow x range,
 // which scans never write: the SSTable holding it does not overlap the
@@ -31,6 +35,7 @@ const (
 	prefixProvider   = 'p'
 	prefixMeta       = 'm'
 	prefixImportMeta = 'x'
+	prefixZone       = 'z' // zones and overrides (zones.go)
 )
 
 // warmKey is the scratch key of the WAL warm-up at Open (see warmWAL), set

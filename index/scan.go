@@ -127,6 +127,9 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 		return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
 	}
 	if !ix.filter.Load().test(s.Barcode) {
+		if card := ix.card(s.Barcode); card != nil {
+			return ix.cardScan(c, card)
+		}
 		return ix.refuseMaybe(c, gate.ReasonUnknown, "")
 	}
 	if err := ix.enter(); err != nil {
@@ -141,6 +144,9 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 	version := ix.recVersion.Load()
 	rec, reason, det := ix.lookup(sc, s.Barcode, version)
 	if reason != 0 {
+		if card := ix.card(s.Barcode); card != nil && reason == gate.ReasonUnknown {
+			return ix.cardScan(c, card)
+		}
 		return ix.refuseMaybe(c, reason, det)
 	}
 	// gate.Decide keeps the addresses of its inputs as far as escape
@@ -191,7 +197,9 @@ func (ix *Index) check(sc *scratch, rec *ticketRec) gate.Decision {
 	if err != nil {
 		return sc.scan.Refusal(gate.ReasonError, "storage read failed")
 	}
-	out := gate.Decide(gate.Input{Scan: &sc.scan, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
+	events := ix.events.Load()
+	out := decideScan(gate.Input{Scan: &sc.scan, Ticket: &rec.T, Redemptions: rs, Events: events, Appliance: ix.opts.Appliance})
+	ix.atLane(&scanCall{s: &sc.scan}, sc, rec, rs, &out, events) // rules and zones, holding no place
 	return out.Decision
 }
 
@@ -224,10 +232,14 @@ func (ix *Index) redeemLocked(c *scanCall, sc *scratch, st *stripe, rec *ticketR
 	if full {
 		return gate.Decision{}, true
 	}
-	if !out.Write {
-		return ix.journalDecided(c, out.Decision, key, events), false
+	zp := ix.atLane(c, sc, rec, rs, &out, events) // the entry rules, then the zones
+	switch {
+	case out.Write:
+		return ix.commitAdmission(c, sc, st, rec, rs, &out, events, zp), false
+	case zp != nil:
+		return ix.commitPassage(c, sc, st, rec, &out, zp, events), false
 	}
-	return ix.commitAdmission(c, sc, st, rec, rs, &out, events), false
+	return ix.journalDecided(c, out.Decision, key, events), false
 }
 
 // detailOf is the detail of a refusal lookup made for reason.
@@ -249,14 +261,14 @@ func (ix *Index) decideLocked(c *scanCall, sc *scratch, rec *ticketRec, rs []gat
 	if !c.slot && !ix.jw.tryReserve() {
 		// gate.Decide is pure, so the probe decides as the real call
 		// below will.
-		if probe := gate.Decide(in); !probe.Write {
+		if probe := decideScan(in); !probe.Write {
 			return gate.Outcome{}, true
 		}
 	} else {
 		c.slot = true
 	}
 	in.Seq = ix.seq.Add(1)
-	return gate.Decide(in), false
+	return decideScan(in), false
 }
 
 // journalDecided journals a decision that writes no redemption (a refusal,
@@ -269,6 +281,7 @@ func (ix *Index) journalDecided(c *scanCall, d gate.Decision, key uint64, events
 		ix.ctrs().denied(&d, se.Events)
 	}
 	ix.queueEntry(se, c)
+	ix.noteDecision(c.s, &d, key)
 	return d
 }
 
@@ -283,8 +296,8 @@ func entryOf(s *gate.Scan, d gate.Decision, key uint64) storedEntry {
 // history key and its nonce, in one batch with pebble.Sync, holding the
 // ticket's stripe st; then the stripe remembers the new redemptions and the
 // reports count them. When the commit fails the scan is refused instead
-// (failCommit).
-func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *ticketRec, rs []gate.Redemption, out *gate.Outcome, events *gate.EventSet) gate.Decision {
+// (failCommit). A passage between zones (zp, nil for none) commits with it.
+func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *ticketRec, rs []gate.Redemption, out *gate.Outcome, events *gate.EventSet, zp *zonePass) gate.Decision {
 	s, d, key := c.s, &out.Decision, rec.Key
 	se := entryOf(s, *d, key)
 	next := withRedemption(rs, out.Redemption)
@@ -299,11 +312,17 @@ func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *tick
 	if s.Nonce != "" {
 		_ = b.Set(nonceKey(s.Nonce), nonceValue(d.Seq, s.At), nil)
 	}
+	zp.put(b)
 	if err := ix.apply(b); err != nil {
-		return ix.failCommit(c, st, se, rs, written, err, events)
+		ix.passageDone(zp, false)
+		failed := ix.failCommit(c, st, se, rs, written, err, events)
+		ix.noteDecision(s, &failed, key)
+		return failed
 	}
 	st.remember(key, next)
 	ix.wm.finish(d.Seq)
+	ix.passageDone(zp, true)
+	ix.noteDecision(s, d, key)
 	counted := rec
 	if counted.T.State == gate.StateRevoked { // an exit through a replaced barcode
 		if live, err := ix.liveTicket(*rec); err == nil {
@@ -357,12 +376,13 @@ func (ix *Index) queueEntry(se storedEntry, c *scanCall) {
 // batches and Get copy or drop them before the scan ends, so they are
 // reused through scratchPool instead of allocated per scan.
 type scratch struct {
-	scan gate.Scan // the copy gate.Decide reads
-	key  []byte
-	val  []byte
-	rk   [9]byte
-	jk   [9]byte
-	hk   [17]byte
+	scan  gate.Scan      // the copy gate.Decide reads
+	facts gate.RuleFacts // what entry rules read (rules.go)
+	key   []byte
+	val   []byte
+	rk    [9]byte
+	jk    [9]byte
+	hk    [17]byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{key: make([]byte, 0, 64), val: make([]byte, 0, 512)} }}
@@ -374,6 +394,7 @@ func putScratch(sc *scratch) {
 		return // an outsize record: let it go
 	}
 	sc.scan = gate.Scan{} // keep no strings alive
+	sc.facts = gate.RuleFacts{}
 	scratchPool.Put(sc)
 }
 
