@@ -248,9 +248,7 @@ func (ix *Index) Override(ctx context.Context, req gate.OverrideRequest) (gate.D
 	d := &out.Decision
 	if zp != nil {
 		zp.seq, zp.next.seq = d.Seq, d.Seq
-		if zp.newRaw != nil {
-			zp.newRaw = encodeZoneLoc(zp.next)
-		}
+		zp.newRaw = encodeZoneLoc(zp.next)
 	}
 	ss := s
 	ss.Barcode, ss.Source, ss.Nonce = refused.Barcode, req.Source, ""

@@ -47,7 +47,7 @@ func (ix *Index) zoneUndoFor(seq, key uint64) (*zoneUndo, error) {
 	}
 	// A ticket that moved again since stays where it is now.
 	u.restore = cur.seq == p.next.seq && cur.zone == p.next.zone
-	if p.prev.zone != gate.Outside {
+	if !p.prev.at.IsZero() || p.prev.seq != 0 {
 		u.prevRaw = encodeZoneLoc(p.prev)
 	}
 	return u, nil

@@ -20,7 +20,7 @@ type zonePass struct {
 	seq     uint64
 	held    string // the zone a place is held in until the commit ends, "" for none
 	prevRaw []byte // the ticket's location record before, nil for none
-	newRaw  []byte // the record written, nil when the ticket goes outside (deleted)
+	newRaw  []byte // the record written
 }
 
 // atLane applies the lane's entry rules and zones to the outcome of a scan
@@ -95,9 +95,7 @@ func (ix *Index) zoneMove(out *gate.Outcome, key uint64, move gate.Move, at time
 	if key == 0 {
 		p.prev = zoneLoc{zone: gate.Outside}
 	}
-	if to != gate.Outside {
-		p.newRaw = encodeZoneLoc(p.next)
-	}
+	p.newRaw = encodeZoneLoc(p.next) // outside too: an annulment then knows the ticket did not move since
 	if in && z != nil && z.cfg.Capacity > 0 {
 		if z.occupancy+z.pending >= int64(z.cfg.Capacity) && (!override || !z.cfg.OverrideFull) {
 			refuseOutcome(out, gate.ReasonZoneFull, fmt.Sprintf("%s is full: %d of %d places taken",
@@ -125,14 +123,11 @@ func (p *zonePass) put(b *pebble.Batch) {
 	if p == nil {
 		return
 	}
-	switch {
-	case p.key == 0:
-		if p.newRaw != nil {
+	if p.key == 0 {
+		if p.next.zone != gate.Outside {
 			_ = b.Set(zoneKey(zoneAnon, p.seq), p.newRaw, nil)
 		}
-	case p.newRaw == nil:
-		_ = b.Delete(zoneKey(zoneLocation, p.key), nil)
-	default:
+	} else {
 		_ = b.Set(zoneKey(zoneLocation, p.key), p.newRaw, nil)
 	}
 	_ = b.Set(zoneKey(zonePassage, p.seq), encodePassage(&p.passage), nil)
