@@ -123,3 +123,9 @@ func (t *Ticket) admitsID(id string, events *EventSet) bool {
 	e, ok := events.Get(id)
 	return ok && t.AdmitsTo(e)
 }
+
+// OverrideLister lists the overrides of an event (the index implements
+// it): their journal entries, oldest first, annulled ones marked so.
+type OverrideLister interface {
+	Overrides(ctx context.Context, event string) ([]JournalEntry, error)
+}

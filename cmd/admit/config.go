@@ -41,6 +41,9 @@ type Config struct {
 	DropFolders []DropFolderConfig `toml:"drop_folders"`
 	Exports     []ExportConfig     `toml:"exports"`  // outbound.go
 	Webhooks    []WebhookConfig    `toml:"webhooks"` // outbound.go
+
+	Zones           []ZoneConfig           `toml:"zones"`            // zones_wiring.go
+	SupervisorCards []SupervisorCardConfig `toml:"supervisor_cards"` // zones_wiring.go
 }
 
 // HTTPConfig is the API's listener and limits.
@@ -79,7 +82,8 @@ type StoreConfig struct {
 func (c *Config) indexOptions(log zerolog.Logger) *index.Options {
 	return &index.Options{Appliance: c.Appliance, Logger: log, CacheSize: int64(c.Store.CacheSize),
 		MemTableSize: uint64(c.Store.MemtableSize), JournalBacklog: c.Store.JournalBacklog,
-		CommitTimeout: time.Duration(c.Store.CommitTimeout)}
+		CommitTimeout: time.Duration(c.Store.CommitTimeout),
+		CompileRule:   compileRule, Location: c.location()} // zones_wiring.go
 }
 
 // LogConfig is where and how admit logs.
@@ -111,6 +115,12 @@ type EventConfig struct {
 	ClosesAt time.Time `toml:"closes_at"`
 	Reentry  bool      `toml:"reentry"`
 	Entries  int       `toml:"entries"`
+
+	// What entry rules read, and the rule (zones_wiring.go, docs/rules.md).
+	TimeZone string    `toml:"time_zone"` // default the venue's (timezone)
+	StartsAt time.Time `toml:"starts_at"` // default opens_at
+	EndsAt   time.Time `toml:"ends_at"`   // default closes_at
+	Rule     string    `toml:"rule"`      // JsonLogic; default none
 }
 
 // DropFolderConfig is a watched folder whose files are imported for one
@@ -335,6 +345,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateOutbound()...)
+	errs = append(errs, c.validateZones()...) // zones_wiring.go
 	if len(errs) > 0 {
 		return errors.New("config: " + strings.Join(errs, "\n  "))
 	}
@@ -342,7 +353,8 @@ func (c *Config) Validate() error {
 }
 
 func (e EventConfig) event() gate.Event {
-	return gate.Event{ID: e.ID, Name: e.Name, OpensAt: e.OpensAt, ClosesAt: e.ClosesAt, Reentry: e.Reentry, Entries: e.Entries}
+	return gate.Event{ID: e.ID, Name: e.Name, OpensAt: e.OpensAt, ClosesAt: e.ClosesAt, Reentry: e.Reentry, Entries: e.Entries,
+		TimeZone: e.TimeZone, StartsAt: e.StartsAt, EndsAt: e.EndsAt, Rule: gate.RuleSource(strings.TrimSpace(e.Rule))}
 }
 
 // auth builds the API's tokens.

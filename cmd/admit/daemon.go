@@ -80,7 +80,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
-		newStoreCollector(&d.store))
+		newStoreCollector(&d.store), newZoneCollector(&d.store))
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ func (d *Daemon) applyCatalog(ctx context.Context, c *Config) error {
 			return fmt.Errorf("admit: event %s: %w", e.ID, err)
 		}
 	}
-	return nil
+	return d.applyZones(c) // zones_wiring.go
 }
 
 // Reload applies a new configuration's tokens, providers, events and lanes
