@@ -156,12 +156,12 @@ func (a *Auth) authenticate(header []byte) (*authToken, error) {
 type access uint8
 
 const (
-	accessOpen  access = iota // no token (health, readiness, metrics)
-	accessScan                // admin, scanner or supervisor (scanner, supervisor: its lanes only)
-	accessRead                // admin, viewer or supervisor
-	accessAdmin               // admin only
-	accessAny                 // any valid token, whatever its role
-	accessOverride            // supervisor only (its lanes only)
+	accessOpen     access = iota // no token (health, readiness, metrics)
+	accessScan                   // admin, scanner or supervisor (scanner, supervisor: its lanes only)
+	accessRead                   // admin, viewer or supervisor
+	accessAdmin                  // admin only
+	accessAny                    // any valid token, whatever its role
+	accessOverride               // supervisor only (its lanes only)
 )
 
 func (x access) String() string {

@@ -54,7 +54,7 @@ var routeTable = []struct {
 	{"POST", "/v1/scans/{seq}/annul", accessAdmin, (*Server).annul},
 	{"GET", "/v1/lanes", accessRead, (*Server).lanesList},
 	{"POST", "/v1/lanes/{id}/override", accessOverride, (*Server).override}, // override.go
-	{"GET", "/v1/zones", accessRead, (*Server).zones},                        // override.go
+	{"GET", "/v1/zones", accessRead, (*Server).zones},                       // override.go
 	{"GET", "/v1/emergency", accessAny, (*Server).emergencyStatus},
 	{"POST", "/v1/emergency/release", accessAdmin, (*Server).emergencyRelease},
 	{"POST", "/v1/emergency/clear", accessAdmin, (*Server).emergencyClear},
