@@ -156,13 +156,15 @@ func (a *Auth) authenticate(header []byte) (*authToken, error) {
 type access uint8
 
 const (
-	accessOpen     access = iota // no token (health, readiness, metrics)
-	accessScan                   // admin, scanner or supervisor (scanner, supervisor: its lanes only)
-	accessRead                   // admin, viewer or supervisor
-	accessAdmin                  // admin only
-	accessAny                    // any valid token, whatever its role
-	accessOverride               // supervisor only (its lanes only)
+	accessOpen  access = iota // no token (health, readiness, metrics)
+	accessScan                // admin, scanner or supervisor (scanner, supervisor: its lanes only)
+	accessRead                // admin, viewer or supervisor
+	accessAdmin               // admin only
+	accessAny                 // any valid token, whatever its role
 )
+
+// accessOverride is a supervisor only (its lanes only).
+const accessOverride = accessAny + 1
 
 func (x access) String() string {
 	switch x {
