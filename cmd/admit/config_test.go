@@ -65,7 +65,7 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 		{"wrong type", "[http]\nlisten = 80\n", "listen"},
 		{"bad duration", "[http]\nread_timeout = \"soon\"\n", `"soon" is not a duration`},
 		{"bad size", "[http]\nmax_import_size = \"big\"\n", `"big" is not a size`},
-		{"bad role", "[[tokens]]\nname = \"x\"\nrole = \"root\"\nsecret = \"0123456789abcdef\"\n", "role must be admin, scanner or viewer"},
+		{"bad role", "[[tokens]]\nname = \"x\"\nrole = \"root\"\nsecret = \"0123456789abcdef\"\n", "role must be admin, scanner, viewer or supervisor"},
 		{"short secret", "[[tokens]]\nname = \"x\"\nrole = \"admin\"\nsecret = \"short\"\n", "shorter than 16"},
 		{"token lane unknown", token + "[[tokens]]\nname = \"s\"\nrole = \"scanner\"\nsecret = \"fedcba9876543210\"\nlanes = [\"nowhere\"]\n", `lane "nowhere" is not configured`},
 		{"lane direction", token + "[[lanes]]\nid = \"a\"\ndirection = \"up\"\n", "direction must be in or out"},
