@@ -105,6 +105,11 @@ var (
 	}()
 )
 
+var (
+	fmtZoneLoc = zoneLoc{zone: "north-stand", at: t0.Add(10 * time.Minute), seq: 5}
+	fmtPassage = passage{key: 42, prev: zoneLoc{zone: "concourse", at: t0, seq: 3}, next: fmtZoneLoc}
+)
+
 var fmtStoreID = [storeIDLen]byte{0x9a, 0x1f, 0x03, 0x77, 0xc2, 0x5e, 0x10, 0x8b, 0x44, 0xd0, 0x6e, 0x21, 0xfa, 0x39, 0x07, 0xb5}
 
 // snapshotView is what a bloom snapshot holds, comparable: its header and
@@ -314,6 +319,31 @@ func goldenRecords() []goldenRecord {
 				return "rebuilt", nil
 			}},
 			"bloom.v1", "the bloom snapshot file, format 1 (ADMBLM01, no store id): refused, the filter is rebuilt"),
+		named(goldenRecord{key: zoneKey(zoneLocation, 42), want: fmtZoneLoc,
+			encode: func() []byte { return encodeZoneLoc(fmtZoneLoc) },
+			decode: func(_, v []byte) (any, error) { return decodeZoneLoc(v) }},
+			"zone.location.v1", "zone record, version 1: zt<key:8> -> where a ticket is (zone, since, by which passage)"),
+		named(goldenRecord{key: zoneKey(zoneAnon, 12), want: zoneLoc{zone: "north-stand", at: t0, seq: 12},
+			encode: func() []byte { return encodeZoneLoc(zoneLoc{zone: "north-stand", at: t0, seq: 12}) },
+			decode: func(_, v []byte) (any, error) { return decodeZoneLoc(v) }},
+			"zone.anon.v1", "zone record, version 1: za<seq:8> -> a guest a supervisor let in without a ticket"),
+		named(goldenRecord{key: zoneKey(zonePassage, 11), want: fmtPassage,
+			encode: func() []byte { return encodePassage(&fmtPassage) },
+			decode: func(_, v []byte) (any, error) { return decodePassage(v) }},
+			"zone.passage.v1", "zone record, version 1: zp<seq:8> -> what a passage moved (ticket key, from, to)"),
+		named(goldenRecord{key: zoneResetKey("north-stand"), want: t0.Add(10 * time.Hour),
+			encode: func() []byte { return encodeZoneReset(t0.Add(10 * time.Hour)) },
+			decode: func(_, v []byte) (any, error) { return decodeZoneReset(v) }},
+			"zone.reset.v1", "zone record, version 1: zr<zone> -> when the zone was last emptied (exit_all_at)"),
+		named(goldenRecord{key: zoneKey(zoneOverride, 13), want: uint64(13),
+			encode: func() []byte { return nil },
+			decode: func(k, v []byte) (any, error) {
+				if len(v) != 0 || len(k) != 10 {
+					return nil, errCorrupt
+				}
+				return decodeU64(k[2:])
+			}},
+			"zone.override", "override index: zo<seq:8> -> nothing (the overrides the report lists)"),
 		named(goldenRecord{key: metaCounters, want: viewCounters(fmtCounters()),
 			encode: func() []byte { return encodeCounters(fmtCounters()) },
 			decode: func(_, v []byte) (any, error) {
