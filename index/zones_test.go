@@ -10,6 +10,7 @@ import (
 
 	"github.com/admitgate/admit/gate"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 )
 
 var (
@@ -308,4 +309,41 @@ func TestZoneCapacityUnderConcurrentLanes(t *testing.T) {
 		t.Fatalf("admitted %d, refused zone_full %d; want %d and %d", a, f, capacity, lanes*perLane-capacity)
 	}
 	wantOccupancy(t, ix, "north", capacity)
+}
+
+// TestZoneCommitTimeoutNeverAppliesLater: a passage into a zone whose
+// commit times out is refused with error, its place given back, and what
+// it wrote, landing once the disk answers, is undone by the recovery: the
+// zone counts only the guests who were admitted.
+func TestZoneCommitTimeoutNeverAppliesLater(t *testing.T) {
+	hang := &hungWAL{release: make(chan struct{})}
+	o := testOptions(errorfs.Wrap(vfs.NewMem(), hang))
+	o.CommitTimeout = 2 * time.Second // generous: a loaded machine must not time out a healthy commit
+	ix := openDerby(t, o)
+	if err := ix.SetZones([]gate.Zone{{ID: "north", Capacity: 2}, {ID: "stand"}}); err != nil {
+		t.Fatal(err)
+	}
+	load(t, ix, tk("A", "derby"), tk("B", "derby"))
+	if d := laneScan(ix, northIn, "B", during); d.Reason != gate.ReasonOK {
+		t.Fatalf("B: %+v", d)
+	}
+	hang.on.Store(true)
+	d := returnsWithin(t, 30*time.Second, "a scan on a hung disk", func() gate.Decision { return laneScan(ix, northIn, "A", during) })
+	if d.Reason != gate.ReasonError || d.Admit {
+		t.Fatalf("A on a hung disk: %+v", d)
+	}
+	if n, p := occupancy(t, ix, "north"); n != 1 || p != 0 {
+		t.Fatalf("during the fault north holds %d (%d pending)", n, p)
+	}
+	hang.on.Store(false)
+	close(hang.release)
+	waitFor(t, "the recovery", func() bool { return !ix.Stats().Faulted })
+	wantOccupancy(t, ix, "north", 1)
+	if l, _, err := ix.ticketLoc(func() uint64 { r, _, _ := ix.getTicket(nil, "A"); return r.Key }()); err != nil || l.zone != gate.Outside {
+		t.Fatalf("A is placed in %q after the recovery (%v)", l.zone, err)
+	}
+	if d := laneScan(ix, northIn, "A", during); d.Reason != gate.ReasonOK {
+		t.Fatalf("A again: %+v", d)
+	}
+	wantOccupancy(t, ix, "north", 2)
 }
