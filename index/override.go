@@ -119,6 +119,16 @@ func (ix *Index) card(barcode string) *gate.SupervisorCard {
 	return (*m)[gate.CardHash(barcode)]
 }
 
+// maskCard replaces the barcode of a scan refused before the store (busy
+// lane, a decoder's refusal) by its card's name when it is a supervisor
+// card, so that the journal, the lane's record and the logs never hold a
+// card's barcode.
+func (ix *Index) maskCard(s *gate.Scan) {
+	if card := ix.card(s.Barcode); card != nil {
+		s.Barcode = "card:" + card.Name
+	}
+}
+
 // cardScan decides the scan of a supervisor card: it overrides the lane's
 // last refusal in the card's name (the decision is the override, for the
 // lane to open), or is refused, journaled under the card's name. A check

@@ -158,6 +158,12 @@ func TestSupervisorCard(t *testing.T) {
 	if d := laneScan(ix, northIn, secret, during.Add(3*time.Minute)); d.Admit {
 		t.Fatalf("a second card scan: %+v", d)
 	}
+	// A card scanned while the lane is busy is journaled under its name.
+	busy := northIn.Scan(secret, during.Add(4*time.Minute))
+	busy.Deny, busy.Detail = gate.ReasonLaneBusy, "busy"
+	if d := ix.Scan(context.Background(), busy); d.Barcode != "card:kim" || d.Reason != gate.ReasonLaneBusy {
+		t.Fatalf("a card at a busy lane: %+v", d)
+	}
 	// A check of a card overrides nothing.
 	if d := ix.Check(context.Background(), northIn.Scan(secret, during)); d.Admit || d.Barcode != "card:kim" {
 		t.Fatalf("check of a card %+v", d)

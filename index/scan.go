@@ -118,6 +118,7 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 		return ix.refuse(c, gate.ReasonMalformed, errNonceTooLong.Error(), 0, nil)
 	}
 	if s.Deny != 0 {
+		ix.maskCard(s) // a card's barcode is never journaled (override.go)
 		return ix.refuseMaybe(c, s.Deny, s.Detail)
 	}
 	if err := gate.CheckBarcode(s.Barcode); err != nil {
