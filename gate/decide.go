@@ -164,11 +164,12 @@ func findRedemption(rs []Redemption, event string) Redemption {
 }
 
 // Annul undoes the admission d made on r, for a turnstile that did not turn:
-// an ok gives its entry back, a reentry and an exit are reversed. It returns
+// an ok (or a supervisor's override that redeemed an entry) gives its entry
+// back, a reentry and an exit are reversed. It returns
 // ECONFLICT when d is not an admission or r no longer reflects it.
 func Annul(r Redemption, d Decision) (Redemption, error) {
 	switch d.Reason {
-	case ReasonOK:
+	case ReasonOK, ReasonOverride:
 		if r.Admissions == 0 {
 			return r, Errorf(ECONFLICT, "scan %d has no admission left to annul", d.Seq)
 		}

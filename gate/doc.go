@@ -18,6 +18,13 @@
 //  4. Entries and re-entry per (ticket, event).
 //  5. The redemption is written durably before the answer is returned.
 //
+// Between 4 and 5 the index holds the event's and the lane's entry rules
+// ([Rule], compiled outside this package) and the zone the lane leads into
+// ([Zone], [Move]: passback and capacity). A move between two zones inside
+// the venue is decided by [DecideMove], which spends no entry; a
+// supervisor's override of a refusal ([Overrider], [Force]) is an admission
+// with reason override.
+//
 // Steps 3 and 4 are the pure function [Decide]; steps 1, 2 and 5 belong to the
 // index, which holds a per-barcode lock across read, [Decide] and durable commit
 // so that concurrent scans of one ticket admit exactly once.

@@ -16,12 +16,20 @@ type Lane struct {
 	// Offline is what the lane does with an admission when the venue's hub
 	// does not answer (in a venue only). Default OfflineDeny: fail closed.
 	Offline OfflinePolicy
+	// From and To are the zones a scan in the lane's direction moves
+	// between (Outside is the world beyond the venue); both "" for a lane
+	// without zones. See Move.
+	From, To string
+	// Rule is the lane's compiled entry rule, nil for none: a scan the
+	// decision order would admit through the lane is refused unless it holds.
+	Rule Rule
 }
 
 // Scan returns a scan of barcode at this lane at t, in the lane's direction,
 // carrying the lane's policy.
 func (l *Lane) Scan(barcode string, at time.Time) Scan {
-	return Scan{Barcode: barcode, Lane: l.ID, Direction: l.Direction, At: at, LaneEvents: l.Events, Offline: l.Offline}
+	return Scan{Barcode: barcode, Lane: l.ID, Direction: l.Direction, At: at, LaneEvents: l.Events,
+		Offline: l.Offline, Zones: l.Inward(), LaneRule: l.Rule}
 }
 
 // EventSet is an immutable set of events, as the index keeps them in memory.

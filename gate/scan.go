@@ -19,6 +19,11 @@ type Scan struct {
 	// LaneEvents are the events the lane is configured for. Nil means every
 	// event whose window is open at At (see Lane.Events).
 	LaneEvents []string
+	// Zones is the lane's move for a scan in (Lane.Inward): a scan out
+	// makes the reverse move. Zero for a lane without zones.
+	Zones Move
+	// LaneRule is the lane's entry rule (Lane.Rule), nil for none.
+	LaneRule Rule
 
 	// Offline is the lane's offline policy: what an admission becomes when
 	// the venue's hub does not answer its claim. Outside a venue it is not

@@ -120,6 +120,17 @@ type Event struct {
 	ClosesAt time.Time `json:"closes_at"` // admissions until (exclusive); zero: no upper bound
 	Reentry  bool      `json:"reentry"`   // back in after an exit, without spending an entry
 	Entries  int       `json:"entries"`   // admissions per ticket; 0 means 1
+
+	// TimeZone is the event's IANA time zone ("Europe/Zurich"), in which
+	// entry rules count days and read times of day; "" is the venue's.
+	TimeZone string `json:"time_zone,omitempty"`
+	// StartsAt and EndsAt are when the event itself starts and ends, as
+	// entry rules read them (date_from, date_to); zero: OpensAt, ClosesAt.
+	StartsAt time.Time `json:"starts_at,omitzero"`
+	EndsAt   time.Time `json:"ends_at,omitzero"`
+	// Rule is the event's entry rule (JsonLogic, docs/rules.md), "" for
+	// none: a scan it does not admit is refused with reason rule.
+	Rule RuleSource `json:"rule,omitempty"`
 }
 
 // Validate checks the id, name, window and entries.
@@ -135,6 +146,17 @@ func (e Event) Validate() error {
 	}
 	if e.Entries < 0 || e.Entries > 10000 {
 		return Errorf(EINVALID, "event %s entries must be between 1 and 10000", e.ID)
+	}
+	if e.TimeZone != "" {
+		if _, err := LoadLocation(e.TimeZone); err != nil {
+			return Errorf(EINVALID, "event %s time_zone: %s", e.ID, ErrorMessage(err))
+		}
+	}
+	if !e.StartsAt.IsZero() && !e.EndsAt.IsZero() && !e.EndsAt.After(e.StartsAt) {
+		return Errorf(EINVALID, "event %s ends_at must be after starts_at", e.ID)
+	}
+	if len(e.Rule) > MaxRuleSize {
+		return Errorf(EINVALID, "event %s rule is longer than %d bytes", e.ID, MaxRuleSize)
 	}
 	return nil
 }

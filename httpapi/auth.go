@@ -15,18 +15,22 @@ type Role string
 
 // Roles, from the most to the least powerful.
 const (
-	RoleAdmin   Role = "admin"   // everything
+	RoleAdmin   Role = "admin"   // everything but overrides
 	RoleScanner Role = "scanner" // POST /v1/scan and /v1/check (optionally only at some lanes), and what a door page reads
 	RoleViewer  Role = "viewer"  // every GET under /v1
+	// RoleSupervisor scans and reads as a scanner and a viewer do, and
+	// alone may override a lane's refusal (POST /v1/lanes/{id}/override),
+	// optionally only at some lanes.
+	RoleSupervisor Role = "supervisor"
 )
 
 // ParseRole returns the role named s.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(s); r {
-	case RoleAdmin, RoleScanner, RoleViewer:
+	case RoleAdmin, RoleScanner, RoleViewer, RoleSupervisor:
 		return r, nil
 	}
-	return "", gate.Errorf(gate.EINVALID, "role must be admin, scanner or viewer, not %q", s)
+	return "", gate.Errorf(gate.EINVALID, "role must be admin, scanner, viewer or supervisor, not %q", s)
 }
 
 // MinSecretLen is the shortest secret a token may have.
@@ -34,7 +38,8 @@ const MinSecretLen = 16
 
 // Token is one bearer token: a name for the audit trail, a role, the secret
 // clients send as "Authorization: Bearer <secret>", and, for a scanner, the
-// lanes it may scan for (empty: every lane).
+// lanes it may scan for (empty: every lane); for a supervisor, the lanes it
+// may scan for and override at.
 type Token struct {
 	Name   string
 	Role   Role
@@ -86,8 +91,8 @@ func NewAuth(tokens []Token) (*Auth, error) {
 		if bytes.ContainsAny([]byte(t.Secret), " \t\r\n") {
 			return nil, gate.Errorf(gate.EINVALID, "token %q: secret holds white space", t.Name)
 		}
-		if len(t.Lanes) > 0 && t.Role != RoleScanner {
-			return nil, gate.Errorf(gate.EINVALID, "token %q: only scanner tokens may be limited to lanes", t.Name)
+		if len(t.Lanes) > 0 && t.Role != RoleScanner && t.Role != RoleSupervisor {
+			return nil, gate.Errorf(gate.EINVALID, "token %q: only scanner and supervisor tokens may be limited to lanes", t.Name)
 		}
 		h := sha256.Sum256([]byte(t.Secret))
 		if other, ok := hashes[h]; ok {
@@ -152,24 +157,29 @@ type access uint8
 
 const (
 	accessOpen  access = iota // no token (health, readiness, metrics)
-	accessScan                // admin or scanner (scanner: its lanes only)
-	accessRead                // admin or viewer
+	accessScan                // admin, scanner or supervisor (scanner, supervisor: its lanes only)
+	accessRead                // admin, viewer or supervisor
 	accessAdmin               // admin only
 	accessAny                 // any valid token, whatever its role
 )
+
+// accessOverride is a supervisor only (its lanes only).
+const accessOverride = accessAny + 1
 
 func (x access) String() string {
 	switch x {
 	case accessOpen:
 		return "open"
 	case accessScan:
-		return "admin or scanner"
+		return "admin, scanner or supervisor"
 	case accessRead:
-		return "admin or viewer"
+		return "admin, viewer or supervisor"
 	case accessAdmin:
 		return "admin"
 	case accessAny:
 		return "any token"
+	case accessOverride:
+		return "supervisor"
 	}
 	return fmt.Sprintf("access(%d)", uint8(x))
 }
@@ -180,13 +190,15 @@ func (x access) allows(r Role) bool {
 	case accessOpen:
 		return true
 	case accessScan:
-		return r == RoleAdmin || r == RoleScanner
+		return r == RoleAdmin || r == RoleScanner || r == RoleSupervisor
 	case accessRead:
-		return r == RoleAdmin || r == RoleViewer
+		return r == RoleAdmin || r == RoleViewer || r == RoleSupervisor
 	case accessAdmin:
 		return r == RoleAdmin
 	case accessAny:
-		return r == RoleAdmin || r == RoleScanner || r == RoleViewer
+		return r == RoleAdmin || r == RoleScanner || r == RoleViewer || r == RoleSupervisor
+	case accessOverride:
+		return r == RoleSupervisor
 	}
 	return false
 }

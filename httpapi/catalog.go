@@ -16,6 +16,13 @@ type EventRequest struct {
 	ClosesAt string `json:"closes_at,omitempty"`
 	Reentry  bool   `json:"reentry,omitempty"`
 	Entries  int    `json:"entries,omitempty"`
+	// TimeZone, StartsAt, EndsAt and Rule are what entry rules read and
+	// the rule itself, JsonLogic as a JSON value (docs/rules.md); a rule
+	// that does not compile is refused (400) with where and why.
+	TimeZone string          `json:"time_zone,omitempty"`
+	StartsAt string          `json:"starts_at,omitempty"`
+	EndsAt   string          `json:"ends_at,omitempty"`
+	Rule     gate.RuleSource `json:"rule,omitempty"`
 }
 
 // EventsResponse is the answer to GET /v1/events.
@@ -46,12 +53,18 @@ func (s *Server) putEvent(ctx *fasthttp.RequestCtx, c *call) error {
 	if err := s.readJSON(ctx, &req); err != nil {
 		return err
 	}
-	e := gate.Event{ID: c.params[0], Name: req.Name, Reentry: req.Reentry, Entries: req.Entries}
+	e := gate.Event{ID: c.params[0], Name: req.Name, Reentry: req.Reentry, Entries: req.Entries, TimeZone: req.TimeZone, Rule: req.Rule}
 	var err error
 	if e.OpensAt, err = parseTime("opens_at", req.OpensAt); err != nil {
 		return err
 	}
 	if e.ClosesAt, err = parseTime("closes_at", req.ClosesAt); err != nil {
+		return err
+	}
+	if e.StartsAt, err = parseTime("starts_at", req.StartsAt); err != nil {
+		return err
+	}
+	if e.EndsAt, err = parseTime("ends_at", req.EndsAt); err != nil {
 		return err
 	}
 	if err := e.Validate(); err != nil {

@@ -35,10 +35,13 @@
 // # Tokens
 //
 // Every /v1 route needs "Authorization: Bearer <secret>" of a token whose
-// role allows it: admin for everything, viewer for every GET (but the
+// role allows it: admin for everything but overrides, viewer for every GET (but the
 // devices), scanner for POST /v1/scan and /v1/check, only at the token's
 // lanes when it names some, and for the events and the emergency release a
-// door page shows; GET /v1/session tells any token its name, role and lanes. Secrets are compared as SHA-256 hashes in constant time
+// door page shows, supervisor for what a scanner and a viewer may and alone
+// for POST /v1/lanes/{id}/override (override.go: a lane's last refusal let
+// through, through the lane's turnstile when it has one; GET /v1/zones; the
+// report's overrides and zones); GET /v1/session tells any token its name, role and lanes. Secrets are compared as SHA-256 hashes in constant time
 // against every token, so timing reveals nothing; they are never logged.
 // A missing or unknown token is 401, a known token of the wrong role or
 // lane 403. SetAuth and SetLanes swap tokens and lanes atomically (SIGHUP in

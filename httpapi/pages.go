@@ -60,7 +60,7 @@ func (s *Server) session(ctx *fasthttp.RequestCtx, c *call) error {
 		TimeZone: s.cfg.TimeZone}
 	if t := s.lanes.table.Load(); t != nil {
 		for _, st := range t.order {
-			if c.token.Role == RoleScanner && !c.token.mayScanAt(st.info.ID) {
+			if (c.token.Role == RoleScanner || c.token.Role == RoleSupervisor) && !c.token.mayScanAt(st.info.ID) {
 				continue
 			}
 			resp.Lanes = append(resp.Lanes, SessionLane{ID: st.info.ID, Name: st.info.Name,

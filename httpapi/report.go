@@ -78,13 +78,24 @@ func (s *Server) report(ctx *fasthttp.RequestCtx, c *call) error {
 	}
 	part := string(ctx.QueryArgs().Peek("part"))
 	switch part {
-	case "", "rows", "denials", "minutes":
+	case "", "rows", "denials", "minutes", "overrides":
 	default:
-		return gate.Errorf(gate.EINVALID, "query parameter part must be rows, denials or minutes, not %q", truncate(part, 32))
+		return gate.Errorf(gate.EINVALID, "query parameter part must be rows, denials, minutes or overrides, not %q", truncate(part, 32))
 	}
 	r, err := c.store.index.Report(ctx, event, s.now())
 	if err != nil {
 		return err
+	}
+	full, err := reportExtras(ctx, c, r) // override.go: the overrides and the zones
+	if err != nil {
+		return err
+	}
+	if asCSV && part == "overrides" {
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		ctx.SetContentType("text/csv; charset=utf-8")
+		ctx.Response.Header.Set("Content-Disposition", `attachment; filename="overrides-`+r.Event+`.csv"`)
+		ctx.SetBody(overridesCSV(full))
+		return nil
 	}
 	if !asCSV {
 		if r.Rows == nil {
@@ -96,7 +107,8 @@ func (s *Server) report(ctx *fasthttp.RequestCtx, c *call) error {
 		if r.Denials == nil {
 			r.Denials = map[gate.Reason]int{}
 		}
-		return writeJSON(ctx, fasthttp.StatusOK, r)
+		full.Report = r
+		return writeJSON(ctx, fasthttp.StatusOK, full)
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)

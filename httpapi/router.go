@@ -18,7 +18,8 @@ type Route struct {
 	Method  string
 	Pattern string
 	// Access says who may call it: "open" (no token), "any token",
-	// "admin or scanner", "admin or viewer", "admin".
+	// "admin, scanner or supervisor", "admin, viewer or supervisor",
+	// "admin", "supervisor".
 	Access string
 }
 
@@ -57,6 +58,8 @@ var routeTable = []struct {
 	{"GET", "/v1/scans", accessRead, (*Server).scans},
 	{"POST", "/v1/scans/{seq}/annul", accessAdmin, (*Server).annul},
 	{"GET", "/v1/lanes", accessRead, (*Server).lanesList},
+	{"POST", "/v1/lanes/{id}/override", accessOverride, (*Server).override},
+	{"GET", "/v1/zones", accessRead, (*Server).zones},
 	{"GET", "/v1/emergency", accessAny, (*Server).emergencyStatus},
 	{"POST", "/v1/emergency/release", accessAdmin, (*Server).emergencyRelease},
 	{"POST", "/v1/emergency/clear", accessAdmin, (*Server).emergencyClear},

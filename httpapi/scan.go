@@ -48,7 +48,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, c *call, redeem bool) error {
 	if !ok {
 		return gate.Errorf(gate.EINVALID, "unknown lane %q; GET /v1/lanes lists the configured lanes", truncate(req.Lane, 64))
 	}
-	if c.token.Role == RoleScanner && !c.token.mayScanAt(req.Lane) {
+	if (c.token.Role == RoleScanner || c.token.Role == RoleSupervisor) && !c.token.mayScanAt(req.Lane) {
 		return gate.Errorf(gate.EFORBIDDEN, "token %q may not scan at lane %q", c.token.Name, req.Lane)
 	}
 	if len(req.Nonce) > gate.MaxNonceLen {

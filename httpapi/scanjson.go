@@ -142,8 +142,12 @@ func skipSpace(b []byte, i int) int {
 // appendDecision appends d as json.Encoder writes it (HTML-safe escaping,
 // a final newline). It reports false, with buf's contents unspecified, when
 // d holds a value it leaves to encoding/json: a reason, direction or state
-// that does not marshal, or a time that is not plain RFC 3339.
+// that does not marshal, a time that is not plain RFC 3339, or the rarer
+// fields (offline, a supervisor's override).
 func appendDecision(buf []byte, d *gate.Decision) ([]byte, bool) {
+	if d.Offline || d.Override != nil {
+		return buf, false
+	}
 	var ok bool
 	buf = append(buf, `{"admit":`...)
 	buf = strconv.AppendBool(buf, d.Admit)

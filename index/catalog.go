@@ -42,6 +42,7 @@ func (ix *Index) loadCatalog() error {
 	}); err != nil {
 		return err
 	}
+	ix.loadEventRules(events)
 	ix.events.Store(gate.NewEventSet(events...))
 	ix.providers.Store(&providers)
 	return ix.loadSigned(specs)
@@ -125,6 +126,10 @@ func (ix *Index) PutEvent(ctx context.Context, e gate.Event) (bool, error) {
 	if err := e.Validate(); err != nil {
 		return false, err
 	}
+	er, err := ix.compileEvent(&e) // a rule that does not compile is refused here, saying where
+	if err != nil {
+		return false, err
+	}
 	if err := ix.enter(); err != nil {
 		return false, err
 	}
@@ -136,6 +141,7 @@ func (ix *Index) PutEvent(ctx context.Context, e gate.Event) (bool, error) {
 	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(eventKey(e.ID), encodeEvent(e), nil) }); err != nil {
 		return false, fmt.Errorf("index: put event %s: %w", e.ID, err)
 	}
+	ix.setEventRule(e.ID, er) // before the event: a scan that sees it sees its rule
 	ix.events.Store(set.With(e))
 	return !exists, nil
 }

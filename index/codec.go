@@ -18,7 +18,7 @@ const (
 	ticketVersion     = 2 // 2 added the customer key of a rotating provider's ticket; 1 is still read
 	redemptionVersion = 2 // 2 added entry times and the hub revision; 1 is still read
 	entryVersion      = 2 // 2 added offline and override; 1 is still read
-	eventVersion      = 1
+	eventVersion      = 2 // 2 added the time zone, start, end and entry rule; 1 is still read
 	importVersion     = 2 // 2 added the withdrawal flags; 1 is still read
 )
 

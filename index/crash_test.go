@@ -45,6 +45,8 @@ func crashChild(mode, dir string) int {
 	out := bufio.NewWriter(os.Stdout)
 	ctx := context.Background()
 	switch mode {
+	case "zones":
+		return zonesCrashChild(ix, out) // zones_crash_test.go
 	case "scan":
 		fmt.Fprintln(out, "READY")
 		out.Flush()

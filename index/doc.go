@@ -44,6 +44,23 @@
 // carries more commits; below that a sync starts as soon as asked, and a
 // lone lane's admission never waits for the interval (see walsync.go).
 //
+// # Entry rules, zones and overrides
+//
+// Once gate.Decide (or gate.DecideMove, for a move between two zones inside
+// the venue) would admit a scan in, the event's and the lane's entry rules
+// are held under the ticket's stripe (rules.go; compiled once, with
+// Options.CompileRule, the index never importing the compiler), then the
+// zone the lane leads into: a ticket still inside a zone without passback,
+// or a full zone, refuses (zones_scan.go). A place in a zone with a
+// capacity is held from the decision to the end of the commit, under one
+// mutex with the check, so lanes admitting at once never pass it. Where each
+// ticket is (zt<key>) and what a passage moved (zp<seq>) are written in the
+// passage's own batch: occupancy is counted from those records at Open and
+// kept in memory, exact across a crash, and an annulment puts the ticket back
+// (zones_annul.go). Override forces a lane's last refusal in a supervisor's
+// name, and a supervisor card scanned at the lane does the same
+// (override.go).
+//
 // # The journal
 //
 // Every decision and annulment gets a number from one gapless sequence.
@@ -169,7 +186,8 @@
 // journal and nonces: journal.go, journalwriter.go, nonce.go. Tickets, the
 // catalog, imports and reports: tickets.go, catalog.go, imports.go,
 // report.go, counters.go. The records: keys.go, codec.go, records.go.
-// Pebble's side: pebble.go (its options and logger), commit.go (bounded
+// Rules, zones and overrides: rules.go, zones.go, zones_scan.go,
+// zones_annul.go, override.go. Pebble's side: pebble.go (its options and logger), commit.go (bounded
 // commits), fault.go (write faults and recovery), corrupt.go (on-disk
 // corruption), wal.go and walsync.go (the WAL), compaction.go and
 // background.go, warm.go. Figures: stats.go, health.go. The decision's log

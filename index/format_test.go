@@ -87,6 +87,9 @@ var (
 		Decision: fmtAdmission.Decision}}
 	fmtAnnulled = func() storedEntry { se := fmtAdmission; se.Annulled = 8; return se }()
 	fmtEvent    = gate.Event{ID: "derby", Name: "Derby", OpensAt: t0, ClosesAt: t0.Add(6 * time.Hour), Reentry: true, Entries: 2}
+	fmtEventV2  = gate.Event{ID: "dayfest", Name: "Day festival", OpensAt: t0, ClosesAt: t0.Add(72 * time.Hour), Entries: 3,
+		TimeZone: "Europe/Zurich", StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(70 * time.Hour),
+		Rule: `{"<": [{"var": "entries_today"}, 1]}`}
 	fmtProvider = gate.Provider{ID: "secutix-main", Name: "SecuTix (main)"}
 	fmtImport   = gate.ImportRecord{ID: 3, Provider: "secutix-main", Event: "derby", Format: gate.FormatSecutix, Source: "upload:export.csv",
 		By: "admin-anna", At: t0.Add(-24 * time.Hour), Lines: 10, Added: 6, Updated: 2, Unchanged: 1, Rejected: 1, Digest: "sha256:abc"}
@@ -100,6 +103,11 @@ var (
 		r.WithdrawnBy, r.Cancelled, r.WithdrawPending = "admin-ben", 2, true
 		return r
 	}()
+)
+
+var (
+	fmtZoneLoc = zoneLoc{zone: "north-stand", at: t0.Add(10 * time.Minute), seq: 5}
+	fmtPassage = passage{key: 42, prev: zoneLoc{zone: "concourse", at: t0, seq: 3}, next: fmtZoneLoc}
 )
 
 var fmtStoreID = [storeIDLen]byte{0x9a, 0x1f, 0x03, 0x77, 0xc2, 0x5e, 0x10, 0x8b, 0x44, 0xd0, 0x6e, 0x21, 0xfa, 0x39, 0x07, 0xb5}
@@ -260,10 +268,17 @@ func goldenRecords() []goldenRecord {
 				return [2]any{seq, at.UTC()}, nil
 			}},
 			"nonce", "nonce: n<nonce> -> seq:8, at:8 (Unix ns)"),
+		named(frozen(goldenRecord{key: eventKey(fmtEvent.ID), want: fmtEvent,
+			decode: func(k, v []byte) (any, error) { return decodeEvent(string(k[1:]), v) }}),
+			"event.v1", "event, version 1: e<id> -> no encoder writes it any more"),
+		named(goldenRecord{key: eventKey(fmtEventV2.ID), want: fmtEventV2,
+			encode: func() []byte { return encodeEvent(fmtEventV2) },
+			decode: func(k, v []byte) (any, error) { return decodeEvent(string(k[1:]), v) }},
+			"event.v2", "event, version 2 (time zone, start, end, entry rule): e<id> -> encodeEvent"),
 		named(goldenRecord{key: eventKey(fmtEvent.ID), want: fmtEvent,
 			encode: func() []byte { return encodeEvent(fmtEvent) },
 			decode: func(k, v []byte) (any, error) { return decodeEvent(string(k[1:]), v) }},
-			"event.v1", "event, version 1: e<id> -> encodeEvent"),
+			"event.v2-plain", "event, version 2: an event without the version 2 fields"),
 		named(frozen(goldenRecord{key: providerKey(fmtProvider.ID), want: ProviderSpec{Provider: fmtProvider, Kind: ProviderList},
 			decode: func(k, v []byte) (any, error) { return decodeProvider(k, v) }}),
 			"provider", "provider, version 1: p<id> -> the name; no encoder writes it any more"),
@@ -306,6 +321,31 @@ func goldenRecords() []goldenRecord {
 				return "rebuilt", nil
 			}},
 			"bloom.v1", "the bloom snapshot file, format 1 (ADMBLM01, no store id): refused, the filter is rebuilt"),
+		named(goldenRecord{key: zoneKey(zoneLocation, 42), want: fmtZoneLoc,
+			encode: func() []byte { return encodeZoneLoc(fmtZoneLoc) },
+			decode: func(_, v []byte) (any, error) { return decodeZoneLoc(v) }},
+			"zone.location.v1", "zone record, version 1: zt<key:8> -> where a ticket is (zone, since, by which passage)"),
+		named(goldenRecord{key: zoneKey(zoneAnon, 12), want: zoneLoc{zone: "north-stand", at: t0, seq: 12},
+			encode: func() []byte { return encodeZoneLoc(zoneLoc{zone: "north-stand", at: t0, seq: 12}) },
+			decode: func(_, v []byte) (any, error) { return decodeZoneLoc(v) }},
+			"zone.anon.v1", "zone record, version 1: za<seq:8> -> a guest a supervisor let in without a ticket"),
+		named(goldenRecord{key: zoneKey(zonePassage, 11), want: fmtPassage,
+			encode: func() []byte { return encodePassage(&fmtPassage) },
+			decode: func(_, v []byte) (any, error) { return decodePassage(v) }},
+			"zone.passage.v1", "zone record, version 1: zp<seq:8> -> what a passage moved (ticket key, from, to)"),
+		named(goldenRecord{key: zoneResetKey("north-stand"), want: t0.Add(10 * time.Hour),
+			encode: func() []byte { return encodeZoneReset(t0.Add(10 * time.Hour)) },
+			decode: func(_, v []byte) (any, error) { return decodeZoneReset(v) }},
+			"zone.reset.v1", "zone record, version 1: zr<zone> -> when the zone was last emptied (exit_all_at)"),
+		named(goldenRecord{key: zoneKey(zoneOverride, 13), want: uint64(13),
+			encode: func() []byte { return nil },
+			decode: func(k, v []byte) (any, error) {
+				if len(v) != 0 || len(k) != 10 {
+					return nil, errCorrupt
+				}
+				return decodeU64(k[2:])
+			}},
+			"zone.override", "override index: zo<seq:8> -> nothing (the overrides the report lists)"),
 		named(goldenRecord{key: metaCounters, want: viewCounters(fmtCounters()),
 			encode: func() []byte { return encodeCounters(fmtCounters()) },
 			decode: func(_, v []byte) (any, error) {

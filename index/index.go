@@ -46,6 +46,8 @@ type Index struct {
 
 	catMu     sync.Mutex
 	events    atomic.Pointer[gate.EventSet]
+	rules     eventRules // the events' compiled entry rules (rules.go)
+	zs        zoneSet    // zones, overrides, supervisor cards (zones.go, override.go)
 	providers atomic.Pointer[map[string]gate.Provider]
 	signed    signedState // code providers: signed.go
 
@@ -280,6 +282,9 @@ func (ix *Index) load(first bool) error {
 			return err
 		}
 	}
+	if err := ix.loadZones(first); err != nil {
+		return err
+	}
 	return ix.openCounters(first)
 }
 
@@ -376,6 +381,7 @@ func (ix *Index) Close() error {
 		return ErrClosed
 	}
 	close(ix.stop)
+	ix.stopZones()
 	deadline := time.Now().Add(closeWait)
 	ix.quiesce(nil, deadline)
 	ix.bg.Wait() // the journal writer drains its queue before it returns

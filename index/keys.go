@@ -23,6 +23,10 @@ import "encoding/binary"
 //	                    redemptions waiting for their ticket, learned
 //	                    report minutes (venue.go)
 //	o<seq:8>            a venue's offline write waiting for its replay
+//	z<kind>...          zones and overrides (zones.go): zt<key:8> where a
+//	                    ticket is, zp<seq:8> a passage's move, za<seq:8> a
+//	                    guest without a ticket, zr<zone> when a zone was
+//	                    emptied, zo<seq:8> an override
 //
 // Everything an import writes besides tickets lives in the narrow x range,
 // which scans never write: the SSTable holding it does not overlap the
@@ -41,6 +45,7 @@ const (
 	prefixImportMeta = 'x'
 	prefixVenue      = 'v' // see venue.go
 	prefixOffline    = 'o' // see venue.go
+	prefixZone       = 'z' // zones and overrides (zones.go)
 )
 
 // warmKey is the scratch key of the WAL warm-up at Open (see warmWAL), set

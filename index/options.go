@@ -126,6 +126,17 @@ type Options struct {
 	// a flood of refusals (BenchmarkJournalFlood; BENCHMARKS.md).
 	JournalBacklog int
 
+	// CompileRule compiles the entry rules of events (gate.Event.Rule) when
+	// they are put and when the store opens; cmd/admit passes package
+	// rules' compiler. Default nil: an event with a rule is refused by
+	// PutEvent, and one stored with a rule refuses its scans (rule).
+	CompileRule gate.RuleCompiler
+
+	// Location is the venue's time zone: entry rules of events without a
+	// time zone of their own count days in it, and zones are emptied at
+	// their exit_all_at in it. Default time.Local.
+	Location *time.Location
+
 	// piggybackWait is how long the journal writer waits for an admission's
 	// Sync commit to make its refusals durable before it syncs them itself.
 	// Default 2ms; tests change it.
@@ -193,6 +204,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.JournalBacklog <= 0 {
 		o.JournalBacklog = DefaultJournalBacklog
+	}
+	if o.Location == nil {
+		o.Location = time.Local
 	}
 	if o.piggybackWait <= 0 {
 		o.piggybackWait = 2 * time.Millisecond

@@ -346,13 +346,24 @@ func encodeEvent(e gate.Event) []byte {
 	enc.time(e.ClosesAt)
 	enc.bool(e.Reentry)
 	enc.uvarint(uint64(e.Entries))
+	// Version 2: what entry rules read, and the rule.
+	enc.string(e.TimeZone)
+	enc.time(e.StartsAt)
+	enc.time(e.EndsAt)
+	enc.string(string(e.Rule))
 	return enc.b
 }
 
 func decodeEvent(id string, b []byte) (gate.Event, error) {
 	d := decoder{b: b}
-	d.version(eventVersion)
+	v := d.versionUpTo("event", eventVersion)
 	e := gate.Event{ID: id, Name: d.string(), OpensAt: d.time(), ClosesAt: d.time(), Reentry: d.bool(), Entries: d.int()}
+	if v >= 2 {
+		e.TimeZone = d.string()
+		e.StartsAt = d.time()
+		e.EndsAt = d.time()
+		e.Rule = gate.RuleSource(d.string())
+	}
 	return e, d.finish()
 }
 

@@ -43,6 +43,7 @@ func (ix *Index) refuse(c *scanCall, r gate.Reason, det string, key uint64, info
 	se.Events = ix.denialEvents(s, &d, ix.events.Load())
 	ix.ctrs().denied(&d, se.Events)
 	ix.queueEntry(se, c)
+	ix.noteDecision(s, &d, key)
 	return d, false
 }
 

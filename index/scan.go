@@ -128,6 +128,7 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 		return ix.refuse(c, gate.ReasonMalformed, errNonceTooLong.Error(), 0, nil)
 	}
 	if s.Deny != 0 {
+		ix.maskCard(s) // a card's barcode is never journaled (override.go)
 		return ix.refuseMaybe(c, s.Deny, s.Detail)
 	}
 	if err := gate.CheckBarcode(s.Barcode); err != nil {
@@ -140,6 +141,9 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 		return d, full
 	}
 	if !ix.filter.Load().test(s.Barcode) {
+		if card := ix.card(s.Barcode); card != nil {
+			return ix.cardScan(c, card)
+		}
 		return ix.refuseMaybe(c, gate.ReasonUnknown, "")
 	}
 	if err := ix.enter(); err != nil {
@@ -154,6 +158,9 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 	version := ix.recVersion.Load()
 	rec, reason, det := ix.lookup(sc, s.Barcode, version)
 	if reason != 0 {
+		if card := ix.card(s.Barcode); card != nil && reason == gate.ReasonUnknown {
+			return ix.cardScan(c, card)
+		}
 		return ix.refuseMaybe(c, reason, det)
 	}
 	if d, full, ok := ix.codeOnly(c, rec); ok { // a rotating code's bare token
@@ -207,7 +214,9 @@ func (ix *Index) check(sc *scratch, rec *ticketRec) gate.Decision {
 	if err != nil {
 		return sc.scan.Refusal(gate.ReasonError, "storage read failed")
 	}
-	out := gate.Decide(gate.Input{Scan: &sc.scan, Ticket: &rec.T, Redemptions: rs, Events: ix.events.Load(), Appliance: ix.opts.Appliance})
+	events := ix.events.Load()
+	out := decideScan(gate.Input{Scan: &sc.scan, Ticket: &rec.T, Redemptions: rs, Events: events, Appliance: ix.opts.Appliance})
+	ix.atLane(&scanCall{s: &sc.scan}, sc, rec, rs, &out, events) // rules and zones, holding no place
 	return out.Decision
 }
 
@@ -240,13 +249,17 @@ func (ix *Index) redeemLocked(c *scanCall, sc *scratch, st *stripe, rec *ticketR
 	if full {
 		return gate.Decision{}, true
 	}
-	if !out.Write {
-		return ix.journalDecided(c, out.Decision, key, events), false
+	zp := ix.atLane(c, sc, rec, rs, &out, events) // the entry rules, then the zones
+	switch {
+	case out.Write:
+		if v := ix.venue.Load(); v != nil {
+			return ix.redeemVenue(v, c, sc, st, rec, rs, &out, events, zp), false // claimed at the hub first
+		}
+		return ix.commitAdmission(c, sc, st, rec, rs, &out, events, zp), false
+	case zp != nil:
+		return ix.commitPassage(c, sc, st, rec, &out, zp, events), false
 	}
-	if v := ix.venue.Load(); v != nil {
-		return ix.redeemVenue(v, c, sc, st, rec, rs, &out, events), false // claimed at the hub first
-	}
-	return ix.commitAdmission(c, sc, st, rec, rs, &out, events), false
+	return ix.journalDecided(c, out.Decision, key, events), false
 }
 
 // detailOf is the detail of a refusal lookup made for reason.
@@ -268,14 +281,14 @@ func (ix *Index) decideLocked(c *scanCall, sc *scratch, rec *ticketRec, rs []gat
 	if !c.slot && !ix.jw.tryReserve() {
 		// gate.Decide is pure, so the probe decides as the real call
 		// below will.
-		if probe := gate.Decide(in); !probe.Write {
+		if probe := decideScan(in); !probe.Write {
 			return gate.Outcome{}, true
 		}
 	} else {
 		c.slot = true
 	}
 	in.Seq = ix.seq.Add(1)
-	return gate.Decide(in), false
+	return decideScan(in), false
 }
 
 // journalDecided journals a decision that writes no redemption (a refusal,
@@ -288,6 +301,7 @@ func (ix *Index) journalDecided(c *scanCall, d gate.Decision, key uint64, events
 		ix.ctrs().denied(&d, se.Events)
 	}
 	ix.queueEntry(se, c)
+	ix.noteDecision(c.s, &d, key)
 	return d
 }
 
@@ -302,8 +316,8 @@ func entryOf(s *gate.Scan, d gate.Decision, key uint64) storedEntry {
 // history key and its nonce, in one batch with pebble.Sync, holding the
 // ticket's stripe st; then the stripe remembers the new redemptions and the
 // reports count them. When the commit fails the scan is refused instead
-// (failCommit).
-func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *ticketRec, rs []gate.Redemption, out *gate.Outcome, events *gate.EventSet) gate.Decision {
+// (failCommit). A passage between zones (zp, nil for none) commits with it.
+func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *ticketRec, rs []gate.Redemption, out *gate.Outcome, events *gate.EventSet, zp *zonePass) gate.Decision {
 	s, d, key := c.s, &out.Decision, rec.Key
 	se := entryOf(s, *d, key)
 	next := withRedemption(rs, out.Redemption)
@@ -322,12 +336,18 @@ func (ix *Index) commitAdmission(c *scanCall, sc *scratch, st *stripe, rec *tick
 		_ = b.Set(offlineKey(c.offline.Seq), encodeOffline(c.offline), nil) // replayed at the hub later
 	}
 	ix.addFirstSight(b, c, sc)
+	zp.put(b)
 	if err := ix.apply(b); err != nil {
-		return ix.failCommit(c, st, se, rs, written, err, events)
+		ix.passageDone(zp, false)
+		failed := ix.failCommit(c, st, se, rs, written, err, events)
+		ix.noteDecision(s, &failed, key)
+		return failed
 	}
 	st.remember(key, next)
 	ix.wm.finish(d.Seq)
 	ix.firstSightCommitted(c)
+	ix.passageDone(zp, true)
+	ix.noteDecision(s, d, key)
 	counted := rec
 	if counted.T.State == gate.StateRevoked { // an exit through a replaced barcode
 		if live, err := ix.liveTicket(*rec); err == nil {
@@ -381,12 +401,13 @@ func (ix *Index) queueEntry(se storedEntry, c *scanCall) {
 // batches and Get copy or drop them before the scan ends, so they are
 // reused through scratchPool instead of allocated per scan.
 type scratch struct {
-	scan gate.Scan // the copy gate.Decide reads
-	key  []byte
-	val  []byte
-	rk   [9]byte
-	jk   [9]byte
-	hk   [17]byte
+	scan  gate.Scan      // the copy gate.Decide reads
+	facts gate.RuleFacts // what entry rules read (rules.go)
+	key   []byte
+	val   []byte
+	rk    [9]byte
+	jk    [9]byte
+	hk    [17]byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{key: make([]byte, 0, 64), val: make([]byte, 0, 512)} }}
@@ -398,6 +419,7 @@ func putScratch(sc *scratch) {
 		return // an outsize record: let it go
 	}
 	sc.scan = gate.Scan{} // keep no strings alive
+	sc.facts = gate.RuleFacts{}
 	scratchPool.Put(sc)
 }
 

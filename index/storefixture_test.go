@@ -168,7 +168,9 @@ func describeStore(t *testing.T, ix *Index) string {
 		t.Fatal(err)
 	}
 	for _, e := range events {
-		p("event %+v", e)
+		// The fields of the first event record, as the fixtures were
+		// described; those of later versions when set.
+		p("event {ID:%s Name:%s OpensAt:%v ClosesAt:%v Reentry:%v Entries:%d}%s", e.ID, e.Name, e.OpensAt, e.ClosesAt, e.Reentry, e.Entries, eventV2(e))
 	}
 	imports, err := ix.Imports(ctx)
 	if err != nil {
@@ -333,4 +335,12 @@ func laterRedemptionFields(rs []gate.Redemption) string {
 		}
 	}
 	return b.String()
+}
+
+// eventV2 describes an event's fields of record version 2, "" when unset.
+func eventV2(e gate.Event) string {
+	if e.TimeZone == "" && e.StartsAt.IsZero() && e.EndsAt.IsZero() && e.Rule == "" {
+		return ""
+	}
+	return fmt.Sprintf(" time_zone=%s starts_at=%v ends_at=%v rule=%s", e.TimeZone, e.StartsAt, e.EndsAt, e.Rule)
 }

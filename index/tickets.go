@@ -308,6 +308,9 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	if !se.Decision.Admit {
 		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "scan %d was refused (%s); there is nothing to annul", seq, se.Decision.Reason)
 	}
+	if je, done, err := ix.annulPassage(se, by); done { // a move between zones that redeemed nothing
+		return je, err
+	}
 	if se.Key == 0 || se.Decision.Event == "" {
 		return gate.JournalEntry{}, gate.Errorf(gate.ECONFLICT, "scan %d changed nothing; there is nothing to annul", seq)
 	}
@@ -346,6 +349,10 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 		return gate.JournalEntry{}, err
 	}
 	next := withRedemption(rs, undone)
+	zu, err := ix.zoneUndoFor(seq, se.Key)
+	if err != nil {
+		return gate.JournalEntry{}, err
+	}
 	annSeq := ix.seq.Add(1)
 	ann := storedEntry{JournalEntry: gate.JournalEntry{Seq: annSeq, Kind: gate.KindAnnulment, Decision: se.Decision, By: by}, Key: se.Key}
 	orig := se
@@ -355,6 +362,7 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	_ = b.Set(journalKey(seq), encodeEntry(nil, &orig), nil)
 	_ = b.Set(journalKey(annSeq), encodeEntry(nil, &ann), nil)
 	_ = b.Set(historyKey(se.Key, annSeq), nil, nil)
+	zu.put(b)
 	if err := ix.apply(b); err != nil {
 		st.forget(se.Key)
 		ix.addFixup(fixup{lostIfMissing: annSeq})
@@ -363,6 +371,7 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 	}
 	st.remember(se.Key, next)
 	ix.wm.finish(annSeq)
+	ix.undone(zu)
 	ix.ctrs().annulled(&rec.T, rs, next, &se.Decision)
 	ix.log.Info().Uint64("seq", seq).Uint64("annulment", annSeq).Str("by", by).Msg("admission annulled")
 	return ann.JournalEntry, nil

@@ -37,7 +37,10 @@ const maxClaimTries = 3
 
 // redeemVenue finishes a scan whose decision writes (out), holding the
 // ticket's stripe st, by claiming the write at the hub first.
-func (ix *Index) redeemVenue(v *venueState, c *scanCall, sc *scratch, st *stripe, rec *ticketRec, rs []gate.Redemption, out *gate.Outcome, events *gate.EventSet) gate.Decision {
+func (ix *Index) redeemVenue(v *venueState, c *scanCall, sc *scratch, st *stripe, rec *ticketRec, rs []gate.Redemption, out *gate.Outcome, events *gate.EventSet, zp *zonePass) gate.Decision {
+	// A place held in a zone goes with the commit, or is let go when the
+	// hub's answer turns the admission into a refusal.
+	defer ix.passageDropped(zp)
 	key := rec.Key
 	tid, err := ix.venueTicketID(rec)
 	if err != nil {
@@ -54,7 +57,7 @@ func (ix *Index) redeemVenue(v *venueState, c *scanCall, sc *scratch, st *stripe
 			ix.log.Warn().Err(err).Str("barcode", c.s.Barcode).Msg("scan: the ticket's offline writes could not be replayed; failing closed")
 			return ix.refuseDecided(c, out, gate.ReasonError, "the venue hub could not take this ticket's offline admissions", key, events)
 		case err != nil || res.Offline || res.Behind:
-			return ix.venueOffline(v, c, sc, st, rec, rs, out, events, tid)
+			return ix.venueOffline(v, c, sc, st, rec, rs, out, events, tid, zp)
 		}
 		if rs, err = ix.redemptionsLocked(st, key); err != nil {
 			return ix.refuseDecided(c, out, gate.ReasonError, "storage read failed", key, events)
@@ -69,13 +72,13 @@ func (ix *Index) redeemVenue(v *venueState, c *scanCall, sc *scratch, st *stripe
 		switch res.Outcome {
 		case gate.ClaimWon:
 			out.Redemption.Revision = res.Revision
-			return ix.commitAdmission(c, sc, st, rec, rs, out, events)
+			return ix.commitAdmission(c, sc, st, rec, rs, out, events, zp)
 		case gate.ClaimOffline:
-			return ix.venueOffline(v, c, sc, st, rec, rs, out, events, tid)
+			return ix.venueOffline(v, c, sc, st, rec, rs, out, events, tid, zp)
 		case gate.ClaimLost:
 		default:
 			if out.Decision.Reason == gate.ReasonExit {
-				return ix.venueOffline(v, c, sc, st, rec, rs, out, events, tid)
+				return ix.venueOffline(v, c, sc, st, rec, rs, out, events, tid, zp)
 			}
 			ix.log.Warn().Str("barcode", c.s.Barcode).Str("detail", res.Detail).Msg("scan: the venue hub refused the claim; failing closed")
 			return ix.refuseDecided(c, out, gate.ReasonError, nonEmptyDetail(res.Detail), key, events)
@@ -90,7 +93,7 @@ func (ix *Index) redeemVenue(v *venueState, c *scanCall, sc *scratch, st *stripe
 		case cur.By.Same(cl.By):
 			// Our own claim, which landed though its answer was lost.
 			out.Redemption.Revision = cur.Redemption.Revision
-			return ix.commitAdmission(c, sc, st, rec, rs, out, events)
+			return ix.commitAdmission(c, sc, st, rec, rs, out, events, zp)
 		default:
 			if rs, err = ix.applyHubLocked(v, st, rec, rs, cur, 0, nil); err != nil {
 				ix.log.Warn().Err(err).Str("barcode", c.s.Barcode).Msg("scan: the winner of a lost claim could not be learned")
@@ -116,7 +119,7 @@ func (ix *Index) decideAgain(c *scanCall, sc *scratch, rec *ticketRec, rs []gate
 
 // venueOffline decides a write the hub did not answer for: by the lane's
 // offline policy (an exit always goes through).
-func (ix *Index) venueOffline(v *venueState, c *scanCall, sc *scratch, st *stripe, rec *ticketRec, rs []gate.Redemption, out *gate.Outcome, events *gate.EventSet, tid string) gate.Decision {
+func (ix *Index) venueOffline(v *venueState, c *scanCall, sc *scratch, st *stripe, rec *ticketRec, rs []gate.Redemption, out *gate.Outcome, events *gate.EventSet, tid string, zp *zonePass) gate.Decision {
 	d := &out.Decision
 	if c.s.Offline != gate.OfflineAdmit && d.Reason != gate.ReasonExit {
 		return ix.refuseDecided(c, out, gate.ReasonOffline, "the venue hub did not answer", rec.Key, events)
@@ -125,7 +128,7 @@ func (ix *Index) venueOffline(v *venueState, c *scanCall, sc *scratch, st *strip
 		Move: gate.Movement{At: d.At, Lane: d.Lane, Seq: d.Seq, Appliance: v.me}}
 	d.Offline = true
 	c.offline = o
-	answered := ix.commitAdmission(c, sc, st, rec, rs, out, events)
+	answered := ix.commitAdmission(c, sc, st, rec, rs, out, events, zp)
 	c.offline = nil
 	if answered.Admit {
 		v.addOffline(o)

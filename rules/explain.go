@@ -14,7 +14,7 @@ const MaxDetail = 400
 // (the same facts give the same values) and follows "and", "or", "!" and
 // "if" down to the parts that failed.
 func (r *Rule) explain(f *Facts) string {
-	x := &explainer{env: env{f: f}, loc: f.location()}
+	x := &explainer{env: env{f: f}, loc: location(f)}
 	if r.root.op == opLit {
 		return "the rule is " + x.render(r.root)
 	}

@@ -9,38 +9,13 @@ import (
 )
 
 // Facts is what a rule is evaluated against: the ticket, the scan, the
-// event and the ticket's entry history. The index fills it under the ticket's
-// lock, between reading the ticket and deciding.
-type Facts struct {
-	// The ticket.
-	Product   string // product code (gate.Ticket.Product.Code): pretix's "product"
-	Variation string // product variation, "" when the ticket has none: "variation"
-	PriceType string // price type code (gate.Ticket.PriceType.Code): "price_type"
-	Provider  string // the ticket's provider: "provider"
+// event and the ticket's entry history (gate.RuleFacts, so that a *Rule is
+// a gate.Rule the index evaluates without importing this package). The
+// index fills it under the ticket's lock, between reading the ticket and
+// deciding.
+type Facts = gate.RuleFacts
 
-	// The scan.
-	At        time.Time      // when it was scanned: "now"; "today" is its date in Location
-	Lane      string         // the lane's id: pretix's "gate"
-	Direction gate.Direction // "direction": "in" or "out"
-	Zone      string         // the zone the passage leads into, "" without zones: "zone"
-
-	// The event.
-	Location *time.Location // the event's time zone; nil means UTC
-	// DateFrom is the event's start: buildTime "date_from". Zero when the
-	// event has none, and a rule that asks for it refuses.
-	DateFrom time.Time
-	// DateTo is the event's end: buildTime "date_to"; zero means DateFrom.
-	DateTo time.Time
-	// DateAdmission is when admission opens: buildTime "date_admission"; zero
-	// means DateFrom.
-	DateAdmission time.Time
-
-	// Entries are the times this ticket entered this event before this scan
-	// (first admissions and re-entries, not exits), oldest first. The entry
-	// variables (entries_number, entries_today, minutes_since_last_entry, ...)
-	// are counted from them.
-	Entries []time.Time
-}
+var _ gate.Rule = (*Rule)(nil)
 
 // NewFacts returns the facts of a scan of a ticket, with the ticket's product,
 // price type and provider and the scan's time, lane and direction filled in;
@@ -114,7 +89,7 @@ func lookupVariable(name string) (variable, bool) {
 }
 
 // location returns the event's time zone.
-func (f *Facts) location() *time.Location {
+func location(f *Facts) *time.Location {
 	if f.Location == nil {
 		return time.UTC
 	}
@@ -135,7 +110,7 @@ func (e *env) fact(v variable) value {
 	case varNow:
 		return instant(f.At)
 	case varNowISOWeekday:
-		wd := f.At.In(f.location()).Weekday()
+		wd := f.At.In(location(f)).Weekday()
 		if wd == time.Sunday {
 			return number(7)
 		}
@@ -145,7 +120,7 @@ func (e *env) fact(v variable) value {
 	case varEntriesToday:
 		return number(float64(countSince(f.Entries, e.today().start)))
 	case varEntriesDays:
-		return number(float64(distinctDays(f.Entries, f.location())))
+		return number(float64(distinctDays(f.Entries, location(f))))
 	case varMinutesSinceLastEntry:
 		if len(f.Entries) == 0 {
 			return number(-1)
@@ -235,7 +210,7 @@ type day struct {
 // today returns the scan's day, worked out once per evaluation.
 func (e *env) today() *day {
 	if e.day.start.IsZero() {
-		loc := e.f.location()
+		loc := location(e.f)
 		y, m, d := e.f.At.In(loc).Date()
 		e.day = day{y: y, m: m, d: d, start: wallClock(y, m, d, 0, 0, 0, loc)}
 	}

@@ -15,7 +15,7 @@ func (e *env) buildTime(n *node) value {
 	switch n.bt {
 	case btCustomTime:
 		t := e.today()
-		return instant(wallClock(t.y, t.m, t.d, n.clock[0], n.clock[1], n.clock[2], f.location()))
+		return instant(wallClock(t.y, t.m, t.d, n.clock[0], n.clock[1], n.clock[2], location(f)))
 	case btDateFrom:
 		if f.DateFrom.IsZero() {
 			return e.fail(faultNoDate, n, 0)
@@ -83,7 +83,7 @@ func (e *env) entriesAt(n *node, fr *frame) value {
 	case opEntriesBefore:
 		return number(float64(cut))
 	case opEntriesDaysSince:
-		return number(float64(distinctDays(f.Entries[cut:], f.location())))
+		return number(float64(distinctDays(f.Entries[cut:], location(f))))
 	}
-	return number(float64(distinctDays(f.Entries[:cut], f.location())))
+	return number(float64(distinctDays(f.Entries[:cut], location(f))))
 }

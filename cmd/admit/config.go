@@ -41,6 +41,9 @@ type Config struct {
 	Exports     []ExportConfig     `toml:"exports"`  // outbound.go
 	Webhooks    []WebhookConfig    `toml:"webhooks"` // outbound.go
 
+	Zones           []ZoneConfig           `toml:"zones"`            // zones_wiring.go
+	SupervisorCards []SupervisorCardConfig `toml:"supervisor_cards"` // zones_wiring.go
+
 	// src is the file the configuration was read from, where its keys
 	// are and what was wrong while decoding it (configcheck_decode.go);
 	// nil for one built in Go.
@@ -83,7 +86,8 @@ type StoreConfig struct {
 func (c *Config) indexOptions(log zerolog.Logger) *index.Options {
 	return &index.Options{Appliance: c.Appliance, Logger: log, CacheSize: int64(c.Store.CacheSize),
 		MemTableSize: uint64(c.Store.MemtableSize), JournalBacklog: c.Store.JournalBacklog,
-		CommitTimeout: time.Duration(c.Store.CommitTimeout), LogBarcodes: c.logBarcodes()}
+		CommitTimeout: time.Duration(c.Store.CommitTimeout), LogBarcodes: c.logBarcodes(),
+		CompileRule: compileRule, Location: c.location()} // zones_wiring.go
 }
 
 // LogConfig is where and how admit logs.
@@ -122,6 +126,12 @@ type EventConfig struct {
 	ClosesAt time.Time `toml:"closes_at"`
 	Reentry  bool      `toml:"reentry"`
 	Entries  int       `toml:"entries"`
+
+	// What entry rules read, and the rule (zones_wiring.go, docs/rules.md).
+	TimeZone string    `toml:"time_zone"` // default the venue's (timezone)
+	StartsAt time.Time `toml:"starts_at"` // default opens_at
+	EndsAt   time.Time `toml:"ends_at"`   // default closes_at
+	Rule     string    `toml:"rule"`      // JsonLogic; default none
 }
 
 // DropFolderConfig is a watched folder whose files are imported for one
@@ -200,7 +210,8 @@ func keyLine(data []byte, k toml.Key) int {
 }
 
 func (e EventConfig) event() gate.Event {
-	return gate.Event{ID: e.ID, Name: e.Name, OpensAt: e.OpensAt, ClosesAt: e.ClosesAt, Reentry: e.Reentry, Entries: e.Entries}
+	return gate.Event{ID: e.ID, Name: e.Name, OpensAt: e.OpensAt, ClosesAt: e.ClosesAt, Reentry: e.Reentry, Entries: e.Entries,
+		TimeZone: e.TimeZone, StartsAt: e.StartsAt, EndsAt: e.EndsAt, Rule: gate.RuleSource(strings.TrimSpace(e.Rule))}
 }
 
 // auth builds the API's tokens.

@@ -213,6 +213,7 @@ func (c *Config) check(scope refScope) Problems {
 	k.dropFolders()
 	k.issues("", c.validateOutbound())
 	k.issues("", c.validateProviderCodes()) // codes_wiring.go
+	k.issues("", c.validateZones())         // zones_wiring.go
 	k.references(scope)
 	return k.finish()
 }
@@ -387,9 +388,9 @@ func (k *checker) tokens() {
 		}
 		if _, err := httpapi.ParseRole(t.Role); err != nil {
 			if t.Role == "" {
-				k.errf(at+".role", "is missing; use admin, scanner or viewer")
+				k.errf(at+".role", "is missing; use admin, scanner, viewer or supervisor")
 			} else {
-				k.errf(at+".role", "%q is not a role; use admin, scanner or viewer", t.Role)
+				k.errf(at+".role", "%q is not a role; use admin, scanner, viewer or supervisor", t.Role)
 			}
 		}
 		switch {
@@ -407,8 +408,8 @@ func (k *checker) tokens() {
 			}
 			secrets[t.Secret] = at
 		}
-		if len(t.Lanes) > 0 && t.Role != string(httpapi.RoleScanner) {
-			k.errf(at+".lanes", "only scanner tokens are limited to lanes, and this one is %s; remove lanes, or make it role = \"scanner\"", t.Role)
+		if len(t.Lanes) > 0 && t.Role != string(httpapi.RoleScanner) && t.Role != string(httpapi.RoleSupervisor) {
+			k.errf(at+".lanes", "only scanner and supervisor tokens are limited to lanes, and this one is %s; remove lanes, or make it role = \"scanner\"", t.Role)
 		}
 	}
 	if len(k.ps) == found && (k.c.src == nil || len(k.c.src.decode) == 0) {

@@ -80,7 +80,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
-		newStoreCollector(&d.store), newCodesCollector(&d.store))
+		newStoreCollector(&d.store), newCodesCollector(&d.store), newZoneCollector(&d.store))
 	metrics, err := httpapi.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -235,7 +235,10 @@ func (d *Daemon) applyCatalog(ctx context.Context, c *Config) error {
 			return fmt.Errorf("admit: event %s: %w", e.ID, err)
 		}
 	}
-	return d.applyProviderCodes(ctx, c) // after the events their mappings name: codes_wiring.go
+	if err := d.applyProviderCodes(ctx, c); err != nil { // after the events their mappings name: codes_wiring.go
+		return err
+	}
+	return d.applyZones(c) // zones_wiring.go
 }
 
 // Reload applies a new configuration's tokens, providers, events and lanes

@@ -33,6 +33,12 @@ type LaneConfig struct {
 	Direction string   `toml:"direction"` // in (default) or out
 	Events    []string `toml:"events"`    // the events it admits; omitted: every event open now
 
+	// Zones and the entry rule (zones_wiring.go): the zones a scan in the
+	// lane's direction moves between, and a JsonLogic rule.
+	From string `toml:"from"` // default "outside" when to is set
+	To   string `toml:"to"`
+	Rule string `toml:"rule"`
+
 	Confirm        string   `toml:"confirm"`         // none (default) or passage
 	PassageTimeout Duration `toml:"passage_timeout"` // default relay.unlock_time + 3s
 	Queue          bool     `toml:"queue"`           // queue admissions instead of lane_busy
@@ -210,7 +216,10 @@ func (l *LaneConfig) direction() gate.Direction {
 
 // policy is the lane as the gate sees it: what SIGHUP changes in place.
 func (l *LaneConfig) policy() gate.Lane {
-	return gate.Lane{ID: l.ID, Name: l.Name, Direction: l.direction(), Events: slices.Clone(l.Events)}
+	p := gate.Lane{ID: l.ID, Name: l.Name, Direction: l.direction(), Events: slices.Clone(l.Events)}
+	p.From, p.To = l.move()
+	p.Rule = l.compiledRule()
+	return p
 }
 
 // hasTurnstile says whether the lane drives a turnstile (it has a relay).
@@ -228,6 +237,7 @@ func (l *LaneConfig) hardware() bool { return l.hasTurnstile() || l.hasScanner()
 func (l *LaneConfig) hardwareKey() string {
 	c := *l
 	c.ID, c.Name, c.Direction, c.Events = "", "", "", nil
+	c.From, c.To, c.Rule = "", "", "" // policy too
 	b, err := json.Marshal(c)
 	if err != nil { // every field marshals; keep the lane distinct anyway
 		return fmt.Sprintf("%p", l)

@@ -10,8 +10,8 @@ const DEVICE_KEY = 'admit.device';
 
 // The pages and the roles that may open them, in navigation order.
 export const PAGES = [
-  {path: '/', title: 'Operator', roles: ['admin', 'viewer']},
-  {path: '/door', title: 'Door', roles: ['admin', 'scanner']},
+  {path: '/', title: 'Operator', roles: ['admin', 'viewer', 'supervisor']},
+  {path: '/door', title: 'Door', roles: ['admin', 'scanner', 'supervisor']},
   {path: '/admin', title: 'Admin', roles: ['admin']},
 ];
 
@@ -225,6 +225,9 @@ export function decisionWords(d, ctx = {}) {
   }
   if (d.reason === 'expired' && e && !isZeroTime(e.closes_at)) {
     words = `${eventName(e)} closed at ${fmtVenueTime(e.closes_at, ctx.timeZone, true)}.`;
+  }
+  if (d.reason === 'override' && d.override) {
+    return {title, words: `${d.override.by} let this guest through: ${d.override.why}. Refused first: ${reasonTitle(d.override.refused)}.`};
   }
   if (d.reason === 'wrong_event' && ctx.laneEvents && ctx.laneEvents.length && ctx.events) {
     const names = ctx.laneEvents.map((id) => eventName(ctx.events.get(id) || {id}));

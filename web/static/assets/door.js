@@ -11,9 +11,14 @@
 // and keeps it in localStorage, so a kiosk that restarts scans again by
 // itself. In kiosk mode the page is full screen, keeps the screen on (the
 // Wake Lock API, where the browser has it) and shows READY large when idle.
+//
+// A supervisor's token (role supervisor) sees, on a refusal, a button that
+// lets the refused guest through: it asks why and calls
+// POST /v1/lanes/{id}/override, and the answer shows who let whom through.
+// An override made by a supervisor card scanned at the lane shows the same.
 
 import {api, start, el, setText, errorText, fmtTime, fmtAgo, laneName, isZeroTime, decisionWords, priceParts,
-  eventName, fmtVenueTime, pair, notify, usingDevice, forgetDevice, UNPAIRED} from './common.js';
+  eventName, fmtVenueTime, pair, notify, usingDevice, forgetDevice, UNPAIRED, confirmDialog} from './common.js';
 
 const RETRIES = 3; // after the first attempt, for a scan that got no answer
 const SHOW_ADMIT_MS = 3000;
@@ -373,6 +378,7 @@ function door(session) {
   }
 
   function showPending(s, note) {
+    overrideBtn.hidden = true;
     fill('pending', 'Checking…', note || s.barcode, null, '', s.barcode, {});
     answer.hidden = false;
   }
@@ -383,7 +389,8 @@ function door(session) {
     const w = decisionWords(d, {events, timeZone, releasedLanes: released, laneEvents: l.events});
     if (d.event && !events.has(d.event)) loadEvents(); // an event made since: its name for the next answers
     if (w.emergency && !released.has(d.lane)) loadEmergency();
-    const verdict = admit ? (d.reason === 'exit' ? 'EXIT' : 'ADMIT') : (w.emergency ? 'EMERGENCY' : 'DENIED');
+    const verdict = admit ? (d.reason === 'exit' ? 'EXIT' : d.reason === 'override' ? 'LET THROUGH' : 'ADMIT') :
+      (w.emergency ? 'EMERGENCY' : 'DENIED');
     let detail = '';
     const data = {reason: d.reason, admit: String(admit), seq: String(d.seq || 0)};
     if (d.reason === 'already_used' && d.first_used) {
@@ -406,8 +413,10 @@ function door(session) {
     }
     if (d.replayed) detail = (detail ? detail + ' ' : '') + '(This scan had been decided already; the same answer again.)';
     if (w.emergency) data.emergency = 'true';
+    if (d.override) data.overrideBy = d.override.by;
     const price = priceParts(d.ticket);
     fill(admit ? 'admit' : (w.emergency ? 'emergency' : 'deny'), verdict, `${w.title}. ${w.words}`, price, detail, d.barcode, data);
+    offerOverride(d, w);
     answer.hidden = false;
     if (!admit) beep([[330, 0.18], [262, 0.3]]);
     hideAfter(admit ? SHOW_ADMIT_MS : SHOW_DENY_MS);
@@ -419,6 +428,7 @@ function door(session) {
     if (retryable) words += ' Scan the ticket again: the retry cannot count it twice.';
     if (err.status === 401) words += ' Sign in again.';
     if (err.status === 401 && usingDevice()) words = UNPAIRED;
+    overrideBtn.hidden = true;
     fill('problem', 'NOT CHECKED', `Do not admit yet. ${words}`, null, '', s.barcode, {code: err.code || ''});
     answer.hidden = false;
     beep([[200, 0.4]]);
@@ -440,6 +450,37 @@ function door(session) {
     setText($('answer-detail'), detail);
     setText($('answer-barcode'), barcode);
   }
+
+  // A supervisor may let the guest of a refusal through (not a lane that
+  // was busy or faulted: the guest scans again then).
+  const overrideBtn = $('answer-override');
+  let refusedAt = null;
+  function offerOverride(d, w) {
+    const can = session.role === 'supervisor' && !d.admit && !w.emergency && d.seq > 0 &&
+      d.reason !== 'lane_busy' && d.reason !== 'error';
+    overrideBtn.hidden = !can;
+    refusedAt = can ? d : null;
+  }
+  overrideBtn.addEventListener('click', async (e) => {
+    e.stopPropagation(); // the answer box closes on a tap; this tap is the button's
+    const d = refusedAt;
+    if (!d) return;
+    clearTimeout(hideTimer);
+    const why = await confirmDialog(`Let ${d.barcode} through at ${laneName(session, d.lane)}? The journal keeps your name and ` +
+      'your reason.', {ok: 'Let through', input: 'Reason'});
+    if (why === null || !why.trim()) {
+      hideAfter(SHOW_DENY_MS);
+      return;
+    }
+    try {
+      showDecision(await api('POST', `/v1/lanes/${encodeURIComponent(d.lane)}/override`, {body: {reason: why.trim()}}));
+    } catch (err) {
+      fill('problem', 'NOT LET THROUGH', errorText(err), null, '', d.barcode, {code: err.code || ''});
+      overrideBtn.hidden = true;
+      answer.hidden = false;
+      hideAfter(SHOW_DENY_MS);
+    }
+  });
 
   function hideAfter(ms) {
     clearTimeout(hideTimer);

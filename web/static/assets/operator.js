@@ -4,7 +4,10 @@
 // answering (a restart) the last figures stay up, marked stale, until it
 // answers again. A strip at the top sums the lanes up ("3 of 4 lanes OK ·
 // 1 faulted: North 1 relay"); a lane is judged by what it has by design,
-// so a door whose scans come over the API is not missing a scanner.
+// so a door whose scans come over the API is not missing a scanner. Zones
+// show their occupancy against their capacity with the last hours drawn
+// small, and each event card lists the overrides: who let whom through,
+// and why.
 
 import {api, start, el, setText, errorText, reasonTitle, fmtTime, fmtShortTime, fmtDateTime, fmtAgo, fmtNum, isZeroTime, Poller,
   confirmDialog, decisionWords, eventName, priceParts} from './common.js';
@@ -19,7 +22,7 @@ start('/', operator);
 function operator(session) {
   const $ = (id) => document.getElementById(id);
   const st = {
-    events: [], providers: [], imports: [], lanes: [], reports: new Map(),
+    events: [], providers: [], imports: [], lanes: [], zones: [], reports: new Map(),
     selected: null, hours: Number(localStorage.getItem('admit.operator.hours')) || 3,
     lastOK: 0, catalogLoaded: false,
   };
@@ -80,20 +83,55 @@ function operator(session) {
   async function loadLive() {
     if (!st.catalogLoaded) await loadCatalog();
     const ids = st.events.filter((e) => st.selected.has(e.id)).map((e) => e.id);
-    const [lanes, emergency, ...reports] = await Promise.all([
+    const [lanes, emergency, zones, ...reports] = await Promise.all([
       api('GET', '/v1/lanes'),
       api('GET', '/v1/emergency'),
+      api('GET', '/v1/zones?series=1'),
       ...ids.map((id) => api('GET', '/v1/report?event=' + encodeURIComponent(id))),
     ]);
     st.lanes = lanes.lanes;
+    st.zones = zones.zones || [];
     st.emergency = emergency;
     st.reports = new Map(ids.map((id, i) => [id, reports[i]]));
     st.lastOK = Date.now();
     renderCards();
+    renderZones();
     renderLanes();
     renderProviders();
     renderEmergency();
     renderStrip();
+  }
+
+  // Zones: occupancy against capacity, pending admissions, the last
+  // emptying, and the occupancy of the last hours as a small line.
+  function renderZones() {
+    $('zones-panel').hidden = st.zones.length === 0;
+    keyed($('zones'), st.zones, (z) => z.id, () => {
+      const fill = el('span', {class: 'meter-fill'});
+      const n = el('article', {class: 'card zone'},
+        el('header', {class: 'card-head'}, el('h3', {class: 'zone-name'}), el('span', {class: 'badge zone-state'})),
+        el('div', {class: 'zone-count'}), el('span', {class: 'meter'}, fill),
+        el('p', {class: 'zone-note muted'}), el('div', {class: 'zone-series'}));
+      n._fill = fill;
+      return n;
+    }, (n, z) => {
+      const q = (s) => n.querySelector(s);
+      n.dataset.zone = z.id;
+      n.dataset.occupancy = String(z.occupancy);
+      n.classList.toggle('zone-full', !!z.full);
+      setText(q('.zone-name'), z.name || z.id);
+      const state = q('.zone-state');
+      setText(state, z.full ? 'full' : 'open');
+      state.className = 'badge zone-state ' + (z.full ? 'state-faulted' : 'state-idle');
+      setText(q('.zone-count'), z.capacity ? `${fmtNum(z.occupancy)} / ${fmtNum(z.capacity)}` : fmtNum(z.occupancy));
+      n._fill.style.width = z.capacity ? `${Math.min(100, (100 * z.occupancy) / z.capacity)}%` : '0';
+      const notes = [z.capacity ? `${fmtNum(Math.max(0, z.capacity - z.occupancy - (z.pending || 0)))} places free` : 'no capacity set'];
+      if (z.pending) notes.push(`${fmtNum(z.pending)} being admitted`);
+      if (z.no_passback) notes.push('no passback');
+      if (z.exit_all_at) notes.push(`emptied daily at ${z.exit_all_at}`);
+      setText(q('.zone-note'), notes.join(' · '));
+      q('.zone-series').replaceChildren(sparkline(z.series || [], z.capacity, st.hours));
+    });
   }
 
   // The status strip: how many lanes are fine, and what is wrong with the
@@ -244,7 +282,10 @@ function operator(session) {
         el('div', {},
           el('h3', {text: 'Denials by reason'}),
           el('ul', {class: 'denials'}),
-          el('p', {class: 'empty denials-empty', text: 'No denial yet.'}))),
+          el('p', {class: 'empty denials-empty', text: 'No denial yet.'}),
+          el('h3', {text: 'Overrides'}),
+          el('ul', {class: 'overrides'}),
+          el('p', {class: 'empty overrides-empty', text: 'No supervisor let anyone through.'}))),
       el('h3', {class: 'chart-title'}),
       el('div', {class: 'chart'}));
     card._bar = bar;
@@ -294,6 +335,17 @@ function operator(session) {
       li._fill.style.width = `${Math.max(2, (100 * n) / most)}%`;
     });
     q('.denials-empty').hidden = denials.length > 0;
+
+    // Overrides, newest first.
+    const overrides = (r.overrides || []).filter((o) => o.decision && o.decision.override).slice().reverse();
+    keyed(q('.overrides'), overrides, (o) => o.seq, () => el('li', {}), (li, o) => {
+      const d = o.decision;
+      const ov = d.override;
+      li.dataset.seq = String(o.seq);
+      setText(li, [fmtTime(d.at), laneLabel(st.lanes.find((l) => l.id === d.lane) || {id: d.lane}), d.barcode,
+        `${ov.by}: ${ov.why}`, `refused ${reasonTitle(ov.refused)}`, o.annulled ? 'annulled' : ''].filter(Boolean).join(' · '));
+    });
+    q('.overrides-empty').hidden = overrides.length > 0;
 
     // Movements.
     const now = new Date(r.at || Date.now()).getTime();
@@ -587,6 +639,41 @@ function chart(minutes, from, hours, width = CHART_W) {
     `No movement in the last ${hours} h`));
   svg.append(s('text', {x: width - 4, y: 14, class: 'legend in-legend', 'text-anchor': 'end'}, '▲ entries'));
   svg.append(s('text', {x: width - 4, y: CHART_H - bottom - 4, class: 'legend out-legend', 'text-anchor': 'end'}, '▼ exits'));
+  return svg;
+}
+
+// sparkline draws a zone's occupancy over the last hours (samples at the
+// minutes it changed) as a small step line, against its capacity when it
+// has one.
+function sparkline(series, capacity, hours) {
+  const svgNS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(svgNS, 'svg');
+  const W = 300;
+  const H = 48;
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('aria-hidden', 'true');
+  const now = Date.now();
+  const from = now - hours * 3600000;
+  const pts = [];
+  let last = 0;
+  for (const s of series) {
+    const t = new Date(s.at).getTime();
+    if (t < from) { last = s.occupancy; continue; }
+    pts.push([t, s.occupancy]);
+  }
+  const top = Math.max(capacity || 0, last, ...pts.map((p) => p[1]), 1);
+  const x = (t) => ((t - from) / (now - from)) * W;
+  const y = (v) => H - 2 - (v / top) * (H - 4);
+  let d = `0,${y(last)}`;
+  for (const [t, v] of pts) {
+    d += ` ${x(t)},${y(last)} ${x(t)},${y(v)}`;
+    last = v;
+  }
+  d += ` ${W},${y(last)}`;
+  const line = document.createElementNS(svgNS, 'polyline');
+  line.setAttribute('points', d);
+  svg.append(line);
   return svg;
 }
 
