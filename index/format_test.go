@@ -221,7 +221,7 @@ func goldenRecords() []goldenRecord {
 			encode: func() []byte { return encodeRedemptions(nil, rs) },
 			decode: func(_, v []byte) (any, error) { return decodeRedemptions(v) }}
 	}
-	return []goldenRecord{
+	return append(changeGoldens(), []goldenRecord{
 		named(ticket(fmtTicket), "ticket.v1", "ticket record, version 1: t<barcode> -> encodeTicket"),
 		named(ticket(fmtRevoked), "ticket.v1-revoked", "ticket record, version 1, a barcode revoked by a reissue"),
 		named(frozen(redemptions(fmtRedemptions)), "redemptions.v1", "redemptions of a ticket key, version 1: r<key:8> -> no encoder writes it any more"),
@@ -314,7 +314,7 @@ func goldenRecords() []goldenRecord {
 				return viewCounters(c), nil
 			}},
 			"counters.v1", "report counters saved by Close, version 1: mcounters -> encodeCounters"),
-	}
+	}...)
 }
 
 // TestRecordFormats: every record version in testdata/format decodes into

@@ -26,8 +26,21 @@ import (
 // are added to the bloom filter before the write. Scans keep being answered
 // throughout; a scan of a ticket the import updates waits only for the
 // ingest itself.
+//
+// The import is recorded as a change in the same write (see changes.go); a
+// venue's import (req.Change set) gets its stream position as its id and
+// commits that position with it, or alone when the import is refused for
+// a reason of its own (a bad request, rejected lines).
 func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.LineSource) (gate.ImportResult, error) {
+	if err := ix.checkImportChange(&req); err != nil {
+		return gate.ImportResult{}, err
+	}
 	res, err := ix.loadImport(ctx, req, src)
+	if err != nil && req.Change != nil && gate.IsChangeRefusal(err) {
+		if perr := ix.skipPosition(req.Change); perr != nil {
+			err = fmt.Errorf("%w (and the import's refusal %v)", perr, err)
+		}
+	}
 	return res, ix.writeError(err)
 }
 
