@@ -60,7 +60,7 @@ func (s *Server) putProvider(ctx *fasthttp.RequestCtx, c *call) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	created, err := c.store.index.PutProvider(ctx, p)
+	created, err := c.store.index.PutProvider(gate.WithBy(ctx, c.by()), p)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (s *Server) putEvent(ctx *fasthttp.RequestCtx, c *call) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	created, err := c.store.index.PutEvent(ctx, e)
+	created, err := c.store.index.PutEvent(gate.WithBy(ctx, c.by()), e)
 	if err != nil {
 		return err
 	}
