@@ -87,6 +87,14 @@
 // the thread returning from a scan's WAL sync always finds a free core (see
 // pace.go): the import takes longer and the scans keep their latency.
 //
+// # Changes
+//
+// Every admin method that changes the sets or the catalog records a
+// gate.Change in the same batch or ingest as its effect (Changes lists
+// them). A venue's changes come from its hub's stream through ApplyChange
+// (or Load with ImportRequest.Change), which commit the stream position
+// with the effect, so each is applied exactly once (changes.go).
+//
 // # Concurrency
 //
 // Every method of Index is safe for concurrent use. Scan, Check, Entries,
@@ -144,6 +152,7 @@
 // report.go, counters.go. The records: keys.go, codec.go, records.go.
 // Pebble's side: pebble.go (its options and logger), commit.go (bounded
 // commits), fault.go (write faults and recovery), corrupt.go (on-disk
-// corruption), wal.go and walsync.go (the WAL), compaction.go and
+// corruption), wal.go and walsync.go (the WAL), changes.go, changescodec.go
+// and changes_import.go (the record of changes and the venue position), compaction.go and
 // background.go, warm.go. Figures: stats.go, health.go.
 package index
