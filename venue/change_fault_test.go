@@ -31,8 +31,18 @@ func TestChangesRefusedWhileTheHubIsAway(t *testing.T) {
 	b.caughtUp(before)
 	ctx := context.Background()
 
+	lag := gate.LagPolicy{MaxLag: 300 * time.Millisecond, Refuse: true}
+	eventually(t, 30*time.Second, "north current", func() bool {
+		v, _ := a.app.CheckLag(lag, time.Now())
+		return v == gate.LagOK
+	})
 	p.Cut()
 	eventually(t, 30*time.Second, "north sees the hub gone", func() bool { return !a.link.Status().Connected })
+	// Its data ages: a lane with max_lag refuses once it is older.
+	eventually(t, 30*time.Second, "north's data ages", func() bool {
+		v, age := a.app.CheckLag(lag, time.Now())
+		return v == gate.LagRefuse && age > lag.MaxLag
+	})
 	start := time.Now()
 	_, err := a.api.Cancel(ctx, bcs[0], "ops")
 	if gate.ErrorCode(err) != gate.EUNAVAILABLE || !strings.Contains(gate.ErrorMessage(err), "the venue hub is not reachable") {
@@ -68,6 +78,10 @@ func TestChangesRefusedWhileTheHubIsAway(t *testing.T) {
 	}
 	p.Heal()
 	waitUp(t, a.link)
+	eventually(t, 30*time.Second, "north current again", func() bool {
+		v, _ := a.app.CheckLag(lag, time.Now())
+		return v == gate.LagOK
+	})
 	if _, err := a.api.Cancel(ctx, bcs[1], "ops"); err != nil {
 		t.Fatalf("cancel once the hub is back: %v", err)
 	}
@@ -331,4 +345,42 @@ func TestBadInputStopsTheApplier(t *testing.T) {
 	if st.Position != pos || !strings.Contains(st.Error, "does not decode") || !strings.Contains(st.Error, "published on admit.changes.south") {
 		t.Fatalf("a forged change: %+v", st)
 	}
+}
+
+// On a hub of three nodes, the changes stream's leader is killed while an
+// appliance makes changes: each change either goes through (and is applied
+// everywhere) or is refused with 503, and once the survivors have elected
+// a leader the changes go through again; afterwards every appliance holds
+// the same history.
+func TestChangesAcrossALeaderKill(t *testing.T) {
+	c := hubtest.StartCluster(t, 3)
+	a := startAppliance(t, c, "north", "")
+	b := startAppliance(t, c, "south", "")
+	bcs := setUp(t, a, 60)
+	ctx := context.Background()
+	killed := -1
+	refused, done := 0, 0
+	for i, bc := range bcs {
+		if i == 10 {
+			killed = c.KillLeader(venue.StreamChanges)
+		}
+		_, err := a.api.Cancel(ctx, bc, "ops")
+		switch {
+		case err == nil:
+			done++
+		case gate.ErrorCode(err) == gate.EUNAVAILABLE:
+			refused++
+		default:
+			t.Fatalf("cancel %d: %v", i, err)
+		}
+	}
+	t.Logf("killed %s: %d cancels went through, %d were refused", c.Node(killed).Name, done, refused)
+	if done < 40 {
+		t.Fatalf("only %d of %d cancels went through: the changes did not resume after the election", done, len(bcs))
+	}
+	c.RestartNode(killed)
+	last := lastPosition(t, c)
+	a.caughtUp(last)
+	b.caughtUp(last)
+	sameStores(t, bcs, a, b)
 }
