@@ -16,8 +16,8 @@ import (
 // changes; the API and the drop folders get the publisher's view.
 func ExampleStartApplier() {
 	var (
-		link  *venue.Link // venue.Open
-		ix    interface {
+		link *venue.Link // venue.Open
+		ix   interface {
 			gate.Index
 			gate.ChangeApplier
 		} // the index
