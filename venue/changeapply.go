@@ -36,8 +36,9 @@ type ApplierConfig struct {
 	// index), with ImportRequest.Change set. Required.
 	Importer gate.Importer
 	// TempDir holds the import files fetched from the hub while they are
-	// imported (on the data disk: a venue's largest file must fit).
-	// Default: the system's temporary folder.
+	// imported (a folder of the appliance's own on the data disk: a
+	// venue's largest file must fit, and what a stop leaves there is
+	// removed at the next start). Default: the system's temporary folder.
 	TempDir string
 	// StartWait is how long a starting appliance waits for the hub to say
 	// how far it is behind; past it, it opens on the data it has (its age
@@ -148,6 +149,9 @@ func StartApplier(cfg ApplierConfig) (*Applier, error) {
 	a := &Applier{cfg: cfg, link: cfg.Link, log: cfg.Logger.With().Str("component", "venue-changes").Logger(),
 		started: time.Now(), wake: make(chan struct{}, 1), waiters: map[string]chan applied{}, offered: map[string]string{}}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	removeLeftovers(cfg.TempDir, "venue-fetch-*", func(n int) {
+		a.log.Info().Int("files", n).Msg("removed import files a stop left half fetched")
+	})
 	pos, at := cfg.Store.ChangePosition()
 	a.applied.Store(pos)
 	a.catchFrom.Store(pos)

@@ -61,7 +61,7 @@ func spool(dir string, r io.Reader) (path, sum string, size int64, err error) {
 		}
 	}()
 	h := sha256.New()
-	size, err = io.Copy(io.MultiWriter(f, h), &readErr{r: r})
+	size, err = io.Copy(io.MultiWriter(f, h), &markedReader{r: r})
 	if err != nil {
 		var re *readError
 		if errors.As(err, &re) {
@@ -72,15 +72,15 @@ func spool(dir string, r io.Reader) (path, sum string, size int64, err error) {
 	return path, hex.EncodeToString(h.Sum(nil)), size, nil
 }
 
-// readErr marks the errors of the reader being spooled, so they are told
+// markedReader marks the errors of the reader being spooled, so they are told
 // apart from the spool file's.
-type readErr struct{ r io.Reader }
+type markedReader struct{ r io.Reader }
 
 type readError struct{ err error }
 
 func (e *readError) Error() string { return e.err.Error() }
 
-func (r *readErr) Read(p []byte) (int, error) {
+func (r *markedReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if err != nil && err != io.EOF {
 		err = &readError{err}
@@ -187,4 +187,21 @@ func tempDir(dir string) string {
 		return os.TempDir()
 	}
 	return filepath.Clean(dir)
+}
+
+// removeLeftovers removes the files a process killed mid-way left in dir
+// (a spool or a fetch of its own, pattern "venue-upload-*" or
+// "venue-fetch-*"). Only a folder of the appliance's own is cleaned: the
+// system's temporary folder is shared.
+func removeLeftovers(dir, pattern string, log func(n int)) {
+	if dir == "" {
+		return
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, pattern))
+	for _, n := range names {
+		_ = os.Remove(n)
+	}
+	if len(names) > 0 {
+		log(len(names))
+	}
 }

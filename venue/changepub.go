@@ -31,7 +31,9 @@ type PublisherConfig struct {
 	// appliance's importfile.Service). Required for dry runs.
 	Local gate.Importer
 	// TempDir holds an uploaded import file while it is hashed and sent to
-	// the hub. Default: the system's temporary folder.
+	// the hub (a folder of the appliance's own on the data disk: what a
+	// stop leaves there is removed at the next start). Default: the
+	// system's temporary folder.
 	TempDir string
 	// PublishTimeout bounds the hub's acknowledgement of a change (a leader
 	// election takes seconds); a change it does not acknowledge in time is
@@ -69,8 +71,12 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if cfg.ApplyWait <= 0 {
 		cfg.ApplyWait = DefaultApplyWait
 	}
-	return &Publisher{cfg: cfg, link: cfg.Link, applier: cfg.Applier,
-		log: cfg.Logger.With().Str("component", "venue-changes").Logger()}, nil
+	p := &Publisher{cfg: cfg, link: cfg.Link, applier: cfg.Applier,
+		log: cfg.Logger.With().Str("component", "venue-changes").Logger()}
+	removeLeftovers(cfg.TempDir, "venue-upload-*", func(n int) {
+		p.log.Info().Int("files", n).Msg("removed uploads a stop left half sent")
+	})
+	return p, nil
 }
 
 // errHubAway is a change refused because the hub did not take it.
