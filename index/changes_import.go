@@ -66,6 +66,7 @@ func (l *loader) change() *gate.Change {
 		}
 	} else {
 		c = newChange(gate.ChangeImport, l.req.By)
+		c.At = l.asked
 	}
 	if c.Import == nil {
 		c.Import = gate.ImportChangeOf(l.req, "", 0)

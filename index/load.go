@@ -60,7 +60,8 @@ func (ix *Index) loadImport(ctx context.Context, req gate.ImportRequest, src gat
 	}
 	defer ix.exit()
 
-	l := &loader{ix: ix, req: req, events: events, res: gate.ImportResult{DryRun: req.DryRun, Errors: []gate.LineError{}}}
+	l := &loader{ix: ix, req: req, events: events, res: gate.ImportResult{DryRun: req.DryRun, Errors: []gate.LineError{}},
+		asked: time.Now().UTC()}
 	l.pace = &pacer{ix: ix}
 	l.tmp = ix.fs.PathJoin(ix.opts.TempDir, fmt.Sprintf("import-%d", importDirs.Add(1)))
 	if err := ix.fs.MkdirAll(l.tmp, 0o755); err != nil {
@@ -133,6 +134,7 @@ type loader struct {
 	valid  int // lines handed to the sorter
 
 	timings []time.Duration // read, classify, write, filter save
+	asked   time.Time       // when the import was asked for: its change's time
 
 	arena []byte  // sort payloads are carved from it
 	feed  *feeder // adds barcodes to filter in the background
