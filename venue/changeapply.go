@@ -428,4 +428,3 @@ func (a *Applier) advanceAsOf(ns int64) {
 		}
 	}
 }
-
