@@ -170,6 +170,7 @@ func StartApplier(cfg ApplierConfig) (*Applier, error) {
 func (a *Applier) Close() error {
 	a.cancel()
 	a.wg.Wait()
+	a.failWaiters(gate.Errorf(gate.EUNAVAILABLE, "the appliance is stopping; the change is at the venue hub and is applied here when it starts again"))
 	return nil
 }
 
@@ -237,13 +238,7 @@ func (a *Applier) stop(e *stopError) {
 	a.log.Error().Err(e.err).Uint64("position", e.pos).Str("change", st.ChangeID).Str("kind", string(st.Kind)).
 		Str("what_to_do", how).Msg("venue changes stopped: a change cannot be applied here")
 	// Whoever waits for a change here waits in vain until an operator acts.
-	a.mu.Lock()
-	ws := a.waiters
-	a.waiters = map[string]chan applied{}
-	a.mu.Unlock()
-	for _, ch := range ws {
-		ch <- applied{err: a.stoppedError(st)}
-	}
+	a.failWaiters(a.stoppedError(st))
 }
 
 // consume runs one ordered consumer from the store's position until an

@@ -36,6 +36,17 @@ func (a *Applier) deliver(id string, r applied) {
 	}
 }
 
+// failWaiters answers every wait with err.
+func (a *Applier) failWaiters(err error) {
+	a.mu.Lock()
+	ws := a.waiters
+	a.waiters = map[string]chan applied{}
+	a.mu.Unlock()
+	for _, ch := range ws {
+		ch <- applied{err: err}
+	}
+}
+
 // offer lends the applier the Publisher's spooled copy of file sum;
 // withdraw takes it back (the applier then fetches the file from the hub).
 func (a *Applier) offer(sum, path string) {
