@@ -56,6 +56,12 @@ type ImportRequest struct {
 	OnError   OnError // "" is OnErrorReject
 	Source    string  // the file name, or "api"
 	By        string  // who asked: a token's name, or "drop:<provider>"
+	// Change is set when the import applies a venue change (package venue's
+	// applier): the import records it, gets its Position as its id (the
+	// same on every appliance) and commits that position with the import.
+	// Nil (the API, drop folders on a single appliance): the import records
+	// a change of its own.
+	Change *Change
 }
 
 // Validate checks the request's own fields.

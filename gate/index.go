@@ -100,6 +100,7 @@ type Index interface {
 	Loader
 	Journal
 	Reporter
+	ChangeLog
 }
 
 // LaneMonitor reports the state of the lanes, for the API and the operator page.

@@ -70,7 +70,7 @@ func (s *Server) putEvent(ctx *fasthttp.RequestCtx, c *call) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	created, err := c.store.index.PutEvent(ctx, e)
+	created, err := c.store.index.PutEvent(gate.WithBy(ctx, c.by()), e)
 	if err != nil {
 		return err
 	}

@@ -194,7 +194,7 @@ func (s *Server) putProvider(ctx *fasthttp.RequestCtx, c *call) error {
 		if len(req.Keys) > 0 || len(req.Items) > 0 || len(req.Subevents) > 0 || req.EventKey != "" || req.Step != "" || req.Skew != "" {
 			return gate.Errorf(gate.EINVALID, "name the provider's kind (pretix_sig1 or rotating) with its keys; without a kind a PUT only renames")
 		}
-		created, err := c.store.index.PutProvider(ctx, p)
+		created, err := c.store.index.PutProvider(gate.WithBy(ctx, c.by()), p)
 		if err != nil {
 			return err
 		}

@@ -91,6 +91,7 @@ var routeTable = []struct {
 	{"POST", "/v1/tickets/{barcode}/events", accessAdmin, (*Server).ticketEvents},
 
 	{"GET", "/v1/report", accessRead, (*Server).report},
+	{"GET", "/v1/changes", accessRead, (*Server).changes},
 
 	{"POST", "/v1/devices", accessAdmin, (*Server).createDevice},
 	{"GET", "/v1/devices", accessAdmin, (*Server).listDevices},

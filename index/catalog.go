@@ -65,8 +65,13 @@ func (ix *Index) iterPrefix(prefix []byte, fn func(k, v []byte) error) error {
 }
 
 // PutProvider creates a provider (its barcodes imported) or renames one,
-// keeping the kind of its codes (PutProviderSpec sets that).
+// keeping the kind of its codes (PutProviderSpec sets that), and records the
+// change (who asked: gate.WithBy on ctx).
 func (ix *Index) PutProvider(ctx context.Context, p gate.Provider) (bool, error) {
+	return ix.putProvider(ctx, newChange(gate.ChangePutProvider, gate.ByFrom(ctx)), p)
+}
+
+func (ix *Index) putProvider(ctx context.Context, c *gate.Change, p gate.Provider) (bool, error) {
 	if err := p.Validate(); err != nil {
 		return false, err
 	}
@@ -82,7 +87,8 @@ func (ix *Index) PutProvider(ctx context.Context, p gate.Provider) (bool, error)
 	old := *ix.providers.Load()
 	_, exists := old[p.ID]
 	rec := ix.providerRecord(p) // a rename keeps the provider's kind (signed_providers.go)
-	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(providerKey(p.ID), rec, nil) }); err != nil {
+	c.Provider = &p
+	if err := ix.commitChange(c, func(b *pebble.Batch) { _ = b.Set(providerKey(p.ID), rec, nil) }); err != nil {
 		return false, fmt.Errorf("index: put provider %s: %w", p.ID, err)
 	}
 	ix.renamed(p)
@@ -121,8 +127,13 @@ func (ix *Index) Providers(ctx context.Context) ([]gate.Provider, error) {
 	return out, nil
 }
 
-// PutEvent creates or changes an event; scans see it as soon as it returns.
+// PutEvent creates or changes an event; scans see it as soon as it
+// returns. It records the change (who asked: gate.WithBy on ctx).
 func (ix *Index) PutEvent(ctx context.Context, e gate.Event) (bool, error) {
+	return ix.putEvent(ctx, newChange(gate.ChangePutEvent, gate.ByFrom(ctx)), e)
+}
+
+func (ix *Index) putEvent(ctx context.Context, c *gate.Change, e gate.Event) (bool, error) {
 	if err := e.Validate(); err != nil {
 		return false, err
 	}
@@ -138,7 +149,8 @@ func (ix *Index) PutEvent(ctx context.Context, e gate.Event) (bool, error) {
 	defer ix.catMu.Unlock()
 	set := ix.events.Load()
 	_, exists := set.Get(e.ID)
-	if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(eventKey(e.ID), encodeEvent(e), nil) }); err != nil {
+	c.Event = &e
+	if err := ix.commitChange(c, func(b *pebble.Batch) { _ = b.Set(eventKey(e.ID), encodeEvent(e), nil) }); err != nil {
 		return false, fmt.Errorf("index: put event %s: %w", e.ID, err)
 	}
 	ix.setEventRule(e.ID, er) // before the event: a scan that sees it sees its rule

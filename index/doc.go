@@ -114,6 +114,14 @@
 // the thread returning from a scan's WAL sync always finds a free core (see
 // pace.go): the import takes longer and the scans keep their latency.
 //
+// # Changes
+//
+// Every admin method that changes the sets or the catalog records a
+// gate.Change in the same batch or ingest as its effect (Changes lists
+// them). A venue's changes come from its hub's stream through ApplyChange
+// (or Load with ImportRequest.Change), which commit the stream position
+// with the effect, so each is applied exactly once (changes.go).
+//
 // # Concurrency
 //
 // Every method of Index is safe for concurrent use. Scan, Check, Entries,
@@ -189,12 +197,13 @@
 // Rules, zones and overrides: rules.go, zones.go, zones_scan.go,
 // zones_annul.go, override.go. Pebble's side: pebble.go (its options and logger), commit.go (bounded
 // commits), fault.go (write faults and recovery), corrupt.go (on-disk
-// corruption), wal.go and walsync.go (the WAL), compaction.go and
-// background.go, warm.go. Figures: stats.go, health.go. The decision's log
-// line: decisionlog.go. Backups and restores: backup.go,
-// backup_manifest.go, backup_restore.go; the store's format:
-// formatversion.go. Providers whose codes prove themselves: signed.go
-// (their state), signed_scan.go (the scan), signed_providers.go
+// corruption), wal.go and walsync.go (the WAL), changes.go,
+// changescodec.go and changes_import.go (the record of changes and the
+// venue position), compaction.go and background.go, warm.go. Figures:
+// stats.go, health.go. The decision's log line: decisionlog.go. Backups and
+// restores: backup.go, backup_manifest.go, backup_restore.go; the store's
+// format: formatversion.go. Providers whose codes prove themselves:
+// signed.go (their state), signed_scan.go (the scan), signed_providers.go
 // (PutProviderSpec, statuses), signed_lists.go (revocation and block
 // lists), signed_records.go (their records).
 package index

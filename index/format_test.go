@@ -230,7 +230,7 @@ func goldenRecords() []goldenRecord {
 			encode: func() []byte { return encodeRedemptions(nil, rs) },
 			decode: func(_, v []byte) (any, error) { return decodeRedemptions(v) }}
 	}
-	return append([]goldenRecord{
+	return append(changeGoldens(), append([]goldenRecord{
 		named(frozen(ticket(fmtTicket)), "ticket.v1", "ticket record, version 1: t<barcode> -> no encoder writes it any more"),
 		named(frozen(ticket(fmtRevoked)), "ticket.v1-revoked", "ticket record, version 1, a barcode revoked by a reissue"),
 		named(ticket(fmtTicket), "ticket.v2", "ticket record, version 2 (the customer key of a rotating provider's ticket): t<barcode> -> encodeTicket"),
@@ -356,7 +356,7 @@ func goldenRecords() []goldenRecord {
 				return viewCounters(c), nil
 			}},
 			"counters.v1", "report counters saved by Close, version 1: mcounters -> encodeCounters"),
-	}, append(venueGoldenRecords(), signedGoldenRecords()...)...) // venue_format_test.go, signed_format_test.go
+	}, append(venueGoldenRecords(), signedGoldenRecords()...)...)...) // changes_format_test.go, venue_format_test.go, signed_format_test.go
 }
 
 // TestRecordFormats: every record version in testdata/format decodes into

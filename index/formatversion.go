@@ -24,10 +24,16 @@ import (
 //	2  a store id (mstoreid); bloom snapshots name their store (2026-12-store-id)
 //	3  redemptions and journal entries version 2: entry times, the hub's
 //	   revision, offline and override (2026-12-entries)
+//	4  a venue's state and offline writes (v, o), signed and rotating
+//	   providers (provider and ticket records version 2, s keys), events
+//	   version 2 (time zone, dates, rule), zones and overrides (z), the
+//	   record of changes and the venue position (cr, cp, xcr, xcp)
+//	   (2026-12-venue): an older admit would read a ticket's customer key,
+//	   a provider's kind and an event's rule as corrupt records
 //
 // Stores written before formats were recorded (1 to 3) record none; Open
 // reads them as older and records StoreFormat.
-const StoreFormat = 3
+const StoreFormat = 4
 
 // FormatError is Open's refusal of a store written by a newer admit.
 type FormatError struct {

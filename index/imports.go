@@ -57,6 +57,16 @@ const withdrawChunk = 512
 // the withdrawal either admits before the ticket is cancelled (and the
 // ticket is then left alone) or is refused.
 func (ix *Index) Withdraw(ctx context.Context, id uint64, by string) (gate.ImportRecord, error) {
+	c := newChange(gate.ChangeWithdraw, by)
+	c.ImportID = id
+	return ix.withdraw(ctx, c)
+}
+
+// withdraw applies the withdrawal c. Its first commit (the record marked
+// pending) carries c's record and venue position: from then on the
+// withdrawal is finished by Open if it is cut short, never asked twice.
+func (ix *Index) withdraw(ctx context.Context, c *gate.Change) (gate.ImportRecord, error) {
+	id, by := c.ImportID, c.By
 	if err := ix.enter(); err != nil {
 		return gate.ImportRecord{}, err
 	}
@@ -79,9 +89,9 @@ func (ix *Index) Withdraw(ctx context.Context, id uint64, by string) (gate.Impor
 	} else {
 		rec.WithdrawPending = true
 		rec.WithdrawnBy = by
-		if err := ix.commit(func(b *pebble.Batch) { _ = b.Set(importKey(id), encodeImport(&rec), nil) }); err != nil {
-			return gate.ImportRecord{}, fmt.Errorf("index: withdraw %d: %w", id, err)
-		}
+	}
+	if err := ix.commitChange(c, func(b *pebble.Batch) { _ = b.Set(importKey(id), encodeImport(&rec), nil) }); err != nil {
+		return gate.ImportRecord{}, fmt.Errorf("index: withdraw %d: %w", id, err)
 	}
 	return ix.finishWithdrawal(ctx, rec)
 }

@@ -45,6 +45,7 @@ type Index struct {
 	adminMu  chan struct{} // serializes ticket-record writers: imports and admin changes
 
 	catMu     sync.Mutex
+	chg       changeState // the record of changes and the venue position (changes.go)
 	events    atomic.Pointer[gate.EventSet]
 	rules     eventRules // the events' compiled entry rules (rules.go)
 	zs        zoneSet    // zones, overrides, supervisor cards (zones.go, override.go)
@@ -264,6 +265,9 @@ func (ix *Index) load(first bool) error {
 		ix.nextImport = 1
 	}
 	if err := ix.loadCatalog(); err != nil {
+		return err
+	}
+	if err := ix.loadChanges(); err != nil {
 		return err
 	}
 	if first {

@@ -27,6 +27,15 @@ import "encoding/binary"
 //	                    ticket is, zp<seq:8> a passage's move, za<seq:8> a
 //	                    guest without a ticket, zr<zone> when a zone was
 //	                    emptied, zo<seq:8> an override
+//	cr<seq:8>           the record of changes: a change (changes.go)
+//	cp                  the venue changes stream's position applied
+//	xcr<seq:8>, xcp     the same for imports: an import's change and
+//	                    position, in the narrow x range of its ingest
+//
+// The changes other than imports keep to 'c', below the events and
+// providers they write with: a flushed table of catalog changes then spans
+// c to p and never overlaps the tickets' tables (nor does an import's table
+// stretch across the keys scans write).
 //
 // Everything an import writes besides tickets lives in the narrow x range,
 // which scans never write: the SSTable holding it does not overlap the
@@ -55,6 +64,15 @@ var warmKey = []byte{0xff, 'w', 'a', 'r', 'm'}
 
 // prefixImport starts the import records.
 var prefixImport = []byte("xi")
+
+// The record of changes and the venue position (changes.go): imports keep
+// theirs in the x range.
+var (
+	prefixChange        = []byte("cr")
+	metaChangePos       = []byte("cp")
+	prefixImportChange  = []byte("xcr")
+	metaImportChangePos = []byte("xcp")
+)
 
 // Meta keys.
 var (

@@ -26,8 +26,21 @@ import (
 // are added to the bloom filter before the write. Scans keep being answered
 // throughout; a scan of a ticket the import updates waits only for the
 // ingest itself.
+//
+// The import is recorded as a change in the same write (see changes.go); a
+// venue's import (req.Change set) gets its stream position as its id and
+// commits that position with it, or alone when the import is refused for
+// a reason of its own (a bad request, rejected lines).
 func (ix *Index) Load(ctx context.Context, req gate.ImportRequest, src gate.LineSource) (gate.ImportResult, error) {
+	if err := ix.checkImportChange(&req); err != nil {
+		return gate.ImportResult{}, err
+	}
 	res, err := ix.loadImport(ctx, req, src)
+	if err != nil && req.Change != nil && gate.IsChangeRefusal(err) {
+		if perr := ix.skipPosition(req.Change); perr != nil {
+			err = fmt.Errorf("%w (and the import's refusal %v)", perr, err)
+		}
+	}
 	return res, ix.writeError(err)
 }
 
@@ -47,7 +60,8 @@ func (ix *Index) loadImport(ctx context.Context, req gate.ImportRequest, src gat
 	}
 	defer ix.exit()
 
-	l := &loader{ix: ix, req: req, events: events, res: gate.ImportResult{DryRun: req.DryRun, Errors: []gate.LineError{}}}
+	l := &loader{ix: ix, req: req, events: events, res: gate.ImportResult{DryRun: req.DryRun, Errors: []gate.LineError{}},
+		asked: time.Now().UTC()}
 	l.pace = &pacer{ix: ix}
 	l.tmp = ix.fs.PathJoin(ix.opts.TempDir, fmt.Sprintf("import-%d", importDirs.Add(1)))
 	if err := ix.fs.MkdirAll(l.tmp, 0o755); err != nil {
@@ -120,6 +134,7 @@ type loader struct {
 	valid  int // lines handed to the sorter
 
 	timings []time.Duration // read, classify, write, filter save
+	asked   time.Time       // when the import was asked for: its change's time
 
 	arena []byte  // sort payloads are carved from it
 	feed  *feeder // adds barcodes to filter in the background

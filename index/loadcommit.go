@@ -20,21 +20,37 @@ func (l *loader) commit() error {
 		gen = nextBloomGen(gen)
 	}
 	tickets := ix.tickets.Load() + int64(l.res.Added)
+	// A venue import's id is its stream position, which may lie beyond
+	// the next local one.
+	nextImport := max(ix.nextImport, l.id+1)
 	meta := []kv{
 		{importKey(l.id), encodeImport(&rec)},
 		{metaBloomGen, u64(gen)},
-		{metaNextImport, u64(l.id + 1)},
+		{metaNextImport, u64(nextImport)},
 		{metaNextKey, u64(l.nextKey)},
 		{metaTickets, u64(uint64(tickets))},
 	}
 	if err := l.createProvider(); err != nil {
 		return err
 	}
-	rebuilt, err := l.write(meta)
-	if err != nil {
+	// The import's change is numbered and written with it (changes.go).
+	ix.chg.mu.Lock()
+	c := l.change()
+	if err := ix.chg.check(c); err != nil {
+		ix.chg.mu.Unlock()
+		l.abort()
 		return err
 	}
-	ix.nextImport = l.id + 1
+	c.Seq = ix.chg.last.Load() + 1
+	meta = append(meta, changeKVs(c, true)...)
+	rebuilt, err := l.write(meta)
+	if err != nil {
+		ix.chg.mu.Unlock()
+		return err
+	}
+	ix.chg.committed(c.Seq, c.Position, c.At)
+	ix.chg.mu.Unlock()
+	ix.nextImport = nextImport
 	ix.nextKey = l.nextKey
 	ix.bloomGen = gen
 	ix.tickets.Store(tickets)

@@ -24,7 +24,7 @@ import (
 // stripes). Nothing is visible before commit.
 func (l *loader) classify(ctx context.Context) error {
 	ix := l.ix
-	l.id = ix.nextImport
+	l.id = l.importID()
 	l.nextKey = ix.nextKey
 	mg := &merge{stripes: stripeSet{}}
 	if !l.req.DryRun {

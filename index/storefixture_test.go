@@ -22,7 +22,7 @@ import (
 // When the on-disk format changes, give storeFixture a new name and run
 // `go test ./index -run TestStoreFixtures -update`: the old fixtures stay,
 // and must still open.
-const storeFixture = "2026-12-format" // the store records its format (mformat, formatversion.go)
+const storeFixture = "2026-12-venue" // format 4: venue, signed codes, zones, changes (formatversion.go)
 
 // TestStoreFixtures: every store an earlier admit wrote (testdata/stores)
 // opens, holds what it held (tickets, redemptions, journal, imports,

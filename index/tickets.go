@@ -61,93 +61,131 @@ func (ix *Index) Ticket(ctx context.Context, barcode string) (gate.TicketView, e
 // Cancel refuses the ticket from now on (an admin's cancel, kept apart from
 // the state imports set).
 func (ix *Index) Cancel(ctx context.Context, barcode, by string) (gate.Ticket, error) {
-	return ix.change(ctx, barcode, by, "cancel", func(r *ticketRec) (bool, error) {
-		switch r.T.State {
-		case gate.StateRevoked:
-			return false, revokedConflict(r)
-		case gate.StateCancelled:
-			return false, nil
-		}
-		r.Admin = adminCancelled
-		return true, nil
-	})
+	return ix.ticketChange(ctx, ticketChangeOf(gate.ChangeCancel, barcode, by))
 }
 
 // Invalidate refuses the ticket from now on with reason invalidated.
 func (ix *Index) Invalidate(ctx context.Context, barcode, by string) (gate.Ticket, error) {
-	return ix.change(ctx, barcode, by, "invalidate", func(r *ticketRec) (bool, error) {
-		switch r.T.State {
-		case gate.StateRevoked:
-			return false, revokedConflict(r)
-		case gate.StateInvalidated:
-			return false, nil
-		}
-		r.Admin = adminInvalidated
-		return true, nil
-	})
+	return ix.ticketChange(ctx, ticketChangeOf(gate.ChangeInvalidate, barcode, by))
 }
 
 // Block refuses a valid ticket until Unblock.
 func (ix *Index) Block(ctx context.Context, barcode, by string) (gate.Ticket, error) {
-	return ix.change(ctx, barcode, by, "block", func(r *ticketRec) (bool, error) {
-		switch r.T.State {
-		case gate.StateRevoked:
-			return false, revokedConflict(r)
-		case gate.StateBlocked:
-			return false, nil
-		case gate.StateCancelled, gate.StateInvalidated:
-			return false, gate.Errorf(gate.ECONFLICT, "ticket %q is %s; only a valid ticket can be blocked", r.T.Barcode, r.T.State)
-		}
-		r.Admin = adminBlocked
-		return true, nil
-	})
+	return ix.ticketChange(ctx, ticketChangeOf(gate.ChangeBlock, barcode, by))
 }
 
 // Unblock makes a blocked ticket valid again.
 func (ix *Index) Unblock(ctx context.Context, barcode, by string) (gate.Ticket, error) {
-	return ix.change(ctx, barcode, by, "unblock", func(r *ticketRec) (bool, error) {
-		switch r.T.State {
-		case gate.StateRevoked:
-			return false, revokedConflict(r)
-		case gate.StateValid:
-			return false, nil
-		case gate.StateCancelled, gate.StateInvalidated:
-			return false, gate.Errorf(gate.ECONFLICT, "ticket %q is %s, not blocked", r.T.Barcode, r.T.State)
-		}
-		r.Admin = adminNone
-		return true, nil
-	})
+	return ix.ticketChange(ctx, ticketChangeOf(gate.ChangeUnblock, barcode, by))
 }
 
 // UpdateEvents adds and removes events of a pass.
 func (ix *Index) UpdateEvents(ctx context.Context, barcode string, add, remove []string, by string) (gate.Ticket, error) {
-	events := ix.events.Load()
-	for _, id := range add {
-		if _, ok := events.Get(id); !ok {
-			return gate.Ticket{}, gate.Errorf(gate.EINVALID, "no event %q", id)
-		}
-	}
-	return ix.change(ctx, barcode, by, "update events", func(r *ticketRec) (bool, error) {
-		if r.T.State == gate.StateRevoked {
-			return false, revokedConflict(r)
-		}
-		next := slices.Clone(r.T.Events)
-		next = slices.DeleteFunc(next, func(e string) bool { return slices.Contains(remove, e) })
-		for _, e := range add {
-			if !slices.Contains(next, e) {
-				next = append(next, e)
+	c := ticketChangeOf(gate.ChangeUpdateEvents, barcode, by)
+	c.Add, c.Remove = slices.Clone(add), slices.Clone(remove)
+	return ix.ticketChange(ctx, c)
+}
+
+func ticketChangeOf(kind gate.ChangeKind, barcode, by string) *gate.Change {
+	c := newChange(kind, by)
+	c.Barcode = barcode
+	return c
+}
+
+// ticketChange applies a change of one ticket's state or events.
+func (ix *Index) ticketChange(ctx context.Context, c *gate.Change) (gate.Ticket, error) {
+	var fn func(r *ticketRec) (bool, error)
+	switch c.Kind {
+	case gate.ChangeCancel:
+		fn = cancelTicket
+	case gate.ChangeInvalidate:
+		fn = invalidateTicket
+	case gate.ChangeBlock:
+		fn = blockTicket
+	case gate.ChangeUnblock:
+		fn = unblockTicket
+	case gate.ChangeUpdateEvents:
+		events := ix.events.Load()
+		for _, id := range c.Add {
+			if _, ok := events.Get(id); !ok {
+				return gate.Ticket{}, gate.Errorf(gate.EINVALID, "no event %q", id)
 			}
 		}
-		slices.Sort(next)
-		if len(next) == 0 && r.T.Period.IsZero() {
-			return false, gate.Errorf(gate.EINVALID, "ticket %q would admit to no event", r.T.Barcode)
+		fn = func(r *ticketRec) (bool, error) { return updateEvents(r, c.Add, c.Remove) }
+	default:
+		return gate.Ticket{}, fmt.Errorf("index: %s is not a ticket change", c.Kind)
+	}
+	return ix.change(ctx, c, fn)
+}
+
+func cancelTicket(r *ticketRec) (bool, error) {
+	switch r.T.State {
+	case gate.StateRevoked:
+		return false, revokedConflict(r)
+	case gate.StateCancelled:
+		return false, nil
+	}
+	r.Admin = adminCancelled
+	return true, nil
+}
+
+func invalidateTicket(r *ticketRec) (bool, error) {
+	switch r.T.State {
+	case gate.StateRevoked:
+		return false, revokedConflict(r)
+	case gate.StateInvalidated:
+		return false, nil
+	}
+	r.Admin = adminInvalidated
+	return true, nil
+}
+
+func blockTicket(r *ticketRec) (bool, error) {
+	switch r.T.State {
+	case gate.StateRevoked:
+		return false, revokedConflict(r)
+	case gate.StateBlocked:
+		return false, nil
+	case gate.StateCancelled, gate.StateInvalidated:
+		return false, gate.Errorf(gate.ECONFLICT, "ticket %q is %s; only a valid ticket can be blocked", r.T.Barcode, r.T.State)
+	}
+	r.Admin = adminBlocked
+	return true, nil
+}
+
+func unblockTicket(r *ticketRec) (bool, error) {
+	switch r.T.State {
+	case gate.StateRevoked:
+		return false, revokedConflict(r)
+	case gate.StateValid:
+		return false, nil
+	case gate.StateCancelled, gate.StateInvalidated:
+		return false, gate.Errorf(gate.ECONFLICT, "ticket %q is %s, not blocked", r.T.Barcode, r.T.State)
+	}
+	r.Admin = adminNone
+	return true, nil
+}
+
+func updateEvents(r *ticketRec, add, remove []string) (bool, error) {
+	if r.T.State == gate.StateRevoked {
+		return false, revokedConflict(r)
+	}
+	next := slices.Clone(r.T.Events)
+	next = slices.DeleteFunc(next, func(e string) bool { return slices.Contains(remove, e) })
+	for _, e := range add {
+		if !slices.Contains(next, e) {
+			next = append(next, e)
 		}
-		if slices.Equal(next, r.T.Events) {
-			return false, nil
-		}
-		r.T.Events = next
-		return true, nil
-	})
+	}
+	slices.Sort(next)
+	if len(next) == 0 && r.T.Period.IsZero() {
+		return false, gate.Errorf(gate.EINVALID, "ticket %q would admit to no event", r.T.Barcode)
+	}
+	if slices.Equal(next, r.T.Events) {
+		return false, nil
+	}
+	r.T.Events = next
+	return true, nil
 }
 
 func revokedConflict(r *ticketRec) error {
@@ -155,8 +193,11 @@ func revokedConflict(r *ticketRec) error {
 }
 
 // change applies fn to a ticket under the admin lock and the ticket's
-// stripe, and commits the result with Sync.
-func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r *ticketRec) (bool, error)) (gate.Ticket, error) {
+// stripe, and commits the result with c's record (Sync). A change that
+// changes nothing (cancelling a cancelled ticket) is recorded all the same:
+// someone asked for it.
+func (ix *Index) change(ctx context.Context, c *gate.Change, fn func(r *ticketRec) (bool, error)) (gate.Ticket, error) {
+	barcode, what := c.Barcode, string(c.Kind)
 	if err := ix.enter(); err != nil {
 		return gate.Ticket{}, err
 	}
@@ -172,33 +213,49 @@ func (ix *Index) change(ctx context.Context, barcode, by, what string, fn func(r
 	if !ok {
 		return gate.Ticket{}, gate.Errorf(gate.ENOTFOUND, "no ticket with barcode %q", barcode)
 	}
+	ix.chg.mu.Lock()
+	defer ix.chg.mu.Unlock()
 	mu := ix.stripe(rec.Key)
 	mu.Lock()
 	defer mu.Unlock()
 	before := rec
 	before.T.Events = slices.Clone(rec.T.Events)
 	changed, err := fn(&rec)
-	if err != nil || !changed {
+	if err != nil {
 		return rec.T, err
+	}
+	if !changed {
+		if err := ix.commitChangeLocked(c, nil); err != nil {
+			return gate.Ticket{}, fmt.Errorf("index: %s %q: %w", what, barcode, err)
+		}
+		return rec.T, nil
 	}
 	rec.fixState()
 	rs, err := ix.getRedemptions(nil, rec.Key)
 	if err != nil {
 		return gate.Ticket{}, err
 	}
-	err = ix.commit(func(b *pebble.Batch) { _ = b.Set(ticketKey(barcode), encodeTicket(nil, &rec), nil) })
+	err = ix.commitChangeLocked(c, func(b *pebble.Batch) { _ = b.Set(ticketKey(barcode), encodeTicket(nil, &rec), nil) })
 	ix.recVersion.Add(1)
 	if err != nil {
 		return gate.Ticket{}, fmt.Errorf("index: %s %q: %w", what, barcode, err)
 	}
 	ix.ctrs().changed(&before.T, rs, &rec.T, rs)
-	ix.log.Info().Str("barcode", ix.logBarcode(barcode)).Str("by", by).Str("change", what).Stringer("state", rec.T.State).Msg("ticket changed")
+	ix.log.Info().Str("barcode", ix.logBarcode(barcode)).Str("by", c.By).Str("change", what).Uint64("seq", c.Seq).
+		Uint64("position", c.Position).Stringer("state", rec.T.State).Msg("ticket changed")
 	return rec.T, nil
 }
 
 // Reissue replaces oldBarcode by newBarcode: the old one becomes revoked, the
 // new one inherits the ticket, its ticket key and so its redemptions.
 func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string) (gate.Ticket, error) {
+	c := ticketChangeOf(gate.ChangeReissue, oldBarcode, by)
+	c.NewBarcode = newBarcode
+	return ix.reissue(ctx, c)
+}
+
+func (ix *Index) reissue(ctx context.Context, c *gate.Change) (gate.Ticket, error) {
+	oldBarcode, newBarcode := c.Barcode, c.NewBarcode
 	if err := gate.CheckBarcode(newBarcode); err != nil {
 		return gate.Ticket{}, gate.Errorf(gate.EINVALID, "new barcode: %s", detail(err))
 	}
@@ -228,6 +285,8 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	} else if exists {
 		return gate.Ticket{}, gate.Errorf(gate.ECONFLICT, "barcode %q already exists", newBarcode)
 	}
+	ix.chg.mu.Lock()
+	defer ix.chg.mu.Unlock()
 	// Both barcodes share the ticket key, hence one stripe.
 	mu := ix.stripe(old.Key)
 	mu.Lock()
@@ -247,7 +306,7 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	revoked.fixState()
 	ix.addToFilter(newBarcode) // before the record exists: never a false unknown
 	gen := nextBloomGen(ix.bloomGen)
-	err = ix.commit(func(b *pebble.Batch) {
+	err = ix.commitChangeLocked(c, func(b *pebble.Batch) {
 		_ = b.Set(ticketKey(oldBarcode), encodeTicket(nil, &revoked), nil)
 		_ = b.Set(ticketKey(newBarcode), encodeTicket(nil, &nu), nil)
 		_ = b.Set(metaBloomGen, u64(gen), nil)
@@ -260,7 +319,8 @@ func (ix *Index) Reissue(ctx context.Context, oldBarcode, newBarcode, by string)
 	ix.bloomGen = gen
 	ix.tickets.Add(1)
 	ix.ctrs().changed(&old.T, rs, &nu.T, rs)
-	ix.log.Info().Str("barcode", ix.logBarcode(oldBarcode)).Str("new_barcode", ix.logBarcode(newBarcode)).Str("by", by).Msg("ticket reissued")
+	ix.log.Info().Str("barcode", ix.logBarcode(oldBarcode)).Str("new_barcode", ix.logBarcode(newBarcode)).Str("by", c.By).Uint64("seq", c.Seq).
+		Uint64("position", c.Position).Msg("ticket reissued")
 	return nu.T, nil
 }
 

@@ -72,6 +72,21 @@
 // [Redeemer.Status] reports the link, the claims by outcome, the offline
 // writes waiting, the double entries and how far learning is behind.
 //
+// # Changes
+//
+// Every change to the sets and the catalog goes through the changes stream
+// [StreamChanges] in a venue. A [Publisher] publishes an appliance's changes
+// (it implements the changes of gate.Catalog, gate.Tickets and gate.Loader,
+// and gate.Importer; [Publisher.Index] wraps the local index for the API)
+// and answers once the hub acknowledged the change and the appliance's own
+// [Applier] applied it. The Applier applies every message in stream order
+// exactly once through gate.ChangeApplier (the index commits the position
+// with the effect) and the local importer (files fetched from [BucketFiles]
+// by SHA-256), catches up before the lanes open ([Applier.CatchingUp]),
+// knows the data age ([Applier.Age], [Applier.CheckLag]) and stops at bad
+// input until [Applier.Retry] or [Applier.Skip]. Messages are encoded by
+// [MarshalChange] and decoded strictly by [DecodeChange].
+//
 // # Tests
 //
 // Package hubtest runs real hub nodes on 127.0.0.1 (one, or a cluster of

@@ -36,6 +36,7 @@ type Index struct {
 	WithdrawFunc     func(ctx context.Context, id uint64, by string) (gate.ImportRecord, error)
 	EntriesFunc      func(ctx context.Context, after uint64, limit int) ([]gate.JournalEntry, error)
 	ReportFunc       func(ctx context.Context, event string, now time.Time) (gate.Report, error)
+	ChangesFunc      func(ctx context.Context, after uint64, limit int) ([]gate.Change, error)
 }
 
 // Scan calls ScanFunc.
@@ -180,6 +181,14 @@ func (x *Index) Entries(ctx context.Context, after uint64, limit int) ([]gate.Jo
 		return nil, notSet("Entries")
 	}
 	return x.EntriesFunc(ctx, after, limit)
+}
+
+// Changes calls ChangesFunc.
+func (x *Index) Changes(ctx context.Context, after uint64, limit int) ([]gate.Change, error) {
+	if x.ChangesFunc == nil {
+		return nil, notSet("Changes")
+	}
+	return x.ChangesFunc(ctx, after, limit)
 }
 
 // Report calls ReportFunc.
