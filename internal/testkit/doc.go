@@ -20,7 +20,9 @@
 // takes a value from a channel within one, and both fail the test, naming
 // what they waited for, when it passes. A [Buffer] is a bytes.Buffer that a
 // daemon or a child process writes while the test reads it; a [Clock] is a
-// settable clock for code that takes a Now function.
+// settable clock for code that takes a Now function. [Do] sends a request
+// to a server under test, with a bearer secret and a body, and returns its
+// answer whatever the status, for the test to judge.
 //
 // # Processes
 //
@@ -31,6 +33,15 @@
 // moment or a random one, and checks what survived. Tests of the real
 // binary build it with [BuildAdmit], as users build it (under the race
 // detector when the tests run under it, [Race]).
+//
+// A test of the kit's kind reads, for example:
+//
+//	func TestLaneUnlocks(t *testing.T) {
+//		log := testkit.NewLog(t)
+//		lane := newLane(log.Logger())
+//		...
+//		testkit.WaitFor(t, 10*time.Second, "the unlock", func() bool { return log.Count("unlocked") == 1 })
+//	}
 //
 // # Fixtures
 //

@@ -2,6 +2,9 @@ package testkit
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
@@ -270,6 +273,33 @@ func TestBenchSizes(t *testing.T) {
 	for n, want := range map[int]string{1_000_000: "1M", 10_000_000: "10M", 20_000: "20k", 1500: "1500"} {
 		if got := CountLabel(n); got != want {
 			t.Errorf("CountLabel(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestDo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Method", r.Method)
+		w.WriteHeader(http.StatusTeapot)
+		fmt.Fprintf(w, "%s|%s|%s", r.Header.Get("Authorization"), r.Header.Get("Accept"), b)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name, secret string
+		body         any
+		header       []string
+		want         string
+	}{
+		{"nothing", "", nil, nil, "||"},
+		{"a string", "s3cret", "B1\nB2\n", nil, "Bearer s3cret||B1\nB2\n"},
+		{"bytes", "", []byte("raw"), nil, "||raw"},
+		{"a reader", "", strings.NewReader("read"), nil, "||read"},
+		{"JSON", "", map[string]string{"barcode": "B1"}, []string{"Accept", "text/csv"}, `|text/csv|{"barcode":"B1"}`},
+	} {
+		r := Do(t, "POST", srv.URL, tc.secret, tc.body, tc.header...)
+		if r.Status != http.StatusTeapot || r.Header.Get("X-Method") != "POST" || string(r.Body) != tc.want {
+			t.Errorf("%s: %d %q, want %q", tc.name, r.Status, r.Body, tc.want)
 		}
 	}
 }
