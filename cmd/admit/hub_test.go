@@ -222,13 +222,7 @@ routes = ["nats-route://10.1.0.2:6222", "nats-route://10.1.0.3:6222"]
 
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.WaitFor(t, d, what, cond)
 }
 
 // TestHubExampleConfig: deploy/hub.example.toml, with its password files

@@ -282,11 +282,5 @@ admissions_only = true
 // waitUntil polls cond with a generous deadline.
 func outboundWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 60*time.Second, what, cond)
 }
