@@ -6,12 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/admitgate/admit/bench"
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // The workloads of `admit bench` under `go test -bench`, for benchstat:
@@ -25,22 +25,9 @@ import (
 // for in-process paths and, for durable paths, ratios to an fsync probe of
 // the same disk taken just before.
 
-func benchTickets() int {
-	if n, err := strconv.Atoi(os.Getenv("ADMIT_BENCH_TICKETS")); err == nil && n > 0 {
-		return n
-	}
-	return 1_000_000
-}
+func benchTickets() int { return testkit.BenchTickets(1_000_000) }
 
-func label(n int) string {
-	switch {
-	case n%1_000_000 == 0:
-		return strconv.Itoa(n/1_000_000) + "M"
-	case n%1000 == 0:
-		return strconv.Itoa(n/1000) + "k"
-	}
-	return strconv.Itoa(n)
-}
+func label(n int) string { return testkit.CountLabel(n) }
 
 // dataDir is a directory on the disk admit bench measures (its cache
 // directory, not /tmp, which may be a tmpfs), removed when b ends.

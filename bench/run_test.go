@@ -18,15 +18,11 @@ import (
 	"github.com/admitgate/admit/bench"
 	"github.com/admitgate/admit/index"
 	"github.com/admitgate/admit/index/indextest"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 // tiny is a whole run at toy sizes: every workload, real Pebble on disk,
 // real sockets, in about a second.

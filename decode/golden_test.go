@@ -3,7 +3,6 @@ package decode
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/admitgate/admit/decode/decodetest"
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output of the golden files in testdata/golden")
@@ -23,12 +23,7 @@ var update = flag.Bool("update", false, "rewrite the expected output of the gold
 var t0 = time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC)
 
 // testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger(t testing.TB) zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") == "" {
-		return zerolog.Nop()
-	}
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
-}
+func testLogger(t testing.TB) zerolog.Logger { return testkit.Logger(t) }
 
 // TestGolden replays the report streams and byte streams kept in
 // testdata/golden through the decoders and compares the reads with the

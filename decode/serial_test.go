@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,17 +66,7 @@ func TestSerialChunking(t *testing.T) {
 	}
 }
 
-func sameReads(a, b []gate.Read) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func sameReads(a, b []gate.Read) bool { return slices.Equal(a, b) }
 
 // One chunk may hold any number of reads: none is lost.
 func TestSerialManyReadsInOneChunk(t *testing.T) {

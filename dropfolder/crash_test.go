@@ -1,16 +1,13 @@
 package dropfolder_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/importfile"
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // The crash test runs a drop folder over a real index in a child process (this
@@ -120,30 +118,10 @@ func TestKillDuringImport(t *testing.T) {
 			}
 			write(t, filepath.Join(drop, "list.txt"), file.String())
 
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), crashEnv+"="+tc.mode, crashDirEnv+"="+dir)
-			cmd.Stderr = os.Stderr
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			lines := bufio.NewScanner(stdout)
-			seen := ""
-			for lines.Scan() {
-				if strings.HasPrefix(lines.Text(), tc.killAt) {
-					seen = lines.Text()
-					break
-				}
-			}
+			child := testkit.StartChild(t, crashEnv+"="+tc.mode, crashDirEnv+"="+dir)
+			seen := testkit.Expect(t, child.Lines(), tc.killAt, 1)
 			time.Sleep(tc.delay)
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			_ = cmd.Wait()
-			if seen == "" {
-				t.Fatalf("the child never printed %s", tc.killAt)
-			}
+			child.Kill()
 			if tc.killAt == "IMPORTED" && !strings.HasSuffix(seen, "<nil>") {
 				t.Fatalf("the child's import failed: %s", seen)
 			}

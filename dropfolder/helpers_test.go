@@ -16,38 +16,16 @@ import (
 	"github.com/admitgate/admit/dropfolder"
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/gate/gatetest"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // testLogger logs to the test only when ADMIT_TEST_LOG is set.
-func testLogger(t testing.TB) zerolog.Logger {
-	if t == nil {
-		return zerolog.Nop()
-	}
-	if os.Getenv("ADMIT_TEST_LOG") == "" {
-		return zerolog.Nop()
-	}
-	return zerolog.New(zerolog.NewTestWriter(t))
-}
+func testLogger(t testing.TB) zerolog.Logger { return testkit.Logger(t) }
 
 // clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testkit.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 12, 5, 17, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return testkit.NewClock(time.Date(2026, 12, 5, 17, 0, 0, 0, time.UTC)) }
 
 // call is one Import the fake importer received.
 type call struct {

@@ -12,18 +12,13 @@ import (
 	"github.com/admitgate/admit/dropfolder"
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/gate/gatetest"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // waitFor polls cond for up to ten seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, what, cond)
 }
 
 // TestRun drops files into watched folders while Run runs on the real

@@ -1,16 +1,11 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +15,7 @@ import (
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/gate/gatetest"
 	"github.com/admitgate/admit/httpapi"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 const (
@@ -44,81 +40,21 @@ var testLanes = []httpapi.LaneInfo{
 
 // Every line the package's tests log is kept and searched for every secret
 // the tests use (issue 21, item 11: no secret in logs). Each test's lines
-// are searched when it ends, naming the test; TestMain searches them all
-// once more, for lines written after a test's end.
-var (
-	allLogs logSink
-	secrets sync.Map // every bearer secret a test configured or sent
-)
-
-// watchSecret adds s to the secrets no log line may hold.
-func watchSecret(s string) {
-	if s != "" {
-		secrets.Store(s, true)
-	}
-}
-
+// are searched when it ends, naming the test; TestMain fails the run for a
+// line written after a test's end.
 func init() {
 	for _, tok := range testTokens {
-		watchSecret(tok.Secret)
+		testkit.WatchSecret(tok.Secret)
 	}
 }
 
-// logSink keeps log lines; it is safe for concurrent use.
-type logSink struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lines = append(s.lines, string(p))
-	return len(p), nil
-}
-
-// leaks returns the lines that hold a watched secret.
-func (s *logSink) leaks() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, line := range s.lines {
-		secrets.Range(func(k, _ any) bool {
-			if strings.Contains(line, k.(string)) {
-				out = append(out, line)
-				return false
-			}
-			return true
-		})
-	}
-	return out
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if leaks := allLogs.leaks(); len(leaks) > 0 {
-		fmt.Fprintf(os.Stderr, "%d log lines hold a test secret:\n%s", len(leaks), strings.Join(leaks, ""))
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // testLogger logs at debug level, so that fasthttp's own lines are kept
-// too, into the package's kept lines (and to stderr when ADMIT_TEST_LOG is
-// set); t fails at its end if a line holds a secret.
+// too (and to the test's log when ADMIT_TEST_LOG is set); t fails at its
+// end if a line holds a secret.
 func testLogger(t testing.TB) *zerolog.Logger {
-	t.Helper()
-	mine := &logSink{}
-	var w io.Writer = io.MultiWriter(mine, &allLogs)
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		w = io.MultiWriter(w, zerolog.ConsoleWriter{Out: os.Stderr})
-	}
-	t.Cleanup(func() {
-		for _, line := range mine.leaks() {
-			t.Errorf("a log line holds a secret: %s", line)
-		}
-	})
-	l := zerolog.New(w).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	l := testkit.NewLog(t).Logger()
 	return &l
 }
 
@@ -185,52 +121,17 @@ func (r response) errorCode(t testing.TB) string {
 	return e.Error.Code
 }
 
-var client = &http.Client{Timeout: 10 * time.Second}
-
 // do sends a request with a bearer secret ("" for none) and a body (string,
 // []byte, io.Reader or a value sent as JSON).
 func do(t testing.TB, method, url, secret string, body any) response {
 	t.Helper()
-	watchSecret(secret)
-	var r io.Reader
-	var accept string
-	switch b := body.(type) {
-	case nil:
-	case acceptMarker:
-		accept = string(b)
-	case string:
-		r = strings.NewReader(b)
-	case []byte:
-		r = bytes.NewReader(b)
-	case io.Reader:
-		r = b
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bytes.NewReader(j)
+	testkit.WatchSecret(secret)
+	var header []string
+	if accept, ok := body.(acceptMarker); ok {
+		body, header = nil, []string{"Accept", string(accept)}
 	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if secret != "" {
-		req.Header.Set("Authorization", "Bearer "+secret)
-	}
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	r := testkit.Do(t, method, url, secret, body, header...)
+	return response{Status: r.Status, Header: r.Header, Body: r.Body}
 }
 
 // echoIndex is a fake index whose scans admit everything and report the

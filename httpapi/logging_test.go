@@ -3,9 +3,9 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/admitgate/admit/internal/testkit"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -14,27 +14,15 @@ import (
 	"github.com/admitgate/admit/httpapi"
 )
 
-// jsonLines keeps JSON log lines; safe for concurrent use.
-type jsonLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (j *jsonLines) Write(p []byte) (int, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.lines = append(j.lines, string(p))
-	allLogs.Write(p) // searched for secrets too
-	return len(p), nil
-}
+// jsonLines keeps JSON log lines (searched for secrets, as every test log
+// of the kit is); safe for concurrent use.
+type jsonLines struct{ *testkit.Log }
 
 // requests returns the request lines, decoded.
 func (j *jsonLines) requests(t *testing.T) []map[string]any {
 	t.Helper()
-	j.mu.Lock()
-	defer j.mu.Unlock()
 	var out []map[string]any
-	for _, l := range j.lines {
+	for _, l := range j.Lines() {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("not JSON: %q", l)
@@ -48,7 +36,7 @@ func (j *jsonLines) requests(t *testing.T) []map[string]any {
 
 func TestRequestLines(t *testing.T) {
 	const barcode = "9836900602677354"
-	logs := &jsonLines{}
+	logs := &jsonLines{testkit.NewLog(t)}
 	log := zerolog.New(logs).Level(zerolog.DebugLevel)
 	ix := echoIndex(nil)
 	ix.TicketFunc = func(_ context.Context, b string) (gate.TicketView, error) {
@@ -87,9 +75,7 @@ func TestRequestLines(t *testing.T) {
 	if l := lines[3]; l["barcode"] != "…7354" || l["path"] != nil {
 		t.Errorf("a ticket's request line: %v", l)
 	}
-	logs.mu.Lock()
-	defer logs.mu.Unlock()
-	if all := strings.Join(logs.lines, ""); strings.Contains(all, barcode) {
+	if all := logs.String(); strings.Contains(all, barcode) {
 		t.Errorf("the log holds the whole barcode:\n%s", all)
 	}
 }

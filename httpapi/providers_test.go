@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"github.com/admitgate/admit/internal/testkit"
 	"net/url"
 	"reflect"
 	"strings"
@@ -67,7 +68,7 @@ func TestPutProviderWithAKind(t *testing.T) {
 	store := &fakeProviders{}
 	_, base := testServer(t, httpapi.Config{Index: echoIndex(nil), Providers: store})
 	const eventKey = "b3519364e0c7914c1f9d59d35652a04067d2f647"
-	watchSecret(eventKey)
+	testkit.WatchSecret(eventKey)
 
 	sig1 := `{"name":"pretix","kind":"pretix_sig1","keys":["LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0K"],` +
 		`"items":[{"item":12,"variation":3,"price_type":{"code":"ADU","name":"Adult"},"events":["derby"]}],"subevents":[{"subevent":14,"events":["derby"]}]}`

@@ -15,6 +15,7 @@ import (
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/importfile"
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // benchFile returns a SecuTix reseller file of n lines, written once per
@@ -168,12 +169,4 @@ func report(b *testing.B, n int) {
 	b.ReportMetric(float64(n)/perOp.Seconds(), "lines/s")
 }
 
-func count(n int) string {
-	switch {
-	case n%1_000_000 == 0:
-		return strconv.Itoa(n/1_000_000) + "M"
-	case n%1_000 == 0:
-		return strconv.Itoa(n/1_000) + "k"
-	}
-	return strconv.Itoa(n)
-}
+func count(n int) string { return testkit.CountLabel(n) }

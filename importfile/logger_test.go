@@ -1,16 +1,12 @@
 package importfile_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // testLogger logs to the test only when ADMIT_TEST_LOG is set.
-func testLogger(t testing.TB) zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") == "" {
-		return zerolog.Nop()
-	}
-	return zerolog.New(zerolog.NewTestWriter(t))
-}
+func testLogger(t testing.TB) zerolog.Logger { return testkit.Logger(t) }

@@ -16,26 +16,14 @@ import (
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/index"
 	"github.com/admitgate/admit/index/indextest"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/rs/zerolog"
 )
 
 // benchTickets is the fixture size: 1M, or ADMIT_BENCH_TICKETS.
-func benchTickets() int {
-	if n, err := strconv.Atoi(os.Getenv("ADMIT_BENCH_TICKETS")); err == nil && n > 0 {
-		return n
-	}
-	return 1_000_000
-}
+func benchTickets() int { return testkit.BenchTickets(1_000_000) }
 
-func label(n int) string {
-	switch {
-	case n%1_000_000 == 0:
-		return fmt.Sprintf("%dM", n/1_000_000)
-	case n%1000 == 0:
-		return fmt.Sprintf("%dk", n/1000)
-	}
-	return strconv.Itoa(n)
-}
+func label(n int) string { return testkit.CountLabel(n) }
 
 // openBench opens the store in dir. Warm: as Open leaves it by default (a
 // recycled WAL, the block cache holding the ticket records; it waits for the

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -103,38 +102,12 @@ const (
 
 func runChild(t *testing.T, mode, dir string, kill func(lines <-chan string)) []string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashEnv+"="+mode, "ADMIT_INDEX_CRASH_DIR="+dir)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1<<16)
-	var got []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	if l := <-lines; l != "READY" {
+	c := testkit.StartChild(t, crashEnv+"="+mode, "ADMIT_INDEX_CRASH_DIR="+dir)
+	if l := testkit.Recv(t, c.Lines(), testkit.ExpectTimeout, "line from the child"); l != "READY" {
 		t.Fatalf("child said %q", l)
 	}
-	kill(lines)
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-done
-	_ = cmd.Wait()
-	for l := range lines {
-		got = append(got, l)
-	}
-	return got
+	kill(c.Lines())
+	return c.Kill()
 }
 
 // TestCrashAdmitsSurvive: every admit a child reported before SIGKILL is
@@ -164,17 +137,7 @@ func TestCrashAdmitsSurvive(t *testing.T) {
 	for run := range runs {
 		wait := time.Duration(20+rand.IntN(150)) * time.Millisecond
 		var admits []string
-		runChild(t, "scan", dir, func(lines <-chan string) {
-			deadline := time.After(wait)
-			for {
-				select {
-				case l := <-lines:
-					admits = append(admits, l)
-				case <-deadline:
-					return
-				}
-			}
-		})
+		runChild(t, "scan", dir, func(lines <-chan string) { admits = testkit.Collect(lines, wait) })
 		for _, l := range admits {
 			f := strings.Fields(l)
 			seq, _ := strconv.ParseUint(f[2], 10, 64)
@@ -235,16 +198,7 @@ func TestCrashImportAtomic(t *testing.T) {
 	}
 	for run := range runs {
 		wait := time.Duration(30+rand.IntN(300)) * time.Millisecond
-		runChild(t, "import", dir, func(lines <-chan string) {
-			deadline := time.After(wait)
-			for {
-				select {
-				case <-lines:
-				case <-deadline:
-					return
-				}
-			}
-		})
+		runChild(t, "import", dir, func(lines <-chan string) { testkit.Collect(lines, wait) })
 		ix, err := Open(dir, crashOptions())
 		if err != nil {
 			t.Fatalf("run %d: reopen: %v", run, err)
@@ -325,17 +279,7 @@ func TestCrashWithdrawWhole(t *testing.T) {
 
 		wait := time.Duration(rand.IntN(30_000)) * time.Microsecond
 		var said []string
-		runChild(t, "withdraw", dir, func(lines <-chan string) {
-			deadline := time.After(wait)
-			for {
-				select {
-				case l := <-lines:
-					said = append(said, l)
-				case <-deadline:
-					return
-				}
-			}
-		})
+		runChild(t, "withdraw", dir, func(lines <-chan string) { said = testkit.Collect(lines, wait) })
 
 		ix, err = Open(dir, crashOptions())
 		if err != nil {

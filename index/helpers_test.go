@@ -3,11 +3,11 @@ package index
 import (
 	"context"
 	"io"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
@@ -23,12 +23,7 @@ var (
 )
 
 // testLogger logs to stderr when ADMIT_TEST_LOG is set, else nothing.
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 func testOptions(fs vfs.FS) *Options {
 	// A commit is never that slow here but on a disk a test stalls on

@@ -6,17 +6,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // The crash tests re-execute the test binary as a child that opens a real
@@ -133,52 +132,16 @@ func crashChild(mode string) int {
 // returns.
 func runChild(t *testing.T, env []string, kill func(lines <-chan string)) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 1<<16)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-		_ = cmd.Wait()
-	}()
-	expect(t, lines, "READY", 1)
-	kill(lines)
+	c := testkit.StartChild(t, env...)
+	defer c.Kill()
+	expect(t, c.Lines(), "READY", 1)
+	kill(c.Lines())
 }
 
 // expect reads lines until n of them begin with prefix.
 func expect(t *testing.T, lines <-chan string, prefix string, n int) {
 	t.Helper()
-	deadline := time.After(60 * time.Second)
-	for n > 0 {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("the child exited before saying %q", prefix)
-			}
-			if strings.HasPrefix(l, prefix) {
-				n--
-			}
-		case <-deadline:
-			t.Fatalf("the child did not say %q in time", prefix)
-		}
-	}
+	testkit.Expect(t, lines, prefix, n)
 }
 
 // randomMoment lets a child run a little longer, for a kill at a moment no

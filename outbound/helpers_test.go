@@ -1,14 +1,12 @@
 package outbound
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,18 +16,14 @@ import (
 	"github.com/admitgate/admit/importfile"
 	"github.com/admitgate/admit/index"
 	"github.com/admitgate/admit/index/indextest"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // testTickets is how many synthetic tickets the test stores hold.
 const testTickets = 2000
 
 // testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 func indexOptions() *index.Options {
 	return &index.Options{Appliance: "north", Logger: testLogger(), DisableWALWarmup: true, DisableCacheWarmup: true,
@@ -206,29 +200,5 @@ func parseSecutix(t testing.TB, path string) []gate.Ticket {
 // deadline.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Count(b.buf.Bytes(), []byte(s))
+	testkit.WaitFor(t, 60*time.Second, what, cond)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 const testSecret = "whsec-0123456789abcdef"
@@ -139,7 +140,7 @@ func TestWebhookReceiverDown(t *testing.T) {
 		}
 		return answerOK
 	})
-	var logs logBuffer
+	var logs testkit.Log
 	w := fastHook(rec.srv.URL)
 	w.MaxLagEntries = 20
 	state := filepath.Join(data, "outbound")
@@ -157,10 +158,10 @@ func TestWebhookReceiverDown(t *testing.T) {
 	waitFor(t, "the lag alert", func() bool { return s.Status()[0].Lagging })
 	failures := s.Status()[0].Failures
 	waitFor(t, "more failed posts", func() bool { return s.Status()[0].Failures >= failures+5 })
-	if n := logs.count("deliveries are behind"); n != 1 {
+	if n := logs.Count("deliveries are behind"); n != 1 {
 		t.Errorf("the lag was logged %d times, want once", n)
 	}
-	if n := logs.countLines(`"level":"warn"`, "delivery failed"); n != 1 {
+	if n := logs.Count(`"level":"warn"`, "delivery failed"); n != 1 {
 		t.Errorf("the failure was logged %d times at warn, want once", n) // later ones are debug
 	}
 	if strings.Contains(logs.String(), testSecret) {
@@ -187,7 +188,7 @@ func TestWebhookReceiverDown(t *testing.T) {
 	mu.Unlock()
 	waitFor(t, "the webhook to catch up", caughtUp(s, ix, last.Seq))
 	waitFor(t, "the alert to clear", func() bool { return !s.Status()[0].Lagging })
-	if n := logs.count("deliveries caught up"); n != 1 {
+	if n := logs.Count("deliveries caught up"); n != 1 {
 		t.Errorf("catching up was logged %d times, want once", n)
 	}
 	got = gather(t, reg)
@@ -195,27 +196,6 @@ func TestWebhookReceiverDown(t *testing.T) {
 		t.Errorf("metrics after: %v", got)
 	}
 	rec.check(t, journal(t, ix), func(*gate.JournalEntry) bool { return true })
-}
-
-// countLines counts the lines holding every one of subs.
-func (b *logBuffer) countLines(subs ...string) int {
-	n := 0
-	for _, line := range strings.Split(b.String(), "\n") {
-		all := true
-		for _, s := range subs {
-			all = all && strings.Contains(line, s)
-		}
-		if all {
-			n++
-		}
-	}
-	return n
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // gather returns each outbound metric's value (one target, so one series).
@@ -244,7 +224,7 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 func TestWebhookHidesURLCredentials(t *testing.T) {
 	ix, data := seededIndex(t)
 	rec := newReceiver(t, testSecret, func(int) action { return answer500 })
-	var logs logBuffer
+	var logs testkit.Log
 	u := strings.Replace(rec.srv.URL, "http://", "http://user:hunter2@", 1) + "/in?token=sesame#frag"
 	s := newTestService(t, ix, filepath.Join(data, "outbound"), nil, []Webhook{fastHook(u)},
 		func(o *Options) { o.Logger = zerolog.New(&logs) })

@@ -9,6 +9,7 @@ import (
 	"github.com/admitgate/admit/decode"
 	"github.com/admitgate/admit/decode/usbhid"
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbemu"
 	"github.com/admitgate/admit/turnstile"
@@ -185,11 +186,5 @@ func TestEndToEndOnEmulatedUSB(t *testing.T) {
 // drivers' own goroutines.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 15*time.Second, what, ok)
 }

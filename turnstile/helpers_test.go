@@ -2,13 +2,13 @@ package turnstile_test
 
 import (
 	"context"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/gate/gatetest"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/turnstile"
 	"github.com/admitgate/admit/turnstile/turnstiletest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,12 +18,7 @@ import (
 var t0 = time.Date(2026, 12, 5, 18, 30, 0, 0, time.UTC)
 
 // testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger(t testing.TB) zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") == "" {
-		return zerolog.Nop()
-	}
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
-}
+func testLogger(t testing.TB) zerolog.Logger { return testkit.Logger(t) }
 
 // ledger is a redeem-once store behind a gatetest.Index: each known barcode
 // admits once, Annul gives the entry back, and every decision and annulment

@@ -2,24 +2,19 @@ package venue_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/venue"
 	"github.com/admitgate/admit/venue/hubtest"
 )
 
 // testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 // open opens a link with cfg and closes it at cleanup.
 func open(t testing.TB, cfg venue.LinkConfig) *venue.Link {
@@ -72,11 +67,5 @@ func admission(event, ticket, app string, seq uint64, prev *gate.Redemption) *ve
 // eventually polls cond until it holds or d passes.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, d, what, cond)
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
-	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/admitgate/admit/importfile"
 	"github.com/admitgate/admit/index"
 	"github.com/admitgate/admit/internal/samples"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/web"
 )
 
@@ -239,39 +238,16 @@ func (a *appliance) restart() {
 	a.open(ln)
 }
 
-var apiClient = &http.Client{Timeout: 10 * time.Second}
-
 // call sends a request to the API and decodes a 2xx answer into out.
 func (a *appliance) call(method, path, secret string, body, out any) {
 	a.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, a.base+path, r)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+secret)
-	resp, err := apiClient.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	if resp.StatusCode/100 != 2 {
-		a.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	r := testkit.Do(a.t, method, a.base+path, secret, body)
+	if r.Status/100 != 2 {
+		a.t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
 	}
 	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			a.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+		if err := json.Unmarshal(r.Body, out); err != nil {
+			a.t.Fatalf("%s %s: decode %s: %v", method, path, r.Body, err)
 		}
 	}
 }

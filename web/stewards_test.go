@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"image/png"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/httpapi"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // venueZone is the appliance's time zone in the web tests; the browser runs
@@ -553,19 +552,8 @@ func fromJSON(t *testing.T, v, out any) {
 // postRaw sends body as it is, for imports.
 func (a *appliance) postRaw(path, secret, body string) {
 	a.t.Helper()
-	req, err := http.NewRequest("POST", a.base+path, strings.NewReader(body))
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+secret)
-	resp, err := apiClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		a.t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+	if r := testkit.Do(a.t, "POST", a.base+path, secret, body); r.Status/100 != 2 {
+		a.t.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -17,16 +16,12 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/web"
 )
 
 // testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 func newSite(t testing.TB) *web.Site {
 	t.Helper()

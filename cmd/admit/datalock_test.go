@@ -54,12 +54,7 @@ func TestSecondProcessOnTheDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	cfg := dir + "/admit.toml"
-	src := "data_dir = \"" + dir + "\"\n[http]\nlisten = \"127.0.0.1:0\"\n" +
-		"[[tokens]]\nname = \"ops\"\nrole = \"admin\"\nsecret = \"" + adminSecret + "\"\n"
-	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := writeConfig(t, "minimal.toml", dir, dir, "127.0.0.1:0")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperServe$")

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/admitgate/admit/httpapi"
 )
@@ -42,21 +39,8 @@ func TestDevicesSurviveADaemonRestart(t *testing.T) {
 // runDaemon runs the appliance, calls f with its base URL, and closes it.
 func runDaemon(t *testing.T, c *Config, f func(base string)) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &Daemon{Config: c, Logger: testLogger(), Listener: ln}
-	if err := d.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := d.Close(ctx); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	}()
+	d, stop := openDaemon(t, c)
+	defer stop()
 	f("http://" + d.Addr().String())
 }
 

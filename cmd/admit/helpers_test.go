@@ -1,18 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 const (
@@ -25,41 +26,7 @@ const (
 // testConfig is a whole configuration as a user writes it, on a temp dir.
 func testConfig(t testing.TB, extra string) *Config {
 	t.Helper()
-	src := `data_dir = "` + t.TempDir() + `"
-appliance = "e2e"
-timezone = "Europe/Zurich"
-[http]
-listen = "127.0.0.1:0"
-max_import_size = "4MiB"
-[store]
-journal_backlog = 4096
-[[tokens]]
-name = "ops"
-role = "admin"
-secret = "` + adminSecret + `"
-[[tokens]]
-name = "board"
-role = "viewer"
-secret = "` + viewerSecret + `"
-[[tokens]]
-name = "handheld"
-role = "scanner"
-secret = "` + scannerSecret + `"
-[[tokens]]
-name = "north-door"
-role = "scanner"
-secret = "` + northSecret + `"
-lanes = ["north-1"]
-[[lanes]]
-id = "north-1"
-name = "North 1"
-events = ["MATCH-2026-12-05"]
-[[lanes]]
-id = "south-1"
-[[lanes]]
-id = "exit-1"
-direction = "out"
-` + extra
+	src := testkit.Template(t, "testdata/daemon/base.toml", configValues(t.TempDir())) + extra
 	if !strings.Contains(extra, `id = "MATCH-2026-12-05"`) {
 		// north-1 admits this event only: a configuration that names an
 		// event must have it (tests that give it a window declare it in extra).
@@ -75,34 +42,63 @@ direction = "out"
 	return c
 }
 
-// testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
+// configValues are what the templates of testdata/daemon are filled in
+// with: dataDir, the tokens' secrets and an event's window around now
+// (OpensAt, ClosesAt; Later opens in two days). A test adds its own.
+func configValues(dataDir string) map[string]any {
+	now := time.Now()
+	return map[string]any{
+		"DataDir": dataDir, "AdminSecret": adminSecret, "ViewerSecret": viewerSecret, "ScannerSecret": scannerSecret, "NorthSecret": northSecret,
+		"OpensAt": now.Add(-time.Hour).Format(time.RFC3339), "ClosesAt": now.Add(6 * time.Hour).Format(time.RFC3339),
+		"Later": now.Add(48 * time.Hour).Format(time.RFC3339),
 	}
-	return zerolog.Nop()
 }
+
+// writeConfig fills testdata/daemon/name in for a daemon keeping its data
+// in dataDir and listening on listen, and writes it to dir/admit.toml; it
+// returns the file's path and what it holds.
+func writeConfig(t testing.TB, name, dir, dataDir, listen string) (path, src string) {
+	t.Helper()
+	v := configValues(dataDir)
+	v["Listen"] = listen
+	src = testkit.Template(t, "testdata/daemon/"+name, v)
+	path = filepath.Join(dir, "admit.toml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, src
+}
+
+// testLogger logs nothing unless ADMIT_TEST_LOG is set.
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 // startDaemon runs the appliance in process on 127.0.0.1:0 and returns its
 // base URL; it is closed when the test ends.
 func startDaemon(t testing.TB, c *Config) (*Daemon, string) {
 	t.Helper()
+	d, stop := openDaemon(t, c)
+	t.Cleanup(stop)
+	return d, "http://" + d.Addr().String()
+}
+
+// openDaemon opens the appliance in process on 127.0.0.1:0; stop closes it.
+func openDaemon(t testing.TB, c *Config) (d *Daemon, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Daemon{Config: c, Logger: testLogger(), Listener: ln}
+	d = &Daemon{Config: c, Logger: testLogger(), Listener: ln}
 	if err := d.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	return d, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := d.Close(ctx); err != nil {
 			t.Errorf("close: %v", err)
 		}
-	})
-	return d, "http://" + d.Addr().String()
+	}
 }
 
 type apiClient struct {
@@ -134,31 +130,8 @@ var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 func (c apiClient) do(method, path, secret string, body any) answer {
 	c.t.Helper()
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	case []byte:
-		r = bytes.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		r = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, c.base+path, r)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if secret != "" {
-		req.Header.Set("Authorization", "Bearer "+secret)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, body: b, header: resp.Header}
+	r := testkit.Do(c.t, method, c.base+path, secret, body)
+	return answer{status: r.Status, body: r.Body, header: r.Header}
 }
 
 // must sends a request that must answer want.

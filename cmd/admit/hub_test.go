@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/venue"
 )
 
@@ -25,22 +26,7 @@ func writeHubConfig(t *testing.T, extra string) string {
 			t.Fatal(err)
 		}
 	}
-	src := `[hub]
-name = "hub1"
-data_dir = "` + filepath.Join(dir, "data") + `"
-listen = "127.0.0.1:-1"
-metrics_listen = "127.0.0.1:0"
-bcrypt_cost = 4
-ready_timeout = "30s"
-[hub.admin]
-password_file = "admin.password"
-[[hub.appliances]]
-id = "north"
-password_file = "north.password"
-` + extra + `
-[log]
-format = "json"
-`
+	src := testkit.Template(t, "testdata/daemon/hub.toml", map[string]any{"DataDir": filepath.Join(dir, "data"), "Extra": extra})
 	path := filepath.Join(dir, "hub.toml")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
@@ -236,13 +222,7 @@ routes = ["nats-route://10.1.0.2:6222", "nats-route://10.1.0.3:6222"]
 
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.WaitFor(t, d, what, cond)
 }
 
 // TestHubExampleConfig: deploy/hub.example.toml, with its password files

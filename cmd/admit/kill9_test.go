@@ -22,21 +22,17 @@ import (
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/httpapi"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
-// buildAdmit builds the admit binary into a temp dir, as users build it.
+// buildAdmit builds the admit binary into a temp dir, as users build it;
+// building takes a while, so -short skips the test.
 func buildAdmit(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "admit")
-	args := []string{"build", "-o", bin, "-ldflags", "-X main.version=kill9-test"}
-	if raceEnabled {
-		args = append(args, "-race")
+	if testing.Short() {
+		t.Skip("builds the binary")
 	}
-	cmd := exec.Command("go", append(args, ".")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testkit.BuildAdmit(t, testkit.Race, "-ldflags", "-X main.version=kill9-test")
 }
 
 func freeAddr(t *testing.T) string {
@@ -152,34 +148,11 @@ func killMidWithdrawal(t *testing.T, api apiClient, bin, config, base string, c 
 // admit:true is redeemed and that the import is there whole or not at all;
 // then kills it in the middle of withdrawing an import.
 func TestKill9UnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := buildAdmit(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	base := "http://" + addr
-	now := time.Now().UTC()
-	config := filepath.Join(dir, "admit.toml")
-	src := fmt.Sprintf(`data_dir = %q
-[http]
-listen = %q
-[[tokens]]
-name = "ops"
-role = "admin"
-secret = %q
-[[providers]]
-id = "p"
-[[events]]
-id = "E"
-opens_at = %s
-closes_at = %s
-[[lanes]]
-id = "l1"
-`, filepath.Join(dir, "data"), addr, adminSecret, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339))
-	if err := os.WriteFile(config, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	config, src := writeConfig(t, "kill9.toml", dir, filepath.Join(dir, "data"), addr)
 	api := apiClient{t: t, base: base}
 
 	const tickets = 3000

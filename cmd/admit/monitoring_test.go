@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/admitgate/admit/internal/samples"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbemu"
 )
 
@@ -47,30 +48,9 @@ func TestMonitoringNamesExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { scanner.Close() })
-	now := time.Now()
-	c := testConfig(t, fmt.Sprintf(`
-[[providers]]
-id = "secutix-main"
-[[events]]
-id = "MATCH-2026-12-05"
-opens_at = %s
-closes_at = %s
-[[lanes]]
-id = "gate-sim"
-[lanes.relay]
-driver = "sim"
-[[lanes]]
-id = "door-plugged"
-[lanes.scanner]
-driver = "serial"
-device = %q
-[[lanes]]
-id = "door-unplugged"
-[lanes.scanner]
-driver = "serial"
-device = %q
-`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339),
-		scanner.Path, filepath.Join(t.TempDir(), "no-such-tty")))
+	v := configValues("")
+	v["Plugged"], v["Unplugged"] = scanner.Path, filepath.Join(t.TempDir(), "no-such-tty")
+	c := testConfig(t, testkit.Template(t, "testdata/daemon/monitoring.toml", v))
 	_, base := startDaemon(t, c)
 	api := apiClient{t, base}
 	b, err := samples.Read(samples.Secutix)

@@ -23,6 +23,7 @@ import (
 	"github.com/admitgate/admit/httpapi"
 	"github.com/admitgate/admit/importfile"
 	"github.com/admitgate/admit/internal/samples"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 const hookSecret = "e2e-webhook-secret-000000"
@@ -35,24 +36,7 @@ func outboundConfig(t *testing.T, extra string) (*Config, error) {
 	if err := os.WriteFile(filepath.Join(dir, "hook.secret"), []byte(hookSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src := `data_dir = "` + filepath.Join(dir, "data") + `"
-appliance = "e2e"
-timezone = "Europe/Zurich"
-[http]
-listen = "127.0.0.1:0"
-[store]
-journal_backlog = 4096
-[[tokens]]
-name = "ops"
-role = "admin"
-secret = "` + adminSecret + `"
-[[tokens]]
-name = "board"
-role = "viewer"
-secret = "` + viewerSecret + `"
-[[lanes]]
-id = "south-1"
-` + extra
+	src := testkit.Template(t, "testdata/daemon/outbound.toml", configValues(filepath.Join(dir, "data"))) + extra
 	path := filepath.Join(dir, "admit.toml")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -298,11 +282,5 @@ admissions_only = true
 // waitUntil polls cond with a generous deadline.
 func outboundWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 60*time.Second, what, cond)
 }

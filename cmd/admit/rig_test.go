@@ -14,6 +14,7 @@ import (
 	"github.com/admitgate/admit/gate/gatetest"
 	"github.com/admitgate/admit/httpapi"
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbemu"
 	"github.com/admitgate/admit/turnstile"
 	"github.com/admitgate/admit/turnstile/serialrelay"
@@ -21,44 +22,9 @@ import (
 
 // simLanes are two simulated turnstiles whose guests never pass on their
 // own (the test passes them): gate-1 spends a ticket only when someone
-// passes, gate-2 at the unlock.
-func simLanes(now time.Time) string {
-	return fmt.Sprintf(`
-[[providers]]
-id = "p"
-[[events]]
-id = "E"
-opens_at = %s
-closes_at = %s
-[[events]]
-id = "LATER"
-opens_at = %s
-[[lanes]]
-id = "gate-1"
-name = "Gate 1"
-confirm = "passage"
-passage_timeout = "700ms"
-[lanes.relay]
-driver = "sim"
-unlock_time = "300ms"
-walk_after = "-1s"
-[lanes.sensor]
-driver = "sim"
-[lanes.lights.green]
-driver = "sim"
-[lanes.lights.red]
-driver = "sim"
-[lanes.emergency.input]
-driver = "sim"
-[[lanes]]
-id = "gate-2"
-[lanes.relay]
-driver = "sim"
-unlock_time = "5s"
-walk_after = "-1s"
-[lanes.emergency]
-mode = "hold"
-`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339), now.Add(48*time.Hour).Format(time.RFC3339))
+// passes, gate-2 at the unlock; the events around now.
+func simLanes(t testing.TB) string {
+	return testkit.Template(t, "testdata/daemon/sim-lanes.toml", configValues(""))
 }
 
 // lane returns one lane's status from GET /v1/lanes.
@@ -114,7 +80,7 @@ func (c apiClient) journal() []httpapi.FeedEntry {
 // the lanes' metrics; shutdown annulling what is pending before the store
 // closes.
 func TestSimulatedTurnstileLanes(t *testing.T) {
-	c := testConfig(t, simLanes(time.Now()))
+	c := testConfig(t, simLanes(t))
 	d, base := startDaemon(t, c)
 	api := apiClient{t: t, base: base}
 	var tickets strings.Builder
@@ -255,7 +221,7 @@ func TestSimulatedTurnstileLanes(t *testing.T) {
 
 	// SIGHUP: gate-1's policy changes in place; gate-2's new unlock time and
 	// a new hardware lane wait for a restart; a lane without hardware comes.
-	next := testConfig(t, simLanes(time.Now()))
+	next := testConfig(t, simLanes(t))
 	next.DataDir = c.DataDir
 	next.Lanes[3].Name, next.Lanes[3].Events = "Gate 1 (later event only)", []string{"LATER"}
 	next.Lanes[4].Relay.UnlockTime = Duration(time.Second)
@@ -294,7 +260,7 @@ func TestSimulatedTurnstileLanes(t *testing.T) {
 
 	// Shutdown with an admission pending at gate-1 (back on event E by a
 	// reload): the lane annuls it before the store closes.
-	back := testConfig(t, simLanes(time.Now()))
+	back := testConfig(t, simLanes(t))
 	back.DataDir = c.DataDir
 	if err := d.Reload(context.Background(), back); err != nil {
 		t.Fatal(err)
@@ -335,20 +301,7 @@ func TestLaneReloadPlan(t *testing.T) {
 		}
 		return c.Lanes
 	}
-	const running = `[[lanes]]
-id = "t1"
-name = "Turnstile 1"
-[lanes.relay]
-driver = "sim"
-[[lanes]]
-id = "t2"
-[lanes.relay]
-driver = "sim"
-[[lanes]]
-id = "door"
-[[lanes]]
-id = "exit"
-`
+	running := testkit.Template(t, "testdata/daemon/running-lanes.toml", nil)
 	r, err := newRig(parse(running), &gatetest.Index{}, prometheus.NewRegistry(), testLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -441,31 +394,9 @@ func TestSerialScannerAndLCUSLanes(t *testing.T) {
 	for _, d := range []*usbemu.SerialDevice{doorScanner, gateScanner, board} {
 		t.Cleanup(func() { d.Close() })
 	}
-	now := time.Now()
-	c := testConfig(t, fmt.Sprintf(`
-[[providers]]
-id = "p"
-[[events]]
-id = "E"
-opens_at = %s
-closes_at = %s
-[[lanes]]
-id = "door-s"
-[lanes.scanner]
-driver = "serial"
-device = %q
-[[lanes]]
-id = "gate-l"
-[lanes.scanner]
-driver = "serial"
-device = %q
-framing = "stx-etx"
-[lanes.relay]
-driver = "lcus"
-device = %q
-channel = 2
-unlock_time = "250ms"
-`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339), doorScanner.Path, gateScanner.Path, board.Path))
+	v := configValues("")
+	v["DoorScanner"], v["GateScanner"], v["Board"] = doorScanner.Path, gateScanner.Path, board.Path
+	c := testConfig(t, testkit.Template(t, "testdata/daemon/serial-lanes.toml", v))
 	// The board's frames: both relays opened at connect, relay 2 locked by
 	// its lane at start, then the pulses.
 	frames := func(n int) []string {

@@ -3,7 +3,6 @@ package serialscan_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,15 +14,11 @@ import (
 	"github.com/admitgate/admit/decode"
 	"github.com/admitgate/admit/decode/serialscan"
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbemu"
 )
 
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.NewConsoleWriter())
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 type fixture struct {
 	t    *testing.T
@@ -57,24 +52,12 @@ func start(t *testing.T, cfg serialscan.Config, dcfg decode.Config, open serials
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, what, ok)
 }
 
 func next(t *testing.T, reads <-chan gate.Read) gate.Read {
 	t.Helper()
-	select {
-	case r := <-reads:
-		return r
-	case <-time.After(10 * time.Second):
-		t.Fatal("no read within 10s")
-		return gate.Read{}
-	}
+	return testkit.Recv(t, reads, 10*time.Second, "read")
 }
 
 func TestLinesOverAPseudoTerminal(t *testing.T) {

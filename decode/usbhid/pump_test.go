@@ -4,32 +4,17 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 )
 
 // fakeClock is a clock the fake reader advances.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
+type fakeClock = testkit.Clock
 
 // step is one scripted answer of the fake reader.
 type step struct {
@@ -54,10 +39,10 @@ func (r *fakeReader) ReadContext(ctx context.Context, buf []byte) (int, error) {
 	}
 	s := r.steps[0]
 	r.steps = r.steps[1:]
-	r.clk.set(r.clk.Now().Add(s.wait))
+	r.clk.Add(s.wait)
 	if s.timeout {
 		// The deadline passes (on the fake clock) with no report.
-		r.clk.set(d)
+		r.clk.Set(d)
 		return 0, errors.New("transfer was cancelled")
 	}
 	if s.err != nil {
@@ -177,7 +162,7 @@ func TestPump(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := &fakeClock{now: t0}
+			clk := testkit.NewClock(t0)
 			r := &fakeReader{clk: clk, steps: tt.steps}
 			p := newPump(&lineDecoder{}, time.Second, clk.Now, zerolog.Nop())
 			out := make(chan gate.Read, 10)
@@ -224,7 +209,7 @@ func TestPumpStopsWithItsContext(t *testing.T) {
 
 func TestPumpDoesNotBlockOnAGoneConsumer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	clk := &fakeClock{now: time.Now()}
+	clk := testkit.NewClock(time.Now())
 	r := &fakeReader{clk: clk, steps: []step{{report: "A\n"}}}
 	p := newPump(&lineDecoder{}, time.Second, clk.Now, zerolog.Nop())
 	done := make(chan error)

@@ -2,7 +2,6 @@ package usbhid_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/admitgate/admit/decode"
 	"github.com/admitgate/admit/decode/usbhid"
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbemu"
 )
@@ -19,12 +19,7 @@ import (
 func TestMain(m *testing.M) { usbemu.Main(m) }
 
 // testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.NewConsoleWriter())
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 var scannerID = usbdev.ID{Vendor: usbemu.ScannerVendor, Product: usbemu.ScannerProduct}
 
@@ -85,24 +80,12 @@ func (h *harness) run(cfg usbhid.Config, source string) (*usbhid.Source, chan ga
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, what, ok)
 }
 
 func next(t *testing.T, reads <-chan gate.Read) gate.Read {
 	t.Helper()
-	select {
-	case r := <-reads:
-		return r
-	case <-time.After(10 * time.Second):
-		t.Fatal("no read within 10s")
-		return gate.Read{}
-	}
+	return testkit.Recv(t, reads, 10*time.Second, "read")
 }
 
 func TestScanEndToEnd(t *testing.T) {

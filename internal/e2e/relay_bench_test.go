@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +19,7 @@ import (
 	"github.com/admitgate/admit/bench"
 	"github.com/admitgate/admit/decode"
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbemu"
 )
@@ -99,10 +99,7 @@ type relayRig struct {
 
 func newRelayRig(b *testing.B) *relayRig {
 	emu := usbemu.Start(b)
-	r := &relayRig{tickets: 100_000, emu: emu}
-	if n, err := strconv.Atoi(os.Getenv("ADMIT_BENCH_TICKETS")); err == nil && n > 0 {
-		r.tickets = n
-	}
+	r := &relayRig{tickets: testkit.BenchTickets(100_000), emu: emu}
 	var err error
 	if r.scanner, err = emu.AddScanner(usbemu.ScannerOptions{Serial: "BENCH"}); err != nil {
 		b.Fatal(err)
@@ -146,22 +143,8 @@ func newRelayRig(b *testing.B) *relayRig {
 
 	// The lane: the snippets admit devices printed, an unlock short
 	// enough for hundreds of scans, confirmed when the relay locks again.
-	config := fmt.Sprintf(`data_dir = %q
-[http]
-listen = "127.0.0.1:0"
-[[tokens]]
-name = "ops"
-role = "admin"
-secret = %q
-[log]
-barcodes = "full" # the decision lines say which barcode each unlock was for
-[[lanes]]
-id = "bench-1"
-name = "Bench"
-%s
-%s
-unlock_time = "20ms"
-`, filepath.Join(r.dir, "daemon"), adminSecret, scannerSnippet, relaySnippet)
+	config := testkit.Template(b, "testdata/relay-bench.toml", map[string]any{
+		"DataDir": filepath.Join(r.dir, "daemon"), "Secret": adminSecret, "Scanner": scannerSnippet, "Relay": relaySnippet})
 	path := filepath.Join(r.dir, "admit.toml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		b.Fatal(err)
@@ -298,15 +281,7 @@ func (r *relayRig) record(b *testing.B, obs ...bench.Observation) {
 // runs of the benchmark in this process.
 var relayResults = map[string]*bench.Result{}
 
-func countLabel(n int) string {
-	switch {
-	case n%1_000_000 == 0:
-		return strconv.Itoa(n/1_000_000) + "M"
-	case n%1000 == 0:
-		return strconv.Itoa(n/1000) + "k"
-	}
-	return strconv.Itoa(n)
-}
+func countLabel(n int) string { return testkit.CountLabel(n) }
 
 // deviceSnippets runs admit devices, as an installer does, and returns
 // the lane snippets of the scanner with USB serial scannerSerial and of
@@ -337,20 +312,7 @@ func deviceSnippets(tb testing.TB, bin, scannerSerial, boardSerial string) (scan
 
 // buildAdmitTB is buildAdmit for a benchmark: the binary as users build it,
 // the toolchain run outside the emulation.
-func buildAdmitTB(tb testing.TB) string {
-	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "admit")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/admitgate/admit/cmd/admit")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LD_PRELOAD=") && !strings.HasPrefix(kv, "UMOCKDEV_DIR=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildAdmitTB(tb testing.TB) string { tb.Helper(); return testkit.BuildAdmit(tb, false) }
 
 func waitCtxTB(tb testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -2,23 +2,20 @@ package e2e_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/httpapi"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbemu"
 )
@@ -77,28 +74,10 @@ func TestAdmitServeOnEmulatedUSB(t *testing.T) {
 	const unlock = 400 * time.Millisecond
 	dir := t.TempDir()
 	now := time.Now().UTC()
-	config := fmt.Sprintf(`data_dir = %q
-[http]
-listen = "127.0.0.1:0"
-[[tokens]]
-name = "ops"
-role = "admin"
-secret = %q
-[[providers]]
-id = "p"
-[[events]]
-id = "E"
-opens_at = %s
-closes_at = %s
-[[lanes]]
-id = "north-1"
-name = "North 1"
-%s
-dedup_window = "-1s" # the test scans one barcode twice in a row
-%s
-unlock_time = %q
-`, filepath.Join(dir, "data"), adminSecret, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339),
-		scannerSnippet, relaySnippet, unlock.String())
+	config := testkit.Template(t, "testdata/usb.toml", map[string]any{
+		"DataDir": filepath.Join(dir, "data"), "Secret": adminSecret,
+		"OpensAt": now.Add(-time.Hour).Format(time.RFC3339), "ClosesAt": now.Add(6 * time.Hour).Format(time.RFC3339),
+		"Scanner": scannerSnippet, "Relay": relaySnippet, "Unlock": unlock.String()})
 	path := filepath.Join(dir, "admit.toml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -191,11 +170,7 @@ unlock_time = %q
 	}
 }
 
-func waitCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func waitCtx(t *testing.T) context.Context { return waitCtxTB(t) }
 
 func requests(t *testing.T, d *usbemu.Device) []usbemu.Request {
 	t.Helper()
@@ -216,26 +191,8 @@ func setReports(reqs []usbemu.Request) []usbemu.Request {
 	return out
 }
 
-// buildAdmit builds the admit binary as users build it. The toolchain runs
-// outside the emulation: LD_PRELOAD is dropped from its environment.
-func buildAdmit(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "admit")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "github.com/admitgate/admit/cmd/admit")...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LD_PRELOAD=") && !strings.HasPrefix(kv, "UMOCKDEV_DIR=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+// buildAdmit builds the admit binary as users build it.
+func buildAdmit(t *testing.T) string { t.Helper(); return testkit.BuildAdmit(t, testkit.Race) }
 
 // daemon is `admit serve` run as a child process on the emulated bus.
 type daemon struct {
@@ -243,9 +200,7 @@ type daemon struct {
 	cmd  *exec.Cmd
 	base string
 	done chan error
-
-	mu  sync.Mutex
-	log bytes.Buffer
+	log  testkit.Buffer
 }
 
 // startDaemon runs admit serve with the config and waits until it is ready;
@@ -269,10 +224,7 @@ func startDaemon(t *testing.T, bin, config string) *daemon {
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Bytes()
-			d.mu.Lock()
-			d.log.Write(line)
-			d.log.WriteByte('\n')
-			d.mu.Unlock()
+			fmt.Fprintf(&d.log, "%s\n", line)
 			if os.Getenv("ADMIT_TEST_LOG") != "" {
 				t.Logf("admit: %s", line)
 			}
@@ -305,31 +257,15 @@ func startDaemon(t *testing.T, bin, config string) *daemon {
 	return d
 }
 
-func (d *daemon) logText() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.log.String()
-}
-
-var client = &http.Client{Timeout: 15 * time.Second}
+func (d *daemon) logText() string { return d.log.String() }
 
 func (d *daemon) must(want int, method, path, body string) []byte {
 	d.t.Helper()
-	req, err := http.NewRequest(method, d.base+path, strings.NewReader(body))
-	if err != nil {
-		d.t.Fatal(err)
+	r := testkit.Do(d.t, method, d.base+path, adminSecret, body)
+	if r.Status != want {
+		d.t.Fatalf("%s %s: %d %s, want %d", method, path, r.Status, r.Body, want)
 	}
-	req.Header.Set("Authorization", "Bearer "+adminSecret)
-	resp, err := client.Do(req)
-	if err != nil {
-		d.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		d.t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
-	}
-	return b
+	return r.Body
 }
 
 func (d *daemon) lane() gate.LaneStatus {

@@ -3,7 +3,6 @@ package usbdev_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbemu"
 )
@@ -18,12 +18,7 @@ import (
 func TestMain(m *testing.M) { usbemu.Main(m) }
 
 // testLogger logs nothing unless ADMIT_TEST_LOG is set.
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.NewConsoleWriter())
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 func newBus(t *testing.T) *usbdev.Bus {
 	b := usbdev.NewBus(0, testLogger())

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 	"github.com/admitgate/admit/internal/usbemu"
 	"github.com/admitgate/admit/turnstile"
@@ -20,12 +21,7 @@ import (
 
 var _ turnstile.RelayBoard = (*serialrelay.Board)(nil)
 
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.NewConsoleWriter())
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 func TestFrames(t *testing.T) {
 	tests := []struct {
@@ -124,26 +120,10 @@ func (b *board) frames(n int) []string {
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, what, ok)
 }
 
-func eq(a []string, b ...string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func eq(a []string, b ...string) bool { return slices.Equal(a, b) }
 
 func TestSwitchOverAPseudoTerminal(t *testing.T) {
 	b := start(t, 2)

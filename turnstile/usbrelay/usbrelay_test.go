@@ -3,7 +3,6 @@ package usbrelay_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbemu"
 	"github.com/admitgate/admit/turnstile"
@@ -22,12 +22,7 @@ var _ turnstile.RelayBoard = (*usbrelay.Board)(nil)
 
 func TestMain(m *testing.M) { usbemu.Main(m) }
 
-func testLogger() zerolog.Logger {
-	if os.Getenv("ADMIT_TEST_LOG") != "" {
-		return zerolog.New(zerolog.NewConsoleWriter())
-	}
-	return zerolog.Nop()
-}
+func testLogger() zerolog.Logger { return testkit.Logger(nil) }
 
 type fixture struct {
 	t   *testing.T
@@ -79,13 +74,7 @@ func (f *fixture) run(cfg usbrelay.Config, wait bool) *usbrelay.Board {
 
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, what, ok)
 }
 
 func relayState(t *testing.T, d *usbemu.Device) uint8 {

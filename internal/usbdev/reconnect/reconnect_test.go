@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/internal/logtest"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 )
 
@@ -41,21 +42,9 @@ func TestBackoffDelay(t *testing.T) {
 
 // clock is a fake clock whose Sleep advances time instead of waiting.
 type clock struct {
+	testkit.Clock
 	mu     sync.Mutex
-	now    time.Time
 	sleeps []time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
@@ -64,8 +53,8 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 	c.mu.Lock()
 	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
 	c.mu.Unlock()
+	c.Add(d)
 	return nil
 }
 
@@ -91,7 +80,8 @@ func TestRunRetriesWithBackoffAndResetsAfterStableSession(t *testing.T) {
 	for i := range wantSleeps {
 		wantSleeps[i] *= time.Millisecond
 	}
-	clk := &clock{now: time.Unix(1000, 0)}
+	clk := &clock{}
+	clk.Set(time.Unix(1000, 0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var changes []bool
@@ -113,7 +103,7 @@ func TestRunRetriesWithBackoffAndResetsAfterStableSession(t *testing.T) {
 			if !l.Connected() {
 				t.Errorf("session %d: not connected after up", n)
 			}
-			clk.advance(s.stay)
+			clk.Add(s.stay)
 		}
 		return s.err
 	})
@@ -134,7 +124,8 @@ func TestRunRetriesWithBackoffAndResetsAfterStableSession(t *testing.T) {
 }
 
 func TestStatusShowsDisconnectAtOnce(t *testing.T) {
-	clk := &clock{now: time.Unix(0, 0)}
+	clk := &clock{}
+	clk.Set(time.Unix(0, 0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var l *reconnect.Link
@@ -151,7 +142,7 @@ func TestStatusShowsDisconnectAtOnce(t *testing.T) {
 	}, zerolog.Nop())
 	err := l.Run(ctx, func(ctx context.Context, up func(string)) error {
 		up("usb 1-2")
-		clk.advance(time.Hour)
+		clk.Add(time.Hour)
 		return errors.New("unplugged")
 	})
 	if !errors.Is(err, context.Canceled) {
