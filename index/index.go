@@ -373,6 +373,19 @@ func (ix *Index) lockAdmin(ctx context.Context) error {
 
 func (ix *Index) unlockAdmin() { <-ix.adminMu }
 
+// enterAdmin enters the index and takes the admin lock, as every import
+// and change does; done gives both back.
+func (ix *Index) enterAdmin(ctx context.Context) (done func(), err error) {
+	if err := ix.enter(); err != nil {
+		return nil, err
+	}
+	if err := ix.lockAdmin(ctx); err != nil {
+		ix.exit()
+		return nil, err
+	}
+	return func() { ix.unlockAdmin(); ix.exit() }, nil
+}
+
 // Close writes the refusals still queued, saves the bloom filter and the
 // report counters so the next Open needs no rebuild, and closes the
 // database. Calls in flight finish first (an import in flight stops); later
