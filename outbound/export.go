@@ -171,7 +171,7 @@ func newExporter(s *Service, cfg Export) *Exporter {
 		state: stateFile{path: filepath.Join(s.opts.StateDir, "export-"+cfg.Name+".json")}}
 	e.log = s.log.With().Str("export", cfg.Name).Logger()
 	e.t = tracker{s: s, log: e.log, maxLag: cfg.MaxLag, maxLagEntries: cfg.MaxLagEntries,
-		st: Status{Kind: "export", Name: cfg.Name, Target: cfg.Dir, Format: string(cfg.Format)}}
+		st: gate.DeliveryStatus{Kind: "export", Name: cfg.Name, Target: cfg.Dir, Format: string(cfg.Format)}}
 	return e
 }
 
@@ -179,7 +179,7 @@ func newExporter(s *Service, cfg Export) *Exporter {
 func (e *Exporter) Config() Export { return e.cfg }
 
 // Status returns the export's state.
-func (e *Exporter) Status() Status { return e.t.status() }
+func (e *Exporter) Status() gate.DeliveryStatus { return e.t.status() }
 
 // Run exports every interval until ctx ends. The first export is at once
 // when the last file is older than an interval (or there is none); a failed

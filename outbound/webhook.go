@@ -201,7 +201,7 @@ func newHook(s *Service, cfg Webhook) *Hook {
 		state: stateFile{path: filepath.Join(s.opts.StateDir, "webhook-"+cfg.Name+".json")}}
 	h.log = s.log.With().Str("webhook", cfg.Name).Str("url", target).Logger()
 	h.t = tracker{s: s, log: h.log, maxLag: cfg.MaxLag, maxLagEntries: cfg.MaxLagEntries,
-		st: Status{Kind: "webhook", Name: cfg.Name, Target: target, Format: "json"}}
+		st: gate.DeliveryStatus{Kind: "webhook", Name: cfg.Name, Target: target, Format: "json"}}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = cfg.Timeout
 	h.client = &http.Client{
@@ -217,7 +217,7 @@ func newHook(s *Service, cfg Webhook) *Hook {
 func (h *Hook) Config() Webhook { return h.cfg }
 
 // Status returns the webhook's state.
-func (h *Hook) Status() Status { return h.t.status() }
+func (h *Hook) Status() gate.DeliveryStatus { return h.t.status() }
 
 // Run posts the journal's decisions beyond the position, batch by batch,
 // until ctx ends. A batch is posted until the receiver answers 2xx, with
