@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/atomicfile"
 )
 
 // Limits of the device store.
@@ -376,7 +377,7 @@ func (s *DeviceStore) commit(next []*deviceRecord) error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return fmt.Errorf("save the paired devices: %w", err)
 	}
-	if err := writeFileAtomic(s.path, append(b, '\n')); err != nil {
+	if err := atomicfile.Write(s.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save the paired devices: %w", err)
 	}
 	s.devices = next
@@ -507,46 +508,4 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// writeFileAtomic replaces path with b: a temporary file beside it, synced,
-// renamed over it, and the directory synced, so a crash leaves the old file
-// or the new one, never a part.
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if tmp != "" {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	tmp = ""
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
