@@ -16,6 +16,7 @@ import (
 
 	"github.com/admitgate/admit/httpapi/httpapitest"
 	"github.com/admitgate/admit/index/indextest"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // HTTPConfig is the http workload: POST /v1/scan with the mix (70%
@@ -90,9 +91,7 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("bench: target must be an http:// URL, not %q", cfg.Target.URL)
 	}
-	if cfg.Used <= 0 {
-		cfg.Used = 2000
-	}
+	defaults.Set(&cfg.Used, 2000)
 	host := u.Host
 	scan := func(mix *httpapitest.ScanMix) httpapitest.Request {
 		return httpapitest.PostJSON(host, "/v1/scan", cfg.Target.Token, mix.Body)

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/admitgate/admit/httpapi/httpapitest"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // OpenLoopConfig is an open-loop run: requests are scheduled at a fixed
@@ -59,12 +60,8 @@ func RunOpenLoop(ctx context.Context, cfg OpenLoopConfig) (*OpenLoopResult, erro
 	if cfg.Rate <= 0 || cfg.Duration <= 0 {
 		return nil, errors.New("bench: an open-loop run needs a rate and a duration")
 	}
-	if cfg.Conns <= 0 {
-		cfg.Conns = 64
-	}
-	if cfg.Drain <= 0 {
-		cfg.Drain = 5 * time.Second
-	}
+	defaults.Set(&cfg.Conns, 64)
+	defaults.Set(&cfg.Drain, 5*time.Second)
 	conns := make([]net.Conn, cfg.Conns)
 	for i := range conns {
 		c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", cfg.Addr)

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // Format is the layout of an export's files.
@@ -72,21 +73,11 @@ type Export struct {
 }
 
 func (e Export) withDefaults() Export {
-	if e.Format == "" {
-		e.Format = FormatSecutix
-	}
-	if e.Interval <= 0 {
-		e.Interval = DefaultExportInterval
-	}
-	if e.Prefix == "" {
-		e.Prefix = e.Name
-	}
-	if e.MaxLag <= 0 {
-		e.MaxLag = 2 * e.Interval
-	}
-	if e.MaxLagEntries == 0 {
-		e.MaxLagEntries = DefaultMaxLagEntries
-	}
+	defaults.Set(&e.Format, FormatSecutix)
+	defaults.Set(&e.Interval, DefaultExportInterval)
+	defaults.Set(&e.Prefix, e.Name)
+	defaults.Set(&e.MaxLag, 2*e.Interval)
+	defaults.Set(&e.MaxLagEntries, DefaultMaxLagEntries)
 	return e
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // SignatureHeader carries a webhook body's signature:
@@ -86,27 +87,13 @@ type Webhook struct {
 }
 
 func (w Webhook) withDefaults() Webhook {
-	if w.BatchSize <= 0 {
-		w.BatchSize = DefaultBatchSize
-	}
-	if w.Timeout <= 0 {
-		w.Timeout = DefaultTimeout
-	}
-	if w.Poll <= 0 {
-		w.Poll = DefaultPoll
-	}
-	if w.BackoffMin <= 0 {
-		w.BackoffMin = DefaultBackoffMin
-	}
-	if w.BackoffMax <= 0 {
-		w.BackoffMax = max(DefaultBackoffMax, w.BackoffMin)
-	}
-	if w.MaxLag <= 0 {
-		w.MaxLag = DefaultMaxLag
-	}
-	if w.MaxLagEntries == 0 {
-		w.MaxLagEntries = DefaultMaxLagEntries
-	}
+	defaults.Set(&w.BatchSize, DefaultBatchSize)
+	defaults.Set(&w.Timeout, DefaultTimeout)
+	defaults.Set(&w.Poll, DefaultPoll)
+	defaults.Set(&w.BackoffMin, DefaultBackoffMin)
+	defaults.Set(&w.BackoffMax, max(DefaultBackoffMax, w.BackoffMin))
+	defaults.Set(&w.MaxLag, DefaultMaxLag)
+	defaults.Set(&w.MaxLagEntries, DefaultMaxLagEntries)
 	return w
 }
 

@@ -10,6 +10,7 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 	"github.com/admitgate/admit/turnstile"
 )
@@ -120,15 +121,9 @@ func New(cfg Config, open Opener, log zerolog.Logger) (*Board, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Baud == 0 {
-		cfg.Baud = DefaultBaud
-	}
-	if cfg.Channels == 0 {
-		cfg.Channels = 1
-	}
-	if cfg.Backoff.Max == 0 {
-		cfg.Backoff.Max = time.Second
-	}
+	defaults.Set(&cfg.Baud, DefaultBaud)
+	defaults.Set(&cfg.Channels, 1)
+	defaults.Set(&cfg.Backoff.Max, time.Second)
 	if open == nil {
 		open = func(path string, mode *serial.Mode) (Port, error) { return serial.Open(path, mode) }
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 	"github.com/admitgate/admit/turnstile"
@@ -107,15 +108,9 @@ func New(bus *usbdev.Bus, cfg Config, log zerolog.Logger) (*Board, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.ControlTimeout == 0 {
-		cfg.ControlTimeout = DefaultControlTimeout
-	}
-	if cfg.ProbeInterval == 0 {
-		cfg.ProbeInterval = DefaultProbeInterval
-	}
-	if cfg.Backoff.Max == 0 {
-		cfg.Backoff.Max = time.Second
-	}
+	defaults.Set(&cfg.ControlTimeout, DefaultControlTimeout)
+	defaults.Set(&cfg.ProbeInterval, DefaultProbeInterval)
+	defaults.Set(&cfg.Backoff.Max, time.Second)
 	b := &Board{bus: bus, cfg: cfg, serial: cfg.Board, dropped: make(chan error, 1)}
 	b.log = log.With().Str("component", "usbrelay").Str("board", b.name()).Logger()
 	b.link = reconnect.New(b.String(), &reconnect.Options{Backoff: cfg.Backoff}, b.log)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // Defaults of Backoff's zero fields.
@@ -26,12 +28,8 @@ type Backoff struct {
 }
 
 func (b Backoff) withDefaults() Backoff {
-	if b.Min <= 0 {
-		b.Min = DefaultMin
-	}
-	if b.Max <= 0 {
-		b.Max = DefaultMax
-	}
+	defaults.Set(&b.Min, DefaultMin)
+	defaults.Set(&b.Max, DefaultMax)
 	if b.Max < b.Min {
 		b.Max = b.Min
 	}
