@@ -368,16 +368,8 @@ func (s *loadSum) add(r *httpapitest.LoadResult) {
 		s.Latency = newHistogram()
 		s.Statuses = map[int]int64{}
 	}
-	s.Requests += r.Requests
-	s.Errors += r.Errors
-	s.Elapsed += r.Elapsed
-	s.Latency.Merge(r.Latency)
-	for k, v := range r.Statuses {
-		s.Statuses[k] += v
-	}
-	if s.FirstErr == nil {
-		s.FirstErr = r.FirstErr
-	}
+	s.LoadResult.Add(r)
+	s.Elapsed += r.Elapsed // the slices of a step run one after another
 }
 
 func closedObservation(name string, r *loadSum) Observation {

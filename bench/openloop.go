@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -62,16 +61,9 @@ func RunOpenLoop(ctx context.Context, cfg OpenLoopConfig) (*OpenLoopResult, erro
 	}
 	defaults.Set(&cfg.Conns, 64)
 	defaults.Set(&cfg.Drain, 5*time.Second)
-	conns := make([]net.Conn, cfg.Conns)
-	for i := range conns {
-		c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", cfg.Addr)
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Close()
-			}
-			return nil, fmt.Errorf("bench: dial %s: %w", cfg.Addr, err)
-		}
-		conns[i] = c
+	conns, err := httpapitest.Dial(ctx, cfg.Addr, cfg.Conns)
+	if err != nil {
+		return nil, err
 	}
 	interval := float64(time.Second) / cfg.Rate
 	total := int64(cfg.Duration.Seconds() * cfg.Rate)
