@@ -292,8 +292,11 @@ func (ix *Index) load(first bool) error {
 	return ix.openCounters(first)
 }
 
-func (ix *Index) getU64(k []byte) (uint64, error) {
-	v, closer, err := ix.db.Get(k)
+func (ix *Index) getU64(k []byte) (uint64, error) { return readU64(ix.db, k) }
+
+// readU64 reads the number stored at the meta key k, 0 when there is none.
+func readU64(db *pebble.DB, k []byte) (uint64, error) {
+	v, closer, err := db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, nil
 	}
