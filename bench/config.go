@@ -295,6 +295,26 @@ func (l Limit) valid() error {
 	return nil
 }
 
+// spend takes from l what r, one batch of size n, used, and reports
+// whether the step goes on with another batch: it used the whole batch and
+// l is not spent.
+func (l *Limit) spend(r *lanesResult, n int) bool {
+	if r.ops < int64(n) {
+		return false // the limit ended the batch
+	}
+	if l.Ops > 0 {
+		if l.Ops -= r.ops; l.Ops <= 0 {
+			return false
+		}
+	}
+	if l.Duration > 0 {
+		if l.Duration -= r.elapsed; l.Duration <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // warmup is the limit of the unmeasured warm-up before a step of limit l:
 // a tenth of it, at least 20ms and a few operations.
 func (l Limit) warmup() Limit {

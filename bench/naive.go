@@ -16,6 +16,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,7 +130,7 @@ func writeNaive(ctx context.Context, dir string, n int) error {
 		}
 		recs = append(recs, rec{l.Ticket.Barcode, st})
 	}
-	slices.SortFunc(recs, func(a, b rec) int { return cmpString(a.barcode, b.barcode) })
+	slices.SortFunc(recs, func(a, b rec) int { return strings.Compare(a.barcode, b.barcode) })
 	db, err := pebble.Open(dir, naivePebbleOptions(nil))
 	if err != nil {
 		return err
@@ -165,16 +166,6 @@ func writeNaive(ctx context.Context, dir string, n int) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644)
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // naivePebbleOptions are the Pebble options of a naive store: the sizes
@@ -511,18 +502,8 @@ func RunRaw(ctx context.Context, s *NaiveStore, t *Tickets, lim Limit) (Observat
 		r := step(left, barcodes)
 		t.Used(first, int(r.last+1))
 		total.merge(&r)
-		if r.ops < int64(len(barcodes)) || ctx.Err() != nil {
+		if !left.spend(&r, len(barcodes)) || ctx.Err() != nil {
 			break
-		}
-		if left.Ops > 0 {
-			if left.Ops -= r.ops; left.Ops <= 0 {
-				break
-			}
-		}
-		if left.Duration > 0 {
-			if left.Duration -= r.elapsed; left.Duration <= 0 {
-				break
-			}
 		}
 		chunk *= 2
 	}
