@@ -202,18 +202,8 @@ func RunFirstUseSigned(ctx context.Context, v gate.Validator, c *Codes, lim Limi
 		batch := c.Signed(int(chunk))
 		r := step(left, batch)
 		total.merge(&r)
-		if r.ops < int64(len(batch)) || ctx.Err() != nil {
+		if !left.spend(&r, len(batch)) || ctx.Err() != nil {
 			break
-		}
-		if left.Ops > 0 {
-			if left.Ops -= r.ops; left.Ops <= 0 {
-				break
-			}
-		}
-		if left.Duration > 0 {
-			if left.Duration -= r.elapsed; left.Duration <= 0 {
-				break
-			}
 		}
 	}
 	return observe("validate/first-use/signed/lanes=1", "admit", &total, true, true)

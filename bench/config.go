@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/index"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // Workload names, in the order they run.
@@ -150,15 +151,9 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		return full
 	}
-	if c.Tickets <= 0 {
-		c.Tickets = pick(1_000_000, 100_000)
-	}
-	if c.Runs <= 0 {
-		c.Runs = 5
-	}
-	if c.Duration <= 0 {
-		c.Duration = time.Duration(pick(int(2*time.Second), int(200*time.Millisecond)))
-	}
+	defaults.Set(&c.Tickets, pick(1_000_000, 100_000))
+	defaults.Set(&c.Runs, 5)
+	defaults.Set(&c.Duration, time.Duration(pick(int(2*time.Second), int(200*time.Millisecond))))
 	if len(c.Workloads) == 0 {
 		if c.Target != "" {
 			c.Workloads = []string{WorkloadHTTP}
@@ -185,9 +180,7 @@ func (c Config) withDefaults() (Config, error) {
 			c.Lanes = []int{1, 64}
 		}
 	}
-	if c.Used <= 0 {
-		c.Used = pick(10_000, 2_000)
-	}
+	defaults.Set(&c.Used, pick(10_000, 2_000))
 	if len(c.Conns) == 0 {
 		c.Conns = []int{8, 64}
 		if short {
@@ -197,9 +190,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Rates == nil && !short {
 		c.Rates = []int{1000, 5000}
 	}
-	if c.RateConns <= 0 {
-		c.RateConns = 64
-	}
+	defaults.Set(&c.RateConns, 64)
 	if len(c.ImportLines) == 0 {
 		c.ImportLines = []int{1_000_000, 10_000_000}
 		if short {
@@ -215,9 +206,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.CacheDir == "" {
 		c.CacheDir = DefaultCacheDir()
 	}
-	if c.Dir == "" {
-		c.Dir = filepath.Join(c.CacheDir, "runs")
-	}
+	defaults.Set(&c.Dir, filepath.Join(c.CacheDir, "runs"))
 	if c.Serve == nil {
 		c.Serve = ServeAPIWith(c.IndexOptions)
 	}
@@ -272,9 +261,7 @@ func storeOptions(tmpl *index.Options, log zerolog.Logger) *index.Options {
 		o = *tmpl
 	}
 	o.Logger = log
-	if o.Appliance == "" {
-		o.Appliance = "bench"
-	}
+	defaults.Set(&o.Appliance, "bench")
 	return &o
 }
 
@@ -306,6 +293,26 @@ func (l Limit) valid() error {
 		return errors.New("bench: a step needs an operation count or a duration")
 	}
 	return nil
+}
+
+// spend takes from l what r, one batch of size n, used, and reports
+// whether the step goes on with another batch: it used the whole batch and
+// l is not spent.
+func (l *Limit) spend(r *lanesResult, n int) bool {
+	if r.ops < int64(n) {
+		return false // the limit ended the batch
+	}
+	if l.Ops > 0 {
+		if l.Ops -= r.ops; l.Ops <= 0 {
+			return false
+		}
+	}
+	if l.Duration > 0 {
+		if l.Duration -= r.elapsed; l.Duration <= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // warmup is the limit of the unmeasured warm-up before a step of limit l:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/admitgate/admit/httpapi/httpapitest"
 	"github.com/admitgate/admit/index/indextest"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // HTTPConfig is the http workload: POST /v1/scan with the mix (70%
@@ -90,9 +91,7 @@ func RunHTTP(ctx context.Context, cfg HTTPConfig) ([]Observation, error) {
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("bench: target must be an http:// URL, not %q", cfg.Target.URL)
 	}
-	if cfg.Used <= 0 {
-		cfg.Used = 2000
-	}
+	defaults.Set(&cfg.Used, 2000)
 	host := u.Host
 	scan := func(mix *httpapitest.ScanMix) httpapitest.Request {
 		return httpapitest.PostJSON(host, "/v1/scan", cfg.Target.Token, mix.Body)
@@ -369,16 +368,8 @@ func (s *loadSum) add(r *httpapitest.LoadResult) {
 		s.Latency = newHistogram()
 		s.Statuses = map[int]int64{}
 	}
-	s.Requests += r.Requests
-	s.Errors += r.Errors
-	s.Elapsed += r.Elapsed
-	s.Latency.Merge(r.Latency)
-	for k, v := range r.Statuses {
-		s.Statuses[k] += v
-	}
-	if s.FirstErr == nil {
-		s.FirstErr = r.FirstErr
-	}
+	s.LoadResult.Add(r)
+	s.Elapsed += r.Elapsed // the slices of a step run one after another
 }
 
 func closedObservation(name string, r *loadSum) Observation {

@@ -1,27 +1,22 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	pebblebloom "github.com/cockroachdb/pebble/v2/bloom"
-	"github.com/valyala/fasthttp"
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/index"
@@ -129,7 +124,7 @@ func writeNaive(ctx context.Context, dir string, n int) error {
 		}
 		recs = append(recs, rec{l.Ticket.Barcode, st})
 	}
-	slices.SortFunc(recs, func(a, b rec) int { return cmpString(a.barcode, b.barcode) })
+	slices.SortFunc(recs, func(a, b rec) int { return strings.Compare(a.barcode, b.barcode) })
 	db, err := pebble.Open(dir, naivePebbleOptions(nil))
 	if err != nil {
 		return err
@@ -165,16 +160,6 @@ func writeNaive(ctx context.Context, dir string, n int) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644)
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // naivePebbleOptions are the Pebble options of a naive store: the sizes
@@ -395,71 +380,6 @@ func (s *NaiveStore) redeem(key []byte, lane string) (string, error) {
 	return naiveOK, nil
 }
 
-// naiveScan and naiveAnswer are the naive server's request and answer: a
-// subset of admit's POST /v1/scan, so the same load drives both.
-type naiveScan struct {
-	Lane    string `json:"lane"`
-	Barcode string `json:"barcode"`
-}
-
-type naiveAnswer struct {
-	Admit   bool   `json:"admit"`
-	Reason  string `json:"reason"`
-	Barcode string `json:"barcode"`
-}
-
-// NaiveHandler is the naive floor's HTTP API: POST /v1/scan with a bearer
-// token and a JSON body {"lane", "barcode"}, decoded with encoding/json,
-// answered with a small JSON {"admit", "reason", "barcode"} once the
-// redemption is durable.
-func NaiveHandler(s *NaiveStore, token string) fasthttp.RequestHandler {
-	want := []byte("Bearer " + token)
-	scanPath := []byte("/v1/scan")
-	return func(ctx *fasthttp.RequestCtx) {
-		if !ctx.IsPost() || !bytes.Equal(ctx.Path(), scanPath) {
-			ctx.Error("not found", fasthttp.StatusNotFound)
-			return
-		}
-		if subtle.ConstantTimeCompare(ctx.Request.Header.Peek("Authorization"), want) != 1 {
-			ctx.Error("unauthorized", fasthttp.StatusUnauthorized)
-			return
-		}
-		var req naiveScan
-		if err := json.Unmarshal(ctx.PostBody(), &req); err != nil || req.Lane == "" || req.Barcode == "" {
-			ctx.Error("a scan needs a lane and a barcode", fasthttp.StatusBadRequest)
-			return
-		}
-		reason, err := s.Redeem(req.Barcode, req.Lane)
-		if err != nil {
-			ctx.Error("the store failed", fasthttp.StatusServiceUnavailable)
-			return
-		}
-		ctx.SetContentType("application/json")
-		_ = json.NewEncoder(ctx).Encode(naiveAnswer{Admit: reason == naiveOK, Reason: reason, Barcode: req.Barcode})
-	}
-}
-
-// ServeNaive serves the naive floor on s at 127.0.0.1:0 with a fresh
-// token and lane ServeLane; its goroutines carry the profile label
-// bench=naive-server. The function returned stops the server (not the
-// store).
-func ServeNaive(ctx context.Context, s *NaiveStore) (Target, func() error, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return Target{}, nil, fmt.Errorf("bench: listen: %w", err)
-	}
-	token := Secret()
-	srv := &fasthttp.Server{Handler: NaiveHandler(s, token)}
-	served := make(chan error, 1)
-	pprof.Do(ctx, pprof.Labels("bench", "naive-server"), func(context.Context) {
-		go func() { served <- srv.Serve(ln) }()
-	})
-	stop := func() error {
-		return errors.Join(srv.Shutdown(), <-served)
-	}
-	return Target{URL: "http://" + ln.Addr().String(), Token: token, Lane: ServeLane}, stop, nil
-}
-
 // RunRaw is the floor of the in-process durable path:
 // "validate/first-use/raw", fresh tickets of the naive store redeemed from
 // one lane with nothing but Pebble: Get, check, Set in a batch committed
@@ -511,18 +431,8 @@ func RunRaw(ctx context.Context, s *NaiveStore, t *Tickets, lim Limit) (Observat
 		r := step(left, barcodes)
 		t.Used(first, int(r.last+1))
 		total.merge(&r)
-		if r.ops < int64(len(barcodes)) || ctx.Err() != nil {
+		if !left.spend(&r, len(barcodes)) || ctx.Err() != nil {
 			break
-		}
-		if left.Ops > 0 {
-			if left.Ops -= r.ops; left.Ops <= 0 {
-				break
-			}
-		}
-		if left.Duration > 0 {
-			if left.Duration -= r.elapsed; left.Duration <= 0 {
-				break
-			}
 		}
 		chunk *= 2
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/admitgate/admit/httpapi/httpapitest"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // OpenLoopConfig is an open-loop run: requests are scheduled at a fixed
@@ -59,22 +59,11 @@ func RunOpenLoop(ctx context.Context, cfg OpenLoopConfig) (*OpenLoopResult, erro
 	if cfg.Rate <= 0 || cfg.Duration <= 0 {
 		return nil, errors.New("bench: an open-loop run needs a rate and a duration")
 	}
-	if cfg.Conns <= 0 {
-		cfg.Conns = 64
-	}
-	if cfg.Drain <= 0 {
-		cfg.Drain = 5 * time.Second
-	}
-	conns := make([]net.Conn, cfg.Conns)
-	for i := range conns {
-		c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", cfg.Addr)
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Close()
-			}
-			return nil, fmt.Errorf("bench: dial %s: %w", cfg.Addr, err)
-		}
-		conns[i] = c
+	defaults.Set(&cfg.Conns, 64)
+	defaults.Set(&cfg.Drain, 5*time.Second)
+	conns, err := httpapitest.Dial(ctx, cfg.Addr, cfg.Conns)
+	if err != nil {
+		return nil, err
 	}
 	interval := float64(time.Second) / cfg.Rate
 	total := int64(cfg.Duration.Seconds() * cfg.Rate)

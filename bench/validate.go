@@ -145,18 +145,8 @@ func RunFirstUse(ctx context.Context, v gate.Validator, t *Tickets, lanes int, l
 		r := step(left, barcodes)
 		t.Used(first, int(r.last+1))
 		total.merge(&r)
-		if r.ops < int64(len(barcodes)) || ctx.Err() != nil {
-			break // the limit ended the step
-		}
-		if left.Ops > 0 {
-			if left.Ops -= r.ops; left.Ops <= 0 {
-				break
-			}
-		}
-		if left.Duration > 0 {
-			if left.Duration -= r.elapsed; left.Duration <= 0 {
-				break
-			}
+		if !left.spend(&r, len(barcodes)) || ctx.Err() != nil {
+			break
 		}
 		chunk *= 2
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // ImportLister lists the applied imports; gate.Loader (the index) is one.
@@ -38,12 +39,8 @@ func (o *Options) withDefaults() Options {
 	if o != nil {
 		v = *o
 	}
-	if v.Settle <= 0 {
-		v.Settle = 10 * time.Second
-	}
-	if v.Poll <= 0 {
-		v.Poll = 2 * time.Second
-	}
+	defaults.Set(&v.Settle, 10*time.Second)
+	defaults.Set(&v.Poll, 2*time.Second)
 	if v.Now == nil {
 		v.Now = time.Now
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/atomicfile"
 )
 
 // Report is what <name>.report.json beside a done or failed file holds.
@@ -211,15 +212,15 @@ func (w *Watcher) finish(f *folder, claimed, name string, rep *Report) error {
 		return fmt.Errorf("dropfolder: report: %w", err)
 	}
 	if claimed == "" {
-		if err := writeFileAtomic(filepath.Join(outDir, target+reportSuffix), append(data, '\n')); err != nil {
+		if err := atomicfile.Write(filepath.Join(outDir, target+reportSuffix), append(data, '\n'), 0o600); err != nil {
 			return fmt.Errorf("dropfolder: write report: %w", err)
 		}
 		return syncDirs(outDir)
 	}
-	if err := writeFileAtomic(claimed+reportSuffix, append(data, '\n')); err != nil {
+	if err := atomicfile.Write(claimed+reportSuffix, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("dropfolder: write report: %w", err)
 	}
-	if err := syncDir(proc); err != nil {
+	if err := atomicfile.SyncDir(proc); err != nil {
 		return fmt.Errorf("dropfolder: %w", err)
 	}
 	return moveOut(f.Dir, claimed, rep.MovedTo)
@@ -240,7 +241,7 @@ func moveOut(dir, claimed, movedTo string) error {
 
 func syncDirs(dirs ...string) error {
 	for _, d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return fmt.Errorf("dropfolder: %w", err)
 		}
 	}

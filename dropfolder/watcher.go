@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -236,21 +237,11 @@ func (w *Watcher) settled(f *folder) []string {
 		if c := a.mtime.Compare(b.mtime); c != 0 {
 			return c
 		}
-		return compareStrings(a.name, b.name)
+		return strings.Compare(a.name, b.name)
 	})
 	names := make([]string, len(out))
 	for i, r := range out {
 		names[i] = r.name
 	}
 	return names
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

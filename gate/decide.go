@@ -48,30 +48,17 @@ func Decide(in Input) Outcome {
 		return decideExit(in, d, move)
 	}
 
-	if r := t.State.Reason(); r != 0 {
-		d.Reason = r
-		return Outcome{Decision: d}
-	}
-	candidates := EventsFor(s.LaneEvents, t, in.Events)
-	if len(candidates) == 0 {
-		d.Reason = ReasonWrongEvent
+	candidates, reason := candidatesFor(in)
+	if reason != 0 {
+		d.Reason = reason
 		return Outcome{Decision: d}
 	}
 
 	var refusal *Outcome
-	var upcoming, closed *Event
+	var shut shutEvents
 	for i := range candidates {
 		e := &candidates[i]
-		switch e.WindowAt(s.At) {
-		case WindowBefore:
-			if upcoming == nil || e.OpensAt.Before(upcoming.OpensAt) {
-				upcoming = e
-			}
-			continue
-		case WindowAfter:
-			if closed == nil || e.ClosesAt.After(closed.ClosesAt) {
-				closed = e
-			}
+		if !shut.open(e, s.At) {
 			continue
 		}
 		r := findRedemption(in.Redemptions, e.ID)
@@ -83,19 +70,11 @@ func Decide(in Input) Outcome {
 		switch {
 		case e.Reentry && !r.Inside && r.Admissions > 0:
 			r.Reentries++
-			r.Inside = true
-			r.Last = move
-			r.Entries = WithEntry(r.Entries, s.At)
+			r.arrive(move)
 			d.Admit, d.Reason = true, ReasonReentry
 			return Outcome{Decision: d, Write: true, Redemption: r}
 		case used < e.AllowedEntries():
-			r.Admissions++
-			if r.First.At.IsZero() && r.First.Lane == "" {
-				r.First = move
-			}
-			r.Inside = true
-			r.Last = move
-			r.Entries = WithEntry(r.Entries, s.At)
+			r.admit(move)
 			d.Admit, d.Reason = true, ReasonOK
 			return Outcome{Decision: d, Write: true, Redemption: r}
 		}
@@ -113,12 +92,71 @@ func Decide(in Input) Outcome {
 	if refusal != nil {
 		return *refusal
 	}
-	if upcoming != nil {
-		d.Event, d.Reason = upcoming.ID, ReasonNotYetValid
+	return shut.refusal(d)
+}
+
+// candidatesFor returns the lane's events the ticket admits to, or the
+// reason it is refused before any event is looked at: its state, or
+// wrong_event.
+func candidatesFor(in Input) ([]Event, Reason) {
+	if r := in.Ticket.State.Reason(); r != 0 {
+		return nil, r
+	}
+	c := EventsFor(in.Scan.LaneEvents, in.Ticket, in.Events)
+	if len(c) == 0 {
+		return nil, ReasonWrongEvent
+	}
+	return c, 0
+}
+
+// shutEvents keeps, of the candidate events not open at a scan, the one
+// that opens first and the one that closed last: the refusal when none is
+// open.
+type shutEvents struct{ upcoming, closed *Event }
+
+// open reports whether e is open at at, and keeps it when it is not.
+func (sh *shutEvents) open(e *Event, at time.Time) bool {
+	switch e.WindowAt(at) {
+	case WindowBefore:
+		if sh.upcoming == nil || e.OpensAt.Before(sh.upcoming.OpensAt) {
+			sh.upcoming = e
+		}
+		return false
+	case WindowAfter:
+		if sh.closed == nil || e.ClosesAt.After(sh.closed.ClosesAt) {
+			sh.closed = e
+		}
+		return false
+	}
+	return true
+}
+
+// refusal refuses d when no candidate was open: not_yet_valid for the
+// event that opens first, else expired for the one that closed last.
+func (sh *shutEvents) refusal(d Decision) Outcome {
+	if sh.upcoming != nil {
+		d.Event, d.Reason = sh.upcoming.ID, ReasonNotYetValid
 		return Outcome{Decision: d}
 	}
-	d.Event, d.Reason = closed.ID, ReasonExpired
+	d.Event, d.Reason = sh.closed.ID, ReasonExpired
 	return Outcome{Decision: d}
+}
+
+// admit records an admission on r: the event's first, when it is, and the
+// guest inside.
+func (r *Redemption) admit(move Movement) {
+	r.Admissions++
+	if r.First.At.IsZero() && r.First.Lane == "" {
+		r.First = move
+	}
+	r.arrive(move)
+}
+
+// arrive records the guest inside since move, an admission or a re-entry.
+func (r *Redemption) arrive(move Movement) {
+	r.Inside = true
+	r.Last = move
+	r.Entries = WithEntry(r.Entries, move.At)
 }
 
 func decideExit(in Input, d Decision, move Movement) Outcome {

@@ -5,7 +5,9 @@
 // Everything else in admit is an adapter around this package. The index
 // (Pebble + bloom) implements [Index]; the HTTP API, the turnstile lanes and the
 // importer consume it; decode turns scanner bytes into [Read] values. Adapters
-// import gate and never each other; only cmd/admit wires them together.
+// import gate and never each other; only cmd/admit wires them together. A
+// state one adapter keeps and another serves ([EmergencyStatus],
+// [DeliveryStatus]) is defined here for the same reason: once, for both.
 //
 // # Deciding a scan
 //

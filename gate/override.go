@@ -108,13 +108,7 @@ func Force(in Input, refused *Decision, o Override, redeem bool) Outcome {
 	d.Event = event
 	move := Movement{At: s.At, Lane: refused.Lane, Seq: in.Seq, Appliance: in.Appliance}
 	r := findRedemption(in.Redemptions, event)
-	r.Admissions++
-	if r.First.At.IsZero() && r.First.Lane == "" {
-		r.First = move
-	}
-	r.Inside = true
-	r.Last = move
-	r.Entries = WithEntry(r.Entries, s.At)
+	r.admit(move)
 	return Outcome{Decision: d, Write: true, Redemption: r}
 }
 

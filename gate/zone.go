@@ -172,36 +172,17 @@ func DecideMove(in Input) Outcome {
 		d.Admit, d.Reason = true, ReasonExit
 		return Outcome{Decision: d}
 	}
-	if r := t.State.Reason(); r != 0 {
-		d.Reason = r
+	candidates, reason := candidatesFor(in)
+	if reason != 0 {
+		d.Reason = reason
 		return Outcome{Decision: d}
 	}
-	candidates := EventsFor(s.LaneEvents, t, in.Events)
-	if len(candidates) == 0 {
-		d.Reason = ReasonWrongEvent
-		return Outcome{Decision: d}
-	}
-	var upcoming, closed *Event
+	var shut shutEvents
 	for i := range candidates {
-		e := &candidates[i]
-		switch e.WindowAt(s.At) {
-		case WindowBefore:
-			if upcoming == nil || e.OpensAt.Before(upcoming.OpensAt) {
-				upcoming = e
-			}
-		case WindowAfter:
-			if closed == nil || e.ClosesAt.After(closed.ClosesAt) {
-				closed = e
-			}
-		default:
+		if e := &candidates[i]; shut.open(e, s.At) {
 			d.Admit, d.Reason = true, ReasonOK
 			return Outcome{Decision: d, Redemption: Redemption{Event: e.ID}}
 		}
 	}
-	if upcoming != nil {
-		d.Event, d.Reason = upcoming.ID, ReasonNotYetValid
-		return Outcome{Decision: d}
-	}
-	d.Event, d.Reason = closed.ID, ReasonExpired
-	return Outcome{Decision: d}
+	return shut.refusal(d)
 }

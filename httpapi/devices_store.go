@@ -2,11 +2,8 @@ package httpapi
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/atomicfile"
 )
 
 // Limits of the device store.
@@ -376,7 +374,7 @@ func (s *DeviceStore) commit(next []*deviceRecord) error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return fmt.Errorf("save the paired devices: %w", err)
 	}
-	if err := writeFileAtomic(s.path, append(b, '\n')); err != nil {
+	if err := atomicfile.Write(s.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save the paired devices: %w", err)
 	}
 	s.devices = next
@@ -454,99 +452,3 @@ func checkDeviceName(name string) error {
 }
 
 func foldName(n string) string { return strings.ToLower(n) }
-
-// codeEncoding is Crockford's base 32: no I, L, O or U, so a code read off
-// a screen and typed is not mistaken.
-var codeEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
-
-// randomCode returns a pairing code of 80 random bits: 16 characters in
-// four groups ("7K3M-Q9TZ-...").
-func randomCode() string {
-	b := make([]byte, 10)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	c := codeEncoding.EncodeToString(b)
-	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
-}
-
-// normalizeCode reads a typed code as the one shown: case, spaces and
-// Crockford's look-alikes (I and L for 1, O for 0) do not matter.
-func normalizeCode(code string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(code) {
-		switch r {
-		case ' ', '-', '\t':
-			continue
-		case 'I', 'L':
-			r = '1'
-		case 'O':
-			r = '0'
-		}
-		b.WriteRune(r)
-	}
-	c := b.String()
-	if len(c) != 16 {
-		return c
-	}
-	return c[0:4] + "-" + c[4:8] + "-" + c[8:12] + "-" + c[12:16]
-}
-
-// randomToken returns a device token of 256 random bits.
-func randomToken() string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// writeFileAtomic replaces path with b: a temporary file beside it, synced,
-// renamed over it, and the directory synced, so a crash leaves the old file
-// or the new one, never a part.
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if tmp != "" {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	tmp = ""
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

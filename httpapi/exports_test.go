@@ -5,12 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/httpapi"
 )
 
-type exportsMonitor []httpapi.DeliveryStatus
+type exportsMonitor []gate.DeliveryStatus
 
-func (m exportsMonitor) Exports() []httpapi.DeliveryStatus { return m }
+func (m exportsMonitor) Exports() []gate.DeliveryStatus { return m }
 
 // GET /v1/exports shows the monitor's deliveries to viewers and admins, an
 // empty list without one, and nothing to scanners.

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // Defaults for the zero values of Config.
@@ -127,24 +128,12 @@ type Server struct {
 
 // New returns a Server for cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.MaxImportBytes <= 0 {
-		cfg.MaxImportBytes = DefaultMaxImportBytes
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = DefaultReadTimeout
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = DefaultWriteTimeout
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
-	if cfg.ImportTimeout <= 0 {
-		cfg.ImportTimeout = DefaultImportTimeout
-	}
+	defaults.Set(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	defaults.Set(&cfg.MaxImportBytes, DefaultMaxImportBytes)
+	defaults.Set(&cfg.ReadTimeout, DefaultReadTimeout)
+	defaults.Set(&cfg.WriteTimeout, DefaultWriteTimeout)
+	defaults.Set(&cfg.IdleTimeout, DefaultIdleTimeout)
+	defaults.Set(&cfg.ImportTimeout, DefaultImportTimeout)
 	s := &Server{cfg: cfg, now: cfg.Now, inner: context.Background()}
 	if s.now == nil {
 		s.now = time.Now

@@ -1,6 +1,10 @@
 package importfile
 
-import "time"
+import (
+	"time"
+
+	"github.com/admitgate/admit/internal/defaults"
+)
 
 // DefaultMaxLineBytes is the longest line (or quoted CSV record) a source
 // reads when Options.MaxLineBytes is 0.
@@ -23,9 +27,7 @@ func (o *Options) withDefaults() Options {
 	if o != nil {
 		v = *o
 	}
-	if v.MaxLineBytes <= 0 {
-		v.MaxLineBytes = DefaultMaxLineBytes
-	}
+	defaults.Set(&v.MaxLineBytes, DefaultMaxLineBytes)
 	if v.Location == nil {
 		v.Location = time.Local
 	}

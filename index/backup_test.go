@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/testkit"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
@@ -99,7 +100,7 @@ func TestBackupRestore(t *testing.T) {
 			t.Errorf("the restore left %s behind", n)
 		}
 	}
-	var logs bytes.Buffer
+	var logs testkit.Buffer // Open's cache warm-up logs from its own goroutine
 	o := testOptions(fs)
 	o.Logger = zerolog.New(&logs).Level(zerolog.DebugLevel)
 	back, err := Open("restored", o)

@@ -45,14 +45,19 @@ func newCounters() *counters {
 }
 
 func (c *counters) row(event string, t *gate.Ticket) *rowCounts {
-	k := rowKey{event, t.Provider, t.PriceType.Code}
-	r := c.rows[k]
+	return countsOf(c.rows, rowKey{event, t.Provider, t.PriceType.Code}, t.PriceType.Name)
+}
+
+// countsOf returns m's counts for k, made when there are none yet, named
+// name when name is set.
+func countsOf[K comparable](m map[K]*rowCounts, k K, name string) *rowCounts {
+	r := m[k]
 	if r == nil {
 		r = &rowCounts{}
-		c.rows[k] = r
+		m[k] = r
 	}
-	if t.PriceType.Name != "" {
-		r.name = t.PriceType.Name
+	if name != "" {
+		r.name = name
 	}
 	return r
 }
@@ -83,14 +88,7 @@ func (c *counters) ticket(t *gate.Ticket, rs []gate.Redemption, sign int64) {
 		return
 	}
 	pk := periodKey{nanos(t.Period.From), nanos(t.Period.Until), t.Provider, t.PriceType.Code}
-	p := c.periods[pk]
-	if p == nil {
-		p = &rowCounts{}
-		c.periods[pk] = p
-	}
-	if t.PriceType.Name != "" {
-		p.name = t.PriceType.Name
-	}
+	p := countsOf(c.periods, pk, t.PriceType.Name)
 	p.sold += b(sold)
 	p.cancelled += b(cancelled)
 	p.used += b(sold && t.UsedUpstream)
@@ -158,20 +156,10 @@ func (c *counters) add(o *counters) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, v := range o.rows {
-		r := c.rows[k]
-		if r == nil {
-			r = &rowCounts{}
-			c.rows[k] = r
-		}
-		r.add(v)
+		countsOf(c.rows, k, "").add(v)
 	}
 	for k, v := range o.periods {
-		p := c.periods[k]
-		if p == nil {
-			p = &rowCounts{}
-			c.periods[k] = p
-		}
-		p.add(v)
+		countsOf(c.periods, k, "").add(v)
 	}
 }
 

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -47,21 +46,7 @@ func (e *FormatError) Error() string {
 }
 
 // readFormat returns the format the store records, 0 for none.
-func readFormat(db *pebble.DB) (uint64, error) {
-	v, closer, err := db.Get(metaFormat)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer closer.Close()
-	n, err := decodeU64(v)
-	if err != nil {
-		return 0, fmt.Errorf("index: meta %s: %w", metaFormat, err)
-	}
-	return n, nil
-}
+func readFormat(db *pebble.DB) (uint64, error) { return readU64(db, metaFormat) }
 
 // checkFormat refuses a store of a newer format (Open, before anything is
 // written) and remembers the store's format for recordFormat.

@@ -67,14 +67,11 @@ func (ix *Index) Withdraw(ctx context.Context, id uint64, by string) (gate.Impor
 // withdrawal is finished by Open if it is cut short, never asked twice.
 func (ix *Index) withdraw(ctx context.Context, c *gate.Change) (gate.ImportRecord, error) {
 	id, by := c.ImportID, c.By
-	if err := ix.enter(); err != nil {
+	done, err := ix.enterAdmin(ctx)
+	if err != nil {
 		return gate.ImportRecord{}, err
 	}
-	defer ix.exit()
-	if err := ix.lockAdmin(ctx); err != nil {
-		return gate.ImportRecord{}, err
-	}
-	defer ix.unlockAdmin()
+	defer done()
 	rec, err := ix.importRecord(id)
 	if err != nil {
 		return gate.ImportRecord{}, err

@@ -292,8 +292,11 @@ func (ix *Index) load(first bool) error {
 	return ix.openCounters(first)
 }
 
-func (ix *Index) getU64(k []byte) (uint64, error) {
-	v, closer, err := ix.db.Get(k)
+func (ix *Index) getU64(k []byte) (uint64, error) { return readU64(ix.db, k) }
+
+// readU64 reads the number stored at the meta key k, 0 when there is none.
+func readU64(db *pebble.DB, k []byte) (uint64, error) {
+	v, closer, err := db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, nil
 	}
@@ -372,6 +375,19 @@ func (ix *Index) lockAdmin(ctx context.Context) error {
 }
 
 func (ix *Index) unlockAdmin() { <-ix.adminMu }
+
+// enterAdmin enters the index and takes the admin lock, as every import
+// and change does; done gives both back.
+func (ix *Index) enterAdmin(ctx context.Context) (done func(), err error) {
+	if err := ix.enter(); err != nil {
+		return nil, err
+	}
+	if err := ix.lockAdmin(ctx); err != nil {
+		ix.exit()
+		return nil, err
+	}
+	return func() { ix.unlockAdmin(); ix.exit() }, nil
+}
 
 // Close writes the refusals still queued, saves the bloom filter and the
 // report counters so the next Open needs no rebuild, and closes the

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 )
@@ -167,49 +168,25 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.BloomFalsePositiveRate <= 0 || o.BloomFalsePositiveRate >= 1 {
 		o.BloomFalsePositiveRate = 0.001
 	}
-	if o.BloomMinCapacity == 0 {
-		o.BloomMinCapacity = 1_000_000
-	}
-	if o.LockStripes <= 0 {
-		o.LockStripes = 4096
-	}
+	defaults.Set(&o.BloomMinCapacity, 1_000_000)
+	defaults.Set(&o.LockStripes, 4096)
 	n := 1
 	for n < o.LockStripes {
 		n <<= 1
 	}
 	o.LockStripes = n
-	if o.ImportSpillBytes <= 0 {
-		o.ImportSpillBytes = 128 << 20
-	}
-	if o.ImportBatchLines <= 0 {
-		o.ImportBatchLines = 20_000
-	}
-	if o.ImportTableBytes <= 0 {
-		o.ImportTableBytes = 128 << 20
-	}
-	if o.CacheSize <= 0 {
-		o.CacheSize = DefaultCacheSize
-	}
-	if o.MemTableSize == 0 {
-		o.MemTableSize = DefaultMemTableSize
-	}
-	if o.RecoveryInterval <= 0 {
-		o.RecoveryInterval = 500 * time.Millisecond
-	}
-	if o.CommitTimeout <= 0 {
-		o.CommitTimeout = DefaultCommitTimeout
-	}
-	if o.JournalBatch <= 0 {
-		o.JournalBatch = 4096
-	}
-	if o.JournalBacklog <= 0 {
-		o.JournalBacklog = DefaultJournalBacklog
-	}
+	defaults.Set(&o.ImportSpillBytes, 128<<20)
+	defaults.Set(&o.ImportBatchLines, 20_000)
+	defaults.Set(&o.ImportTableBytes, 128<<20)
+	defaults.Set(&o.CacheSize, DefaultCacheSize)
+	defaults.Set(&o.MemTableSize, DefaultMemTableSize)
+	defaults.Set(&o.RecoveryInterval, 500*time.Millisecond)
+	defaults.Set(&o.CommitTimeout, DefaultCommitTimeout)
+	defaults.Set(&o.JournalBatch, 4096)
+	defaults.Set(&o.JournalBacklog, DefaultJournalBacklog)
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	if o.piggybackWait <= 0 {
-		o.piggybackWait = 2 * time.Millisecond
-	}
+	defaults.Set(&o.piggybackWait, 2*time.Millisecond)
 	return o
 }

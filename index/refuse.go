@@ -20,6 +20,21 @@ func (ix *Index) refuseMaybe(c *scanCall, r gate.Reason, det string) (gate.Decis
 	return ix.refuse(c, r, det, 0, nil)
 }
 
+// enterScan enters the index for a scan (see enter). When it cannot, ok is
+// false and d and full are the scan's answer: a closed store's refusal,
+// never journaled, or a faulted store's.
+func (ix *Index) enterScan(c *scanCall) (d gate.Decision, full, ok bool) {
+	err := ix.enter()
+	switch {
+	case err == nil:
+		return gate.Decision{}, false, true
+	case err == ErrClosed:
+		return c.s.Refusal(gate.ReasonError, "the ticket store is closed"), false, false
+	}
+	d, full = ix.refuseMaybe(c, gate.ReasonError, faultDetail(err))
+	return d, full, false
+}
+
 // refuse assigns the next sequence to a refusal, counts it and queues it for
 // the background journal writer, in the backlog slot c holds or a free one.
 // With neither it returns full and takes no sequence number, unless the

@@ -234,11 +234,7 @@ func encodeCounters(c *counters) []byte {
 		e.string(k.event)
 		e.string(k.provider)
 		e.string(k.priceType)
-		e.string(v.name)
-		e.varint(v.sold)
-		e.varint(v.used)
-		e.varint(v.inside)
-		e.varint(v.cancelled)
+		encodeRowCounts(&e, v)
 	}
 	e.uvarint(uint64(len(c.periods)))
 	for k, v := range c.periods {
@@ -246,11 +242,7 @@ func encodeCounters(c *counters) []byte {
 		e.varint(k.until)
 		e.string(k.provider)
 		e.string(k.priceType)
-		e.string(v.name)
-		e.varint(v.sold)
-		e.varint(v.used)
-		e.varint(v.inside)
-		e.varint(v.cancelled)
+		encodeRowCounts(&e, v)
 	}
 	e.uvarint(uint64(len(c.denials)))
 	for ev, m := range c.denials {
@@ -274,6 +266,18 @@ func encodeCounters(c *counters) []byte {
 	return e.b
 }
 
+func encodeRowCounts(e *encoder, v *rowCounts) {
+	e.string(v.name)
+	e.varint(v.sold)
+	e.varint(v.used)
+	e.varint(v.inside)
+	e.varint(v.cancelled)
+}
+
+func decodeRowCounts(d *decoder) *rowCounts {
+	return &rowCounts{name: d.string(), sold: d.varint(), used: d.varint(), inside: d.varint(), cancelled: d.varint()}
+}
+
 func decodeCounters(b []byte) (*counters, error) {
 	c := newCounters()
 	d := decoder{b: b}
@@ -281,11 +285,11 @@ func decodeCounters(b []byte) (*counters, error) {
 	c.imports.Store(d.uvarint())
 	for n := d.uvarint(); n > 0 && d.err == nil; n-- {
 		k := rowKey{d.string(), d.string(), d.string()}
-		c.rows[k] = &rowCounts{name: d.string(), sold: d.varint(), used: d.varint(), inside: d.varint(), cancelled: d.varint()}
+		c.rows[k] = decodeRowCounts(&d)
 	}
 	for n := d.uvarint(); n > 0 && d.err == nil; n-- {
 		k := periodKey{from: d.varint(), until: d.varint(), provider: d.string(), priceType: d.string()}
-		c.periods[k] = &rowCounts{name: d.string(), sold: d.varint(), used: d.varint(), inside: d.varint(), cancelled: d.varint()}
+		c.periods[k] = decodeRowCounts(&d)
 	}
 	for n := d.uvarint(); n > 0 && d.err == nil; n-- {
 		ev := d.string()

@@ -146,11 +146,8 @@ func (ix *Index) decideWith(c *scanCall) (gate.Decision, bool) {
 		}
 		return ix.refuseMaybe(c, gate.ReasonUnknown, "")
 	}
-	if err := ix.enter(); err != nil {
-		if err == ErrClosed {
-			return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
-		}
-		return ix.refuseMaybe(c, gate.ReasonError, faultDetail(err))
+	if d, full, ok := ix.enterScan(c); !ok {
+		return d, full
 	}
 	defer ix.exit()
 	sc := getScratch()

@@ -91,11 +91,8 @@ func maybeSig1(text string) bool {
 // first sight.
 func (ix *Index) scanSigned(c *scanCall, v *codes.Sig1Verdict) (gate.Decision, bool) {
 	s := c.s
-	if err := ix.enter(); err != nil {
-		if err == ErrClosed {
-			return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
-		}
-		return ix.refuseMaybe(c, gate.ReasonError, faultDetail(err))
+	if d, full, ok := ix.enterScan(c); !ok {
+		return d, full
 	}
 	defer ix.exit()
 	sc := getScratch()
@@ -241,11 +238,8 @@ func (ix *Index) scanRotating(c *scanCall, set *codeSet, code *codes.RotatingCod
 	if !ix.filter.Load().test(token) {
 		return ix.refuseMaybe(c, gate.ReasonUnknown, "")
 	}
-	if err := ix.enter(); err != nil {
-		if err == ErrClosed {
-			return s.Refusal(gate.ReasonError, "the ticket store is closed"), false
-		}
-		return ix.refuseMaybe(c, gate.ReasonError, faultDetail(err))
+	if d, full, ok := ix.enterScan(c); !ok {
+		return d, full
 	}
 	defer ix.exit()
 	sc := getScratch()

@@ -18,12 +18,9 @@ func (ix *Index) Ticket(ctx context.Context, barcode string) (gate.TicketView, e
 		return gate.TicketView{}, err
 	}
 	defer ix.exit()
-	rec, ok, err := ix.getTicket(nil, barcode)
+	rec, err := ix.knownTicket(barcode)
 	if err != nil {
 		return gate.TicketView{}, err
-	}
-	if !ok {
-		return gate.TicketView{}, gate.Errorf(gate.ENOTFOUND, "no ticket with barcode %q", barcode)
 	}
 	rs, err := ix.getRedemptions(nil, rec.Key)
 	if err != nil {
@@ -94,75 +91,49 @@ func ticketChangeOf(kind gate.ChangeKind, barcode, by string) *gate.Change {
 
 // ticketChange applies a change of one ticket's state or events.
 func (ix *Index) ticketChange(ctx context.Context, c *gate.Change) (gate.Ticket, error) {
-	var fn func(r *ticketRec) (bool, error)
-	switch c.Kind {
-	case gate.ChangeCancel:
-		fn = cancelTicket
-	case gate.ChangeInvalidate:
-		fn = invalidateTicket
-	case gate.ChangeBlock:
-		fn = blockTicket
-	case gate.ChangeUnblock:
-		fn = unblockTicket
-	case gate.ChangeUpdateEvents:
-		events := ix.events.Load()
-		for _, id := range c.Add {
-			if _, ok := events.Get(id); !ok {
-				return gate.Ticket{}, gate.Errorf(gate.EINVALID, "no event %q", id)
-			}
-		}
-		fn = func(r *ticketRec) (bool, error) { return updateEvents(r, c.Add, c.Remove) }
-	default:
+	if e, ok := adminEdits[c.Kind]; ok {
+		return ix.change(ctx, c, e.apply)
+	}
+	if c.Kind != gate.ChangeUpdateEvents {
 		return gate.Ticket{}, fmt.Errorf("index: %s is not a ticket change", c.Kind)
 	}
-	return ix.change(ctx, c, fn)
+	events := ix.events.Load()
+	for _, id := range c.Add {
+		if _, ok := events.Get(id); !ok {
+			return gate.Ticket{}, gate.Errorf(gate.EINVALID, "no event %q", id)
+		}
+	}
+	return ix.change(ctx, c, func(r *ticketRec) (bool, error) { return updateEvents(r, c.Add, c.Remove) })
 }
 
-func cancelTicket(r *ticketRec) (bool, error) {
-	switch r.T.State {
-	case gate.StateRevoked:
-		return false, revokedConflict(r)
-	case gate.StateCancelled:
-		return false, nil
-	}
-	r.Admin = adminCancelled
-	return true, nil
+// adminEdit is an admin's change of a ticket's state: every one refuses a
+// revoked ticket (its new barcode is the one to change), changes nothing
+// where the ticket already is what it asks, and sets the admin mark.
+type adminEdit struct {
+	mark adminState
+	done gate.State // the state in which the change changes nothing
+	// notFrom, when set, refuses a cancelled or invalidated ticket; it ends
+	// the message that says why.
+	notFrom string
 }
 
-func invalidateTicket(r *ticketRec) (bool, error) {
-	switch r.T.State {
-	case gate.StateRevoked:
-		return false, revokedConflict(r)
-	case gate.StateInvalidated:
-		return false, nil
-	}
-	r.Admin = adminInvalidated
-	return true, nil
+var adminEdits = map[gate.ChangeKind]adminEdit{
+	gate.ChangeCancel:     {mark: adminCancelled, done: gate.StateCancelled},
+	gate.ChangeInvalidate: {mark: adminInvalidated, done: gate.StateInvalidated},
+	gate.ChangeBlock:      {mark: adminBlocked, done: gate.StateBlocked, notFrom: "; only a valid ticket can be blocked"},
+	gate.ChangeUnblock:    {mark: adminNone, done: gate.StateValid, notFrom: ", not blocked"},
 }
 
-func blockTicket(r *ticketRec) (bool, error) {
-	switch r.T.State {
-	case gate.StateRevoked:
+func (e adminEdit) apply(r *ticketRec) (bool, error) {
+	switch st := r.T.State; {
+	case st == gate.StateRevoked:
 		return false, revokedConflict(r)
-	case gate.StateBlocked:
+	case st == e.done:
 		return false, nil
-	case gate.StateCancelled, gate.StateInvalidated:
-		return false, gate.Errorf(gate.ECONFLICT, "ticket %q is %s; only a valid ticket can be blocked", r.T.Barcode, r.T.State)
+	case e.notFrom != "" && (st == gate.StateCancelled || st == gate.StateInvalidated):
+		return false, gate.Errorf(gate.ECONFLICT, "ticket %q is %s%s", r.T.Barcode, st, e.notFrom)
 	}
-	r.Admin = adminBlocked
-	return true, nil
-}
-
-func unblockTicket(r *ticketRec) (bool, error) {
-	switch r.T.State {
-	case gate.StateRevoked:
-		return false, revokedConflict(r)
-	case gate.StateValid:
-		return false, nil
-	case gate.StateCancelled, gate.StateInvalidated:
-		return false, gate.Errorf(gate.ECONFLICT, "ticket %q is %s, not blocked", r.T.Barcode, r.T.State)
-	}
-	r.Admin = adminNone
+	r.Admin = e.mark
 	return true, nil
 }
 
@@ -198,20 +169,14 @@ func revokedConflict(r *ticketRec) error {
 // someone asked for it.
 func (ix *Index) change(ctx context.Context, c *gate.Change, fn func(r *ticketRec) (bool, error)) (gate.Ticket, error) {
 	barcode, what := c.Barcode, string(c.Kind)
-	if err := ix.enter(); err != nil {
-		return gate.Ticket{}, err
-	}
-	defer ix.exit()
-	if err := ix.lockAdmin(ctx); err != nil {
-		return gate.Ticket{}, err
-	}
-	defer ix.unlockAdmin()
-	rec, ok, err := ix.getTicket(nil, barcode)
+	done, err := ix.enterAdmin(ctx)
 	if err != nil {
 		return gate.Ticket{}, err
 	}
-	if !ok {
-		return gate.Ticket{}, gate.Errorf(gate.ENOTFOUND, "no ticket with barcode %q", barcode)
+	defer done()
+	rec, err := ix.knownTicket(barcode)
+	if err != nil {
+		return gate.Ticket{}, err
 	}
 	ix.chg.mu.Lock()
 	defer ix.chg.mu.Unlock()
@@ -262,20 +227,14 @@ func (ix *Index) reissue(ctx context.Context, c *gate.Change) (gate.Ticket, erro
 	if oldBarcode == newBarcode {
 		return gate.Ticket{}, gate.Errorf(gate.EINVALID, "the new barcode is the old one")
 	}
-	if err := ix.enter(); err != nil {
-		return gate.Ticket{}, err
-	}
-	defer ix.exit()
-	if err := ix.lockAdmin(ctx); err != nil {
-		return gate.Ticket{}, err
-	}
-	defer ix.unlockAdmin()
-	old, ok, err := ix.getTicket(nil, oldBarcode)
+	done, err := ix.enterAdmin(ctx)
 	if err != nil {
 		return gate.Ticket{}, err
 	}
-	if !ok {
-		return gate.Ticket{}, gate.Errorf(gate.ENOTFOUND, "no ticket with barcode %q", oldBarcode)
+	defer done()
+	old, err := ix.knownTicket(oldBarcode)
+	if err != nil {
+		return gate.Ticket{}, err
 	}
 	if old.T.State == gate.StateRevoked {
 		return gate.Ticket{}, revokedConflict(&old)
@@ -322,6 +281,15 @@ func (ix *Index) reissue(ctx context.Context, c *gate.Change) (gate.Ticket, erro
 	ix.log.Info().Str("barcode", ix.logBarcode(oldBarcode)).Str("new_barcode", ix.logBarcode(newBarcode)).Str("by", c.By).Uint64("seq", c.Seq).
 		Uint64("position", c.Position).Msg("ticket reissued")
 	return nu.T, nil
+}
+
+// knownTicket returns barcode's ticket, or ENOTFOUND.
+func (ix *Index) knownTicket(barcode string) (ticketRec, error) {
+	rec, ok, err := ix.getTicket(nil, barcode)
+	if err == nil && !ok {
+		err = gate.Errorf(gate.ENOTFOUND, "no ticket with barcode %q", barcode)
+	}
+	return rec, err
 }
 
 // liveTicket returns the ticket that now stands for rec's ticket key: rec
@@ -414,25 +382,37 @@ func (ix *Index) Annul(ctx context.Context, seq uint64, by string) (gate.Journal
 		return gate.JournalEntry{}, err
 	}
 	annSeq := ix.seq.Add(1)
+	ann, err := ix.commitAnnul(st, se, annSeq, next, by, zu.put)
+	if err != nil {
+		return gate.JournalEntry{}, err
+	}
+	ix.undone(zu)
+	ix.ctrs().annulled(&rec.T, rs, next, &se.Decision)
+	ix.log.Info().Uint64("seq", seq).Uint64("annulment", annSeq).Str("by", by).Msg("admission annulled")
+	return ann, nil
+}
+
+// commitAnnul commits the annulment annSeq of the admission se, holding its
+// ticket's stripe st: the ticket's redemptions become next, the admission
+// is marked annulled, and the annulment is journaled; put adds what else the
+// batch carries. A failed commit faults the index.
+func (ix *Index) commitAnnul(st *stripe, se storedEntry, annSeq uint64, next []gate.Redemption, by string, put func(*pebble.Batch)) (gate.JournalEntry, error) {
 	ann := storedEntry{JournalEntry: gate.JournalEntry{Seq: annSeq, Kind: gate.KindAnnulment, Decision: se.Decision, By: by}, Key: se.Key}
 	orig := se
 	orig.Annulled = annSeq
 	b := ix.db.NewBatch()
 	_ = b.Set(redemptionKey(se.Key), encodeRedemptions(nil, next), nil)
-	_ = b.Set(journalKey(seq), encodeEntry(nil, &orig), nil)
+	_ = b.Set(journalKey(se.Seq), encodeEntry(nil, &orig), nil)
 	_ = b.Set(journalKey(annSeq), encodeEntry(nil, &ann), nil)
 	_ = b.Set(historyKey(se.Key, annSeq), nil, nil)
-	zu.put(b)
+	put(b)
 	if err := ix.apply(b); err != nil {
 		st.forget(se.Key)
 		ix.addFixup(fixup{lostIfMissing: annSeq})
 		ix.fault(err)
-		return gate.JournalEntry{}, ix.writeError(fmt.Errorf("index: annul %d: %w", seq, err))
+		return gate.JournalEntry{}, ix.writeError(fmt.Errorf("index: annul %d: %w", se.Seq, err))
 	}
 	st.remember(se.Key, next)
 	ix.wm.finish(annSeq)
-	ix.undone(zu)
-	ix.ctrs().annulled(&rec.T, rs, next, &se.Decision)
-	ix.log.Info().Uint64("seq", seq).Uint64("annulment", annSeq).Str("by", by).Msg("admission annulled")
 	return ann.JournalEntry, nil
 }

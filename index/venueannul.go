@@ -2,9 +2,9 @@ package index
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // annulVenue finishes Annul in a venue, holding the ticket's stripe st: the
@@ -90,29 +90,18 @@ loop:
 			Move: gate.Movement{At: se.Decision.At, Lane: se.Decision.Lane, Seq: seq, Appliance: v.me}}
 	}
 	next := withRedemption(rs, undone)
-	ann := storedEntry{JournalEntry: gate.JournalEntry{Seq: annSeq, Kind: gate.KindAnnulment, Decision: se.Decision, By: by}, Key: se.Key}
-	orig := se
-	orig.Annulled = annSeq
-	b := ix.db.NewBatch()
-	_ = b.Set(redemptionKey(se.Key), encodeRedemptions(nil, next), nil)
-	_ = b.Set(journalKey(seq), encodeEntry(nil, &orig), nil)
-	_ = b.Set(journalKey(annSeq), encodeEntry(nil, &ann), nil)
-	_ = b.Set(historyKey(se.Key, annSeq), nil, nil)
-	if offline != nil {
-		_ = b.Set(offlineKey(annSeq), encodeOffline(offline), nil)
+	ann, err := ix.commitAnnul(st, se, annSeq, next, by, func(b *pebble.Batch) {
+		if offline != nil {
+			_ = b.Set(offlineKey(annSeq), encodeOffline(offline), nil)
+		}
+	})
+	if err != nil {
+		return gate.JournalEntry{}, err
 	}
-	if err := ix.apply(b); err != nil {
-		st.forget(se.Key)
-		ix.addFixup(fixup{lostIfMissing: annSeq})
-		ix.fault(err)
-		return gate.JournalEntry{}, ix.writeError(fmt.Errorf("index: annul %d: %w", seq, err))
-	}
-	st.remember(se.Key, next)
-	ix.wm.finish(annSeq)
 	if offline != nil {
 		v.addOffline(offline)
 	}
 	ix.ctrs().annulled(&rec.T, rs, next, &se.Decision)
 	ix.log.Info().Uint64("seq", seq).Uint64("annulment", annSeq).Str("by", by).Bool("offline", offline != nil).Msg("admission annulled")
-	return ann.JournalEntry, nil
+	return ann, nil
 }

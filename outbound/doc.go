@@ -68,9 +68,9 @@
 //
 // # Status
 //
-// Service.Status gives each target's position, the journal's head, the lag
-// in entries and seconds, the last delivery and the last error (GET
-// /v1/exports); Service is also a prometheus.Collector:
+// Service.Status gives each target's gate.DeliveryStatus: its position, the
+// journal's head, the lag in entries and seconds, the last delivery and the
+// last error (GET /v1/exports); Service is also a prometheus.Collector:
 // admit_outbound_lag_entries, admit_outbound_lag_seconds,
 // admit_outbound_lagging (1 past the bound: alert on it),
 // admit_outbound_delivered_total, admit_outbound_errors_total and

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // Format is the layout of an export's files.
@@ -72,21 +73,11 @@ type Export struct {
 }
 
 func (e Export) withDefaults() Export {
-	if e.Format == "" {
-		e.Format = FormatSecutix
-	}
-	if e.Interval <= 0 {
-		e.Interval = DefaultExportInterval
-	}
-	if e.Prefix == "" {
-		e.Prefix = e.Name
-	}
-	if e.MaxLag <= 0 {
-		e.MaxLag = 2 * e.Interval
-	}
-	if e.MaxLagEntries == 0 {
-		e.MaxLagEntries = DefaultMaxLagEntries
-	}
+	defaults.Set(&e.Format, FormatSecutix)
+	defaults.Set(&e.Interval, DefaultExportInterval)
+	defaults.Set(&e.Prefix, e.Name)
+	defaults.Set(&e.MaxLag, 2*e.Interval)
+	defaults.Set(&e.MaxLagEntries, DefaultMaxLagEntries)
 	return e
 }
 
@@ -171,7 +162,7 @@ func newExporter(s *Service, cfg Export) *Exporter {
 		state: stateFile{path: filepath.Join(s.opts.StateDir, "export-"+cfg.Name+".json")}}
 	e.log = s.log.With().Str("export", cfg.Name).Logger()
 	e.t = tracker{s: s, log: e.log, maxLag: cfg.MaxLag, maxLagEntries: cfg.MaxLagEntries,
-		st: Status{Kind: "export", Name: cfg.Name, Target: cfg.Dir, Format: string(cfg.Format)}}
+		st: gate.DeliveryStatus{Kind: "export", Name: cfg.Name, Target: cfg.Dir, Format: string(cfg.Format)}}
 	return e
 }
 
@@ -179,7 +170,7 @@ func newExporter(s *Service, cfg Export) *Exporter {
 func (e *Exporter) Config() Export { return e.cfg }
 
 // Status returns the export's state.
-func (e *Exporter) Status() Status { return e.t.status() }
+func (e *Exporter) Status() gate.DeliveryStatus { return e.t.status() }
 
 // Run exports every interval until ctx ends. The first export is at once
 // when the last file is older than an interval (or there is none); a failed

@@ -160,8 +160,8 @@ func (s *Service) Hooks() []*Hook { return s.webhooks }
 
 // Status returns every export's and webhook's state: exports first, in
 // configuration order.
-func (s *Service) Status() []Status {
-	out := make([]Status, 0, len(s.exports)+len(s.webhooks))
+func (s *Service) Status() []gate.DeliveryStatus {
+	out := make([]gate.DeliveryStatus, 0, len(s.exports)+len(s.webhooks))
 	for _, e := range s.exports {
 		out = append(out, e.Status())
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/atomicfile"
 )
 
 // publish writes rows as the file covering (from, end] and moves the
@@ -57,7 +58,7 @@ func (e *Exporter) publish(ctx context.Context, from, end uint64, rows []gate.Jo
 		}
 		return "", 0, fmt.Errorf("outbound: publish %s: %w", name, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		e.recovered = false
 		return "", 0, fmt.Errorf("outbound: publish %s: sync folder: %w", name, err)
 	}
@@ -116,7 +117,7 @@ func (e *Exporter) recover() error {
 			if err := os.Rename(tmp, final); err != nil {
 				return fmt.Errorf("outbound: finish publishing %s: %w", p.Name, err)
 			}
-			if err := syncDir(dir); err != nil {
+			if err := atomicfile.SyncDir(dir); err != nil {
 				return fmt.Errorf("outbound: finish publishing %s: %w", p.Name, err)
 			}
 			e.log.Info().Str("file", p.Name).Msg("finished publishing a file an interrupted export wrote")

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/admitgate/admit/internal/atomicfile"
 )
 
 // state is what a target keeps in its state file: its position in the
@@ -80,50 +82,8 @@ func (f stateFile) save(st state) error {
 	if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
 		return fmt.Errorf("outbound: save state: %w", err)
 	}
-	if err := writeFileAtomic(f.path, append(b, '\n')); err != nil {
+	if err := atomicfile.Write(f.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("outbound: save state: %w", err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory: written, synced, renamed, and the directory synced, so path
-// holds the old content or all of the new, also after a power cut.
-func writeFileAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
-	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes the entries of dir (renames, new files) durable.
-func syncDir(dir string) error {
-	if dir == "" {
-		dir = "."
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

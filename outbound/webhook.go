@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // SignatureHeader carries a webhook body's signature:
@@ -86,27 +87,13 @@ type Webhook struct {
 }
 
 func (w Webhook) withDefaults() Webhook {
-	if w.BatchSize <= 0 {
-		w.BatchSize = DefaultBatchSize
-	}
-	if w.Timeout <= 0 {
-		w.Timeout = DefaultTimeout
-	}
-	if w.Poll <= 0 {
-		w.Poll = DefaultPoll
-	}
-	if w.BackoffMin <= 0 {
-		w.BackoffMin = DefaultBackoffMin
-	}
-	if w.BackoffMax <= 0 {
-		w.BackoffMax = max(DefaultBackoffMax, w.BackoffMin)
-	}
-	if w.MaxLag <= 0 {
-		w.MaxLag = DefaultMaxLag
-	}
-	if w.MaxLagEntries == 0 {
-		w.MaxLagEntries = DefaultMaxLagEntries
-	}
+	defaults.Set(&w.BatchSize, DefaultBatchSize)
+	defaults.Set(&w.Timeout, DefaultTimeout)
+	defaults.Set(&w.Poll, DefaultPoll)
+	defaults.Set(&w.BackoffMin, DefaultBackoffMin)
+	defaults.Set(&w.BackoffMax, max(DefaultBackoffMax, w.BackoffMin))
+	defaults.Set(&w.MaxLag, DefaultMaxLag)
+	defaults.Set(&w.MaxLagEntries, DefaultMaxLagEntries)
 	return w
 }
 
@@ -201,7 +188,7 @@ func newHook(s *Service, cfg Webhook) *Hook {
 		state: stateFile{path: filepath.Join(s.opts.StateDir, "webhook-"+cfg.Name+".json")}}
 	h.log = s.log.With().Str("webhook", cfg.Name).Str("url", target).Logger()
 	h.t = tracker{s: s, log: h.log, maxLag: cfg.MaxLag, maxLagEntries: cfg.MaxLagEntries,
-		st: Status{Kind: "webhook", Name: cfg.Name, Target: target, Format: "json"}}
+		st: gate.DeliveryStatus{Kind: "webhook", Name: cfg.Name, Target: target, Format: "json"}}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = cfg.Timeout
 	h.client = &http.Client{
@@ -217,7 +204,7 @@ func newHook(s *Service, cfg Webhook) *Hook {
 func (h *Hook) Config() Webhook { return h.cfg }
 
 // Status returns the webhook's state.
-func (h *Hook) Status() Status { return h.t.status() }
+func (h *Hook) Status() gate.DeliveryStatus { return h.t.status() }
 
 // Run posts the journal's decisions beyond the position, batch by batch,
 // until ctx ends. A batch is posted until the receiver answers 2xx, with

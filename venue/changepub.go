@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // Defaults of [PublisherConfig].
@@ -65,12 +66,8 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if cfg.Link == nil || cfg.Applier == nil {
 		return nil, errors.New("venue: a publisher needs a link and an applier")
 	}
-	if cfg.PublishTimeout <= 0 {
-		cfg.PublishTimeout = DefaultPublishTimeout
-	}
-	if cfg.ApplyWait <= 0 {
-		cfg.ApplyWait = DefaultApplyWait
-	}
+	defaults.Set(&cfg.PublishTimeout, DefaultPublishTimeout)
+	defaults.Set(&cfg.ApplyWait, DefaultApplyWait)
 	p := &Publisher{cfg: cfg, link: cfg.Link, applier: cfg.Applier,
 		log: cfg.Logger.With().Str("component", "venue-changes").Logger()}
 	removeLeftovers(cfg.TempDir, "venue-upload-*", func(n int) {

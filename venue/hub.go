@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/admitgate/admit/internal/atomicfile"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/rs/zerolog"
 )
@@ -51,7 +52,7 @@ func StartHub(cfg HubConfig, log zerolog.Logger) (*Hub, error) {
 		return nil, fmt.Errorf("hub: data_dir: %w", err)
 	}
 	path := filepath.Join(cfg.DataDir, ConfigFileName)
-	if err := writeFileAtomic(path, []byte(text), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(text), 0o600); err != nil {
 		return nil, fmt.Errorf("hub: write %s: %w", path, err)
 	}
 	opts, err := server.ProcessConfigFile(path)
@@ -240,12 +241,12 @@ func (h *Hub) Reload(cfg HubConfig) error {
 	if err != nil {
 		return fmt.Errorf("hub: reload: %w", err)
 	}
-	if err := writeFileAtomic(h.path, []byte(text), 0o600); err != nil {
+	if err := atomicfile.Write(h.path, []byte(text), 0o600); err != nil {
 		return fmt.Errorf("hub: reload: %w", err)
 	}
 	if err := h.srv.Reload(); err != nil {
 		// The server keeps running its old options; so does the file.
-		if werr := writeFileAtomic(h.path, prev, 0o600); werr != nil {
+		if werr := atomicfile.Write(h.path, prev, 0o600); werr != nil {
 			h.log.Error().Err(werr).Str("path", h.path).Msg("could not restore the previous configuration file")
 		}
 		return fmt.Errorf("hub: reload: %w", err)
@@ -287,32 +288,6 @@ func (h *Hub) stop() {
 	}
 	h.srv.Shutdown()
 	h.srv.WaitForShutdown()
-}
-
-// writeFileAtomic writes data to path through a temporary file and a rename,
-// so a reader (the server's reload) never sees half a file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // natsLogger writes the server's log lines to zerolog.

@@ -68,52 +68,47 @@ func (l *Link) registerPresence(ctx context.Context, kv jetstream.KeyValue) erro
 	id := l.cfg.Appliance
 	for range 5 {
 		e, err := kv.Get(ctx, id)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			rev, err := kv.Create(ctx, id, l.presence())
-			if isLost(err) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("venue: presence: %w", err)
-			}
-			l.setPresenceRev(rev)
-			return nil
-		}
-		if err != nil {
+		var rev uint64
+		takeover := false
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			rev, err = kv.Create(ctx, id, l.presence())
+		case err != nil:
 			return fmt.Errorf("venue: presence: %w", err)
-		}
-		if p, err := decodePresence(id, e.Revision(), e.Value()); err == nil && p.Instance == l.instance {
-			rev, err := kv.Update(ctx, id, l.presence(), e.Revision())
-			if isLost(err) {
-				continue
+		case l.holds(id, e):
+			rev, err = kv.Update(ctx, id, l.presence(), e.Revision())
+		default:
+			// Another instance holds the id: is it alive?
+			live, werr := l.watchHolder(ctx, kv, e)
+			if werr != nil {
+				return werr
 			}
-			if err != nil {
-				return fmt.Errorf("venue: presence: %w", err)
+			if live != nil {
+				return &RefusedError{Reason: fmt.Sprintf("appliance id %s is already used by a live appliance (last heard %s ago)",
+					id, max(time.Since(live.Created()), 0).Round(time.Second))}
 			}
-			l.setPresenceRev(rev)
-			return nil
+			rev, err = kv.Update(ctx, id, l.presence(), e.Revision())
+			takeover = true
 		}
-		// Another instance holds the id: is it alive?
-		live, err := l.watchHolder(ctx, kv, e)
-		if err != nil {
-			return err
-		}
-		if live != nil {
-			return &RefusedError{Reason: fmt.Sprintf("appliance id %s is already used by a live appliance (last heard %s ago)",
-				id, max(time.Since(live.Created()), 0).Round(time.Second))}
-		}
-		rev, err := kv.Update(ctx, id, l.presence(), e.Revision())
 		if isLost(err) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("venue: presence: %w", err)
 		}
-		l.log.Warn().Str("appliance", id).Msg("took over the presence of an instance that stopped heartbeating (a restart)")
+		if takeover {
+			l.log.Warn().Str("appliance", id).Msg("took over the presence of an instance that stopped heartbeating (a restart)")
+		}
 		l.setPresenceRev(rev)
 		return nil
 	}
 	return errors.New("venue: presence: the key kept changing under us")
+}
+
+// holds reports whether the presence entry e is this instance's.
+func (l *Link) holds(id string, e jetstream.KeyValueEntry) bool {
+	p, err := decodePresence(id, e.Revision(), e.Value())
+	return err == nil && p.Instance == l.instance
 }
 
 // watchHolder watches the presence key held by entry e for two heartbeats

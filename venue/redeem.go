@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // Defaults of [RedeemerConfig].
@@ -97,12 +98,8 @@ func NewRedeemer(link *Link, store gate.VenueStore, cfg RedeemerConfig) *Redeeme
 	if cfg.ClaimTimeout <= 0 {
 		cfg.ClaimTimeout = link.cfg.ClaimTimeout
 	}
-	if cfg.RetryInterval <= 0 {
-		cfg.RetryInterval = DefaultRetryInterval
-	}
-	if cfg.StatusInterval <= 0 {
-		cfg.StatusInterval = DefaultStatusInterval
-	}
+	defaults.Set(&cfg.RetryInterval, DefaultRetryInterval)
+	defaults.Set(&cfg.StatusInterval, DefaultStatusInterval)
 	r := &Redeemer{link: link, store: store, cfg: cfg, log: cfg.Logger.With().Str("component", "venue").Logger(),
 		kick: make(chan struct{}, 1), skip: make(chan struct{}, 1)}
 	r.ctx, r.cancel = context.WithCancel(context.Background())

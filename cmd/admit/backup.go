@@ -114,21 +114,25 @@ func (d *Daemon) backup(ctx context.Context, dir string) (httpapi.BackupResponse
 	return backupStore(ctx, ix, d.cfg.DataDir, dir)
 }
 
-// parseInterspersed parses flags that may come before or after the
-// positional arguments (admit restore BACKUP -data-dir D) and returns the
-// positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+// parseOneArg parses flags that may come before or after the one
+// positional argument (admit restore BACKUP -data-dir D) and returns it;
+// none or more than one is a usage error that says wrong.
+func parseOneArg(fs *flag.FlagSet, args []string, wrong string) (string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return "", err
 		}
 		if fs.NArg() == 0 {
-			return pos, nil
+			break
 		}
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+	if len(pos) != 1 {
+		return "", usageError(fs, errors.New(wrong))
+	}
+	return pos[0], nil
 }
 
 // dataDirFlags are the flags that name a stopped appliance's data
@@ -173,13 +177,9 @@ func (m *Main) backupCmd(ctx context.Context, args []string) error {
 	fs := m.flags("backup", backupUsage)
 	m.clientFlagSet(fs, &cf)
 	df.set(fs)
-	pos, err := parseInterspersed(fs, args)
+	target, err := parseOneArg(fs, args, "backup takes one directory")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("backup takes one directory")}
 	}
 	dataDir, err := df.resolve(ctx)
 	if err != nil {
@@ -187,11 +187,11 @@ func (m *Main) backupCmd(ctx context.Context, args []string) error {
 	}
 	var res httpapi.BackupResponse
 	if dataDir != "" {
-		if res, err = offlineBackup(ctx, dataDir, pos[0], m.Stderr); err != nil {
+		if res, err = offlineBackup(ctx, dataDir, target, m.Stderr); err != nil {
 			return err
 		}
 	} else {
-		dir, err := filepath.Abs(pos[0])
+		dir, err := filepath.Abs(target)
 		if err != nil {
 			return err
 		}
@@ -273,23 +273,18 @@ func (m *Main) restoreCmd(ctx context.Context, args []string) error {
 	var df dataDirFlags
 	fs := m.flags("restore", restoreUsage)
 	df.set(fs)
-	pos, err := parseInterspersed(fs, args)
+	backupDir, err := parseOneArg(fs, args, "restore takes one backup directory")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("restore takes one backup directory")}
 	}
 	dataDir, err := df.resolve(ctx)
 	if err != nil {
 		return err
 	}
 	if dataDir == "" {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("restore needs -data-dir (or -config)")}
+		return usageError(fs, errors.New("restore needs -data-dir (or -config)"))
 	}
-	if _, err := index.ReadManifest(vfs.Default, pos[0]); err != nil {
+	if _, err := index.ReadManifest(vfs.Default, backupDir); err != nil {
 		return err
 	}
 	owner, ownerErr := os.Stat(dataDir)
@@ -304,7 +299,7 @@ func (m *Main) restoreCmd(ctx context.Context, args []string) error {
 	if err := checkRestoreTarget(dataDir); err != nil { // under the lock
 		return err
 	}
-	man, err := index.Restore(vfs.Default, pos[0], dataDir)
+	man, err := index.Restore(vfs.Default, backupDir, dataDir)
 	if err != nil {
 		return err
 	}

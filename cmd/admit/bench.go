@@ -106,8 +106,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		token = m.Getenv("ADMIT_TOKEN")
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return &exitError{code: 2, err: fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))}
+		return usageError(fs, fmt.Errorf("bench: unexpected argument %q", fs.Arg(0)))
 	}
 	if target == "" {
 		var stray []string
@@ -254,8 +253,7 @@ func (m *Main) benchCompare(args []string) error {
 		return err
 	}
 	if fs.NArg() != 2 {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("bench compare takes two result files")}
+		return usageError(fs, errors.New("bench compare takes two result files"))
 	}
 	old, err := bench.ReadResult(fs.Arg(0))
 	if err != nil {
@@ -280,8 +278,7 @@ func (m *Main) benchGateFile(args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("bench gate takes one result file")}
+		return usageError(fs, errors.New("bench gate takes one result file"))
 	}
 	held, err := loadBudgets(budgets)
 	if err != nil {
@@ -307,8 +304,7 @@ func (m *Main) benchFmt(args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("bench benchfmt takes result files")}
+		return usageError(fs, errors.New("bench benchfmt takes result files"))
 	}
 	for _, path := range fs.Args() {
 		res, err := bench.ReadResult(path)

@@ -108,8 +108,7 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 || provider == "" {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("import needs -provider and one FILE")}
+		return usageError(fs, errors.New("import needs -provider and one FILE"))
 	}
 	var body io.Reader
 	path := fs.Arg(0)
@@ -179,8 +178,7 @@ func (m *Main) scanCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 || lane == "" {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("scan needs -lane (or ADMIT_LANE) and one BARCODE")}
+		return usageError(fs, errors.New("scan needs -lane (or ADMIT_LANE) and one BARCODE"))
 	}
 	if cf.timeout == 0 {
 		cf.timeout = 10 * time.Second

@@ -101,8 +101,7 @@ func (m *Main) codesSign(args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 || *keyFile == "" || *item <= 0 {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("codes sign needs -key and a positive -item")}
+		return usageError(fs, errors.New("codes sign needs -key and a positive -item"))
 	}
 	if *variation < 0 || *subevent < 0 {
 		return &exitError{code: 2, err: errors.New("codes sign: -variation and -subevent are ids, not negative")}
@@ -155,8 +154,7 @@ func (m *Main) codesRotate(args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 || *eventFile == "" || *customerFile == "" || *token == "" {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("codes rotate needs -event-key, -customer-key and -token")}
+		return usageError(fs, errors.New("codes rotate needs -event-key, -customer-key and -token"))
 	}
 	var keys [2][]byte
 	for i, name := range []string{*eventFile, *customerFile} {
@@ -193,8 +191,7 @@ func (m *Main) codesDecode(args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("codes decode takes one CODE")}
+		return usageError(fs, errors.New("codes decode takes one CODE"))
 	}
 	text := fs.Arg(0)
 	if c, err := codes.ParseSig1(text); err == nil {

@@ -53,8 +53,7 @@ func (m *Main) hubCmd(ctx context.Context, args []string) error {
 		return &exitError{code: 2, err: fmt.Errorf("hub takes no arguments, got %q", fs.Args())}
 	}
 	if f.ConfigPath == "" {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("hub needs -config (or ADMIT_HUB_CONFIG)")}
+		return usageError(fs, errors.New("hub needs -config (or ADMIT_HUB_CONFIG)"))
 	}
 	if f.PrintNATSConfig {
 		c, err := f.load()
@@ -141,8 +140,7 @@ func (m *Main) hubInit(ctx context.Context, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 || *path == "" {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("hub init takes -config FILE and no arguments")}
+		return usageError(fs, errors.New("hub init takes -config FILE and no arguments"))
 	}
 	c, err := HubFlags{ConfigPath: *path}.load()
 	if err != nil {

@@ -39,6 +39,12 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// usageError prints fs's usage and returns err as a usage error (exit 2).
+func usageError(fs *flag.FlagSet, err error) error {
+	fs.Usage()
+	return &exitError{code: 2, err: err}
+}
+
 // exitCode maps Run's error to the process's exit code and prints it.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
@@ -363,8 +369,7 @@ func (m *Main) checkConfig(args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return &exitError{code: 2, err: errors.New("check-config takes one file")}
+		return usageError(fs, errors.New("check-config takes one file"))
 	}
 	if isHubConfig(fs.Arg(0)) {
 		return m.checkHubConfig(fs.Arg(0))

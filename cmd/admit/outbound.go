@@ -13,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
-	"github.com/admitgate/admit/httpapi"
 	"github.com/admitgate/admit/outbound"
 )
 
@@ -306,19 +305,11 @@ func (o *outboundRunner) close() {
 }
 
 // Exports implements httpapi.ExportsMonitor.
-func (o *outboundRunner) Exports() []httpapi.DeliveryStatus {
+func (o *outboundRunner) Exports() []gate.DeliveryStatus {
 	if o == nil {
 		return nil
 	}
-	sts := o.svc.Status()
-	out := make([]httpapi.DeliveryStatus, len(sts))
-	for i, s := range sts {
-		out[i] = httpapi.DeliveryStatus{Kind: s.Kind, Name: s.Name, Target: s.Target, Format: s.Format, Active: s.Active,
-			Position: s.Position, Head: s.Head, LagEntries: s.LagEntries, LagSeconds: s.LagSeconds, Lagging: s.Lagging,
-			LastDelivery: s.LastDelivery, LastFile: s.LastFile, Delivered: s.Delivered, Failures: s.Failures, Errors: s.Errors,
-			LastError: s.LastError, LastErrorAt: s.LastErrorAt, NextAttempt: s.NextAttempt}
-	}
-	return out
+	return o.svc.Status()
 }
 
 // noJournal stands in for the store when the configuration is only checked.

@@ -102,48 +102,83 @@ func (p *openStore) Ticket(ctx context.Context, barcode string) (gate.TicketView
 // storeCollector exports the store's Stats on /metrics, read once per scrape.
 type storeCollector struct {
 	p     *openStore
-	descs map[string]*prometheus.Desc
+	descs []*prometheus.Desc // storeMetrics'
 }
 
-var storeMetrics = []struct{ name, help string }{
-	{"admit_store_open", "1 when the ticket store is open and not faulted."},
-	{"admit_store_tickets", "Barcodes stored, revoked ones included."},
-	{"admit_store_events", "Events known."},
-	{"admit_store_providers", "Providers known."},
-	{"admit_store_imports", "Imports applied."},
-	{"admit_store_bloom_capacity", "Barcodes the bloom filter is sized for."},
-	{"admit_store_bloom_fill_ratio", "Tickets over the bloom filter's capacity."},
-	{"admit_store_journal_last_seq", "The last journal sequence number assigned."},
-	{"admit_store_journal_written_seq", "Every journal entry up to this one is written."},
-	{"admit_store_journal_backlog", "Journal entries waiting for or being written by the background journal writer."},
-	{"admit_store_journal_backlog_limit", "The most entries the journal writer's backlog may hold; refusals wait for room beyond it."},
-	{"admit_store_journal_backlog_peak", "The highest journal backlog since the store opened."},
-	{"admit_store_journal_waits_total", "Scans that found the journal backlog full and waited for room."},
-	{"admit_store_journal_waits_abandoned_total", "Scans that gave up waiting for room in the journal backlog (answered error, nothing redeemed)."},
-	{"admit_store_journal_wait_seconds_total", "Time scans spent waiting for room in the journal backlog."},
-	{"admit_store_nonces", "Scan nonces remembered within the window."},
-	{"admit_store_disk_faults_total", "Storage errors seen."},
-	{"admit_store_disk_full", "1 while the store is faulted because its data disk is full: scans are refused until there is room."},
-	{"admit_store_corrupt", "1 when the store found on-disk corruption: every scan is refused; restore the data directory from a backup."},
-	{"admit_store_commit_timeouts_total", "Commits that did not complete within [store] commit_timeout (refused with error, never applied later)."},
-	{"admit_store_unjournaled_total", "Refusals answered without a journal entry because the store was faulted and the journal backlog full."},
-	{"admit_store_recoveries_total", "Database reopens after a write fault."},
-	{"admit_store_cache_warmed_tickets", "Ticket records the block cache warm-up loaded at open; below admit_store_tickets the cache is too small for every ticket ([store] cache_size)."},
-	{"admit_store_sync_commits_total", "Sync commits (admissions, admin changes, journal syncs) since the store opened."},
-	{"admit_store_compactions_paced_total", "Pebble compactions that slept to leave durable scans the cores (compactions get half a core while scans are made)."},
-	{"admit_store_compaction_paced_seconds_total", "Time paced compactions slept."},
-	{"admit_store_wal_syncs_total", "WAL fdatasyncs since the database opened (or last recovered), for sync commits and for WAL rotations and imports; under scan load, the increase of sync commits over that of WAL syncs is the admissions each sync carried."},
+// storeOpen is the one store metric that is not a Stats field.
+var storeOpen = prometheus.NewDesc("admit_store_open", "1 when the ticket store is open and not faulted.", nil, nil)
+
+// storeMetrics are the store's Stats on /metrics: each metric's name, help,
+// type and value, once.
+var storeMetrics = []struct {
+	name, help string
+	kind       prometheus.ValueType
+	value      func(s *index.Stats) float64
+}{
+	{"admit_store_tickets", "Barcodes stored, revoked ones included.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.Tickets) }},
+	{"admit_store_events", "Events known.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.Events) }},
+	{"admit_store_providers", "Providers known.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.Providers) }},
+	{"admit_store_imports", "Imports applied.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.Imports) }},
+	{"admit_store_bloom_capacity", "Barcodes the bloom filter is sized for.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.BloomCapacity) }},
+	{"admit_store_bloom_fill_ratio", "Tickets over the bloom filter's capacity.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return s.BloomFill }},
+	{"admit_store_journal_last_seq", "The last journal sequence number assigned.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.LastSeq) }},
+	{"admit_store_journal_written_seq", "Every journal entry up to this one is written.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.WrittenSeq) }},
+	{"admit_store_journal_backlog", "Journal entries waiting for or being written by the background journal writer.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.JournalBacklog) }},
+	{"admit_store_journal_backlog_limit", "The most entries the journal writer's backlog may hold; refusals wait for room beyond it.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.JournalBacklogLimit) }},
+	{"admit_store_journal_backlog_peak", "The highest journal backlog since the store opened.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.JournalBacklogPeak) }},
+	{"admit_store_journal_waits_total", "Scans that found the journal backlog full and waited for room.",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return float64(s.JournalWaits) }},
+	{"admit_store_journal_waits_abandoned_total", "Scans that gave up waiting for room in the journal backlog (answered error, nothing redeemed).",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return float64(s.JournalWaitsAbandoned) }},
+	{"admit_store_journal_wait_seconds_total", "Time scans spent waiting for room in the journal backlog.",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return s.JournalWaitTime.Seconds() }},
+	{"admit_store_nonces", "Scan nonces remembered within the window.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.Nonces) }},
+	{"admit_store_disk_faults_total", "Storage errors seen.",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return float64(s.DiskFaults) }},
+	{"admit_store_disk_full", "1 while the store is faulted because its data disk is full: scans are refused until there is room.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return b2f(s.DiskFull) }},
+	{"admit_store_corrupt", "1 when the store found on-disk corruption: every scan is refused; restore the data directory from a backup.",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return b2f(s.Corruption != "") }},
+	{"admit_store_commit_timeouts_total", "Commits that did not complete within [store] commit_timeout (refused with error, never applied later).",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return float64(s.CommitTimeouts) }},
+	{"admit_store_unjournaled_total", "Refusals answered without a journal entry because the store was faulted and the journal backlog full.",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return float64(s.Unjournaled) }},
+	{"admit_store_recoveries_total", "Database reopens after a write fault.",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return float64(s.Recoveries) }},
+	{"admit_store_cache_warmed_tickets", "Ticket records the block cache warm-up loaded at open; below admit_store_tickets the cache is too small for every ticket ([store] cache_size).",
+		prometheus.GaugeValue, func(s *index.Stats) float64 { return float64(s.WarmedTickets) }},
+	{"admit_store_sync_commits_total", "Sync commits (admissions, admin changes, journal syncs) since the store opened.",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return float64(s.SyncCommits) }},
+	{"admit_store_compactions_paced_total", "Pebble compactions that slept to leave durable scans the cores (compactions get half a core while scans are made).",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return float64(s.CompactionsPaced) }},
+	{"admit_store_compaction_paced_seconds_total", "Time paced compactions slept.",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return s.CompactionPacedTime.Seconds() }},
+	{"admit_store_wal_syncs_total", "WAL fdatasyncs since the database opened (or last recovered), for sync commits and for WAL rotations and imports; under scan load, the increase of sync commits over that of WAL syncs is the admissions each sync carried.",
+		prometheus.CounterValue, func(s *index.Stats) float64 { return float64(s.WALSyncs) }},
 }
 
 func newStoreCollector(p *openStore) *storeCollector {
-	c := &storeCollector{p: p, descs: map[string]*prometheus.Desc{}}
-	for _, m := range storeMetrics {
-		c.descs[m.name] = prometheus.NewDesc(m.name, m.help, nil, nil)
+	c := &storeCollector{p: p, descs: make([]*prometheus.Desc, len(storeMetrics))}
+	for i, m := range storeMetrics {
+		c.descs[i] = prometheus.NewDesc(m.name, m.help, nil, nil)
 	}
 	return c
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- storeOpen
 	for _, d := range c.descs {
 		ch <- d
 	}
@@ -155,43 +190,14 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.p.ready() == nil {
 		open = 1
 	}
-	ch <- prometheus.MustNewConstMetric(c.descs["admit_store_open"], prometheus.GaugeValue, open)
+	ch <- prometheus.MustNewConstMetric(storeOpen, prometheus.GaugeValue, open)
 	if ix == nil {
 		return
 	}
 	st := ix.Stats()
-	gauge := func(name string, v float64) {
-		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.GaugeValue, v)
+	for i, m := range storeMetrics {
+		ch <- prometheus.MustNewConstMetric(c.descs[i], m.kind, m.value(&st))
 	}
-	counter := func(name string, v float64) {
-		ch <- prometheus.MustNewConstMetric(c.descs[name], prometheus.CounterValue, v)
-	}
-	gauge("admit_store_tickets", float64(st.Tickets))
-	gauge("admit_store_events", float64(st.Events))
-	gauge("admit_store_providers", float64(st.Providers))
-	gauge("admit_store_imports", float64(st.Imports))
-	gauge("admit_store_bloom_capacity", float64(st.BloomCapacity))
-	gauge("admit_store_bloom_fill_ratio", st.BloomFill)
-	gauge("admit_store_journal_last_seq", float64(st.LastSeq))
-	gauge("admit_store_journal_written_seq", float64(st.WrittenSeq))
-	gauge("admit_store_journal_backlog", float64(st.JournalBacklog))
-	gauge("admit_store_journal_backlog_limit", float64(st.JournalBacklogLimit))
-	gauge("admit_store_journal_backlog_peak", float64(st.JournalBacklogPeak))
-	counter("admit_store_journal_waits_total", float64(st.JournalWaits))
-	counter("admit_store_journal_waits_abandoned_total", float64(st.JournalWaitsAbandoned))
-	counter("admit_store_journal_wait_seconds_total", st.JournalWaitTime.Seconds())
-	gauge("admit_store_nonces", float64(st.Nonces))
-	counter("admit_store_disk_faults_total", float64(st.DiskFaults))
-	gauge("admit_store_disk_full", b2f(st.DiskFull))
-	gauge("admit_store_corrupt", b2f(st.Corruption != ""))
-	counter("admit_store_commit_timeouts_total", float64(st.CommitTimeouts))
-	counter("admit_store_unjournaled_total", float64(st.Unjournaled))
-	counter("admit_store_recoveries_total", float64(st.Recoveries))
-	gauge("admit_store_cache_warmed_tickets", float64(st.WarmedTickets))
-	counter("admit_store_sync_commits_total", float64(st.SyncCommits))
-	counter("admit_store_wal_syncs_total", float64(st.WALSyncs))
-	counter("admit_store_compactions_paced_total", float64(st.CompactionsPaced))
-	counter("admit_store_compaction_paced_seconds_total", st.CompactionPacedTime.Seconds())
 }
 
 // b2f is 1 for true, 0 for false.

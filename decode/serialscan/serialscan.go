@@ -10,6 +10,7 @@ import (
 
 	"github.com/admitgate/admit/decode"
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 )
 
@@ -108,15 +109,9 @@ func New(cfg Config, dec StreamDecoder, open Opener, log zerolog.Logger) (*Sourc
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Baud == 0 {
-		cfg.Baud = DefaultBaud
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = DefaultReadTimeout
-	}
-	if cfg.Backoff.Max == 0 {
-		cfg.Backoff.Max = time.Second
-	}
+	defaults.Set(&cfg.Baud, DefaultBaud)
+	defaults.Set(&cfg.ReadTimeout, DefaultReadTimeout)
+	defaults.Set(&cfg.Backoff.Max, time.Second)
 	if open == nil {
 		open = OpenSerial
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 )
@@ -84,18 +85,10 @@ func New(bus *usbdev.Bus, cfg Config, dec ReportDecoder, log zerolog.Logger) (*S
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Protocol == "" {
-		cfg.Protocol = ProtocolKeyboard
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = DefaultReadTimeout
-	}
-	if cfg.Backoff.Min == 0 {
-		cfg.Backoff.Min = DefaultBackoffMin
-	}
-	if cfg.Backoff.Max == 0 {
-		cfg.Backoff.Max = DefaultBackoffMax
-	}
+	defaults.Set(&cfg.Protocol, ProtocolKeyboard)
+	defaults.Set(&cfg.ReadTimeout, DefaultReadTimeout)
+	defaults.Set(&cfg.Backoff.Min, DefaultBackoffMin)
+	defaults.Set(&cfg.Backoff.Max, DefaultBackoffMax)
 	log = log.With().Str("component", "usbhid").Str("scanner", cfg.Match.String()).Logger()
 	s := &Source{bus: bus, cfg: cfg, log: log}
 	s.pump = newPump(dec, cfg.ReadTimeout, time.Now, log)

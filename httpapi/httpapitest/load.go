@@ -63,6 +63,21 @@ func (r *LoadResult) Quantile(q float64) time.Duration {
 	return time.Duration(r.Latency.ValueAtQuantile(q * 100))
 }
 
+// Add adds what o counted to r: its requests, errors, latencies, statuses,
+// and its first error when r has none. Elapsed is left to the caller:
+// loads side by side share their time, loads one after another add it.
+func (r *LoadResult) Add(o *LoadResult) {
+	r.Requests += o.Requests
+	r.Errors += o.Errors
+	r.Latency.Merge(o.Latency)
+	for s, k := range o.Statuses {
+		r.Statuses[s] += k
+	}
+	if r.FirstErr == nil {
+		r.FirstErr = o.FirstErr
+	}
+}
+
 // String summarises the run in one line.
 func (r *LoadResult) String() string {
 	return fmt.Sprintf("%d req in %v: %.0f/s, p50 %v p99 %v p99.9 %v max %v, %d errors",
@@ -86,16 +101,9 @@ func Run(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 	if cfg.Duration <= 0 && cfg.Requests <= 0 {
 		return nil, errors.New("httpapitest: set Duration or Requests")
 	}
-	conns := make([]net.Conn, cfg.Conns)
-	for i := range conns {
-		c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", cfg.Addr)
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Close()
-			}
-			return nil, fmt.Errorf("httpapitest: dial %s: %w", cfg.Addr, err)
-		}
-		conns[i] = c
+	conns, err := Dial(ctx, cfg.Addr, cfg.Conns)
+	if err != nil {
+		return nil, err
 	}
 	// The run's time starts once every connection is open: a short run
 	// must not spend its duration dialing.
@@ -121,19 +129,11 @@ func Run(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 		go func() {
 			defer wg.Done()
 			defer c.Close()
-			w := &worker{conn: c, n: n, cfg: &cfg, hist: newHistogram(), statuses: map[int]int64{}}
+			w := &worker{conn: c, n: n, cfg: &cfg, res: LoadResult{Latency: newHistogram(), Statuses: map[int]int64{}}}
 			w.run(ctx, &budget)
 			mu.Lock()
 			defer mu.Unlock()
-			res.Requests += w.requests
-			res.Errors += w.errors
-			res.Latency.Merge(w.hist)
-			for s, k := range w.statuses {
-				res.Statuses[s] += k
-			}
-			if res.FirstErr == nil {
-				res.FirstErr = w.err
-			}
+			res.Add(&w.res)
 		}()
 	}
 	wg.Wait()
@@ -141,15 +141,28 @@ func Run(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 	return res, nil
 }
 
+// Dial opens n connections to addr (host:port), each within 5s; when one
+// fails, it closes those it opened.
+func Dial(ctx context.Context, addr string, n int) ([]net.Conn, error) {
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			for _, c := range conns[:i] {
+				c.Close()
+			}
+			return nil, fmt.Errorf("httpapitest: dial %s: %w", addr, err)
+		}
+		conns[i] = c
+	}
+	return conns, nil
+}
+
 type worker struct {
-	conn     net.Conn
-	n        int
-	cfg      *LoadConfig
-	hist     *hdrhistogram.Histogram
-	statuses map[int]int64
-	requests int64
-	errors   int64
-	err      error
+	conn net.Conn
+	n    int
+	cfg  *LoadConfig
+	res  LoadResult // this connection's share
 }
 
 func (w *worker) run(ctx context.Context, budget *atomic.Int64) {
@@ -177,15 +190,12 @@ func (w *worker) run(ctx context.Context, budget *atomic.Int64) {
 			w.fail(ctx, err)
 			return
 		}
-		_ = w.hist.RecordValue(int64(time.Since(t0)))
-		w.requests++
-		w.statuses[resp.StatusCode()]++
+		_ = w.res.Latency.RecordValue(int64(time.Since(t0)))
+		w.res.Requests++
+		w.res.Statuses[resp.StatusCode()]++
 		if w.cfg.Check != nil {
 			if err := w.cfg.Check(&resp); err != nil {
-				w.errors++
-				if w.err == nil {
-					w.err = err
-				}
+				w.count(err)
 			}
 		}
 		if resp.ConnectionClose() {
@@ -199,9 +209,14 @@ func (w *worker) fail(ctx context.Context, err error) {
 	if ctx.Err() != nil {
 		return // the run ended while this request was in flight
 	}
-	w.errors++
-	if w.err == nil {
-		w.err = err
+	w.count(err)
+}
+
+// count counts a failed request and keeps the first error.
+func (w *worker) count(err error) {
+	w.res.Errors++
+	if w.res.FirstErr == nil {
+		w.res.FirstErr = err
 	}
 }
 

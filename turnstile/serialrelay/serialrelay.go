@@ -10,6 +10,7 @@ import (
 	"go.bug.st/serial"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 	"github.com/admitgate/admit/turnstile"
 )
@@ -105,9 +106,7 @@ type Board struct {
 	mode *serial.Mode
 	open Opener
 	log  zerolog.Logger
-	link *reconnect.Link
-
-	dropped chan error // a write found the port gone: end the session
+	link *reconnect.Link // a write that finds the port gone drops its session
 
 	mu    sync.Mutex
 	port  Port
@@ -120,24 +119,17 @@ func New(cfg Config, open Opener, log zerolog.Logger) (*Board, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Baud == 0 {
-		cfg.Baud = DefaultBaud
-	}
-	if cfg.Channels == 0 {
-		cfg.Channels = 1
-	}
-	if cfg.Backoff.Max == 0 {
-		cfg.Backoff.Max = time.Second
-	}
+	defaults.Set(&cfg.Baud, DefaultBaud)
+	defaults.Set(&cfg.Channels, 1)
+	defaults.Set(&cfg.Backoff.Max, time.Second)
 	if open == nil {
 		open = func(path string, mode *serial.Mode) (Port, error) { return serial.Open(path, mode) }
 	}
 	b := &Board{
-		cfg:     cfg,
-		mode:    &serial.Mode{BaudRate: cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit},
-		open:    open,
-		log:     log.With().Str("component", "serialrelay").Str("board", cfg.Device).Logger(),
-		dropped: make(chan error, 1),
+		cfg:  cfg,
+		mode: &serial.Mode{BaudRate: cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit},
+		open: open,
+		log:  log.With().Str("component", "serialrelay").Str("board", cfg.Device).Logger(),
 	}
 	b.link = reconnect.New(b.String(), &reconnect.Options{Backoff: cfg.Backoff}, b.log)
 	return b, nil
@@ -167,10 +159,6 @@ func (b *Board) State() uint8 {
 // at once.
 func (b *Board) Run(ctx context.Context) error {
 	return b.link.Run(ctx, func(ctx context.Context, up func(string)) error {
-		select { // a drop from the last session is old news
-		case <-b.dropped:
-		default:
-		}
 		port, err := b.open(b.cfg.Device, b.mode)
 		if err != nil {
 			return fmt.Errorf("serialrelay: open %s: %w", b.cfg.Device, err)
@@ -193,7 +181,7 @@ func (b *Board) Run(ctx context.Context) error {
 			if err := b.Halt(); err != nil {
 				b.log.Warn().Err(err).Msg("could not open every relay before letting the board go")
 			}
-		case end = <-b.dropped:
+		case end = <-b.link.Dropped():
 		case err := <-hangup:
 			end, hungUp = fmt.Errorf("serialrelay: %s hung up: %w", b.cfg.Device, err), true
 		}
@@ -230,10 +218,7 @@ func (b *Board) dropLocked(err error) {
 	b.port.Close()
 	b.port = nil
 	if err != nil {
-		select {
-		case b.dropped <- err:
-		default:
-		}
+		b.link.Drop(err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/admitgate/admit/internal/defaults"
 	"github.com/admitgate/admit/internal/usbdev"
 	"github.com/admitgate/admit/internal/usbdev/reconnect"
 	"github.com/admitgate/admit/turnstile"
@@ -90,9 +91,7 @@ type Board struct {
 	bus  *usbdev.Bus
 	cfg  Config
 	log  zerolog.Logger
-	link *reconnect.Link
-
-	dropped chan error // a request found the board gone: end the session
+	link *reconnect.Link // a request that finds the board gone drops its session
 
 	mu       sync.Mutex
 	dev      *usbdev.Device // nil while not connected
@@ -107,16 +106,10 @@ func New(bus *usbdev.Bus, cfg Config, log zerolog.Logger) (*Board, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.ControlTimeout == 0 {
-		cfg.ControlTimeout = DefaultControlTimeout
-	}
-	if cfg.ProbeInterval == 0 {
-		cfg.ProbeInterval = DefaultProbeInterval
-	}
-	if cfg.Backoff.Max == 0 {
-		cfg.Backoff.Max = time.Second
-	}
-	b := &Board{bus: bus, cfg: cfg, serial: cfg.Board, dropped: make(chan error, 1)}
+	defaults.Set(&cfg.ControlTimeout, DefaultControlTimeout)
+	defaults.Set(&cfg.ProbeInterval, DefaultProbeInterval)
+	defaults.Set(&cfg.Backoff.Max, time.Second)
+	b := &Board{bus: bus, cfg: cfg, serial: cfg.Board}
 	b.log = log.With().Str("component", "usbrelay").Str("board", b.name()).Logger()
 	b.link = reconnect.New(b.String(), &reconnect.Options{Backoff: cfg.Backoff}, b.log)
 	return b, nil
@@ -176,7 +169,7 @@ func (b *Board) Run(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case err := <-b.dropped:
+			case err := <-b.link.Dropped():
 				return err
 			case <-t.C:
 			}
@@ -192,10 +185,6 @@ func (b *Board) Run(ctx context.Context) error {
 
 // connect finds the board, claims it and opens every relay.
 func (b *Board) connect(ctx context.Context) (string, error) {
-	select { // a drop from the last session is old news
-	case <-b.dropped:
-	default:
-	}
 	devs, err := b.bus.OpenAll(ctx, usbdev.Match{ID: ID, Port: b.cfg.Port})
 	if err != nil {
 		return "", err
@@ -294,10 +283,7 @@ func (b *Board) dropLocked(err error) {
 	b.dev.Close()
 	b.dev, b.release = nil, nil
 	if err != nil {
-		select {
-		case b.dropped <- err:
-		default:
-		}
+		b.link.Drop(err)
 	}
 }
 

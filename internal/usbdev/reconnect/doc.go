@@ -4,7 +4,9 @@
 // marks the link down the moment a session ends, waits out a [Backoff]
 // (a timer, never a busy loop) and tries again, until its context ends. A
 // vanished device is an expected state, never a reason to stop: Run returns
-// only when its context is done.
+// only when its context is done. A request that finds the device gone
+// ends the session at once with [Link.Drop] rather than waiting for the
+// session to notice (the relay boards select on [Link.Dropped]).
 //
 // The [Status] a link keeps (connected or not, since when, the last error,
 // failures in a row, reconnects) feeds lane status: Link implements

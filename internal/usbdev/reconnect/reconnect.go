@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/admitgate/admit/internal/defaults"
 )
 
 // Defaults of Backoff's zero fields.
@@ -26,12 +28,8 @@ type Backoff struct {
 }
 
 func (b Backoff) withDefaults() Backoff {
-	if b.Min <= 0 {
-		b.Min = DefaultMin
-	}
-	if b.Max <= 0 {
-		b.Max = DefaultMax
-	}
+	defaults.Set(&b.Min, DefaultMin)
+	defaults.Set(&b.Max, DefaultMax)
 	if b.Max < b.Min {
 		b.Max = b.Min
 	}
@@ -82,6 +80,8 @@ type Link struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 
+	dropped chan error // Drop's error, for the session running now
+
 	mu       sync.Mutex
 	status   Status
 	everUp   bool
@@ -115,6 +115,7 @@ func New(name string, opts *Options, log zerolog.Logger) *Link {
 		now:      opts.Now,
 		sleep:    opts.Sleep,
 		onChange: opts.OnChange,
+		dropped:  make(chan error, 1),
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -153,6 +154,21 @@ func (l *Link) Connected() bool {
 	return l.status.Connected
 }
 
+// Drop ends the session running now with err: a request that found the
+// device gone says so, and the session (which selects on Dropped) ends at
+// once instead of when it next notices. It never blocks; a second drop
+// before the session took the first is forgotten, and so is a drop that
+// no session took before the next one started.
+func (l *Link) Drop(err error) {
+	select {
+	case l.dropped <- err:
+	default:
+	}
+}
+
+// Dropped delivers the error of Drop to the session running now.
+func (l *Link) Dropped() <-chan error { return l.dropped }
+
 // Run runs session until ctx ends and returns ctx.Err(). It never returns
 // because the device failed or vanished: it marks the link down at once,
 // waits out the backoff (sleeping, not polling) and tries again. A session
@@ -163,6 +179,10 @@ func (l *Link) Run(ctx context.Context, session Session) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		select { // a drop from the last session is old news
+		case <-l.dropped:
+		default:
 		}
 		var upAt time.Time
 		err := session(ctx, func(device string) {

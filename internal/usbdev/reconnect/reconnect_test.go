@@ -246,3 +246,49 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Drop ends the session that runs now, and only that one: a drop left
+// from an earlier session does not end the next.
+func TestDropEndsTheSessionNow(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errGone := errors.New("request failed: board gone")
+	l := reconnect.New("relay", &reconnect.Options{Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}, zerolog.Nop())
+	var ends []error
+	err := l.Run(ctx, func(ctx context.Context, up func(string)) error {
+		up("board")
+		switch len(ends) {
+		case 0:
+			l.Drop(errGone)
+			l.Drop(errors.New("a second drop")) // forgotten: one is enough
+		case 1:
+			l.Drop(errors.New("left over")) // the session ends on its own first
+			ends = append(ends, errors.New("session ended itself"))
+			return ends[1]
+		default:
+			select {
+			case err := <-l.Dropped():
+				t.Errorf("a drop from an earlier session ended this one: %v", err)
+			default:
+			}
+			cancel()
+			return ctx.Err()
+		}
+		select {
+		case err := <-l.Dropped():
+			ends = append(ends, err)
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if len(ends) != 2 || ends[0] != errGone {
+		t.Fatalf("sessions ended with %v, want the drop's error first", ends)
+	}
+	if st := l.Status(); st.Reconnect != 2 {
+		t.Errorf("reconnects %d, want 2", st.Reconnect)
+	}
+}
