@@ -177,7 +177,7 @@ func (v *venueRun) publishCatalog(c *Config) {
 	v.catalogMu.Unlock()
 	go func() {
 		defer close(done)
-		wait := time.Second
+		wait := 100 * time.Millisecond // the catch-up is often done at once
 		for {
 			err := v.app.CatchingUp()
 			if err == nil {

@@ -130,6 +130,9 @@ func (v *venueRun) laneStates(sts []gate.LaneStatus) {
 			} else {
 				lv.Detail = "the venue hub does not answer: admissions are refused (offline = deny)"
 			}
+			if verdict == gate.LagWarn {
+				lv.Detail += "; " + gate.StaleDetail(age, p.lag.MaxLag) + " (on_max_lag = warn: scans go on)"
+			}
 		case verdict == gate.LagWarn:
 			lv.State, lv.Detail = gate.LaneStaleData, gate.StaleDetail(age, p.lag.MaxLag)+" (on_max_lag = warn: scans go on)"
 		}
