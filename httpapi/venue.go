@@ -94,8 +94,10 @@ type VenueAppliance struct {
 	ID string `json:"id"`
 	// Up is true while its presence at the hub is fresh (it heartbeats
 	// every few seconds); a stopped or cut-off appliance is down.
-	Up        bool      `json:"up"`
-	This      bool      `json:"this,omitempty"` // this appliance
+	Up   bool `json:"up"`
+	This bool `json:"this,omitempty"` // this appliance
+	// Stale says the hub did not answer now: Up is as it last showed it.
+	Stale     bool      `json:"stale,omitempty"`
 	LastHeard time.Time `json:"last_heard,omitzero"`
 	Lanes     []string  `json:"lanes"`
 	Version   string    `json:"version,omitempty"`

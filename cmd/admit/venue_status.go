@@ -15,8 +15,8 @@ import (
 
 // seenAppliance is an appliance the hub has shown, as last seen.
 type seenAppliance struct {
-	a        httpapi.VenueAppliance
-	lastSeen time.Time // when the hub last listed it (this process's clock)
+	a  httpapi.VenueAppliance
+	up bool // listed at the hub's last answer
 }
 
 // venueControl is httpapi.VenueControl over the running venue.
@@ -136,10 +136,12 @@ func (v *venueRun) status(ctx context.Context) httpapi.VenueStatus {
 	if s := cs.Stopped; s != nil {
 		out.Changes.Stopped = &httpapi.VenueStop{Position: s.Position, ChangeID: s.ChangeID, Kind: string(s.Kind), Error: s.Error, At: s.At}
 	}
+	fresh := false
 	if ls.State == venue.StateUp {
 		out.Hub = v.hubHealth(ctx)
 		if list, err := v.link.Appliances(ctx); err == nil {
-			v.sawAppliances(list, now)
+			v.sawAppliances(list)
+			fresh = true
 		} else if out.Hub.Error == "" {
 			out.Hub.Error = "the appliances: " + err.Error()
 		}
@@ -149,7 +151,7 @@ func (v *venueRun) status(ctx context.Context) httpapi.VenueStatus {
 			out.Hub.Error += ": " + ls.LastError
 		}
 	}
-	out.Appliances = v.appliances(now, ls.State == venue.StateUp)
+	out.Appliances = v.appliances(fresh)
 	return out
 }
 
@@ -172,23 +174,29 @@ func (v *venueRun) hubHealth(ctx context.Context) httpapi.VenueHub {
 	return h
 }
 
-// sawAppliances records the appliances whose presence is live at the hub.
-func (v *venueRun) sawAppliances(list []venue.Appliance, now time.Time) {
+// sawAppliances records the appliances whose presence is live at the hub
+// now: those listed are up, those seen before and not listed down.
+func (v *venueRun) sawAppliances(list []venue.Appliance) {
 	v.seenMu.Lock()
 	defer v.seenMu.Unlock()
+	for id, s := range v.seen {
+		s.up = false
+		v.seen[id] = s
+	}
 	for _, a := range list {
 		lanes := a.Lanes
 		if lanes == nil {
 			lanes = []string{}
 		}
-		v.seen[a.ID] = seenAppliance{lastSeen: now, a: httpapi.VenueAppliance{ID: a.ID, LastHeard: a.LastHeard, Lanes: lanes,
+		v.seen[a.ID] = seenAppliance{up: true, a: httpapi.VenueAppliance{ID: a.ID, LastHeard: a.LastHeard, Lanes: lanes,
 			Version: a.Version, Started: a.Started}}
 	}
 }
 
-// appliances are those seen, by id: up when the hub listed it at the last
-// look (fresh says the look was now), this appliance up while its link is.
-func (v *venueRun) appliances(now time.Time, fresh bool) []httpapi.VenueAppliance {
+// appliances are those seen, by id, as the hub showed them at its last
+// answer; fresh says that answer is this status's (else Stale: the hub
+// did not answer now).
+func (v *venueRun) appliances(fresh bool) []httpapi.VenueAppliance {
 	v.seenMu.Lock()
 	defer v.seenMu.Unlock()
 	if _, ok := v.seen[v.id]; !ok {
@@ -197,12 +205,7 @@ func (v *venueRun) appliances(now time.Time, fresh bool) []httpapi.VenueApplianc
 	out := make([]httpapi.VenueAppliance, 0, len(v.seen))
 	for id, s := range v.seen {
 		a := s.a
-		a.This = id == v.id
-		if a.This {
-			a.Up = fresh
-		} else {
-			a.Up = fresh && s.lastSeen.Equal(now)
-		}
+		a.This, a.Up, a.Stale = id == v.id, s.up, !fresh
 		out = append(out, a)
 	}
 	slices.SortFunc(out, func(a, b httpapi.VenueAppliance) int { return strings.Compare(a.ID, b.ID) })
