@@ -2,16 +2,23 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/admitgate/admit/gate"
 	"github.com/admitgate/admit/httpapi"
 	"github.com/admitgate/admit/internal/testkit"
+	"github.com/admitgate/admit/outbound"
 	"github.com/admitgate/admit/venue"
 	"github.com/admitgate/admit/venue/hubtest"
 )
@@ -56,11 +63,17 @@ func venueConfig(t testing.TB, hub *hubtest.Cluster, id string, o venueOptions) 
 	v := configValues(t.TempDir())
 	v["Appliance"], v["Listen"], v["URLs"], v["PasswordFile"] = id, "127.0.0.1:0", o.urls, hub.PasswordFile(id)
 	v["ClaimTimeout"], v["StartWait"], v["Extra"], v["Offline"] = o.claimTimeout, o.startWait, o.extra, o.offline
-	c, err := ParseConfig(strings.NewReader(testkit.Template(t, "testdata/daemon/venue.toml", v)))
+	// Written and read as admit serve reads it: files named in it (a
+	// webhook's secret) are read relative to it.
+	path := filepath.Join(t.TempDir(), "admit.toml")
+	if err := os.WriteFile(path, []byte(testkit.Template(t, "testdata/daemon/venue.toml", v)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadConfigFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.checkServe(); err != nil {
 		t.Fatal(err)
 	}
 	c.Venue.test = func(lc *venue.LinkConfig) {
@@ -114,6 +127,12 @@ func (a *venueAppliance) check(barcode, lane string) gate.Decision {
 	var d gate.Decision
 	a.api.must(200, "POST", "/v1/check", adminSecret, scanBody(barcode, lane)).decode(a.t, &d)
 	return d
+}
+
+// waitCheck waits until a check of barcode at lane answers reason.
+func (a *venueAppliance) waitCheck(barcode, lane string, reason gate.Reason) {
+	a.t.Helper()
+	testkit.WaitFor(a.t, venueWait, a.id+": "+barcode+" "+reason.String(), func() bool { return a.check(barcode, lane).Reason == reason })
 }
 
 func (a *venueAppliance) venue() httpapi.VenueStatus {
@@ -445,5 +464,74 @@ func TestMonitoringVenueNamesExist(t *testing.T) {
 	}
 	if v := sampleValue(series, "admit_venue_hub_connected", ""); v != "1" {
 		t.Errorf("admit_venue_hub_connected %q", v)
+	}
+}
+
+// TestVenueUsesDeliveredOnce: in a venue each appliance delivers the uses
+// of its own journal (venue_outbound.go), so a webhook that both
+// appliances post to receives each use of the venue once — the ticket
+// north admitted from north, the one south admitted from south — and
+// nothing for what south learned of north's use; ids are unique venue-wide.
+func TestVenueUsesDeliveredOnce(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]outbound.Item{} // by id: a receiver de-duplicates by id
+	posts := map[string]int{}         // batches by appliance
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b outbound.Batch
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		mu.Lock()
+		posts[b.Appliance]++
+		for _, it := range b.Decisions {
+			got[it.ID] = it
+		}
+		mu.Unlock()
+	}))
+	t.Cleanup(recv.Close)
+	secret := filepath.Join(t.TempDir(), "hook.secret")
+	if err := os.WriteFile(secret, []byte("a-webhook-secret-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hook := fmt.Sprintf("[[webhooks]]\nname = \"crm\"\nurl = %q\nsecret_file = %q\nadmissions_only = true\nbackoff_min = \"50ms\"\n", recv.URL, secret)
+	hub := hubtest.StartCluster(t, 1)
+	hub.Init()
+	north := startVenueAppliance(t, hub, "north", venueOptions{extra: hook})
+	south := startVenueAppliance(t, hub, "south", venueOptions{extra: hook})
+	north.waitCatalog()
+	south.waitCatalog()
+	north.importLines("U-1", "U-2")
+	testkit.WaitFor(t, venueWait, "the import at south", func() bool { return south.has("U-2") })
+	n := north.scan("U-1", "north-1")
+	s := south.scan("U-2", "south-1")
+	if !n.Admit || !s.Admit {
+		t.Fatalf("admissions: north %+v, south %+v", n, s)
+	}
+	south.waitCheck("U-1", "south-1", gate.ReasonAlreadyUsed)
+	if d := south.scan("U-1", "south-1"); d.Reason != gate.ReasonAlreadyUsed {
+		t.Fatalf("south on U-1: %+v", d)
+	}
+	// Every appliance's webhook has delivered its whole journal.
+	for _, a := range []*venueAppliance{north, south} {
+		testkit.WaitFor(t, venueWait, a.id+"'s webhook delivered everything", func() bool {
+			var r httpapi.ExportsResponse
+			a.api.must(200, "GET", "/v1/exports", viewerSecret, nil).decode(t, &r)
+			return len(r.Exports) == 1 && r.Exports[0].Active && r.Exports[0].LagEntries == 0 && r.Exports[0].Position > 0
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]string{fmt.Sprintf("north:%d", n.Seq): "U-1", fmt.Sprintf("south:%d", s.Seq): "U-2"}
+	if len(got) != len(want) {
+		t.Fatalf("the receiver got %d uses, want %d: %+v", len(got), len(want), got)
+	}
+	for id, barcode := range want {
+		if it, ok := got[id]; !ok || it.Decision.Barcode != barcode || !it.Decision.Admit {
+			t.Errorf("use %s: %+v (ok %v), want %s admitted", id, it, ok, barcode)
+		}
+	}
+	if posts["north"] == 0 || posts["south"] == 0 {
+		t.Errorf("batches by appliance: %v", posts)
 	}
 }

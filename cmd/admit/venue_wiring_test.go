@@ -142,9 +142,19 @@ id = "n3"
 	if a.hardwareKey() != b.hardwareKey() {
 		t.Error("a lane's venue keys count as hardware: SIGHUP would not change them in place")
 	}
-	// Without [venue], the store keeps the top-level appliance.
-	single, _ := ParseConfig(strings.NewReader("appliance = \"gate-7\"\n"))
+	// In a venue each appliance exports its own uses, into files named by
+	// it unless file_prefix says otherwise (venue_outbound.go).
+	c.Exports = []ExportConfig{{Name: "secutix", Dir: "/srv/export"}, {Name: "csv", Dir: "/srv/export", FilePrefix: "gate"}}
+	if ex, _ := c.outboundTargets(); ex[0].Prefix != "north-secutix" || ex[1].Prefix != "gate" {
+		t.Errorf("export prefixes in a venue: %q, %q", ex[0].Prefix, ex[1].Prefix)
+	}
+	// Without [venue], the store keeps the top-level appliance, and an
+	// export its own name.
+	single, _ := ParseConfig(strings.NewReader("appliance = \"gate-7\"\n[[exports]]\nname = \"secutix\"\ndir = \"/srv/export\"\n"))
 	if single.applianceID() != "gate-7" || single.Venue != nil {
 		t.Errorf("a single appliance: %q, venue %+v", single.applianceID(), single.Venue)
+	}
+	if ex, _ := single.outboundTargets(); ex[0].Prefix != "" {
+		t.Errorf("a single appliance's export prefix %q, want the default (its name)", ex[0].Prefix)
 	}
 }
