@@ -186,7 +186,7 @@ func (v *venueRun) publishCatalog(c *Config) {
 			if err == nil || ctx.Err() != nil {
 				return
 			}
-			v.log.Debug().Err(err).Dur("retry_in", wait).Msg("the configuration's providers and events wait for the hub")
+			v.log.Debug().Err(err).Dur("retry_in_ms", wait).Msg("the configuration's providers and events wait for the hub")
 			select {
 			case <-ctx.Done():
 				return

@@ -535,3 +535,25 @@ func TestVenueUsesDeliveredOnce(t *testing.T) {
 		t.Errorf("batches by appliance: %v", posts)
 	}
 }
+
+// TestNoVenueWithoutTheSection: without [venue] an appliance is the single
+// one it always was: no venue route, no venue metric, no venue state on
+// its lanes or its session, its id the top-level appliance.
+func TestNoVenueWithoutTheSection(t *testing.T) {
+	d, base := startDaemon(t, testConfig(t, ""))
+	api := apiClient{t, base}
+	if r := api.do("GET", "/v1/venue", viewerSecret, nil); r.status != 404 || !strings.Contains(string(r.body), "not in a venue") {
+		t.Errorf("GET /v1/venue: %d %s", r.status, r.body)
+	}
+	if strings.Contains(string(api.must(200, "GET", "/metrics", "", nil).body), "admit_venue_") {
+		t.Error("/metrics has venue metrics")
+	}
+	for _, b := range []string{string(api.must(200, "GET", "/v1/lanes", viewerSecret, nil).body), string(api.must(200, "GET", "/v1/session", viewerSecret, nil).body)} {
+		if strings.Contains(b, `"venue"`) {
+			t.Errorf("a venue field: %s", b)
+		}
+	}
+	if d.venue.get() != nil || d.Config.applianceID() != "e2e" {
+		t.Errorf("venue %v, id %q", d.venue.get(), d.Config.applianceID())
+	}
+}
