@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -56,10 +57,12 @@ func (c venueControl) DoubleEntries(ctx context.Context) ([]httpapi.VenueDoubleE
 		return nil, err
 	}
 	list, err := v.red.DoubleEntries(ctx)
-	if err != nil {
-		if errorsIsOffline(err) {
-			return nil, gate.Errorf(gate.EUNAVAILABLE, "the venue hub does not answer: the double entries are kept there")
-		}
+	switch {
+	case errors.Is(err, venue.ErrRefused):
+		return nil, gate.Errorf(gate.EUNAVAILABLE, "the venue hub refuses this appliance: the double entries are kept there")
+	case err != nil && (errors.Is(err, venue.ErrOffline) || errors.Is(err, venue.ErrClosed) || errors.Is(err, context.DeadlineExceeded)):
+		return nil, gate.Errorf(gate.EUNAVAILABLE, "the venue hub does not answer: the double entries are kept there")
+	case err != nil:
 		return nil, err
 	}
 	out := make([]httpapi.VenueDoubleEntry, 0, len(list))
@@ -105,12 +108,6 @@ func (c venueControl) SkipChange(ctx context.Context, pos uint64, by string) err
 		return err
 	}
 	return v.app.Skip(ctx, pos, by)
-}
-
-// errorsIsOffline says whether err is the hub not answering.
-func errorsIsOffline(err error) bool {
-	return gate.ErrorCode(err) == gate.EUNAVAILABLE || strings.Contains(err.Error(), venue.ErrOffline.Error()) ||
-		strings.Contains(err.Error(), venue.ErrClosed.Error())
 }
 
 // status is GET /v1/venue: the parts' states (atomics and locks), then what

@@ -339,8 +339,10 @@ on_max_lag = "warn"
 		t.Errorf("admit_venue_offline_waiting %q", v)
 	}
 	north.api.must(200, "GET", "/readyz", "", nil)
-	// An admin change needs the hub: refused, nothing half-done.
+	// An admin change needs the hub: refused, nothing half-done; the
+	// double entries are kept there.
 	north.api.must(503, "POST", "/v1/tickets/C-4/cancel", adminSecret, nil)
+	north.api.must(503, "GET", "/v1/venue/double-entries", viewerSecret, nil)
 
 	// The data ages while the hub is away: past max_lag the lane refuses
 	// (stale_data), or only says so (warn).
@@ -555,5 +557,83 @@ func TestNoVenueWithoutTheSection(t *testing.T) {
 	}
 	if d.venue.get() != nil || d.Config.applianceID() != "e2e" {
 		t.Errorf("venue %v, id %q", d.venue.get(), d.Config.applianceID())
+	}
+}
+
+// TestVenueOperatorRoutes: an appliance that joins after an import whose
+// file is gone from the hub stops applying changes there — not ready,
+// /v1/venue and /metrics say where and why — until an admin skips that
+// change on it (a retry first, which stops again: the file is still gone);
+// then it goes on and opens. The routes refuse what they cannot do (409),
+// a viewer (403), and the double entries are 503 while the hub is away.
+func TestVenueOperatorRoutes(t *testing.T) {
+	hub, apps := startVenue(t, "north")
+	north := apps["north"]
+	north.waitCatalog()
+	north.importLines("K-1", "K-2")
+	var ch httpapi.ChangesResponse
+	north.api.must(200, "GET", "/v1/changes", viewerSecret, nil).decode(t, &ch)
+	var imp gate.Change
+	for _, c := range ch.Changes {
+		if c.Kind == gate.ChangeImport {
+			imp = c
+		}
+	}
+	if imp.Import == nil || imp.Import.File == "" || imp.Position == 0 {
+		t.Fatalf("the import's change: %+v", imp)
+	}
+	// The file is lost at the hub (an operator's mistake).
+	_, js := hub.Admin()
+	files, err := js.ObjectStore(t.Context(), venue.BucketFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := files.Delete(t.Context(), imp.Import.File); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, r := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/v1/venue/changes/retry", "", 409},
+		{"/v1/venue/changes/skip", `{"position": 1}`, 409},
+		{"/v1/venue/changes/skip", `{}`, 400},
+		{"/v1/venue/redemptions/skip", `{"revision": 7}`, 409},
+		{"/v1/venue/redemptions/skip", `{"position": 7}`, 400},
+	} {
+		if a := north.api.do("POST", r.path, adminSecret, r.body); a.status != r.want {
+			t.Errorf("POST %s %s: %d %s, want %d", r.path, r.body, a.status, a.body, r.want)
+		}
+	}
+	north.api.must(403, "POST", "/v1/venue/changes/retry", viewerSecret, nil)
+
+	door := startVenueAppliance(t, hub, "door", venueOptions{})
+	var st httpapi.VenueStatus
+	testkit.WaitFor(t, venueWait, "door stops at the import", func() bool {
+		st = door.venue()
+		return st.Changes.Stopped != nil
+	})
+	if st.Changes.Stopped.Position != imp.Position || !strings.Contains(st.Changes.Stopped.Error, imp.Import.File[:12]) {
+		t.Errorf("door stopped at %+v, want the import at %d", st.Changes.Stopped, imp.Position)
+	}
+	if r := door.api.do("GET", "/readyz", "", nil); r.status != 503 {
+		t.Errorf("door's readiness while stopped: %d %s", r.status, r.body)
+	}
+	if v := door.metric("admit_venue_changes_stopped"); v != "1" {
+		t.Errorf("admit_venue_changes_stopped %q", v)
+	}
+	door.api.must(200, "POST", "/v1/venue/changes/retry", adminSecret, nil)
+	testkit.WaitFor(t, venueWait, "door stops at the import again", func() bool { return door.venue().Changes.Stopped != nil })
+	door.api.must(200, "POST", "/v1/venue/changes/skip", adminSecret, map[string]uint64{"position": imp.Position})
+	testkit.WaitFor(t, venueWait, "door goes on and opens", func() bool { return door.api.do("GET", "/readyz", "", nil).status == 200 })
+	if door.has("K-1") {
+		t.Error("door has the skipped import's tickets")
+	}
+	door.api.must(200, "GET", "/v1/venue/double-entries", viewerSecret, nil)
+	var dch httpapi.ChangesResponse
+	door.api.must(200, "GET", "/v1/changes", viewerSecret, nil).decode(t, &dch)
+	if !slices.ContainsFunc(dch.Changes, func(c gate.Change) bool { return c.Kind == gate.ChangeSkip && c.Position == imp.Position && c.By == "ops" }) {
+		t.Errorf("door's changes record no skip by ops at %d: %+v", imp.Position, dch.Changes)
 	}
 }
