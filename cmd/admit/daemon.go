@@ -200,7 +200,16 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("admit: load the demo data: %w", err)
 		}
 	}
-	if err := d.checkStore(ctx, d.cfg, false); err != nil { // references to the store's events and providers
+	if v := d.venue.get(); v != nil && v.app.CatchingUp() != nil {
+		// The store is still catching up with the venue: an event the
+		// venue made may not be here yet. The file's own checks now, the
+		// references once caught up (logged: the start cannot be undone).
+		if err := d.cfg.checkServe(); err != nil {
+			return err
+		}
+		cfg := d.cfg
+		v.afterCatchUp(func(ctx context.Context) { _ = d.checkStore(ctx, cfg, true) })
+	} else if err := d.checkStore(ctx, d.cfg, false); err != nil { // references to the store's events and providers
 		return err
 	}
 	if err := d.startDropFolders(); err != nil {

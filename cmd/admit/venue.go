@@ -55,6 +55,11 @@ type venueRun struct {
 	seenMu sync.Mutex
 	seen   map[string]seenAppliance
 
+	// after runs what waits for the catch-up (afterCatchUp) until close.
+	afterCtx  context.Context
+	afterStop context.CancelFunc
+	afterWG   sync.WaitGroup
+
 	// catalog publishes the configuration's providers and events through
 	// the hub (catalog).
 	catalogMu   sync.Mutex
@@ -88,6 +93,7 @@ func (s *venueSlot) get() *venueRun {
 // settings, another live appliance holds its id) is.
 func openVenue(ctx context.Context, c *Config, ix *index.Index, local *importfile.Service, log zerolog.Logger) (_ *venueRun, err error) {
 	v := &venueRun{id: c.applianceID(), log: log.With().Str("component", "venue").Logger(), ix: ix, seen: map[string]seenAppliance{}}
+	v.afterCtx, v.afterStop = context.WithCancel(context.Background())
 	v.setPolicies(c)
 	tmp, err := c.venueTempDir()
 	if err != nil {
@@ -122,6 +128,8 @@ func openVenue(ctx context.Context, c *Config, ix *index.Index, local *importfil
 // close stops the venue's parts in order: the catalog publisher, the
 // Applier, the Redeemer, the link. The store is closed after it.
 func (v *venueRun) close() error {
+	v.afterStop()
+	v.afterWG.Wait()
 	v.stopCatalog()
 	var errs []error
 	if v.app != nil {
@@ -137,6 +145,23 @@ func (v *venueRun) close() error {
 		return fmt.Errorf("admit: venue: %w", err)
 	}
 	return nil
+}
+
+// afterCatchUp runs fn once the appliance has caught up with the venue's
+// changes, unless it closes first.
+func (v *venueRun) afterCatchUp(fn func(ctx context.Context)) {
+	v.afterWG.Add(1)
+	go func() {
+		defer v.afterWG.Done()
+		for v.app.CatchingUp() != nil {
+			select {
+			case <-v.afterCtx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		fn(v.afterCtx)
+	}()
 }
 
 // setPolicies takes the lanes' venue policies from c.

@@ -401,9 +401,14 @@ on_max_lag = "warn"
 
 	// A third appliance that starts cut off: not ready, admissions refused
 	// as stale data while it cannot catch up, then open once it can.
+	// Its lane names an event made through the API at north, which door
+	// cannot have before it catches up: the start goes on, and the
+	// reference is checked once it has caught up.
+	north.api.must(201, "PUT", "/v1/events/API-EVENT", adminSecret, map[string]string{"name": "made at north"})
 	doorProxy := hubtest.NewProxy(t, hub.Node(0).URL())
 	doorProxy.Cut()
-	door := startVenueAppliance(t, hub, "door", venueOptions{urls: []string{doorProxy.URL()}})
+	door := startVenueAppliance(t, hub, "door", venueOptions{urls: []string{doorProxy.URL()},
+		extra: "[[lanes]]\nid = \"door-api\"\nevents = [\"API-EVENT\"]\n"})
 	if r := door.api.do("GET", "/readyz", "", nil); r.status != 503 || !strings.Contains(string(r.body), "catching up") {
 		t.Errorf("door's readiness while cut at its start: %d %s", r.status, r.body)
 	}
@@ -633,7 +638,9 @@ func TestVenueOperatorRoutes(t *testing.T) {
 	door.api.must(200, "GET", "/v1/venue/double-entries", viewerSecret, nil)
 	var dch httpapi.ChangesResponse
 	door.api.must(200, "GET", "/v1/changes", viewerSecret, nil).decode(t, &dch)
-	if !slices.ContainsFunc(dch.Changes, func(c gate.Change) bool { return c.Kind == gate.ChangeSkip && c.Position == imp.Position && c.By == "ops" }) {
+	if !slices.ContainsFunc(dch.Changes, func(c gate.Change) bool {
+		return c.Kind == gate.ChangeSkip && c.Position == imp.Position && c.By == "ops"
+	}) {
 		t.Errorf("door's changes record no skip by ops at %d: %+v", imp.Position, dch.Changes)
 	}
 }
