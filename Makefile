@@ -11,7 +11,7 @@ COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)
 DATE    := $(shell git log -1 --format=%cI 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: run run-fresh build install uninstall deb test test-go vet fmt-check bench deps-build deps-test clean
+.PHONY: run run-fresh venue build install uninstall deb test test-go vet fmt-check bench deps-build deps-test clean
 
 run: build
 	./$(BIN) serve
@@ -20,6 +20,13 @@ run: build
 # run-fresh deletes the demo's data first (never a configured data_dir).
 run-fresh: build
 	./$(BIN) serve -demo-reset
+
+# make venue: a venue on this machine — three hub nodes, three appliances
+# (north, south, door) with a simulated lane each, 50 tickets imported once;
+# it prints the URLs and tokens (README.md, "A venue on one machine").
+# Ctrl-C stops it.
+venue: build
+	scripts/venue.sh
 
 build: deps-build
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/admit

@@ -51,4 +51,30 @@ type LaneStatus struct {
 	// not connected or a relay that is not OK is no fault.
 	HasScanner bool `json:"has_scanner"`
 	HasRelay   bool `json:"has_relay"`
+	// Venue is what the venue does to the lane now; nil outside a venue.
+	Venue *LaneVenue `json:"venue,omitempty"`
 }
+
+// LaneVenue is a lane's state in a venue.
+type LaneVenue struct {
+	// State: online (claims go to the hub), offline (the hub does not
+	// answer: the lane's offline policy decides), stale_data (the data is
+	// older than the lane's max_lag), catching_up (the appliance is
+	// applying what it missed: admissions are refused), failing (the venue
+	// is wrong: an operator must act; admissions are refused).
+	State          string        `json:"state"`
+	Offline        OfflinePolicy `json:"offline"`
+	MaxLagSeconds  float64       `json:"max_lag_seconds"`
+	OnMaxLag       string        `json:"on_max_lag,omitempty"` // refuse or warn, with a max_lag
+	DataAgeSeconds float64       `json:"data_age_seconds"`
+	Detail         string        `json:"detail,omitempty"`
+}
+
+// Lane venue states (LaneVenue.State).
+const (
+	LaneOnline     = "online"
+	LaneOffline    = "offline"
+	LaneStaleData  = "stale_data"
+	LaneCatchingUp = "catching_up"
+	LaneFailing    = "failing"
+)

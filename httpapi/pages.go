@@ -45,6 +45,9 @@ type SessionResponse struct {
 	// TimeZone is the venue's IANA time zone, which the pages show times
 	// in; "" when the appliance names none (each browser uses its own).
 	TimeZone string `json:"timezone,omitempty"`
+	// Venue is this appliance's id in its venue (GET /v1/venue); "" for
+	// an appliance that is not in one.
+	Venue string `json:"venue,omitempty"`
 }
 
 // SessionLane is a configured lane as GET /v1/session shows it.
@@ -58,6 +61,9 @@ type SessionLane struct {
 func (s *Server) session(ctx *fasthttp.RequestCtx, c *call) error {
 	resp := SessionResponse{Name: c.token.Name, Role: c.token.Role, Lanes: []SessionLane{}, Device: c.deviceID(),
 		TimeZone: s.cfg.TimeZone}
+	if s.cfg.Venue != nil {
+		resp.Venue = s.cfg.Venue.Appliance()
+	}
 	if t := s.lanes.table.Load(); t != nil {
 		for _, st := range t.order {
 			if (c.token.Role == RoleScanner || c.token.Role == RoleSupervisor) && !c.token.mayScanAt(st.info.ID) {

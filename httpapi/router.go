@@ -93,6 +93,12 @@ var routeTable = []struct {
 	{"GET", "/v1/report", accessRead, (*Server).report},
 	{"GET", "/v1/changes", accessRead, (*Server).changes},
 
+	{"GET", "/v1/venue", accessRead, (*Server).venue},
+	{"GET", "/v1/venue/double-entries", accessRead, (*Server).venueDoubleEntries},
+	{"POST", "/v1/venue/redemptions/skip", accessAdmin, (*Server).venueSkipRedemption},
+	{"POST", "/v1/venue/changes/retry", accessAdmin, (*Server).venueRetryChanges},
+	{"POST", "/v1/venue/changes/skip", accessAdmin, (*Server).venueSkipChange},
+
 	{"POST", "/v1/devices", accessAdmin, (*Server).createDevice},
 	{"GET", "/v1/devices", accessAdmin, (*Server).listDevices},
 	{"DELETE", "/v1/devices/{id}", accessAdmin, (*Server).revokeDevice},

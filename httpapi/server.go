@@ -103,6 +103,9 @@ type Config struct {
 	TimeZone string
 	// Backup makes POST /v1/backup's backups (backup.go). Nil: 503.
 	Backup BackupFunc
+	// Venue is the appliance's part in a venue (venue.go): GET /v1/venue
+	// and the operator's routes. Nil: not in a venue (404).
+	Venue VenueControl
 	// LogBarcodes says how log lines show barcodes (request lines of the
 	// /v1/tickets/{barcode} routes, the audit of ticket changes). Default
 	// (zero): the last four characters.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/admitgate/admit/gate"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -80,6 +81,9 @@ func Restore(fs vfs.FS, dir, dataDir string) (*Manifest, error) {
 			return nil, diskError("restore", err)
 		}
 	}
+	if err := forgetVenueSince(fs, fs.PathJoin(stage, "db")); err != nil {
+		return nil, err
+	}
 	// Into place, the store last: a restore cut short here leaves no store,
 	// only files a second restore refuses by name.
 	var moved []string
@@ -102,4 +106,33 @@ func Restore(fs vfs.FS, dir, dataDir string) (*Manifest, error) {
 		return nil, diskError("restore", err)
 	}
 	return m, nil
+}
+
+// forgetVenueSince deletes, from the restored store at dir, when the store
+// first joined a venue (vsince, venue.go). The hub holds this appliance's
+// writes made after the backup, which the restored journal does not hold:
+// with vsince kept they would be taken for phantom claims and released at
+// the hub, undoing admissions that happened. Without it the store joins the
+// venue anew at its next start, and learns those writes as anyone's. A
+// store that never joined a venue is left untouched.
+func forgetVenueSince(fs vfs.FS, dir string) error {
+	db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: quietPebble{}})
+	if err != nil {
+		return fmt.Errorf("restore: open the restored store: %w", err)
+	}
+	_, closer, err := db.Get(metaVenueSince)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		err = nil
+	case err == nil:
+		_ = closer.Close()
+		err = db.Delete(metaVenueSince, pebble.Sync)
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return diskError("restore: forget when the store joined its venue", err)
+	}
+	return nil
 }

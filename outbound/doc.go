@@ -76,12 +76,15 @@
 // admit_outbound_delivered_total, admit_outbound_errors_total and
 // admit_outbound_last_delivery_timestamp_seconds, labelled kind and name.
 //
-// # One appliance delivers
+// # In a venue
 //
 // Options.Active is asked before each export and each batch: while it says
-// no, the targets wait and keep their positions. In a venue it will say
-// whether this appliance is the elected one, the journal will be the
-// venue's feed of uses, and the position (the positions interface) will
-// move to the hub, so that the next elected appliance resumes where the
-// last one stopped.
+// no, the targets wait and keep their positions. A venue does not use it
+// today: every appliance delivers the uses of its own journal, which holds
+// only the admissions it made (what it learns from the hub is not
+// journaled), so each use of the venue is delivered once, by the appliance
+// that made it, with an id "<appliance>:<seq>" unique venue-wide
+// (cmd/admit/venue_outbound.go). One elected deliverer needs the venue's
+// uses as one feed at the hub, with the position kept there; Active is the
+// seam it will use.
 package outbound

@@ -229,6 +229,9 @@ func describeDecision(d gate.Decision) string {
 		} else {
 			fmt.Fprintf(&b, " first used %s at %s", f.At.Local().Format("15:04:05"), f.Lane)
 		}
+		if f.Appliance != "" {
+			b.WriteString(" (" + f.Appliance + ")") // in a venue: which appliance
+		}
 	}
 	if d.Detail != "" {
 		b.WriteString(" (" + d.Detail + ")")
@@ -238,6 +241,9 @@ func describeDecision(d gate.Decision) string {
 	}
 	if d.Replayed {
 		b.WriteString(" replayed")
+	}
+	if d.Offline {
+		b.WriteString(" offline") // the venue's hub did not answer
 	}
 	return b.String()
 }

@@ -44,6 +44,10 @@ type Config struct {
 	Zones           []ZoneConfig           `toml:"zones"`            // zones_wiring.go
 	SupervisorCards []SupervisorCardConfig `toml:"supervisor_cards"` // zones_wiring.go
 
+	// Venue, when set, makes this appliance one of a venue's
+	// (venue_wiring.go); nil: a single appliance.
+	Venue *VenueConfig `toml:"venue"`
+
 	// src is the file the configuration was read from, where its keys
 	// are and what was wrong while decoding it (configcheck_decode.go);
 	// nil for one built in Go.
@@ -84,7 +88,7 @@ type StoreConfig struct {
 
 // indexOptions are the store's options for this configuration.
 func (c *Config) indexOptions(log zerolog.Logger) *index.Options {
-	return &index.Options{Appliance: c.Appliance, Logger: log, CacheSize: int64(c.Store.CacheSize),
+	return &index.Options{Appliance: c.applianceID(), Logger: log, CacheSize: int64(c.Store.CacheSize),
 		MemTableSize: uint64(c.Store.MemtableSize), JournalBacklog: c.Store.JournalBacklog,
 		CommitTimeout: time.Duration(c.Store.CommitTimeout), LogBarcodes: c.logBarcodes(),
 		CompileRule: compileRule, Location: c.location()} // zones_wiring.go

@@ -104,6 +104,7 @@ func (c *Config) check(scope refScope) Problems {
 	k.issues("", c.validateOutbound())
 	k.issues("", c.validateProviderCodes()) // codes_wiring.go
 	k.issues("", c.validateZones())         // zones_wiring.go
+	k.venue()                               // venue_wiring.go
 	k.references(scope)
 	return k.finish()
 }

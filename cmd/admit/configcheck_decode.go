@@ -222,6 +222,12 @@ func (d *decoder) value(path string, data any, rv reflect.Value) {
 		d.table(path, m, rv)
 	case reflect.Slice:
 		d.slice(path, data, rv)
+	case reflect.Pointer:
+		// An optional table ([venue]): there when written.
+		if rv.IsNil() {
+			rv.Set(reflect.New(t.Elem()))
+		}
+		d.value(path, data, rv.Elem())
 	default:
 		d.fail(path, "admit cannot read this key (a %s)", t)
 	}

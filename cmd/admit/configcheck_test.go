@@ -81,6 +81,7 @@ func TestConfigCheckCases(t *testing.T) {
 		"shared-devices":       {"lanes[1].relay.channel: usbrelay board BITFT channel 1 is also used by lanes[0].relay (lane north-1)", "lanes[1].lights.green.line: gpio gpiochip0 line 17 is also used by lanes[0].sensor (lane north-1)", "lanes[1].scanner: 0c2e:0b61 can be the same device", "lanes[2].scanner.device: /dev/ttyUSB0 also drives the lcus relay board of lanes[2].relay (lane exit-1)"},
 		"outbound":             {"exports[0].interval: 500ms is too short", `exports[0].name: "secutix export" holds ' '`, `exports[0].format: "xlsx" is not an export format`, "exports[1].dir: is missing", "webhooks[0].url: is not an http:// or https:// URL", "webhooks[0].timeout: 10m0s is out of range", "webhooks[0].batch_size: 5000 is too large"},
 		"no-tokens":            {"no-tokens.toml: no [[tokens]]"},
+		"venue":                {`venue.appliance: "south" is not the top-level appliance "north"`, `venue.urls[1]: "http://hub2:4222": the scheme is "http"`, "venue.urls[2]: holds credentials", "venue.password_file: testdata/config/secrets/empty.password is empty", "venue.replicas: 2 is not a hub's replicas", "venue.tls.cert: testdata/config/secrets/missing.pem does not exist", `lanes[0].offline: "maybe" is not an offline policy`, "lanes[0].max_lag: 1s is out of range", "warning: lanes[1].on_max_lag: does nothing without max_lag"},
 		"many-problems":        {"config: 18 problems:"},
 	} {
 		golden, err := os.ReadFile(filepath.Join("testdata/config", file+".golden"))

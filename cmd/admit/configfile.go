@@ -169,5 +169,6 @@ func (c *Config) loadSecrets(ctx context.Context, dir string) {
 		t.Secret = strings.TrimRight(string(b), " \t\r\n")
 	}
 	c.loadWebhookSecrets(ctx, dir)
-	c.loadEventKeys(ctx, dir) // codes_wiring.go
+	c.loadEventKeys(ctx, dir)  // codes_wiring.go
+	c.loadVenueFiles(ctx, dir) // venue_wiring.go
 }

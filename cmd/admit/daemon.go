@@ -43,6 +43,7 @@ type Daemon struct {
 	rig      *rig         // the lanes' hardware
 	monitor  *laneMonitor // GET /v1/lanes
 	outbound *outboundRunner
+	venue    venueSlot // [venue]: the running venue, nil before it opens (venue.go)
 	ln       net.Listener
 	serveErr chan error
 	mu       sync.Mutex // serialises Reload and Close
@@ -88,7 +89,12 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if d.outbound, err = newOutbound(d.cfg, &d.store, reg, d.Logger); err != nil {
 		return err
 	}
-	if d.rig, err = newRig(d.cfg.Lanes, laneValidator{&d.store}, reg, d.Logger); err != nil {
+	var validator gate.Validator = laneValidator{&d.store}
+	if d.cfg.Venue != nil {
+		reg.MustRegister(newVenueCollector(&d.venue))
+		validator = venueLanes{inner: laneValidator{&d.store}, slot: &d.venue} // venue_lanes.go
+	}
+	if d.rig, err = newRig(d.cfg.Lanes, validator, reg, d.Logger); err != nil {
 		return err
 	}
 	reg.MustRegister(newBuildInfoCollector(), newHostCollector(d.cfg.DataDir, d.rig)) // version.go, monitoring.go
@@ -96,6 +102,21 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	laneParts(lanes, d.cfg.Lanes)
 	applyLanes()
 	d.monitor = &laneMonitor{set: d.rig.set}
+	ready := d.store.ready
+	var venueAPIControl httpapi.VenueControl
+	if d.cfg.Venue != nil {
+		d.monitor.venue = &d.venue
+		venueAPIControl = venueControl{&d.venue}
+		ready = func() error {
+			if err := d.store.ready(); err != nil {
+				return err
+			}
+			if v := d.venue.get(); v != nil {
+				return v.ready()
+			}
+			return nil
+		}
+	}
 	pages, err := web.New(d.Logger)
 	if err != nil {
 		return err
@@ -112,7 +133,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		Emergency:      emergencyControl{d.rig.set},
 		Exports:        d.outbound,
 		Providers:      providerStore{&d.store}, // codes_wiring.go
-		Ready:          d.store.ready,
+		Ready:          ready,
 		Serving:        d.store.serving,
 		Metrics:        metrics,
 		Logger:         &d.Logger,
@@ -127,6 +148,7 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 		TimeZone:       d.cfg.Timezone,
 		Backup:         d.backup, // backup.go
 		LogBarcodes:    d.cfg.logBarcodes(),
+		Venue:          venueAPIControl,
 	})
 	if err != nil {
 		return err
@@ -163,6 +185,13 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	st := ix.Stats()
 	log.Info().Str("dir", d.cfg.DataDir).Int64("tickets", st.Tickets).Int("events", st.Events).
 		Dur("took_ms", time.Since(start)).Msg("ticket store open")
+	if d.cfg.Venue != nil { // before any scan: the store claims at the hub from now on (venue.go)
+		v, err := openVenue(ctx, d.cfg, ix, d.importer, d.Logger)
+		if err != nil {
+			return err
+		}
+		d.venue.p.Store(v)
+	}
 	if err := d.applyCatalog(ctx, d.cfg); err != nil {
 		return err
 	}
@@ -171,7 +200,16 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 			return fmt.Errorf("admit: load the demo data: %w", err)
 		}
 	}
-	if err := d.checkStore(ctx, d.cfg, false); err != nil { // references to the store's events and providers
+	if v := d.venue.get(); v != nil && v.app.CatchingUp() != nil {
+		// The store is still catching up with the venue: an event the
+		// venue made may not be here yet. The file's own checks now, the
+		// references once caught up (logged: the start cannot be undone).
+		if err := d.cfg.checkServe(); err != nil {
+			return err
+		}
+		cfg := d.cfg
+		v.afterCatchUp(func(ctx context.Context) { _ = d.checkStore(ctx, cfg, true) })
+	} else if err := d.checkStore(ctx, d.cfg, false); err != nil { // references to the store's events and providers
 		return err
 	}
 	if err := d.startDropFolders(); err != nil {
@@ -181,7 +219,11 @@ func (d *Daemon) Open(ctx context.Context) (err error) {
 	if err := d.rig.start(ctx); err != nil {
 		return err
 	}
-	d.api.SetStore(ix, d.importer)
+	if v := d.venue.get(); v != nil {
+		d.api.SetStore(&venueAPI{Index: v.pub.Index(ix), v: v}, v.pub) // changes through the hub: venue_lanes.go
+	} else {
+		d.api.SetStore(ix, d.importer)
+	}
 	scheme := "http"
 	if h.TLSCert != "" {
 		scheme = "https"
@@ -203,7 +245,11 @@ func (d *Daemon) startDropFolders() error {
 			Format: gate.Format(f.Format), OnError: gate.OnError(f.OnError)})
 		settle = max(settle, time.Duration(f.Settle))
 	}
-	w, err := dropfolder.New(d.importer, folders, d.Logger, &dropfolder.Options{Settle: settle, Imports: d.store.get()})
+	var imp gate.Importer = d.importer
+	if v := d.venue.get(); v != nil {
+		imp = v.pub // a dropped file goes to the hub, and every appliance imports it
+	}
+	w, err := dropfolder.New(imp, folders, d.Logger, &dropfolder.Options{Settle: settle, Imports: d.store.get()})
 	if err != nil {
 		return fmt.Errorf("admit: drop folders: %w", err)
 	}
@@ -225,6 +271,16 @@ func (d *Daemon) Index() *index.Index { return d.store.get() }
 // applyCatalog puts the configured providers and events into the store.
 func (d *Daemon) applyCatalog(ctx context.Context, c *Config) error {
 	ix := d.store.get()
+	if v := d.venue.get(); v != nil {
+		// The venue's catalog is the hub's: the file's providers and events
+		// go there, in the background (venue.go); kinds and zones stay here.
+		v.setPolicies(c)
+		v.publishCatalog(c)
+		if err := d.applyProviderCodes(ctx, c); err != nil {
+			return err
+		}
+		return d.applyZones(c)
+	}
 	for _, p := range c.Providers {
 		if _, err := ix.PutProvider(ctx, gate.Provider{ID: p.ID, Name: p.Name}); err != nil {
 			return fmt.Errorf("admit: provider %s: %w", p.ID, err)
@@ -279,6 +335,9 @@ func (d *Daemon) Reload(ctx context.Context, c *Config) error {
 	if c.HTTP != d.cfg.HTTP || c.DataDir != d.cfg.DataDir || c.Log != d.cfg.Log || c.Appliance != d.cfg.Appliance || c.Store != d.cfg.Store {
 		log.Warn().Msg("reload: http, data_dir, appliance, store and log settings change only at restart")
 	}
+	if w := venueChanged(d.cfg, c); w != "" {
+		log.Warn().Msg(w)
+	}
 	log.Info().Int("tokens", auth.Len()).Int("lanes", len(lanes)).Int("events", len(c.Events)).
 		Int("providers", len(c.Providers)).Msg("configuration reloaded")
 	d.cfg = c
@@ -316,6 +375,13 @@ func (d *Daemon) Close(ctx context.Context) error {
 		// Scanners stop, every lane halts (pending admissions annulled while
 		// the index is still open), relays open, the bus closes.
 		if err := d.rig.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if v := d.venue.get(); v != nil {
+		// The lanes are stopped: the changes, the Redeemer and the link
+		// stop before the store closes (venue.go).
+		if err := v.close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -44,6 +44,9 @@ type LaneConfig struct {
 	Queue          bool     `toml:"queue"`           // queue admissions instead of lane_busy
 	MaxQueue       int      `toml:"max_queue"`       // default 3
 
+	// In a venue: offline, max_lag, on_max_lag (venue_wiring.go).
+	LaneVenueConfig
+
 	Scanner   ScannerConfig   `toml:"scanner"`
 	Relay     RelayConfig     `toml:"relay"`
 	Sensor    InputConfig     `toml:"sensor"` // the passage sensor
@@ -219,6 +222,7 @@ func (l *LaneConfig) policy() gate.Lane {
 	p := gate.Lane{ID: l.ID, Name: l.Name, Direction: l.direction(), Events: slices.Clone(l.Events)}
 	p.From, p.To = l.move()
 	p.Rule = l.compiledRule()
+	p.Offline = l.offlinePolicy()
 	return p
 }
 
@@ -238,6 +242,7 @@ func (l *LaneConfig) hardwareKey() string {
 	c := *l
 	c.ID, c.Name, c.Direction, c.Events = "", "", "", nil
 	c.From, c.To, c.Rule = "", "", "" // policy too
+	c.LaneVenueConfig = LaneVenueConfig{}
 	b, err := json.Marshal(c)
 	if err != nil { // every field marshals; keep the lane distinct anyway
 		return fmt.Sprintf("%p", l)

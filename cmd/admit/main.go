@@ -389,8 +389,11 @@ func (m *Main) checkConfig(args []string) error {
 		roles = append(roles, r)
 	}
 	fmt.Fprintf(m.Stdout, "tokens: %s\n", strings.Join(roles, " "))
+	if c.Venue != nil {
+		fmt.Fprintln(m.Stdout, c.describeVenue()) // venue_wiring.go
+	}
 	for _, l := range c.Lanes {
-		fmt.Fprintf(m.Stdout, "lane %s: %s\n", l.ID, l.describe())
+		fmt.Fprintf(m.Stdout, "lane %s: %s%s\n", l.ID, l.describe(), l.describeVenue(c.Venue != nil))
 	}
 	if slices.ContainsFunc(c.Lanes, func(l LaneConfig) bool { return l.hardware() }) {
 		fmt.Fprintln(m.Stdout, "devices are not looked for now: a missing one shows in GET /v1/lanes and is picked up when it appears (admit devices lists what is attached)")

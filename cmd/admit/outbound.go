@@ -219,8 +219,15 @@ func outboundIssue(msg string) issue {
 func (c *Config) outboundTargets() ([]outbound.Export, []outbound.Webhook) {
 	var exports []outbound.Export
 	for _, e := range c.Exports {
+		prefix := e.FilePrefix
+		if prefix == "" && c.Venue != nil {
+			// Each appliance of a venue exports its own uses (venue_outbound.go):
+			// its files are named by it too, so that a shared folder holds
+			// every appliance's without a clash.
+			prefix = c.applianceID() + "-" + e.Name
+		}
 		exports = append(exports, outbound.Export{Name: e.Name, Dir: e.Dir, Format: outbound.Format(e.Format),
-			Interval: time.Duration(e.Interval), Prefix: e.FilePrefix, Provider: e.Provider, Event: e.Event,
+			Interval: time.Duration(e.Interval), Prefix: prefix, Provider: e.Provider, Event: e.Event,
 			WriteEmpty: e.WriteEmpty, MaxLag: time.Duration(e.MaxLag), MaxLagEntries: uint64(max(e.MaxLagEntries, 0))})
 	}
 	var webhooks []outbound.Webhook

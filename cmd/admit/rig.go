@@ -303,8 +303,9 @@ func (r *rig) plan(lanes []LaneConfig) ([]httpapi.LaneInfo, func(), []string) {
 // laneMonitor is GET /v1/lanes: the API's lanes (their policy and the
 // decisions it made), with what the rig's lanes know filled in.
 type laneMonitor struct {
-	set *turnstile.Set
-	api atomic.Pointer[httpapi.Server]
+	set   *turnstile.Set
+	api   atomic.Pointer[httpapi.Server]
+	venue *venueSlot // in a venue: each lane's venue state (venue_lanes.go)
 }
 
 // Lanes implements gate.LaneMonitor.
@@ -315,6 +316,9 @@ func (m *laneMonitor) Lanes() []gate.LaneStatus {
 	}
 	out := api.LaneMonitor().Lanes()
 	m.set.Overlay(out)
+	if v := m.venue.get(); v != nil {
+		v.laneStates(out)
+	}
 	return out
 }
 

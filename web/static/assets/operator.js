@@ -7,7 +7,10 @@
 // so a door whose scans come over the API is not missing a scanner. Zones
 // show their occupancy against their capacity with the last hours drawn
 // small, and each event card lists the overrides: who let whom through,
-// and why.
+// and why. On an appliance of a venue a venue strip shows every appliance
+// up or down, this one's offline admissions waiting for the hub, the double
+// entries and how old its copy of the venue's data is; each lane says what
+// the venue does to it (online, offline, stale data, catching up).
 
 import {api, start, el, setText, errorText, reasonTitle, fmtTime, fmtShortTime, fmtDateTime, fmtAgo, fmtNum, isZeroTime, Poller,
   confirmDialog, decisionWords, eventName, priceParts} from './common.js';
@@ -83,12 +86,14 @@ function operator(session) {
   async function loadLive() {
     if (!st.catalogLoaded) await loadCatalog();
     const ids = st.events.filter((e) => st.selected.has(e.id)).map((e) => e.id);
-    const [lanes, emergency, zones, ...reports] = await Promise.all([
+    const [lanes, emergency, zones, venue, ...reports] = await Promise.all([
       api('GET', '/v1/lanes'),
       api('GET', '/v1/emergency'),
       api('GET', '/v1/zones?series=1'),
+      session.venue ? api('GET', '/v1/venue') : Promise.resolve(null),
       ...ids.map((id) => api('GET', '/v1/report?event=' + encodeURIComponent(id))),
     ]);
+    st.venue = venue;
     st.lanes = lanes.lanes;
     st.zones = zones.zones || [];
     st.emergency = emergency;
@@ -100,7 +105,70 @@ function operator(session) {
     renderProviders();
     renderEmergency();
     renderStrip();
+    renderVenue();
   }
+
+  // The venue strip: each appliance up or down, what this one holds for
+  // the hub, the double entries, and the age of its data.
+  function renderVenue() {
+    const v = st.venue;
+    const box = $('venue');
+    box.hidden = !v;
+    if (!v) return;
+    const link = v.link || {};
+    const hub = v.hub || {};
+    const reachable = !!link.hub_reachable;
+    box.dataset.reachable = String(reachable);
+    const hubEl = $('venue-hub');
+    if (reachable) {
+      setText(hubEl, `· hub reachable${hub.leader ? ` (leader ${hub.leader})` : ''}`);
+    } else {
+      const why = link.refused || link.last_error || `the link is ${link.state || 'down'}`;
+      setText(hubEl, `· hub not reachable: ${why}`);
+    }
+    hubEl.className = reachable ? 'ok' : 'bad';
+    keyed($('venue-appliances'), v.appliances || [], (a) => a.id, () => el('li', {class: 'venue-appliance'},
+      el('span', {class: 'dot'}), el('span', {class: 'va-name'}), el('span', {class: 'va-note muted'})), (li, a) => {
+      li.dataset.appliance = a.id;
+      li.dataset.up = String(!!a.up);
+      li.className = 'venue-appliance ' + (a.up ? 'up' : 'down') + (a.this ? ' this' : '');
+      setText(li.querySelector('.va-name'), a.this ? `${a.id} (this one)` : a.id);
+      const note = a.up ? 'up' : isZeroTime(a.last_heard) ? 'down' : `down · last heard ${fmtAgo(a.last_heard)}`;
+      setText(li.querySelector('.va-note'), a.stale ? `${note}, as the hub last said` : note);
+    });
+    const waiting = (v.offline && v.offline.waiting) || 0;
+    const off = $('venue-offline');
+    setText(off, waiting ? `${fmtNum(waiting)} offline ${waiting === 1 ? 'admission' : 'admissions'} waiting for the hub`
+      : 'No offline admission waiting');
+    off.className = waiting ? 'warn' : '';
+    box.dataset.waiting = String(waiting);
+    const doubles = (v.double_entries && v.double_entries.total) || 0;
+    const de = $('venue-doubles');
+    setText(de, doubles ? `${fmtNum(doubles)} double ${doubles === 1 ? 'entry' : 'entries'} in the venue` : 'No double entry');
+    de.className = doubles ? 'bad' : '';
+    box.dataset.doubles = String(doubles);
+    const ch = v.changes || {};
+    const age = ch.data_age_seconds || 0;
+    const ageEl = $('venue-age');
+    setText(ageEl, `Venue data ${ageWords(age)} old`);
+    ageEl.className = age > 300 ? 'bad' : age > 30 ? 'warn' : '';
+    box.dataset.age = String(Math.round(age));
+    const chEl = $('venue-changes');
+    const failing = (v.redemptions && v.redemptions.failing) || '';
+    chEl.hidden = !(ch.stopped || ch.state === 'catching_up' || failing);
+    if (failing) {
+      setText(chEl, `Failing closed: ${failing}`);
+    } else if (ch.stopped) {
+      setText(chEl, `Changes stopped at ${ch.stopped.position}: ${ch.stopped.error}`);
+    } else if (ch.state === 'catching_up') {
+      setText(chEl, ch.catch_up || 'Catching up with the venue');
+    }
+    chEl.className = failing || ch.stopped ? 'bad' : 'warn';
+    const down = (v.appliances || []).some((a) => !a.up);
+    const bad = !reachable || doubles > 0 || failing || ch.stopped;
+    box.className = 'venue-strip ' + (bad ? 'venue-bad' : down || waiting || ch.state === 'catching_up' ? 'venue-warn' : 'venue-ok');
+  }
+  const ageWords = (s) => (s < 90 ? `${Math.max(0, Math.round(s))} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
 
   // Zones: occupancy against capacity, pending admissions, the last
   // emptying, and the occupancy of the last hours as a small line.
@@ -417,6 +485,7 @@ function operator(session) {
       el('ul', {class: 'checks'},
         el('li', {class: 'check-scanner'}), el('li', {class: 'check-relay'}), el('li', {class: 'check-emergency'})),
       el('p', {class: 'lane-fault'}),
+      el('p', {class: 'lane-venue'}),
       el('p', {class: 'lane-last'}),
       el('p', {class: 'lane-counts muted'})), (n, l) => {
       const q = (s) => n.querySelector(s);
@@ -456,6 +525,15 @@ function operator(session) {
       const fault = q('.lane-fault');
       setText(fault, l.fault ? `Fault: ${l.fault}` : '');
       fault.hidden = !l.fault;
+      const lv = q('.lane-venue');
+      lv.hidden = !l.venue;
+      if (l.venue) {
+        const words = {online: 'Venue: online', offline: 'Venue: hub not answering', stale_data: 'Venue: data too old',
+          catching_up: 'Venue: catching up', failing: 'Venue: failing closed'}[l.venue.state] || `Venue: ${l.venue.state}`;
+        setText(lv, words + (l.venue.detail ? ` — ${l.venue.detail}` : ''));
+        lv.className = 'lane-venue ' + (l.venue.state === 'online' ? 'ok' : l.venue.state === 'offline' && l.venue.offline === 'admit' ? 'warn' : 'bad');
+        n.dataset.venue = l.venue.state;
+      }
       const problems = laneProblems(l);
       n.dataset.problems = problems.map((p) => p.kind).join(',');
       n.classList.toggle('lane-bad', problems.some((p) => p.kind === 'faulted' || p.kind === 'emergency'));
